@@ -1,0 +1,29 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Airbench",
+    products: [
+        .library(name: "Airbench", targets: ["Airbench"]),
+        .executable(name: "airbench", targets: ["AirbenchCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Internal C micro-kernels (AVX-512 / AVX2 / portable), chosen at run time by CPU features.
+        .target(name: "_AirbenchSIMD"),
+        // Numeric primitives with no knowledge of the network; each fast kernel keeps a naive reference beside it.
+        .target(name: "AirbenchKernels", dependencies: ["_AirbenchSIMD"]),
+        // CIFAR-10 readers (folder, .tar.gz, download), the airbench data loader, the seeded RNG.
+        .target(name: "AirbenchData"),
+        // The method: airbench94 network, whitening, optimizer, Lookahead, TTA, train94, safetensors.
+        .target(name: "Airbench", dependencies: ["AirbenchKernels", "AirbenchData"]),
+        .executableTarget(
+            name: "AirbenchCLI",
+            dependencies: ["Airbench", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels"]),
+        .testTarget(name: "AirbenchDataTests", dependencies: ["AirbenchData"]),
+        .testTarget(name: "AirbenchTests", dependencies: ["Airbench"], resources: [.copy("Fixtures")]),
+    ]
+)
