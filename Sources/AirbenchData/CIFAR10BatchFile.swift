@@ -1,0 +1,67 @@
+import Foundation
+
+/// The binary-version batch file: records of one label byte then the R, G and B planes (32 × 32 each).
+package enum CIFAR10BatchFile {
+    /// Bytes per record: the label and 3,072 pixel bytes.
+    package static let recordSize = 1 + CIFAR10Split.bytesPerImage
+
+    /// The size a batch file of `records` records must have.
+    package static func expectedSize(records: Int) -> Int { records * recordSize }
+
+    /// Reads one batch file, converting planar RGB to interleaved NHWC.
+    ///
+    /// - Throws: `CIFAR10Error.missingFile`, `.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
+    package static func read(_ file: URL, records: Int) throws -> CIFAR10Split {
+        let path = file.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CIFAR10Error.missingFile(path: path, expected: CIFAR10.batchFileNames)
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: file, options: .mappedIfSafe)
+        } catch {
+            throw CIFAR10Error.fileSystem(path: path, reason: "cannot read: \(error.localizedDescription)")
+        }
+        guard data.count % recordSize == 0 else {
+            throw CIFAR10Error.truncatedRecord(path: path, recordSize: recordSize, actual: data.count)
+        }
+        guard data.count == expectedSize(records: records) else {
+            throw CIFAR10Error.wrongFileSize(path: path, expected: expectedSize(records: records), actual: data.count)
+        }
+        var images = [UInt8](repeating: 0, count: records * CIFAR10Split.bytesPerImage)
+        var labels = [UInt8](repeating: 0, count: records)
+        let planeSize = CIFAR10Split.imageSide * CIFAR10Split.imageSide
+        try data.withUnsafeBytes { (source: UnsafeRawBufferPointer) in
+            try images.withUnsafeMutableBufferPointer { destination in
+                for record in 0 ..< records {
+                    let base = record * recordSize
+                    let label = source[base]
+                    guard label < CIFAR10.classNames.count else {
+                        throw CIFAR10Error.invalidLabel(path: path, record: record, value: label)
+                    }
+                    labels[record] = label
+                    let red = base + 1
+                    let green = red + planeSize
+                    let blue = green + planeSize
+                    var out = record * CIFAR10Split.bytesPerImage
+                    for pixel in 0 ..< planeSize {
+                        destination[out] = source[red + pixel]
+                        destination[out + 1] = source[green + pixel]
+                        destination[out + 2] = source[blue + pixel]
+                        out += 3
+                    }
+                }
+            }
+        }
+        return CIFAR10Split(images: images, labels: labels)
+    }
+
+    /// Whether `folder` holds all six batch files, each of the expected size.
+    package static func folderIsComplete(_ folder: URL, records: Int) -> Bool {
+        CIFAR10.batchFileNames.allSatisfy { name in
+            let path = folder.appendingPathComponent(name).path
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+            return size == expectedSize(records: records)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+/// One half of CIFAR-10 (train or test): images as bytes and their class labels.
+///
+/// Images stay as `UInt8` (3 KB each); the loader normalises to `Float` only while filling a batch,
+/// because the whole training set as floats would cost four times the memory.
+public struct CIFAR10Split: Sendable {
+    /// Side of a CIFAR-10 image in pixels.
+    public static let imageSide = 32
+    /// Colour channels per pixel (R, G, B).
+    public static let channels = 3
+    /// Bytes per image: 32 × 32 × 3.
+    public static let bytesPerImage = imageSide * imageSide * channels
+
+    /// `count × 32 × 32 × 3` bytes, NHWC: images one after another, pixels row-major, RGB interleaved.
+    public var images: [UInt8]
+    /// One class index 0–9 per image.
+    public var labels: [UInt8]
+    /// Number of images.
+    public var count: Int
+
+    /// Creates a split from NHWC image bytes and labels; the sizes must agree.
+    public init(images: [UInt8], labels: [UInt8]) {
+        precondition(
+            images.count == labels.count * Self.bytesPerImage,
+            "\(images.count) image bytes do not hold \(labels.count) images of \(Self.bytesPerImage) bytes")
+        self.images = images
+        self.labels = labels
+        self.count = labels.count
+    }
+
+    /// Random pixels and random labels 0–9, for warm-up runs and tests that need no real data.
+    public static func synthetic(count: Int, seed: UInt64) -> CIFAR10Split {
+        precondition(count >= 0, "synthetic split needs a non-negative count, got \(count)")
+        var generator = SeededGenerator(seed: seed)
+        var images = [UInt8](repeating: 0, count: count * bytesPerImage)
+        images.withUnsafeMutableBytes { bytes in
+            // Eight pixel bytes per draw: filling 150 MB one byte per draw would be needlessly slow.
+            var offset = 0
+            while offset < bytes.count {
+                var word = generator.next()
+                let end = min(offset + 8, bytes.count)
+                while offset < end {
+                    bytes[offset] = UInt8(truncatingIfNeeded: word)
+                    word >>= 8
+                    offset += 1
+                }
+            }
+        }
+        let labels = (0 ..< count).map { _ in UInt8(generator.int(below: CIFAR10.classNames.count)) }
+        return CIFAR10Split(images: images, labels: labels)
+    }
+
+    /// The images at `indices`, in that order (indices may repeat).
+    public func subset(_ indices: [Int]) -> CIFAR10Split {
+        var subsetImages = [UInt8](repeating: 0, count: indices.count * Self.bytesPerImage)
+        subsetImages.withUnsafeMutableBufferPointer { destination in
+            images.withUnsafeBufferPointer { source in
+                for (position, index) in indices.enumerated() {
+                    precondition(index >= 0 && index < count, "subset index \(index) is outside 0..<\(count)")
+                    let from = source.baseAddress! + index * Self.bytesPerImage
+                    let to = destination.baseAddress! + position * Self.bytesPerImage
+                    to.update(from: from, count: Self.bytesPerImage)
+                }
+            }
+        }
+        return CIFAR10Split(images: subsetImages, labels: indices.map { labels[$0] })
+    }
+}

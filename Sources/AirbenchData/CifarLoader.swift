@@ -1,0 +1,231 @@
+/// The airbench data loader (the paper's `CifarLoader`, Listing 4): normalisation, alternating or
+/// random flip, reflection-padded random translation, optional cutout, shuffling and batching.
+///
+/// Images stay `UInt8`; each batch is normalised while it is copied out, through a 256-entry table
+/// per channel. The paper's first-epoch flip and reflection padding are not materialised either:
+/// a per-image flip bit and a mirrored index map give exactly the same pixels without another
+/// copy of the training set.
+///
+/// Random draws, all from one `SeededGenerator(seed:)`, happen in `startEpoch()` in this order:
+/// first-epoch alternating flips (first epoch only), translations (dy then dx per image), random
+/// flips, cutout corners (row then column per image), then the shuffle permutation. The same seed
+/// therefore gives bit-identical batches.
+///
+/// Thread safety: `fillBatch` only reads, so different batches of one epoch may be filled on
+/// different threads at once; `startEpoch()` must not overlap any `fillBatch` call.
+public final class CifarLoader: @unchecked Sendable {
+    /// Per-channel mean of CIFAR-10 training pixels (RGB, on the 0–1 scale).
+    public static let cifarMean: [Float] = [0.4914, 0.4822, 0.4465]
+    /// Per-channel standard deviation of CIFAR-10 training pixels (RGB, on the 0–1 scale).
+    public static let cifarStd: [Float] = [0.2470, 0.2435, 0.2616]
+
+    /// The images and labels served.
+    public let split: CIFAR10Split
+    /// Images per full batch.
+    public let batchSize: Int
+    /// What is done to images each epoch.
+    public let augmentation: Augmentation
+    /// Whether each epoch visits the images in a fresh random order.
+    public let shuffle: Bool
+    /// Whether a final batch smaller than `batchSize` is left out.
+    public let dropLast: Bool
+    /// Number of epochs started so far (the epoch being served is `epoch - 1`).
+    public private(set) var epoch = 0
+
+    private var generator: SeededGenerator
+    /// The alternating mode's first-epoch flip of each image, kept for all later epochs.
+    private var baseFlips: [Bool]
+    /// This epoch's additional flip of each image (alternating: all or none; random: fresh draws).
+    private var epochFlips: [Bool]
+    /// This epoch's translation of each image: dy, dx interleaved.
+    private var shifts: [Int32]
+    /// This epoch's cutout corner of each image: row, column interleaved.
+    private var cutoutCorners: [Int32]
+    /// This epoch's visiting order.
+    private var order: [Int]
+
+    private static let side = CIFAR10Split.imageSide
+    private static let channels = CIFAR10Split.channels
+    private static let floatsPerImage = CIFAR10Split.bytesPerImage
+
+    /// `(Float(byte) / 255 - mean[c]) / std[c]` for every byte, channel-major: entry `c * 256 + byte`.
+    /// Computed in Float in exactly this order, so table lookups equal the formula bit for bit.
+    private static let normalizationTable: [Float] = (0 ..< 3).flatMap { channel in
+        (0 ..< 256).map { byte in (Float(byte) / 255 - cifarMean[channel]) / cifarStd[channel] }
+    }
+
+    /// Creates a loader; no randomness is drawn until `startEpoch()`.
+    ///
+    /// - Parameters:
+    ///   - split: the images to serve.
+    ///   - batchSize: images per batch (> 0).
+    ///   - augmentation: flips, translation (0 ... 31 pixels) and cutout (0 ... 32 pixels).
+    ///   - shuffle: visit images in a fresh random order each epoch.
+    ///   - dropLast: leave out a final short batch.
+    ///   - seed: seeds every random choice of this loader.
+    public init(
+        split: CIFAR10Split, batchSize: Int, augmentation: Augmentation = .none, shuffle: Bool, dropLast: Bool,
+        seed: UInt64
+    ) {
+        precondition(batchSize > 0, "batch size must be positive, got \(batchSize)")
+        // Reflection padding repeats no edge pixel, so it cannot reach further than the image is wide.
+        precondition((0 ..< Self.side).contains(augmentation.translate),
+                     "translate must be in 0...\(Self.side - 1), got \(augmentation.translate)")
+        precondition((0 ... Self.side).contains(augmentation.cutout),
+                     "cutout must be in 0...\(Self.side), got \(augmentation.cutout)")
+        self.split = split
+        self.batchSize = batchSize
+        self.augmentation = augmentation
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        generator = SeededGenerator(seed: seed)
+        baseFlips = [Bool](repeating: false, count: split.count)
+        epochFlips = [Bool](repeating: false, count: split.count)
+        shifts = [Int32](repeating: 0, count: 2 * split.count)
+        cutoutCorners = []
+        order = Array(0 ..< split.count)
+    }
+
+    /// Batches per epoch: `count / batchSize` when dropping the last short batch, else rounded up.
+    public var batchCount: Int {
+        dropLast ? split.count / batchSize : (split.count + batchSize - 1) / batchSize
+    }
+
+    /// Draws the next epoch's flips, translations, cutouts and order, and advances `epoch`.
+    public func startEpoch() {
+        let count = split.count
+        if epoch == 0 && augmentation.flip == .alternating {
+            baseFlips = (0 ..< count).map { _ in generator.uniformFloat() < 0.5 }
+        }
+        let radius = augmentation.translate
+        if radius > 0 {
+            for index in 0 ..< 2 * count {
+                shifts[index] = Int32(generator.int(below: 2 * radius + 1) - radius)
+            }
+        }
+        switch augmentation.flip {
+        case .none:
+            break
+        case .alternating:
+            epochFlips = [Bool](repeating: epoch % 2 == 1, count: count)
+        case .random:
+            epochFlips = (0 ..< count).map { _ in generator.uniformFloat() < 0.5 }
+        }
+        let cutout = augmentation.cutout
+        if cutout > 0 {
+            cutoutCorners = (0 ..< 2 * count).map { _ in Int32(generator.int(below: Self.side - cutout + 1)) }
+        }
+        order = shuffle ? generator.permutation(count: count) : Array(0 ..< count)
+        epoch += 1
+    }
+
+    /// Writes batch `index` of the current epoch: normalised, augmented images as NHWC floats
+    /// (n × 32 × 32 × 3) and their labels. `images` must hold `batchSize × 3,072` floats and
+    /// `labels` `batchSize` values.
+    ///
+    /// - Returns: n, the number of images in the batch (less than `batchSize` only for a final short batch).
+    @discardableResult
+    public func fillBatch(_ index: Int, images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) -> Int {
+        precondition(epoch > 0, "call startEpoch() before fillBatch")
+        precondition((0 ..< batchCount).contains(index), "batch \(index) is outside 0..<\(batchCount)")
+        let start = index * batchSize
+        let imageCount = min(batchSize, split.count - start)
+        split.images.withUnsafeBufferPointer { source in
+            Self.normalizationTable.withUnsafeBufferPointer { table in
+                for position in 0 ..< imageCount {
+                    let image = order[start + position]
+                    labels[position] = Int32(split.labels[image])
+                    writeImage(
+                        image, from: source.baseAddress! + image * Self.floatsPerImage,
+                        to: images + position * Self.floatsPerImage, table: table.baseAddress!)
+                }
+            }
+        }
+        return imageCount
+    }
+
+    /// Starts the next epoch and hands its batches to `body` in order.
+    ///
+    /// The buffers are reused between batches: copy out anything `body` needs to keep.
+    public func forEachBatch(
+        _ body: (_ images: UnsafeBufferPointer<Float>, _ labels: UnsafeBufferPointer<Int32>, _ count: Int) throws -> Void
+    ) rethrows {
+        startEpoch()
+        var images = [Float](repeating: 0, count: batchSize * Self.floatsPerImage)
+        var labels = [Int32](repeating: 0, count: batchSize)
+        for index in 0 ..< batchCount {
+            let count = images.withUnsafeMutableBufferPointer { imageBuffer in
+                labels.withUnsafeMutableBufferPointer { labelBuffer in
+                    fillBatch(index, images: imageBuffer.baseAddress!, labels: labelBuffer.baseAddress!)
+                }
+            }
+            try images.withUnsafeBufferPointer { imageBuffer in
+                try labels.withUnsafeBufferPointer { labelBuffer in
+                    try body(
+                        UnsafeBufferPointer(rebasing: imageBuffer[0 ..< count * Self.floatsPerImage]),
+                        UnsafeBufferPointer(rebasing: labelBuffer[0 ..< count]), count)
+                }
+            }
+        }
+    }
+
+    /// All images of `split`, normalised, NHWC, without augmentation (for evaluation).
+    public static func normalizedImages(_ split: CIFAR10Split) -> [Float] {
+        normalizationTable.withUnsafeBufferPointer { table in
+            split.images.enumerated().map { offset, byte in table[(offset % channels) * 256 + Int(byte)] }
+        }
+    }
+
+    /// Copies one image through the epoch's translation, flips and cutout.
+    ///
+    /// Output pixel (y, x) of the paper's pipeline is the padded, first-epoch-flipped image at
+    /// (r + dy + y, r + dx + x'), where x' = 31 − x when this epoch flips. Reflection padding maps
+    /// padded coordinate r + k to image coordinate reflect(k), so the whole pipeline is two index maps.
+    private func writeImage(
+        _ image: Int, from pixels: UnsafePointer<UInt8>, to output: UnsafeMutablePointer<Float>,
+        table: UnsafePointer<Float>
+    ) {
+        let side = Self.side
+        let last = side - 1
+        let dy = Int(shifts[2 * image])
+        let dx = Int(shifts[2 * image + 1])
+        let flipThisEpoch = epochFlips[image]
+        let flippedAtStart = baseFlips[image]
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * side) { maps in
+            let rows = maps.baseAddress!
+            let columns = rows + side
+            for k in 0 ..< side {
+                rows[k] = Self.reflect(dy + k) * side * Self.channels
+                let column = Self.reflect(dx + (flipThisEpoch ? last - k : k))
+                columns[k] = (flippedAtStart ? last - column : column) * Self.channels
+            }
+            let green = table + 256
+            let blue = table + 512
+            var destination = output
+            for y in 0 ..< side {
+                let row = pixels + rows[y]
+                for x in 0 ..< side {
+                    let pixel = row + columns[x]
+                    destination[0] = table[Int(pixel[0])]
+                    destination[1] = green[Int(pixel[1])]
+                    destination[2] = blue[Int(pixel[2])]
+                    destination += 3
+                }
+            }
+        }
+        let cutout = augmentation.cutout
+        if cutout > 0 {
+            let top = Int(cutoutCorners[2 * image])
+            let left = Int(cutoutCorners[2 * image + 1])
+            for y in top ..< top + cutout {
+                (output + (y * side + left) * Self.channels).update(repeating: 0, count: cutout * Self.channels)
+            }
+        }
+    }
+
+    /// PyTorch's 'reflect' padding index: mirrors about the edge pixel without repeating it.
+    @inline(__always)
+    private static func reflect(_ coordinate: Int) -> Int {
+        coordinate < 0 ? -coordinate : (coordinate >= side ? 2 * (side - 1) - coordinate : coordinate)
+    }
+}
