@@ -171,8 +171,20 @@ public final class CifarLoader: @unchecked Sendable {
 
     /// All images of `split`, normalised, NHWC, without augmentation (for evaluation).
     public static func normalizedImages(_ split: CIFAR10Split) -> [Float] {
-        normalizationTable.withUnsafeBufferPointer { table in
-            split.images.enumerated().map { offset, byte in table[(offset % channels) * 256 + Int(byte)] }
+        [Float](unsafeUninitializedCapacity: split.images.count) { output, initializedCount in
+            normalizationTable.withUnsafeBufferPointer { table in
+                split.images.withUnsafeBufferPointer { bytes in
+                    let red = table.baseAddress!
+                    let green = red + 256
+                    let blue = red + 512
+                    for offset in stride(from: 0, to: bytes.count, by: channels) {
+                        output[offset] = red[Int(bytes[offset])]
+                        output[offset + 1] = green[Int(bytes[offset + 1])]
+                        output[offset + 2] = blue[Int(bytes[offset + 2])]
+                    }
+                }
+            }
+            initializedCount = split.images.count
         }
     }
 

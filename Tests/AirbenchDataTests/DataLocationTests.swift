@@ -8,11 +8,12 @@ final class DataLocationTests: XCTestCase {
 
     /// `CIFAR10.locate` with small files, an explicit environment (never the caller's) and no real download.
     private func locate(
-        _ flag: String?, environment: [String: String] = [:], cache: URL, allowDownload: Bool = false
+        _ flag: String?, environment: [String: String] = [:], cache: URL, allowDownload: Bool = false,
+        downloadURL: URL? = nil, downloadMD5: String = CIFAR10.officialArchiveMD5
     ) throws -> URL {
         try CIFAR10.locate(
             dataFlag: flag, environment: environment, cacheFolder: cache, allowDownload: allowDownload,
-            recordsPerFile: testRecords, downloadURL: unreachable, downloadMD5: CIFAR10.officialArchiveMD5,
+            recordsPerFile: testRecords, downloadURL: downloadURL ?? unreachable, downloadMD5: downloadMD5,
             downloadTimeout: 5)
     }
 
@@ -169,6 +170,33 @@ final class DataLocationTests: XCTestCase {
 
         assertCIFAR10Error(try locate(nil, cache: cache, allowDownload: false),
                            mentions: [cache.path, "downloading is off", "point --data"])
+    }
+
+    func testDownloadIsCheckedRenamedAndExtracted() throws {
+        let archive = batchArchive()
+        let server = try LocalHTTPServer(status: 200, body: archive)
+        defer { server.stop() }
+        let url = server.url(path: "cifar-10-binary.tar.gz")
+        let cache = try makeTemporaryFolder().appendingPathComponent("cache")
+
+        assertCIFAR10Error(try locate(nil, cache: cache, allowDownload: true, downloadURL: url, downloadMD5: "0123"),
+                           mentions: [url.absoluteString, "checksum mismatch", MD5.hexDigest(archive)])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path), [], "rejected download kept")
+
+        let found = try locate(nil, cache: cache, allowDownload: true, downloadURL: url, downloadMD5: MD5.hexDigest(archive))
+        XCTAssertEqual(try Data(contentsOf: cache.appendingPathComponent("cifar-10-binary.tar.gz")), Data(archive))
+        XCTAssertEqual(try CIFAR10.load(folder: found, recordsPerFile: testRecords).test.count, testRecords)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path).sorted(),
+                       ["cifar-10-binary.tar.gz", "extracted"])
+    }
+
+    func testHTTPErrorIsADownloadFailure() throws {
+        let server = try LocalHTTPServer(status: 404, body: Array("not here".utf8))
+        defer { server.stop() }
+        let url = server.url(path: "cifar-10-binary.tar.gz")
+        let cache = try makeTemporaryFolder()
+        assertCIFAR10Error(try locate(nil, cache: cache, allowDownload: true, downloadURL: url),
+                           mentions: [url.absoluteString, "HTTP status 404", "AIRBENCH_DATA"])
     }
 
     func testDefaultCacheFolder() {
