@@ -1,5 +1,108 @@
 #ifndef AIRBENCH_SIMD_H
 #define AIRBENCH_SIMD_H
-#include <stdint.h>
+// Internal C kernels of Airbench. Every tensor is a flat fp32 buffer in NHWC ("channels last") layout
+// with the batch folded into the rows: a row is one pixel of one image, holding its C channels contiguously.
+// Each fast kernel has an obvious reference in Swift (AirbenchKernels/Reference*.swift) that tests compare with.
 #include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------------------------------------
+// CPU features and instruction-set choice
+// ---------------------------------------------------------------------------------------------------------
+
+/// Instruction-set paths of the kernels. The best one the CPU supports is chosen at run time.
+typedef enum {
+    AB_ISA_PORTABLE = 0,  ///< plain C, any CPU (x86-64 baseline, arm64, ...)
+    AB_ISA_AVX2 = 1,      ///< x86-64 AVX2 + FMA, 8-wide fp32
+} ab_isa;
+
+/// The best path this CPU supports.
+ab_isa ab_isa_detect(void);
+/// The path the kernels use now (the detected one unless overridden).
+ab_isa ab_isa_active(void);
+/// Forces a path (tests use it to run the portable code on any machine); returns the path now in use,
+/// which is the detected one if `isa` is not supported here.
+ab_isa ab_isa_override(ab_isa isa);
+/// A register-only loop of independent FMAs on the active path, measuring the fp32 peak of one core in FLOP/s.
+double ab_measure_fma_peak(double seconds);
+
+// ---------------------------------------------------------------------------------------------------------
+// Threads: one process-wide pool. Work is split statically by task index, and every kernel is written so that
+// its results do not depend on how many threads run it (each output element is computed by one task, in a
+// fixed order; reductions are over fixed chunks combined in a fixed order).
+// ---------------------------------------------------------------------------------------------------------
+
+/// Sets the number of threads (1 ... 256); returns the number now in use.
+int ab_set_threads(int threads);
+int ab_threads(void);
+/// Runs body(context, begin, end, thread) over [0, count), each thread a contiguous part; waits for all.
+void ab_parallel_for(int count, void (*body)(void *context, int begin, int end, int thread), void *context);
+
+// ---------------------------------------------------------------------------------------------------------
+// Convolution as implicit GEMM over NHWC rows
+// ---------------------------------------------------------------------------------------------------------
+
+/// Shape of one convolution. out(n, oy, ox, co) = Σ_{ky,kx,ci} in(n, oy+ky−pad, ox+kx−pad, ci) · w[co][ci][ky][kx],
+/// the input read as zero outside [0, in_h) × [0, in_w). out_h and out_w may be smaller than the full output
+/// (in + 2·pad − kernel + 1): then only that top-left part is computed (a 2×2 max-pool with floor drops the rest).
+typedef struct {
+    int batch;
+    int in_h, in_w, in_c;
+    int out_h, out_w, out_c;
+    int kernel_h, kernel_w;
+    int pad;
+} ab_conv_shape;
+
+/// Floats needed for packed weights of `shape` (for ab_conv_forward).
+size_t ab_conv_packed_count(const ab_conv_shape *shape);
+/// Packs OIHW weights (out_c × in_c × kernel_h × kernel_w) for ab_conv_forward with `shape`.
+void ab_conv_pack_weights(const ab_conv_shape *shape, const float *weight_oihw, float *packed);
+/// The shape whose forward pass is the backward-data pass of `forward`: input = dOut, output = dIn.
+ab_conv_shape ab_conv_backward_data_shape(const ab_conv_shape *forward);
+/// Packs OIHW weights of `forward` (flipped and transposed) for ab_conv_forward with
+/// ab_conv_backward_data_shape(forward).
+void ab_conv_pack_weights_backward_data(const ab_conv_shape *forward, const float *weight_oihw, float *packed);
+/// output: batch × out_h × out_w × out_c, overwritten.   input: batch × in_h × in_w × in_c.
+void ab_conv_forward(const ab_conv_shape *shape, const float *input, const float *packed, float *output);
+/// Weight gradient: grad_oihw (out_c × in_c × kernel_h × kernel_w) is overwritten with
+/// Σ_{n,oy,ox} dOut(n,oy,ox,co) · in(n, oy+ky−pad, ox+kx−pad, ci).   grad_output: batch × out_h × out_w × out_c.
+void ab_conv_backward_weights(const ab_conv_shape *shape, const float *input, const float *grad_output,
+                              float *grad_oihw);
+
+// ---------------------------------------------------------------------------------------------------------
+// Memory-bound layers (NHWC rows × channels)
+// ---------------------------------------------------------------------------------------------------------
+
+/// y = GELU(x) = x·Φ(x) with the exact (erf) Φ. y may equal x.
+void ab_gelu_forward(const float *x, float *y, size_t count);
+/// dx = dy · GELU'(x), overwritten. dx may equal dy.
+void ab_gelu_backward(const float *x, const float *dy, float *dx, size_t count);
+/// Per-channel sums over rows, in double: sum[c] = Σ x, sum_squares[c] = Σ x². Thread-count independent.
+void ab_channel_sums(const float *x, size_t rows, int channels, double *sum, double *sum_squares);
+/// Per-channel Σ a and Σ a·b over rows (for the BatchNorm backward pass), in double.
+void ab_channel_dot(const float *a, const float *b, size_t rows, int channels, double *sum_a, double *sum_ab);
+/// y = x · scale[c] + shift[c], then GELU if `gelu` is non-zero. y may equal x.
+void ab_affine_gelu(const float *x, size_t rows, int channels, const float *scale, const float *shift, int gelu,
+                    float *y);
+/// BatchNorm + GELU backward, step 1: dz = dy · GELU'(x·scale + shift), written to dz (may equal dy); returns
+/// per-channel Σ dz and Σ dz·x in double.
+void ab_affine_gelu_backward(const float *x, const float *dy, size_t rows, int channels, const float *scale,
+                             const float *shift, float *dz, double *sum_dz, double *sum_dz_x);
+/// dx = dz · a[c] + x · b[c] + d[c] (the BatchNorm input gradient written as an affine map of dz and x).
+void ab_batchnorm_input_grad(const float *dz, const float *x, size_t rows, int channels, const float *a,
+                             const float *b, const float *d, float *dx);
+/// Max-pool with a k×k window and stride k (floor): y is batch × (h/k) × (w/k) × c; argmax (same count as y)
+/// gets the window index ky·k + kx of the first maximum in scan order, as PyTorch does.
+void ab_maxpool_forward(const float *x, int batch, int h, int w, int channels, int k, float *y, uint8_t *argmax);
+/// dx (batch × h × w × c) overwritten: dy routed to each window's argmax, zero elsewhere.
+void ab_maxpool_backward(const float *dy, const uint8_t *argmax, int batch, int h, int w, int channels, int k,
+                         float *dx);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

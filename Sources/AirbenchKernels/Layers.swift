@@ -1,0 +1,61 @@
+import _AirbenchSIMD
+
+/// GELU with the exact (erf) normal CDF, as PyTorch's `nn.GELU()`.
+public enum GELU {
+    /// y = x·Φ(x); y may alias x.
+    public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        ab_gelu_forward(x, y, count)
+    }
+    /// dx = dy·GELU'(x), overwritten; dx may alias dy.
+    public static func backward(_ x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                gradInput: UnsafeMutablePointer<Float>, count: Int) {
+        ab_gelu_backward(x, gradOutput, gradInput, count)
+    }
+}
+
+/// Per-channel reductions and maps over NHWC rows (the pieces of BatchNorm).
+public enum ChannelOps {
+    /// (Σx, Σx²) per channel, in Double.
+    public static func sums(_ x: UnsafePointer<Float>, rows: Int, channels: Int) -> (sum: [Double], squares: [Double]) {
+        var sum = [Double](repeating: 0, count: channels), squares = sum
+        ab_channel_sums(x, rows, Int32(channels), &sum, &squares)
+        return (sum, squares)
+    }
+
+    /// y = x·scale[c] + shift[c], then GELU when `gelu`. y may alias x.
+    public static func affine(_ x: UnsafePointer<Float>, rows: Int, channels: Int, scale: [Float], shift: [Float],
+                              gelu: Bool, output: UnsafeMutablePointer<Float>) {
+        ab_affine_gelu(x, rows, Int32(channels), scale, shift, gelu ? 1 : 0, output)
+    }
+
+    /// dz = dy·GELU'(x·scale + shift) (dz may alias dy); returns per-channel (Σdz, Σdz·x).
+    public static func affineGELUBackward(_ x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, rows: Int,
+                                          channels: Int, scale: [Float], shift: [Float],
+                                          gradAffine: UnsafeMutablePointer<Float>) -> (sum: [Double], dotInput: [Double]) {
+        var sum = [Double](repeating: 0, count: channels), dot = sum
+        ab_affine_gelu_backward(x, gradOutput, rows, Int32(channels), scale, shift, gradAffine, &sum, &dot)
+        return (sum, dot)
+    }
+
+    /// dx = dz·a[c] + x·b[c] + d[c], overwritten (dx may alias dz).
+    public static func combine(_ dz: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, channels: Int,
+                               a: [Float], b: [Float], d: [Float], output: UnsafeMutablePointer<Float>) {
+        ab_batchnorm_input_grad(dz, x, rows, Int32(channels), a, b, d, output)
+    }
+}
+
+/// k×k max-pooling with stride k and floor, recording the first maximum of each window (as PyTorch).
+public enum MaxPool {
+    public static func forward(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, channels: Int,
+                               kernel: Int, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<UInt8>) {
+        ab_maxpool_forward(x, Int32(batch), Int32(height), Int32(width), Int32(channels), Int32(kernel), output, argmax)
+    }
+
+    /// gradInput (batch × height × width × channels) overwritten: zero except at each window's maximum.
+    public static func backward(_ gradOutput: UnsafePointer<Float>, argmax: UnsafePointer<UInt8>, batch: Int,
+                                height: Int, width: Int, channels: Int, kernel: Int,
+                                gradInput: UnsafeMutablePointer<Float>) {
+        ab_maxpool_backward(gradOutput, argmax, Int32(batch), Int32(height), Int32(width), Int32(channels),
+                            Int32(kernel), gradInput)
+    }
+}

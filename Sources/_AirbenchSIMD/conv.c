@@ -1,0 +1,296 @@
+// Convolution as implicit GEMM over NHWC rows (the batch folded into the rows):
+//   forward      C[m][co] = Σ_k A[m][k] · B[k][co],  m = (n, oy, ox), k = (ky, kx, ci)
+//   backward-data is the forward pass of the flipped, transposed kernel over dOut (ab_conv_backward_data_shape)
+//   backward-weights dW[k][co] = Σ_m A[m][k] · dOut[m][co]
+// A is never materialised for the whole batch: a group of output rows gathers its im2col rows (one contiguous
+// run of in_c channels per tap, or zeros for padding) into a per-thread buffer that stays in L2 while every
+// output-channel panel of packed weights streams over it. The micro-kernel holds a MR × NR tile of C in
+// registers (AVX2: 6 rows × 16 channels = 12 ymm accumulators).
+#include "airbench_simd.h"
+#include "internal.h"
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define NR 16           // output channels per packed weight panel
+#define MR 6            // output rows per micro-tile
+#define GROUP_BYTES (192 * 1024)  // gathered A rows per group: leaves room in a 512 KiB L2 for a weight panel
+#define CHUNK_ROWS 256  // rows of dOut per step of the weight-gradient reduction
+
+static int taps_of(const ab_conv_shape *s) { return s->kernel_h * s->kernel_w; }
+static int depth_of(const ab_conv_shape *s) { return taps_of(s) * s->in_c; }
+static int panels_of(int channels) { return (channels + NR - 1) / NR; }
+
+size_t ab_conv_packed_count(const ab_conv_shape *s) {
+    return (size_t)panels_of(s->out_c) * depth_of(s) * NR;
+}
+
+// packed[panel][k][j] = weight of output channel panel·NR + j at depth k = tap·in_c + ci (0 past out_c).
+void ab_conv_pack_weights(const ab_conv_shape *s, const float *w, float *packed) {
+    int depth = depth_of(s), taps = taps_of(s);
+    memset(packed, 0, sizeof(float) * ab_conv_packed_count(s));
+    for (int co = 0; co < s->out_c; co++)
+        for (int ci = 0; ci < s->in_c; ci++)
+            for (int tap = 0; tap < taps; tap++) {
+                float value = w[((size_t)co * s->in_c + ci) * taps + tap];
+                packed[((size_t)(co / NR) * depth + tap * s->in_c + ci) * NR + co % NR] = value;
+            }
+}
+
+ab_conv_shape ab_conv_backward_data_shape(const ab_conv_shape *f) {
+    ab_conv_shape b = *f;
+    b.in_h = f->out_h;
+    b.in_w = f->out_w;
+    b.in_c = f->out_c;
+    b.out_h = f->in_h;
+    b.out_w = f->in_w;
+    b.out_c = f->in_c;
+    b.pad = f->kernel_h - 1 - f->pad;  // square kernels and padding only
+    return b;
+}
+
+// For the backward-data pass, output channel = forward ci, input channel = forward co, tap flipped.
+void ab_conv_pack_weights_backward_data(const ab_conv_shape *f, const float *w, float *packed) {
+    ab_conv_shape b = ab_conv_backward_data_shape(f);
+    int depth = depth_of(&b), taps = taps_of(f);
+    memset(packed, 0, sizeof(float) * ab_conv_packed_count(&b));
+    for (int co = 0; co < f->out_c; co++)
+        for (int ci = 0; ci < f->in_c; ci++)
+            for (int tap = 0; tap < taps; tap++) {
+                float value = w[((size_t)co * f->in_c + ci) * taps + tap];
+                int flipped = taps - 1 - tap;
+                packed[((size_t)(ci / NR) * depth + flipped * b.in_c + co) * NR + ci % NR] = value;
+            }
+}
+
+// ---- micro-kernels: c[r][0..cols) = Σ_k a[r·lda + k] · b[k·NR + j] for r < rows ---------------------------
+
+static void kernel_portable(int depth, const float *a, int lda, const float *b, float *c, int ldc, int rows,
+                            int cols) {
+    float acc[MR][NR] = {{0}};
+    for (int k = 0; k < depth; k++)
+        for (int r = 0; r < MR; r++) {
+            float av = a[r * lda + k];
+            for (int j = 0; j < NR; j++) acc[r][j] += av * b[k * NR + j];
+        }
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++) c[(size_t)r * ldc + j] = acc[r][j];
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static inline __m256i column_mask(int count) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes);
+}
+
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int depth, const float *a, int lda, const float *b,
+                                                           float *c, int ldc, int rows, int cols) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+#pragma clang loop unroll_count(4)
+    for (int k = 0; k < depth; k++) {
+        __m256 b0 = _mm256_loadu_ps(b + k * NR), b1 = _mm256_loadu_ps(b + k * NR + 8), x;
+        x = _mm256_broadcast_ss(a0 + k); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(a1 + k); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(a2 + k); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(a3 + k); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(a4 + k); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(a5 + k); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+    }
+    __m256 tile[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    if (cols == NR) {
+        for (int r = 0; r < rows; r++) {
+            _mm256_storeu_ps(c + (size_t)r * ldc, tile[r][0]);
+            _mm256_storeu_ps(c + (size_t)r * ldc + 8, tile[r][1]);
+        }
+    } else {
+        __m256i low = column_mask(cols), high = column_mask(cols - 8);
+        for (int r = 0; r < rows; r++) {
+            _mm256_maskstore_ps(c + (size_t)r * ldc, low, tile[r][0]);
+            _mm256_maskstore_ps(c + (size_t)r * ldc + 8, high, tile[r][1]);
+        }
+    }
+}
+#endif
+
+typedef void (*micro_kernel)(int, const float *, int, const float *, float *, int, int, int);
+
+static micro_kernel select_kernel(void) {
+#if defined(__x86_64__)
+    if (ab_isa_active() == AB_ISA_AVX2) return kernel_avx2;
+#endif
+    return kernel_portable;
+}
+
+// ---- forward ------------------------------------------------------------------------------------------------
+
+typedef struct {
+    const ab_conv_shape *s;
+    const float *input, *packed;
+    float *output;
+    int rows_per_group;
+    micro_kernel kernel;
+} forward_job;
+
+// Gathers the im2col row of output pixel m: for each tap the in_c channels of the input pixel it reads,
+// or zeros where that pixel is padding.
+static void gather_row(const ab_conv_shape *s, const float *input, long m, float *row) {
+    long pixels = (long)s->out_h * s->out_w;
+    int n = (int)(m / pixels), rest = (int)(m % pixels), oy = rest / s->out_w, ox = rest % s->out_w;
+    size_t run = sizeof(float) * s->in_c;
+    for (int ky = 0; ky < s->kernel_h; ky++)
+        for (int kx = 0; kx < s->kernel_w; kx++, row += s->in_c) {
+            int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
+            if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) memset(row, 0, run);
+            else memcpy(row, input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, run);
+        }
+}
+
+static void forward_part(void *context, int begin, int end, int thread) {
+    forward_job *job = context;
+    const ab_conv_shape *s = job->s;
+    long rows = (long)s->batch * s->out_h * s->out_w;
+    int depth = depth_of(s), panels = panels_of(s->out_c);
+    float *a = ab_thread_scratch(thread, 0, sizeof(float) * (size_t)job->rows_per_group * depth);
+    for (int group = begin; group < end; group++) {
+        long first = (long)group * job->rows_per_group;
+        int count = (int)(rows - first < job->rows_per_group ? rows - first : job->rows_per_group);
+        int padded = (count + MR - 1) / MR * MR;
+        for (int r = 0; r < padded; r++) {
+            if (r < count) gather_row(s, job->input, first + r, a + (size_t)r * depth);
+            else memset(a + (size_t)r * depth, 0, sizeof(float) * depth);
+        }
+        for (int panel = 0; panel < panels; panel++) {
+            const float *b = job->packed + (size_t)panel * depth * NR;
+            int cols = s->out_c - panel * NR < NR ? s->out_c - panel * NR : NR;
+            for (int r = 0; r < count; r += MR) {
+                float *c = job->output + (size_t)(first + r) * s->out_c + panel * NR;
+                job->kernel(depth, a + (size_t)r * depth, depth, b, c, s->out_c, count - r < MR ? count - r : MR,
+                            cols);
+            }
+        }
+    }
+}
+
+void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *packed, float *output) {
+    long rows = (long)s->batch * s->out_h * s->out_w;
+    int depth = depth_of(s);
+    int per_group = (int)(GROUP_BYTES / (sizeof(float) * depth)) / MR * MR;
+    if (per_group < MR) per_group = MR;
+    if (per_group > 16 * MR) per_group = 16 * MR;
+    forward_job job = {s, input, packed, output, per_group, select_kernel()};
+    ab_parallel_for((int)((rows + per_group - 1) / per_group), forward_part, &job);
+}
+
+// ---- backward-weights -----------------------------------------------------------------------------------------
+// dW is accumulated as [tap][ci][co] (co padded to panels·NR) in tiles of MR input channels × NR output
+// channels. Threads own disjoint tiles and each walks all rows in the same chunk order, so every gradient
+// element is the same sum in the same order whatever the thread count.
+
+typedef struct {
+    const ab_conv_shape *s;
+    const float *input, *grad_output;
+    float *accumulator;  // [tap][in_c][panels·NR]
+    int ci_blocks, panels;
+} weights_job;
+
+static void weights_tile_portable(const float *input, const int *source, int count, const float *grad_output,
+                                  int out_c, int ci, int rows, int co, int cols, int in_c, float *acc, int ldacc) {
+    for (int m = 0; m < count; m++) {
+        if (source[m] < 0) continue;
+        const float *a = input + (size_t)source[m] * in_c + ci, *g = grad_output + (size_t)m * out_c + co;
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++) acc[r * ldacc + j] += a[r] * g[j];
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *input, const int *source, int count,
+                                                                  const float *grad_output, int out_c, int ci,
+                                                                  int rows, int co, int cols, int in_c, float *acc,
+                                                                  int ldacc) {
+    if (rows < MR || cols < NR) {
+        weights_tile_portable(input, source, count, grad_output, out_c, ci, rows, co, cols, in_c, acc, ldacc);
+        return;
+    }
+    __m256 t[MR][2];
+    for (int r = 0; r < MR; r++) {
+        t[r][0] = _mm256_loadu_ps(acc + r * ldacc);
+        t[r][1] = _mm256_loadu_ps(acc + r * ldacc + 8);
+    }
+    for (int m = 0; m < count; m++) {
+        if (source[m] < 0) continue;
+        const float *a = input + (size_t)source[m] * in_c + ci, *g = grad_output + (size_t)m * out_c + co;
+        __m256 g0 = _mm256_loadu_ps(g), g1 = _mm256_loadu_ps(g + 8);
+        for (int r = 0; r < MR; r++) {
+            __m256 x = _mm256_broadcast_ss(a + r);
+            t[r][0] = _mm256_fmadd_ps(x, g0, t[r][0]);
+            t[r][1] = _mm256_fmadd_ps(x, g1, t[r][1]);
+        }
+    }
+    for (int r = 0; r < MR; r++) {
+        _mm256_storeu_ps(acc + r * ldacc, t[r][0]);
+        _mm256_storeu_ps(acc + r * ldacc + 8, t[r][1]);
+    }
+}
+#endif
+
+static void weights_part(void *context, int begin, int end, int thread) {
+    weights_job *job = context;
+    const ab_conv_shape *s = job->s;
+    int taps = taps_of(s), ldacc = job->panels * NR;
+    long rows = (long)s->batch * s->out_h * s->out_w, pixels = (long)s->out_h * s->out_w;
+    int *source = ab_thread_scratch(thread, 1, sizeof(int) * (size_t)CHUNK_ROWS * taps);
+    int use_avx2 = ab_isa_active() == AB_ISA_AVX2;
+    for (long first = 0; first < rows; first += CHUNK_ROWS) {
+        int count = (int)(rows - first < CHUNK_ROWS ? rows - first : CHUNK_ROWS);
+        // source[tap][m]: the input row tap reads for output row first + m, or −1 for padding.
+        for (int m = 0; m < count; m++) {
+            long row = first + m;
+            int n = (int)(row / pixels), rest = (int)(row % pixels), oy = rest / s->out_w, ox = rest % s->out_w;
+            for (int ky = 0; ky < s->kernel_h; ky++)
+                for (int kx = 0; kx < s->kernel_w; kx++) {
+                    int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
+                    int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
+                    source[(ky * s->kernel_w + kx) * CHUNK_ROWS + m] =
+                        inside ? (int)(((long)n * s->in_h + iy) * s->in_w + ix) : -1;
+                }
+        }
+        const float *g = job->grad_output + (size_t)first * s->out_c;
+        for (int tile = begin; tile < end; tile++) {
+            // tile order (tap, co panel, ci block): consecutive tiles reuse the same dOut columns from L1
+            int tap = tile / (job->panels * job->ci_blocks), rest = tile % (job->panels * job->ci_blocks);
+            int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
+            int ci = block * MR, co = panel * NR;
+            int rows_here = s->in_c - ci < MR ? s->in_c - ci : MR, cols = s->out_c - co < NR ? s->out_c - co : NR;
+            float *acc = job->accumulator + ((size_t)tap * s->in_c + ci) * ldacc + co;
+            const int *src = source + tap * CHUNK_ROWS;
+#if defined(__x86_64__)
+            if (use_avx2) {
+                weights_tile_avx2(job->input, src, count, g, s->out_c, ci, rows_here, co, cols, s->in_c, acc, ldacc);
+                continue;
+            }
+#endif
+            (void)use_avx2;
+            weights_tile_portable(job->input, src, count, g, s->out_c, ci, rows_here, co, cols, s->in_c, acc, ldacc);
+        }
+    }
+}
+
+void ab_conv_backward_weights(const ab_conv_shape *s, const float *input, const float *grad_output,
+                              float *grad_oihw) {
+    int taps = taps_of(s), panels = panels_of(s->out_c), ci_blocks = (s->in_c + MR - 1) / MR;
+    size_t ldacc = (size_t)panels * NR;
+    float *accumulator = aligned_alloc(64, ((sizeof(float) * taps * s->in_c * ldacc) + 63) & ~(size_t)63);
+    memset(accumulator, 0, sizeof(float) * taps * s->in_c * ldacc);
+    weights_job job = {s, input, grad_output, accumulator, ci_blocks, panels};
+    ab_parallel_for(taps * panels * ci_blocks, weights_part, &job);
+    for (int co = 0; co < s->out_c; co++)
+        for (int ci = 0; ci < s->in_c; ci++)
+            for (int tap = 0; tap < taps; tap++)
+                grad_oihw[((size_t)co * s->in_c + ci) * taps + tap] = accumulator[((size_t)tap * s->in_c + ci) * ldacc + co];
+    free(accumulator);
+}

@@ -1,0 +1,386 @@
+// The memory-bound layers: GELU, BatchNorm statistics and affine maps, max-pooling. Each loop is written once
+// in plain C and compiled twice (AVX2+FMA and baseline) with target_clones, chosen by the loader at run time.
+// Work is split by the pool into contiguous row ranges; reductions go over fixed chunks of REDUCE_ROWS rows
+// whose partial sums are added in chunk order, so results never depend on the thread count.
+#include "airbench_simd.h"
+#include "internal.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#define MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define MULTIVERSION
+#endif
+
+#define ELEMENT_CHUNK 16384
+#define REDUCE_ROWS 256
+
+// ---- exact-GELU pieces ------------------------------------------------------------------------------------
+
+// e^y for y ≤ 0: y = n·ln2 + r with |r| ≤ ln2/2, e^r by its degree-7 Taylor polynomial (error < 2e-9),
+// 2^n put into the exponent bits. Below −87 the result is 0 (fp32 underflow).
+static inline float exp_nonpositive(float y) {
+    float n = nearbyintf(y * 1.44269504088896341f);
+    float r = y - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int bits = ((int)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return y < -87.0f ? 0.0f : p * scale;
+}
+
+// erfc(z)·e^{z²} for z ≥ 0 as a degree-10 polynomial in t = 1/(1 + z/2), fitted (weighted least squares for
+// relative error, scripts/fit_erfc.py) on [0, 12]: relative error 5e-8 in double, ≈3e-7 evaluated in fp32.
+static inline float scaled_erfc(float z) {
+    float t = 1.0f / (1.0f + 0.5f * z);
+    float p = 1.798098512e-02f;
+    p = p * t - 1.567880501e-01f;
+    p = p * t + 5.147573080e-01f;
+    p = p * t - 7.954979873e-01f;
+    p = p * t + 5.369915636e-01f;
+    p = p * t - 1.684697091e-01f;
+    p = p * t + 2.537805051e-01f;
+    p = p * t + 2.312092270e-01f;
+    p = p * t + 2.840806201e-01f;
+    p = p * t + 2.819509746e-01f;
+    p = p * t + 4.510044194e-06f;
+    return p;
+}
+
+// Φ(x) (standard normal CDF) and φ(x) (its density) for GELU(x) = x·Φ(x) and GELU'(x) = Φ(x) + x·φ(x).
+static inline void normal_cdf_pdf(float x, float *cdf, float *pdf) {
+    float z = fabsf(x) * 0.70710678118654752f;
+    float gaussian = exp_nonpositive(-(z * z));          // e^{−x²/2}
+    float tail = 0.5f * gaussian * scaled_erfc(z);         // Φ(−|x|)
+    *cdf = x < 0 ? tail : 1.0f - tail;
+    *pdf = gaussian * 0.39894228040143268f;
+}
+
+typedef struct {
+    const float *x, *dy;
+    float *out;
+    size_t count;
+} gelu_job;
+
+MULTIVERSION static void gelu_forward_range(const float *x, float *y, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        float cdf, pdf;
+        normal_cdf_pdf(x[i], &cdf, &pdf);
+        y[i] = x[i] * cdf;
+    }
+}
+
+MULTIVERSION static void gelu_backward_range(const float *x, const float *dy, float *dx, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        float cdf, pdf;
+        normal_cdf_pdf(x[i], &cdf, &pdf);
+        dx[i] = dy[i] * (cdf + x[i] * pdf);
+    }
+}
+
+static void gelu_forward_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    gelu_job *job = context;
+    size_t first = (size_t)begin * ELEMENT_CHUNK, last = (size_t)end * ELEMENT_CHUNK;
+    if (last > job->count) last = job->count;
+    gelu_forward_range(job->x + first, job->out + first, last - first);
+}
+
+static void gelu_backward_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    gelu_job *job = context;
+    size_t first = (size_t)begin * ELEMENT_CHUNK, last = (size_t)end * ELEMENT_CHUNK;
+    if (last > job->count) last = job->count;
+    gelu_backward_range(job->x + first, job->dy + first, job->out + first, last - first);
+}
+
+static int chunks_of(size_t count, size_t chunk) { return (int)((count + chunk - 1) / chunk); }
+
+void ab_gelu_forward(const float *x, float *y, size_t count) {
+    gelu_job job = {x, NULL, y, count};
+    ab_parallel_for(chunks_of(count, ELEMENT_CHUNK), gelu_forward_part, &job);
+}
+
+void ab_gelu_backward(const float *x, const float *dy, float *dx, size_t count) {
+    gelu_job job = {x, dy, dx, count};
+    ab_parallel_for(chunks_of(count, ELEMENT_CHUNK), gelu_backward_part, &job);
+}
+
+// ---- per-channel reductions --------------------------------------------------------------------------------
+
+typedef struct {
+    const float *a, *b;
+    size_t rows;
+    int channels;
+    double *partial;  // [chunk][2][channels]
+} reduce_job;
+
+MULTIVERSION static void sums_range(const float *x, size_t rows, int channels, double *sum, double *squares) {
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < channels; c++) {
+            double v = x[r * channels + c];
+            sum[c] += v;
+            squares[c] += v * v;
+        }
+}
+
+MULTIVERSION static void dot_range(const float *a, const float *b, size_t rows, int channels, double *sum_a,
+                                   double *sum_ab) {
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < channels; c++) {
+            double va = a[r * channels + c];
+            sum_a[c] += va;
+            sum_ab[c] += va * b[r * channels + c];
+        }
+}
+
+static void reduce_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    reduce_job *job = context;
+    for (int chunk = begin; chunk < end; chunk++) {
+        size_t first = (size_t)chunk * REDUCE_ROWS, last = first + REDUCE_ROWS;
+        if (last > job->rows) last = job->rows;
+        double *sum = job->partial + (size_t)chunk * 2 * job->channels, *second = sum + job->channels;
+        memset(sum, 0, sizeof(double) * 2 * job->channels);
+        const float *a = job->a + first * job->channels;
+        if (job->b) dot_range(a, job->b + first * job->channels, last - first, job->channels, sum, second);
+        else sums_range(a, last - first, job->channels, sum, second);
+    }
+}
+
+static void reduce_rows(const float *a, const float *b, size_t rows, int channels, double *first, double *second) {
+    int chunks = chunks_of(rows, REDUCE_ROWS);
+    reduce_job job = {a, b, rows, channels, malloc(sizeof(double) * 2 * channels * (size_t)(chunks ? chunks : 1))};
+    ab_parallel_for(chunks, reduce_part, &job);
+    memset(first, 0, sizeof(double) * channels);
+    memset(second, 0, sizeof(double) * channels);
+    for (int chunk = 0; chunk < chunks; chunk++) {
+        const double *partial = job.partial + (size_t)chunk * 2 * channels;
+        for (int c = 0; c < channels; c++) {
+            first[c] += partial[c];
+            second[c] += partial[channels + c];
+        }
+    }
+    free(job.partial);
+}
+
+void ab_channel_sums(const float *x, size_t rows, int channels, double *sum, double *sum_squares) {
+    reduce_rows(x, NULL, rows, channels, sum, sum_squares);
+}
+
+void ab_channel_dot(const float *a, const float *b, size_t rows, int channels, double *sum_a, double *sum_ab) {
+    reduce_rows(a, b, rows, channels, sum_a, sum_ab);
+}
+
+// ---- per-channel affine maps ------------------------------------------------------------------------------
+
+typedef struct {
+    const float *x, *dy;
+    size_t rows;
+    int channels;
+    const float *scale, *shift, *extra;
+    int gelu;
+    float *out;
+    double *partial;
+} affine_job;
+
+MULTIVERSION static void affine_range(const float *x, size_t rows, int channels, const float *scale,
+                                      const float *shift, int gelu, float *y) {
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < channels; c++) {
+            float z = x[r * channels + c] * scale[c] + shift[c];
+            if (gelu) {
+                float cdf, pdf;
+                normal_cdf_pdf(z, &cdf, &pdf);
+                z = z * cdf;
+            }
+            y[r * channels + c] = z;
+        }
+}
+
+static void affine_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    affine_job *job = context;
+    size_t first = (size_t)begin * REDUCE_ROWS, last = (size_t)end * REDUCE_ROWS;
+    if (last > job->rows) last = job->rows;
+    size_t offset = first * job->channels;
+    affine_range(job->x + offset, last - first, job->channels, job->scale, job->shift, job->gelu, job->out + offset);
+}
+
+void ab_affine_gelu(const float *x, size_t rows, int channels, const float *scale, const float *shift, int gelu,
+                    float *y) {
+    affine_job job = {x, NULL, rows, channels, scale, shift, NULL, gelu, y, NULL};
+    ab_parallel_for(chunks_of(rows, REDUCE_ROWS), affine_part, &job);
+}
+
+MULTIVERSION static void affine_gelu_backward_range(const float *x, const float *dy, size_t rows, int channels,
+                                                    const float *scale, const float *shift, float *dz,
+                                                    double *sum_dz, double *sum_dz_x) {
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < channels; c++) {
+            size_t i = r * channels + c;
+            float xi = x[i], z = xi * scale[c] + shift[c], cdf, pdf;
+            normal_cdf_pdf(z, &cdf, &pdf);
+            float g = dy[i] * (cdf + z * pdf);
+            dz[i] = g;
+            sum_dz[c] += g;
+            sum_dz_x[c] += (double)g * xi;
+        }
+}
+
+static void affine_gelu_backward_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    affine_job *job = context;
+    for (int chunk = begin; chunk < end; chunk++) {
+        size_t first = (size_t)chunk * REDUCE_ROWS, last = first + REDUCE_ROWS;
+        if (last > job->rows) last = job->rows;
+        double *sum = job->partial + (size_t)chunk * 2 * job->channels;
+        memset(sum, 0, sizeof(double) * 2 * job->channels);
+        size_t offset = first * job->channels;
+        affine_gelu_backward_range(job->x + offset, job->dy + offset, last - first, job->channels, job->scale,
+                                   job->shift, job->out + offset, sum, sum + job->channels);
+    }
+}
+
+void ab_affine_gelu_backward(const float *x, const float *dy, size_t rows, int channels, const float *scale,
+                             const float *shift, float *dz, double *sum_dz, double *sum_dz_x) {
+    int chunks = chunks_of(rows, REDUCE_ROWS);
+    affine_job job = {x, dy, rows, channels, scale, shift, NULL, 1, dz,
+                      malloc(sizeof(double) * 2 * channels * (size_t)(chunks ? chunks : 1))};
+    ab_parallel_for(chunks, affine_gelu_backward_part, &job);
+    memset(sum_dz, 0, sizeof(double) * channels);
+    memset(sum_dz_x, 0, sizeof(double) * channels);
+    for (int chunk = 0; chunk < chunks; chunk++) {
+        const double *partial = job.partial + (size_t)chunk * 2 * channels;
+        for (int c = 0; c < channels; c++) {
+            sum_dz[c] += partial[c];
+            sum_dz_x[c] += partial[channels + c];
+        }
+    }
+    free(job.partial);
+}
+
+MULTIVERSION static void batchnorm_input_grad_range(const float *dz, const float *x, size_t rows, int channels,
+                                                    const float *a, const float *b, const float *d, float *dx) {
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < channels; c++) {
+            size_t i = r * channels + c;
+            dx[i] = dz[i] * a[c] + x[i] * b[c] + d[c];
+        }
+}
+
+typedef struct {
+    const float *dz, *x;
+    size_t rows;
+    int channels;
+    const float *a, *b, *d;
+    float *dx;
+} input_grad_job;
+
+static void batchnorm_input_grad_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    input_grad_job *job = context;
+    size_t first = (size_t)begin * REDUCE_ROWS, last = (size_t)end * REDUCE_ROWS;
+    if (last > job->rows) last = job->rows;
+    size_t offset = first * job->channels;
+    batchnorm_input_grad_range(job->dz + offset, job->x + offset, last - first, job->channels, job->a, job->b,
+                               job->d, job->dx + offset);
+}
+
+void ab_batchnorm_input_grad(const float *dz, const float *x, size_t rows, int channels, const float *a,
+                             const float *b, const float *d, float *dx) {
+    input_grad_job job = {dz, x, rows, channels, a, b, d, dx};
+    ab_parallel_for(chunks_of(rows, REDUCE_ROWS), batchnorm_input_grad_part, &job);
+}
+
+// ---- max-pooling ----------------------------------------------------------------------------------------------
+
+typedef struct {
+    const float *x, *dy;
+    const uint8_t *argmax_in;
+    int h, w, channels, k;
+    float *out;
+    uint8_t *argmax;
+} pool_job;
+
+MULTIVERSION static void maxpool_image(const float *x, int h, int w, int channels, int k, float *y,
+                                       uint8_t *argmax) {
+    int ph = h / k, pw = w / k;
+    for (int py = 0; py < ph; py++)
+        for (int px = 0; px < pw; px++) {
+            float *best = y + ((size_t)py * pw + px) * channels;
+            uint8_t *index = argmax + ((size_t)py * pw + px) * channels;
+            const float *first = x + ((size_t)(py * k) * w + px * k) * channels;
+            for (int c = 0; c < channels; c++) {
+                best[c] = first[c];
+                index[c] = 0;
+            }
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    const float *row = x + ((size_t)(py * k + ky) * w + px * k + kx) * channels;
+                    uint8_t position = (uint8_t)(ky * k + kx);
+                    for (int c = 0; c < channels; c++) {
+                        int larger = row[c] > best[c];  // strict: the first maximum wins, as in PyTorch
+                        best[c] = larger ? row[c] : best[c];
+                        index[c] = larger ? position : index[c];
+                    }
+                }
+        }
+}
+
+static void maxpool_forward_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    pool_job *job = context;
+    size_t in_image = (size_t)job->h * job->w * job->channels;
+    size_t out_image = (size_t)(job->h / job->k) * (job->w / job->k) * job->channels;
+    for (int n = begin; n < end; n++)
+        maxpool_image(job->x + n * in_image, job->h, job->w, job->channels, job->k, job->out + n * out_image,
+                      job->argmax + n * out_image);
+}
+
+void ab_maxpool_forward(const float *x, int batch, int h, int w, int channels, int k, float *y, uint8_t *argmax) {
+    pool_job job = {x, NULL, NULL, h, w, channels, k, y, argmax};
+    ab_parallel_for(batch, maxpool_forward_part, &job);
+}
+
+MULTIVERSION static void maxpool_backward_image(const float *dy, const uint8_t *argmax, int h, int w,
+                                                int channels, int k, float *dx) {
+    memset(dx, 0, sizeof(float) * (size_t)h * w * channels);
+    int ph = h / k, pw = w / k;
+    for (int py = 0; py < ph; py++)
+        for (int px = 0; px < pw; px++) {
+            const float *g = dy + ((size_t)py * pw + px) * channels;
+            const uint8_t *index = argmax + ((size_t)py * pw + px) * channels;
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    float *row = dx + ((size_t)(py * k + ky) * w + px * k + kx) * channels;
+                    uint8_t position = (uint8_t)(ky * k + kx);
+                    for (int c = 0; c < channels; c++) row[c] = index[c] == position ? g[c] : 0.0f;
+                }
+        }
+}
+
+static void maxpool_backward_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    pool_job *job = context;
+    size_t in_image = (size_t)job->h * job->w * job->channels;
+    size_t out_image = (size_t)(job->h / job->k) * (job->w / job->k) * job->channels;
+    for (int n = begin; n < end; n++)
+        maxpool_backward_image(job->dy + n * out_image, job->argmax_in + n * out_image, job->h, job->w,
+                               job->channels, job->k, job->out + n * in_image);
+}
+
+void ab_maxpool_backward(const float *dy, const uint8_t *argmax, int batch, int h, int w, int channels, int k,
+                         float *dx) {
+    pool_job job = {NULL, dy, argmax, h, w, channels, k, dx, NULL};
+    ab_parallel_for(batch, maxpool_backward_part, &job);
+}

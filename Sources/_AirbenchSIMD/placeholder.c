@@ -1,1 +1,0 @@
-int ab_simd_placeholder(void) { return 0; }

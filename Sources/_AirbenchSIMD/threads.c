@@ -1,0 +1,106 @@
+// The process-wide thread pool. ab_parallel_for splits [0, count) into contiguous parts by thread index, so
+// the same work always goes to the same thread; workers wait on a generation counter (spinning briefly,
+// then sleeping on a condition variable) so a call costs microseconds, not a thread start.
+#include "airbench_simd.h"
+#include "internal.h"
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AB_MAX_THREADS 256
+#define AB_SCRATCH_SLOTS 4
+
+typedef struct {
+    void (*body)(void *, int, int, int);
+    void *context;
+    int count;
+} job;
+
+static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
+static atomic_int generation;
+static atomic_int pending;
+static job current_job;
+static int thread_count = 1;
+static int started_workers = 0;
+
+static struct {
+    void *pointer;
+    size_t bytes;
+} scratch[AB_MAX_THREADS][AB_SCRATCH_SLOTS];
+
+void *ab_thread_scratch(int thread, int slot, size_t bytes) {
+    if (scratch[thread][slot].bytes < bytes) {
+        free(scratch[thread][slot].pointer);
+        size_t rounded = (bytes + 63) & ~(size_t)63;
+        scratch[thread][slot].pointer = aligned_alloc(64, rounded);
+        scratch[thread][slot].bytes = rounded;
+    }
+    return scratch[thread][slot].pointer;
+}
+
+static void run_part(int thread, int threads) {
+    long count = current_job.count;
+    int begin = (int)(count * thread / threads), end = (int)(count * (thread + 1) / threads);
+    if (begin < end) current_job.body(current_job.context, begin, end, thread);
+}
+
+static int worker_start_generation[AB_MAX_THREADS];
+
+static void *worker(void *argument) {
+    int thread = (int)(intptr_t)argument;
+    // The generation current when this worker was created (read under the pool mutex), so a job posted
+    // before the thread got to run is not missed.
+    int seen = worker_start_generation[thread];
+    for (;;) {
+        int spins = 0;
+        while (atomic_load_explicit(&generation, memory_order_acquire) == seen) {
+            if (++spins < 20000) continue;
+            pthread_mutex_lock(&pool_mutex);
+            while (atomic_load(&generation) == seen) pthread_cond_wait(&pool_wake, &pool_mutex);
+            pthread_mutex_unlock(&pool_mutex);
+        }
+        seen = atomic_load(&generation);
+        if (thread < thread_count) {
+            run_part(thread, thread_count);
+            atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
+        }
+    }
+    return NULL;
+}
+
+int ab_set_threads(int threads) {
+    if (threads < 1) threads = 1;
+    if (threads > AB_MAX_THREADS) threads = AB_MAX_THREADS;
+    pthread_mutex_lock(&pool_mutex);
+    while (started_workers < threads - 1) {
+        pthread_t handle;
+        started_workers++;
+        worker_start_generation[started_workers] = atomic_load(&generation);
+        pthread_create(&handle, NULL, worker, (void *)(intptr_t)started_workers);
+        pthread_detach(handle);
+    }
+    thread_count = threads;
+    pthread_mutex_unlock(&pool_mutex);
+    return thread_count;
+}
+
+int ab_threads(void) { return thread_count; }
+
+void ab_parallel_for(int count, void (*body)(void *, int, int, int), void *context) {
+    if (thread_count <= 1 || count <= 1) {
+        if (count > 0) body(context, 0, count, 0);
+        return;
+    }
+    current_job = (job){body, context, count};
+    // Every worker runs part t of thread_count; parts beyond `count` are empty.
+    atomic_store(&pending, thread_count - 1);
+    pthread_mutex_lock(&pool_mutex);
+    atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+    pthread_cond_broadcast(&pool_wake);
+    pthread_mutex_unlock(&pool_mutex);
+    run_part(0, thread_count);
+    while (atomic_load_explicit(&pending, memory_order_acquire) > 0) sched_yield();
+}

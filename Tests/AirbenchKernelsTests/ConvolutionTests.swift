@@ -1,0 +1,116 @@
+import AirbenchKernels
+import XCTest
+
+final class ConvolutionTests: XCTestCase {
+    /// Shapes covering the network's cases: 3×3 'same', 2×2 valid with 3 input channels, cropped outputs
+    /// (the part a floor max-pool reads), channel counts that are not multiples of the 6×16 tile.
+    static let shapes: [ConvolutionShape] = [
+        ConvolutionShape(batch: 2, inputHeight: 7, inputWidth: 7, inputChannels: 5, outputChannels: 7, kernelSize: 3, padding: 1),
+        ConvolutionShape(batch: 3, inputHeight: 9, inputWidth: 9, inputChannels: 3, outputChannels: 24, kernelSize: 2, padding: 0),
+        ConvolutionShape(batch: 2, inputHeight: 7, inputWidth: 7, inputChannels: 24, outputChannels: 33, kernelSize: 3, padding: 1,
+                         outputHeight: 6, outputWidth: 6),
+        ConvolutionShape(batch: 1, inputHeight: 3, inputWidth: 3, inputChannels: 40, outputChannels: 32, kernelSize: 3, padding: 1),
+        ConvolutionShape(batch: 2, inputHeight: 5, inputWidth: 4, inputChannels: 16, outputChannels: 16, kernelSize: 3, padding: 1),
+    ]
+
+    func testForwardMatchesReference() {
+        forEachKernelPath { path in
+            for (i, s) in Self.shapes.enumerated() {
+                var random = TestRandom(UInt64(i))
+                let input = random.array(s.inputCount), weights = random.array(s.weightCount)
+                let expected = Reference.convolutionForward(s, input: input, weights: weights)
+                let output = FloatBuffer(count: s.outputCount, repeating: .nan)
+                weights.withUnsafeBufferPointer { w in
+                    let packed = PackedWeights.forward(w.baseAddress!, shape: s)
+                    Convolution.forward(s, input: input, weights: packed, output: output.pointer)
+                }
+                assertClose(output.array, expected, absolute: 1e-5, relative: 1e-5, "\(path) shape \(i)")
+            }
+        }
+    }
+
+    func testBackwardDataMatchesReference() {
+        forEachKernelPath { path in
+            for (i, s) in Self.shapes.enumerated() {
+                var random = TestRandom(UInt64(100 + i))
+                let gradOutput = random.array(s.outputCount), weights = random.array(s.weightCount)
+                let expected = Reference.convolutionBackwardData(s, gradOutput: gradOutput, weights: weights)
+                let gradInput = FloatBuffer(count: s.inputCount, repeating: .nan)
+                weights.withUnsafeBufferPointer { w in
+                    let packed = PackedWeights.backwardData(w.baseAddress!, shape: s)
+                    Convolution.backwardData(s, gradOutput: gradOutput, weights: packed, gradInput: gradInput.pointer)
+                }
+                assertClose(gradInput.array, expected, absolute: 1e-5, relative: 1e-5, "\(path) shape \(i)")
+            }
+        }
+    }
+
+    func testBackwardWeightsMatchesReference() {
+        forEachKernelPath { path in
+            for (i, s) in Self.shapes.enumerated() {
+                var random = TestRandom(UInt64(200 + i))
+                let input = random.array(s.inputCount), gradOutput = random.array(s.outputCount)
+                let expected = Reference.convolutionBackwardWeights(s, input: input, gradOutput: gradOutput)
+                let grad = FloatBuffer(count: s.weightCount, repeating: .nan)
+                Convolution.backwardWeights(s, input: input, gradOutput: gradOutput, gradWeights: grad.pointer)
+                assertClose(grad.array, expected, absolute: 1e-5, relative: 1e-5, "\(path) shape \(i)")
+            }
+        }
+    }
+
+    /// The reference backward passes are the true gradients of the reference forward pass: central differences
+    /// of L = Σ out·R in Double-accumulated forward passes.
+    func testReferenceGradientsMatchFiniteDifferences() {
+        let s = ConvolutionShape(batch: 2, inputHeight: 5, inputWidth: 5, inputChannels: 3, outputChannels: 4,
+                                 kernelSize: 3, padding: 1, outputHeight: 4, outputWidth: 4)
+        var random = TestRandom(7)
+        let input = random.array(s.inputCount), weights = random.array(s.weightCount), r = random.array(s.outputCount)
+        func loss(_ x: [Float], _ w: [Float]) -> Double {
+            zip(Reference.convolutionForward(s, input: x, weights: w), r).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        let gradInput = Reference.convolutionBackwardData(s, gradOutput: r, weights: weights)
+        let gradWeights = Reference.convolutionBackwardWeights(s, input: input, gradOutput: r)
+        let h: Float = 1e-2
+        for i in stride(from: 0, to: input.count, by: 7) {
+            var plus = input, minus = input
+            plus[i] += h; minus[i] -= h
+            let numeric = (loss(plus, weights) - loss(minus, weights)) / Double(2 * h)
+            XCTAssertEqual(Double(gradInput[i]), numeric, accuracy: 2e-3, "input \(i)")
+        }
+        for i in stride(from: 0, to: weights.count, by: 5) {
+            var plus = weights, minus = weights
+            plus[i] += h; minus[i] -= h
+            let numeric = (loss(input, plus) - loss(input, minus)) / Double(2 * h)
+            XCTAssertEqual(Double(gradWeights[i]), numeric, accuracy: 2e-3, "weight \(i)")
+        }
+    }
+
+    /// Same inputs, 1 and 2 threads: bitwise identical results in all three passes.
+    func testResultsDoNotDependOnThreadCount() {
+        let s = ConvolutionShape(batch: 4, inputHeight: 15, inputWidth: 15, inputChannels: 32, outputChannels: 48,
+                                 kernelSize: 3, padding: 1, outputHeight: 14, outputWidth: 14)
+        var random = TestRandom(11)
+        let input = random.array(s.inputCount), weights = random.array(s.weightCount), g = random.array(s.outputCount)
+        func run() -> [[Float]] {
+            let out = FloatBuffer(count: s.outputCount), dIn = FloatBuffer(count: s.inputCount)
+            let dW = FloatBuffer(count: s.weightCount)
+            weights.withUnsafeBufferPointer { w in
+                Convolution.forward(s, input: input, weights: .forward(w.baseAddress!, shape: s), output: out.pointer)
+                Convolution.backwardData(s, gradOutput: g, weights: .backwardData(w.baseAddress!, shape: s),
+                                         gradInput: dIn.pointer)
+            }
+            Convolution.backwardWeights(s, input: input, gradOutput: g, gradWeights: dW.pointer)
+            return [out.array, dIn.array, dW.array]
+        }
+        let before = KernelThreads.count
+        defer { KernelThreads.use(before) }
+        KernelThreads.use(1)
+        let one = run()
+        KernelThreads.use(2)
+        let two = run()
+        KernelThreads.use(3)
+        let three = run()
+        XCTAssertEqual(one, two)
+        XCTAssertEqual(one, three)
+    }
+}

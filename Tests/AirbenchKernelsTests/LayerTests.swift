@@ -1,0 +1,117 @@
+import AirbenchKernels
+import XCTest
+
+final class LayerTests: XCTestCase {
+    func testGELUForwardAndBackwardMatchErfReference() {
+        // Dense over the range where GELU curves, plus the tails and zero.
+        let xs: [Float] = stride(from: -12, through: 12, by: 0.003).map { Float($0) } + [0, -0.0, 1e-6, -1e-6, 30, -30]
+        let y = FloatBuffer(count: xs.count), dx = FloatBuffer(count: xs.count)
+        let ones = [Float](repeating: 1, count: xs.count)
+        forEachKernelPath { path in
+            GELU.forward(xs, y.pointer, count: xs.count)
+            GELU.backward(xs, gradOutput: ones, gradInput: dx.pointer, count: xs.count)
+            for (i, x) in xs.enumerated() {
+                let expected = Reference.gelu(Double(x)), slope = Reference.geluDerivative(Double(x))
+                XCTAssertEqual(Double(y[i]), expected, accuracy: 2e-7 + 2e-6 * abs(expected), "\(path) gelu(\(x))")
+                XCTAssertEqual(Double(dx[i]), slope, accuracy: 4e-7 + 2e-6 * abs(slope), "\(path) gelu'(\(x))")
+            }
+        }
+    }
+
+    func testGELUDerivativeMatchesFiniteDifferences() {
+        for x in stride(from: -6.0, through: 6.0, by: 0.37) {
+            let h = 1e-5
+            let numeric = (Reference.gelu(x + h) - Reference.gelu(x - h)) / (2 * h)
+            XCTAssertEqual(Reference.geluDerivative(x), numeric, accuracy: 1e-8)
+        }
+    }
+
+    func testChannelSumsAndAffine() {
+        var random = TestRandom(3)
+        let rows = 1000, channels = 7
+        let x = random.array(rows * channels).map { $0 * 3 + 5 }
+        let (sum, squares) = ChannelOps.sums(x, rows: rows, channels: channels)
+        for c in 0..<channels {
+            let column = (0..<rows).map { Double(x[$0 * channels + c]) }
+            XCTAssertEqual(sum[c], column.reduce(0, +), accuracy: 1e-9 * abs(sum[c]))
+            XCTAssertEqual(squares[c], column.reduce(0) { $0 + $1 * $1 }, accuracy: 1e-9 * squares[c])
+        }
+        let scale = random.array(channels), shift = random.array(channels)
+        let y = FloatBuffer(count: x.count)
+        forEachKernelPath { path in
+            for gelu in [false, true] {
+                ChannelOps.affine(x, rows: rows, channels: channels, scale: scale, shift: shift, gelu: gelu, output: y.pointer)
+                let expected = (0..<x.count).map { i -> Float in
+                    let z = Double(x[i] * scale[i % channels] + shift[i % channels])
+                    return Float(gelu ? Reference.gelu(z) : z)
+                }
+                assertClose(y.array, expected, absolute: 1e-6, relative: 3e-6, "\(path) gelu \(gelu)")
+            }
+        }
+    }
+
+    /// BatchNorm (training mode, weight 1) + GELU backward assembled from the kernels, against central
+    /// differences of the Double reference.
+    func testBatchNormGELUBackwardMatchesFiniteDifferences() {
+        var random = TestRandom(5)
+        let rows = 40, channels = 3, eps = 1e-5
+        let x = random.array(rows * channels).map { $0 * 2 + 0.5 }, bias = random.array(channels)
+        let r = random.array(rows * channels)
+        func loss(_ x: [Float], _ bias: [Float]) -> Double {
+            zip(Reference.batchNormGELU(x, rows: rows, channels: channels, bias: bias, eps: eps), r)
+                .reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        // Fast path: scale = 1/√(var+eps), shift = bias − mean·scale.
+        let (mean, variance) = Reference.meanVariance(x, rows: rows, channels: channels)
+        let invStd = variance.map { 1 / ($0 + eps).squareRoot() }
+        let scale = invStd.map { Float($0) }, shift = (0..<channels).map { Float(Double(bias[$0]) - mean[$0] * invStd[$0]) }
+        let dz = FloatBuffer(count: x.count), dx = FloatBuffer(count: x.count)
+        let (sumDz, sumDzX) = ChannelOps.affineGELUBackward(x, gradOutput: r, rows: rows, channels: channels,
+                                                             scale: scale, shift: shift, gradAffine: dz.pointer)
+        let n = Double(rows)
+        var a = [Float](), b = [Float](), d = [Float]()
+        for c in 0..<channels {
+            let sumDzXhat = invStd[c] * (sumDzX[c] - mean[c] * sumDz[c])
+            a.append(Float(invStd[c]))
+            b.append(Float(-invStd[c] * invStd[c] * sumDzXhat / n))
+            d.append(Float(-invStd[c] * sumDz[c] / n + mean[c] * invStd[c] * invStd[c] * sumDzXhat / n))
+        }
+        ChannelOps.combine(dz.pointer, x, rows: rows, channels: channels, a: a, b: b, d: d, output: dx.pointer)
+        let h: Float = 1e-3
+        for i in 0..<x.count {
+            var plus = x, minus = x
+            plus[i] += h; minus[i] -= h
+            XCTAssertEqual(Double(dx[i]), (loss(plus, bias) - loss(minus, bias)) / Double(2 * h), accuracy: 2e-3, "x[\(i)]")
+        }
+        for c in 0..<channels {
+            var plus = bias, minus = bias
+            plus[c] += h; minus[c] -= h
+            XCTAssertEqual(sumDz[c], (loss(x, plus) - loss(x, minus)) / Double(2 * h), accuracy: 2e-3, "bias[\(c)]")
+        }
+    }
+
+    func testMaxPoolMatchesReferenceIncludingTies() {
+        var random = TestRandom(9)
+        for (h, w, k) in [(7, 7, 2), (6, 6, 2), (3, 3, 3), (30, 30, 2)] {
+            let batch = 2, channels = 5
+            // Values rounded to a coarse grid so windows contain ties.
+            let x = random.array(batch * h * w * channels).map { ($0 * 2).rounded() / 2 }
+            let (expected, expectedArgmax) = Reference.maxPool(x, batch: batch, height: h, width: w, channels: channels, kernel: k)
+            let y = FloatBuffer(count: expected.count), argmax = Buffer<UInt8>(count: expected.count, repeating: 0)
+            MaxPool.forward(x, batch: batch, height: h, width: w, channels: channels, kernel: k, output: y.pointer,
+                            argmax: argmax.pointer)
+            XCTAssertEqual(y.array, expected)
+            XCTAssertEqual(argmax.array.map(Int.init), expectedArgmax)
+            let g = random.array(expected.count), dx = FloatBuffer(count: x.count, repeating: .nan)
+            MaxPool.backward(g, argmax: argmax.pointer, batch: batch, height: h, width: w, channels: channels,
+                             kernel: k, gradInput: dx.pointer)
+            var expectedDx = [Float](repeating: 0, count: x.count)
+            let ph = h / k, pw = w / k
+            for n in 0..<batch { for py in 0..<ph { for px in 0..<pw { for c in 0..<channels {
+                let o = ((n * ph + py) * pw + px) * channels + c, at = expectedArgmax[o]
+                expectedDx[((n * h + py * k + at / k) * w + px * k + at % k) * channels + c] = g[o]
+            } } } }
+            XCTAssertEqual(dx.array, expectedDx)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import AirbenchKernels
+import XCTest
+
+/// Deterministic test values (a 64-bit LCG), so failures reproduce.
+struct TestRandom {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed &* 6364136223846793005 &+ 1442695040888963407 }
+    mutating func uniform() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(state >> 40) / Float(1 << 24) * 2 - 1
+    }
+    mutating func array(_ count: Int, scale: Float = 1) -> [Float] { (0..<count).map { _ in uniform() * scale } }
+}
+
+/// Asserts |a − b| ≤ absolute + relative·|b| elementwise, reporting the worst element.
+func assertClose(_ a: [Float], _ b: [Float], absolute: Float, relative: Float = 0, _ message: String = "",
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "count " + message, file: file, line: line)
+    var worst = 0, worstExcess: Float = 0
+    for i in 0..<min(a.count, b.count) {
+        let excess = abs(a[i] - b[i]) - (absolute + relative * abs(b[i]))
+        if !(excess <= worstExcess) { worst = i; worstExcess = excess.isNaN ? .infinity : excess }
+    }
+    if worstExcess > 0 {
+        XCTFail("\(message): element \(worst): \(a[worst]) vs \(b[worst])", file: file, line: line)
+    }
+}
+
+/// Runs `body` on every kernel path this CPU has (portable always), restoring the best path afterwards.
+func forEachKernelPath(_ body: (KernelPath) throws -> Void) rethrows {
+    defer { KernelPath.use(KernelPath.detected) }
+    for path in [KernelPath.portable, .avx2] where path.rawValue <= KernelPath.detected.rawValue {
+        KernelPath.use(path)
+        try body(path)
+    }
+}
