@@ -228,8 +228,9 @@ def make_images(generator, count):
     the patch covariance has a realistic spread of eigenvalues, normalised as CifarLoader does."""
     coarse = torch.rand(count, 3, 4, 4, generator=generator)
     smooth = F.interpolate(coarse, size=(32, 32), mode="bilinear", align_corners=False)
-    noise = 0.15 * torch.randn(count, 3, 32, 32, generator=generator)
-    images_uint8 = ((smooth + noise).clamp(0, 1) * 255).round().to(torch.uint8)
+    noise = 0.05 * torch.randn(count, 3, 32, 32, generator=generator)
+    # Kept away from 0 and 255: saturated regions give identical patches, hence exact max-pool ties.
+    images_uint8 = ((0.2 + 0.6 * smooth + noise).clamp(0, 1) * 255).round().to(torch.uint8)
     images = images_uint8.float() / 255
     return (images - CIFAR_MEAN.view(1, 3, 1, 1)) / CIFAR_STD.view(1, 3, 1, 1)
 
@@ -238,8 +239,31 @@ def float_state(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items() if v.dtype == torch.float}
 
 
-def make_network_fixture():
-    generator = torch.Generator().manual_seed(SEED)
+# Smallest gap between the largest and second-largest value of any max-pool window seen by the
+# network fixture, relative to the window's largest magnitude. GELU has a minimum near -0.17, so
+# different inputs can map to (nearly) equal outputs; a 1-ulp difference between two correct GELU
+# implementations then flips which element a pool window picks. The fixture is drawn so that no
+# window is that close (see NEAR_TIE below): its gradients then test the method, not tie-breaking.
+NEAR_TIE = 2e-6
+smallest_pool_gap = float("inf")
+
+
+def record_pool_gap(module, inputs, output):
+    global smallest_pool_gap
+    x = inputs[0].detach()
+    k = module.kernel_size
+    n, c, h, w = x.shape
+    x = x[:, :, :h // k * k, :w // k * k].reshape(n, c, h // k, k, w // k, k)
+    windows = x.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // k, w // k, k * k)
+    top2 = windows.topk(2, dim=-1).values
+    gap = (top2[..., 0] - top2[..., 1]) / top2[..., 0].abs().clamp_min(1e-30)
+    smallest_pool_gap = min(smallest_pool_gap, gap.min().item())
+
+
+def make_network_fixture(seed):
+    global smallest_pool_gap
+    smallest_pool_gap = float("inf")
+    generator = torch.Generator().manual_seed(seed)
     tensors = {}
 
     images = make_images(generator, BATCH_SIZE * STEPS)
@@ -248,8 +272,11 @@ def make_network_fixture():
         tensors[f"step{k}.input"] = images[(k - 1) * BATCH_SIZE:k * BATCH_SIZE]
         tensors[f"step{k}.labels"] = labels[(k - 1) * BATCH_SIZE:k * BATCH_SIZE]
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
     model = make_net(WIDTHS)
+    for module in model.modules():
+        if isinstance(module, nn.MaxPool2d):
+            module.register_forward_hook(record_pool_gap)
 
     whiten_eigenvalues, whiten_covariance = init_whitening_conv(model[0], images)
     tensors["whiten.eigenvalues"] = whiten_eigenvalues
@@ -257,7 +284,14 @@ def make_network_fixture():
     tensors["whiten.weight"] = model[0].weight.detach().clone()
 
     # Listing 4 starts these at zero; small random values make the test exercise them.
+    # The identity (dirac) filters are replaced by random ones too: chains of identity maps copy GELU
+    # outputs, which cluster near GELU's minimum, into the max-pool windows and make near-ties common
+    # (see NEAR_TIE). The dirac initialisation itself is tested in Swift, against its definition.
     with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, Conv) and name != "0":
+                bound = 1 / module.weight[0].numel() ** 0.5
+                module.weight.uniform_(-bound, bound, generator=generator)
         model[0].bias.copy_(0.1 * torch.randn(model[0].bias.shape, generator=generator))
         for name, module in model.named_modules():
             if isinstance(module, BatchNorm):
@@ -354,7 +388,7 @@ def make_network_fixture():
         "layout": LAYOUT_NOTE,
         "generator": "scripts/make_fixtures.py",
         "torch_version": torch.__version__,
-        "seed": str(SEED),
+        "seed": str(seed),
         "schedule_total_steps": str(SCHEDULE_TOTAL_STEPS),
         "lr_formula": ("kilostep_scale = 1024*(1+1/(1-momentum)); lr = hyp.lr/kilostep_scale; "
                        "wd = hyp.weight_decay*hyp.batch_size/kilostep_scale; lr_biases = lr*hyp.bias_scaler; "
@@ -545,7 +579,13 @@ def main():
     # One thread, so reductions run in the same order on every machine.
     torch.set_num_threads(1)
     os.makedirs(FIXTURE_DIR, exist_ok=True)
-    save(*make_network_fixture(), "airbench94_small.safetensors")
+    # The first seed from SEED on whose max-pool windows have no near-ties (see NEAR_TIE).
+    for seed in range(SEED, SEED + 100):
+        tensors, metadata = make_network_fixture(seed)
+        if smallest_pool_gap > NEAR_TIE:
+            break
+        print(f"seed {seed}: a max-pool window has a near-tie ({smallest_pool_gap:.1e}); next seed")
+    save(tensors, metadata, "airbench94_small.safetensors")
     save(*make_layers_fixture(), "layers.safetensors")
 
 

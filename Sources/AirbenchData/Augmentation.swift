@@ -1,5 +1,5 @@
 /// How training images are mirrored left-right.
-public enum FlipMode: String, Sendable, CaseIterable {
+public enum FlipMode: String, Sendable, CaseIterable, Codable {
     /// Never flip.
     case none
     /// Flip each image with probability ½, drawn afresh every epoch.

@@ -1,0 +1,158 @@
+import AirbenchKernels
+
+extension Network94 {
+    /// Runs the network on `workspace.input` (its first `count` images), leaving the logits in
+    /// `workspace.logits`. Training mode normalises with batch statistics and updates the running statistics
+    /// (PyTorch momentum 1 − batchNormMomentum, unbiased running variance); evaluation mode uses the running
+    /// statistics.
+    public func forward(_ ws: Workspace, training: Bool) {
+        let batch = ws.batch
+        let whiten = ConvolutionShape(batch: batch, inputHeight: 32, inputWidth: 32, inputChannels: 3,
+                                      outputChannels: Self.whitenWidth, kernelSize: 2, padding: 0)
+        Convolution.forward(whiten, input: ws.input.pointer, weights: .forward(state.pointer("0.weight"), shape: whiten),
+                            output: ws.whitenLinear.pointer)
+        ChannelOps.affine(ws.whitenLinear.pointer, rows: batch * 31 * 31, channels: Self.whitenWidth,
+                          scale: [Float](repeating: 1, count: Self.whitenWidth), shift: state.values("0.bias"),
+                          gelu: true, output: ws.whitened.pointer)
+        var input = ws.whitened
+        for (i, block) in blocks.enumerated() {
+            let a = ws.blocks[i], p = block.pooledSide, c = block.channels, rows = batch * p * p
+            let conv1 = block.conv1(batch: batch), conv2 = block.conv2(batch: batch)
+            Convolution.forward(conv1, input: input.pointer,
+                                weights: .forward(state.pointer("\(block.name).conv1.weight"), shape: conv1),
+                                output: a.conv1.pointer)
+            MaxPool.forward(a.conv1.pointer, batch: batch, height: 2 * p, width: 2 * p, channels: c, kernel: 2,
+                            output: a.pooled.pointer, argmax: a.argmax.pointer)
+            ws.blocks[i].norm1 = batchNorm("\(block.name).norm1", a.pooled, rows: rows, channels: c, training: training)
+            ChannelOps.affine(a.pooled.pointer, rows: rows, channels: c, scale: ws.blocks[i].norm1.scale,
+                              shift: ws.blocks[i].norm1.shift, gelu: true, output: a.hidden.pointer)
+            Convolution.forward(conv2, input: a.hidden.pointer,
+                                weights: .forward(state.pointer("\(block.name).conv2.weight"), shape: conv2),
+                                output: a.conv2.pointer)
+            ws.blocks[i].norm2 = batchNorm("\(block.name).norm2", a.conv2, rows: rows, channels: c, training: training)
+            ChannelOps.affine(a.conv2.pointer, rows: rows, channels: c, scale: ws.blocks[i].norm2.scale,
+                              shift: ws.blocks[i].norm2.shift, gelu: true, output: a.output.pointer)
+            input = a.output
+        }
+        let width = widths.block3
+        MaxPool.forward(input.pointer, batch: batch, height: 3, width: 3, channels: width, kernel: 3,
+                        output: ws.features.pointer, argmax: ws.featureArgmax.pointer)
+        // logits[b][j] = scalingFactor · Σ_c features[b][c] · W[j][c]
+        let w = state.pointer("7.weight"), f = ws.features.pointer, logits = ws.logits.pointer
+        for b in 0..<batch {
+            for j in 0..<Self.classes {
+                var sum: Float = 0
+                for c in 0..<width { sum += f[b * width + c] * w[j * width + c] }
+                logits[b * Self.classes + j] = sum * scalingFactor
+            }
+        }
+    }
+
+    /// BatchNorm coefficients for `x` (rows × channels): batch statistics in training (and the running-statistics
+    /// update), running statistics in evaluation. The weight is frozen at 1 (paper Section 3.1).
+    func batchNorm(_ name: String, _ x: FloatBuffer, rows: Int, channels: Int, training: Bool) -> NormCoefficients {
+        let bias = state.pointer("\(name).bias"), runningMean = state.pointer("\(name).running_mean")
+        let runningVar = state.pointer("\(name).running_var")
+        var norm = NormCoefficients()
+        if training {
+            let (sum, squares) = ChannelOps.sums(x.pointer, rows: rows, channels: channels)
+            let n = Double(rows), keep = Float(batchNormMomentum), take = Float(1 - batchNormMomentum)
+            norm.mean = sum.map { $0 / n }
+            let variance = (0..<channels).map { max(0, squares[$0] / n - norm.mean[$0] * norm.mean[$0]) }
+            norm.inverseStd = variance.map { 1 / ($0 + batchNormEpsilon).squareRoot() }
+            for c in 0..<channels {
+                runningMean[c] = keep * runningMean[c] + take * Float(norm.mean[c])
+                runningVar[c] = keep * runningVar[c] + take * Float(variance[c] * n / (n - 1))
+            }
+        } else {
+            norm.mean = (0..<channels).map { Double(runningMean[$0]) }
+            norm.inverseStd = (0..<channels).map { 1 / (Double(runningVar[$0]) + batchNormEpsilon).squareRoot() }
+        }
+        norm.scale = norm.inverseStd.map { Float($0) }
+        norm.shift = (0..<channels).map { Float(Double(bias[$0]) - norm.mean[$0] * norm.inverseStd[$0]) }
+        return norm
+    }
+
+    /// Backward pass after a training-mode `forward`, given d(loss)/d(logits) in `ws.gradientLogits`.
+    /// Gradients of every trainable entry are overwritten in `gradients` (same layout as `state`); the whitening
+    /// bias gets its gradient only while `whitenBiasTrainable` (otherwise its entry is left untouched and the
+    /// backward-data pass into the first block is skipped).
+    public func backward(_ ws: Workspace, gradients: StateBuffer, whitenBiasTrainable: Bool) {
+        let batch = ws.batch, width = widths.block3
+        // Linear layer (with the output scaling): dW[j][c] = Σ_b g[b][j]·f[b][c], df[b][c] = Σ_j g[b][j]·W[j][c].
+        let g = ws.gradientLogits.pointer, f = ws.features.pointer, w = state.pointer("7.weight")
+        let dW = gradients.pointer("7.weight"), df = ws.gradientFeatures.pointer
+        for j in 0..<Self.classes {
+            for c in 0..<width {
+                var sum: Float = 0
+                for b in 0..<batch { sum += g[b * Self.classes + j] * f[b * width + c] }
+                dW[j * width + c] = sum * scalingFactor
+            }
+        }
+        for b in 0..<batch {
+            for c in 0..<width {
+                var sum: Float = 0
+                for j in 0..<Self.classes { sum += g[b * Self.classes + j] * w[j * width + c] }
+                df[b * width + c] = sum * scalingFactor
+            }
+        }
+        MaxPool.backward(df, argmax: ws.featureArgmax.pointer, batch: batch, height: 3, width: 3, channels: width,
+                         kernel: 3, gradInput: ws.gradientA.pointer)
+        // gradientA holds d(loss)/d(block output) on entry to each block, d(loss)/d(block input) on exit.
+        for i in blocks.indices.reversed() {
+            let block = blocks[i], a = ws.blocks[i], p = block.pooledSide, c = block.channels, rows = batch * p * p
+            let conv1 = block.conv1(batch: batch), conv2 = block.conv2(batch: batch)
+            let blockInput = i == 0 ? ws.whitened : ws.blocks[i - 1].output
+            normGELUBackward("\(block.name).norm2", a.conv2, ws.gradientA, ws.blocks[i].norm2, rows: rows,
+                             channels: c, gradients: gradients)
+            Convolution.backwardWeights(conv2, input: a.hidden.pointer, gradOutput: ws.gradientA.pointer,
+                                        gradWeights: gradients.pointer("\(block.name).conv2.weight"))
+            Convolution.backwardData(conv2, gradOutput: ws.gradientA.pointer,
+                                     weights: .backwardData(state.pointer("\(block.name).conv2.weight"), shape: conv2),
+                                     gradInput: ws.gradientB.pointer)
+            normGELUBackward("\(block.name).norm1", a.pooled, ws.gradientB, ws.blocks[i].norm1, rows: rows,
+                             channels: c, gradients: gradients)
+            MaxPool.backward(ws.gradientB.pointer, argmax: a.argmax.pointer, batch: batch, height: 2 * p, width: 2 * p,
+                             channels: c, kernel: 2, gradInput: ws.gradientConv1.pointer)
+            Convolution.backwardWeights(conv1, input: blockInput.pointer, gradOutput: ws.gradientConv1.pointer,
+                                        gradWeights: gradients.pointer("\(block.name).conv1.weight"))
+            if i > 0 || whitenBiasTrainable {
+                Convolution.backwardData(conv1, gradOutput: ws.gradientConv1.pointer,
+                                         weights: .backwardData(state.pointer("\(block.name).conv1.weight"), shape: conv1),
+                                         gradInput: ws.gradientA.pointer)
+            }
+        }
+        if whitenBiasTrainable {
+            let rows = batch * 31 * 31, channels = Self.whitenWidth
+            let (sum, _) = ChannelOps.affineGELUBackward(
+                ws.whitenLinear.pointer, gradOutput: ws.gradientA.pointer, rows: rows, channels: channels,
+                scale: [Float](repeating: 1, count: channels), shift: state.values("0.bias"),
+                gradAffine: ws.gradientA.pointer)
+            gradients.set("0.bias", sum.map { Float($0) })
+        }
+    }
+
+    /// GELU + BatchNorm backward in place: `grad` enters as d(loss)/d(GELU output) and leaves as
+    /// d(loss)/d(norm input); the norm's bias gradient (Σ dz) is written to `gradients`.
+    /// With z = x̂ + bias, x̂ = (x − mean)·s:  dx = s·(dz − mean(dz) − x̂·mean(dz·x̂)).
+    private func normGELUBackward(_ name: String, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
+                                  rows: Int, channels: Int, gradients: StateBuffer) {
+        let (sumDz, sumDzX) = ChannelOps.affineGELUBackward(x.pointer, gradOutput: grad.pointer, rows: rows,
+                                                             channels: channels, scale: norm.scale, shift: norm.shift,
+                                                             gradAffine: grad.pointer)
+        gradients.set("\(name).bias", sumDz.map { Float($0) })
+        let n = Double(rows)
+        var a = [Float](), b = [Float](), d = [Float]()
+        for c in 0..<channels {
+            let s = norm.inverseStd[c], sumDzXhat = s * (sumDzX[c] - norm.mean[c] * sumDz[c])
+            a.append(Float(s))
+            b.append(Float(-s * s * sumDzXhat / n))
+            d.append(Float(-s * sumDz[c] / n + norm.mean[c] * s * s * sumDzXhat / n))
+        }
+        ChannelOps.combine(grad.pointer, x.pointer, rows: rows, channels: channels, a: a, b: b, d: d,
+                           output: grad.pointer)
+    }
+
+    /// A workspace for `batch` images.
+    public func makeWorkspace(batch: Int) -> Workspace { Workspace(network: self, batch: batch) }
+}

@@ -1,0 +1,131 @@
+import Airbench
+import AirbenchData
+import AirbenchKernels
+import XCTest
+
+/// The whole method against CPU PyTorch running our own re-implementation of Listing 4
+/// (scripts/make_fixtures.py): widths 16/32/32, batch 8, five steps with Lookahead, TTA, whitening.
+///
+/// Tolerances: both sides compute in fp32 with different summation orders, so values agree to a few ulps of
+/// the tensor's scale per operation; after a forward and backward pass through ~20 layers (BatchNorm over a
+/// batch of 8 amplifies differences) 1e-4 of the tensor's scale holds with margin, and 5 optimizer steps with
+/// learning rates up to 64× keep the state within 1e-4 as well. A wrong formula (momentum convention, label
+/// smoothing, bias scaler, dirac, schedule index) moves the results by 1e-2 or more.
+final class PyTorchFixtureTests: XCTestCase {
+    var fixture: SafetensorsFile!
+    var widths = Widths()
+    var h = Hyperparameters94()
+
+    override func setUpWithError() throws {
+        fixture = try loadFixture("airbench94_small")
+        let w = try fixture.floats("config.widths").map { Int($0) }
+        widths = Widths(block1: w[0], block2: w[1], block3: w[2])
+        h.widths = widths
+        h.learningRate = Double(try fixture.floats("hyp.lr")[0])
+        h.momentum = Double(try fixture.floats("hyp.momentum")[0])
+        h.weightDecay = Double(try fixture.floats("hyp.weight_decay")[0])
+        h.biasScaler = Double(try fixture.floats("hyp.bias_scaler")[0])
+        h.labelSmoothing = Double(try fixture.floats("hyp.label_smoothing")[0])
+        h.batchSize = Int(try fixture.floats("hyp.batch_size")[0])
+    }
+
+    func makeNetwork(statePrefix: String) throws -> Network94 {
+        let network = Network94(widths: widths)
+        for entry in network.state.layout.entries {
+            network.state.set(entry.name, try fixture.floats(statePrefix + entry.name))
+        }
+        return network
+    }
+
+    func input(step: Int) throws -> [Float] {
+        nhwc(try fixture.floats("step\(step).input"), batch: 8, channels: 3, height: 32, width: 32)
+    }
+
+    func labels(step: Int) throws -> [Int32] { try fixture.integers("step\(step).labels").map { Int32($0) } }
+
+    /// Forward, loss, backward for one batch; returns the loss.
+    func trainingPass(_ network: Network94, _ ws: Workspace, step: Int, gradients: StateBuffer) throws -> Double {
+        let x = try input(step: step), y = try labels(step: step)
+        ws.inputPointer.update(from: x, count: x.count)
+        network.forward(ws, training: true)
+        let (loss, _) = y.withUnsafeBufferPointer {
+            LabelSmoothedCrossEntropy.evaluate(logits: ws.logits.pointer, labels: $0.baseAddress!, batch: 8, classes: 10,
+                                               smoothing: h.labelSmoothing, gradient: ws.gradientLogitsPointer)
+        }
+        network.backward(ws, gradients: gradients, whitenBiasTrainable: true)
+        return loss
+    }
+
+    func testFirstStepLogitsLossAndGradients() throws {
+        forEachKernelPath { path in
+            do {
+                let network = try makeNetwork(statePrefix: "init.")
+                let ws = network.makeWorkspace(batch: 8), gradients = StateBuffer(layout: network.state.layout)
+                let loss = try trainingPass(network, ws, step: 1, gradients: gradients)
+                assertScaledClose(ws.logits.array, try fixture.floats("step1.logits"), tolerance: 1e-5, "\(path) logits")
+                XCTAssertEqual(loss, Double(try fixture.floats("step1.loss")[0]), accuracy: 1e-5 * loss, "\(path) loss")
+                for entry in network.state.layout.entries where entry.role != .frozen {
+                    assertScaledClose(gradients.values(entry.name), try fixture.floats("step1.grad." + entry.name),
+                                      tolerance: 1e-4, "\(path) grad \(entry.name)")
+                }
+            } catch { XCTFail("\(error)") }
+        }
+    }
+
+    func testFiveStepsWithLookaheadMatchPyTorch() throws {
+        let network = try makeNetwork(statePrefix: "init.")
+        let ws = network.makeWorkspace(batch: 8), gradients = StateBuffer(layout: network.state.layout)
+        let optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h)
+        let lookahead = Lookahead(state: network.state)  // the fixture snapshots the initial state
+        let schedule = try fixture.floats("hyp.schedule")
+        for step in 1...5 {
+            let loss = try trainingPass(network, ws, step: step, gradients: gradients)
+            XCTAssertEqual(loss, Double(try fixture.floats("step\(step).loss")[0]), accuracy: 1e-4 * loss, "loss \(step)")
+            optimizer.step(state: network.state, gradients: gradients, scheduleFactor: Double(schedule[step - 1]),
+                           whitenBiasTrainable: true)
+            if step == 1 {
+                for entry in network.state.layout.entries {
+                    assertScaledClose(network.state.values(entry.name), try fixture.floats("step1.state." + entry.name),
+                                      tolerance: 1e-5, "after step 1: \(entry.name)")
+                }
+            }
+        }
+        lookahead.update(state: network.state, decay: Double(try fixture.floats("hyp.lookahead_decay")[0]))
+        for entry in network.state.layout.entries {
+            assertScaledClose(network.state.values(entry.name), try fixture.floats("final.state." + entry.name),
+                              tolerance: 1e-4, "final \(entry.name)")
+        }
+    }
+
+    func testTestTimeAugmentationLevels() throws {
+        let network = try makeNetwork(statePrefix: "final.state.")
+        let x = try input(step: 1)
+        for level in 0...2 {
+            let logits = x.withUnsafeBufferPointer { network.infer(images: $0.baseAddress!, count: 8, ttaLevel: level) }
+            assertScaledClose(logits, try fixture.floats("eval.logits_tta\(level)"), tolerance: 1e-5, "TTA \(level)")
+        }
+    }
+
+    func testWhiteningMatchesPyTorchUpToEigenvectorSign() throws {
+        let images = try (1...5).flatMap { try input(step: $0) }
+        let (eigenvalues, weights) = images.withUnsafeBufferPointer {
+            Whitening.parameters(images: $0.baseAddress!, count: 40, epsilon: 5e-4)
+        }
+        let expectedValues = try fixture.floats("whiten.eigenvalues"), expected = try fixture.floats("whiten.weight")
+        assertScaledClose(eigenvalues.map { Float($0) }, expectedValues, tolerance: 1e-5, "eigenvalues")
+        for filter in 0..<24 {
+            let ours = Array(weights[filter * 12..<(filter + 1) * 12]), theirs = Array(expected[filter * 12..<(filter + 1) * 12])
+            let sign: Float = zip(ours, theirs).reduce(0) { $0 + $1.0 * $1.1 } < 0 ? -1 : 1
+            assertScaledClose(ours.map { $0 * sign }, theirs, tolerance: 1e-3, "whitening filter \(filter)")
+        }
+    }
+}
+
+/// Runs `body` on every kernel path this CPU has, restoring the best path afterwards.
+func forEachKernelPath(_ body: (KernelPath) -> Void) {
+    defer { KernelPath.use(KernelPath.detected) }
+    for path in [KernelPath.portable, .avx2] where path.rawValue <= KernelPath.detected.rawValue {
+        KernelPath.use(path)
+        body(path)
+    }
+}
