@@ -141,3 +141,14 @@ public final class Network94: @unchecked Sendable {
             + 2 * Double(Self.classes * widths.block3)
     }
 }
+
+extension Network94 {
+    /// Every convolution with its name (PyTorch module path) and shape, at batch size `batch`.
+    public func convolutionShapes(batch: Int) -> [(name: String, shape: ConvolutionShape)] {
+        let whiten = ConvolutionShape(batch: batch, inputHeight: 32, inputWidth: 32, inputChannels: 3,
+                                      outputChannels: Self.whitenWidth, kernelSize: 2, padding: 0)
+        return [("0", whiten)] + blocks.flatMap {
+            [("\($0.name).conv1", $0.conv1(batch: batch)), ("\($0.name).conv2", $0.conv2(batch: batch))]
+        }
+    }
+}

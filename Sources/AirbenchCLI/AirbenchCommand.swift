@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `airbench`: train and evaluate the airbench CIFAR-10 methods natively on the CPU.
+@main
+struct AirbenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "airbench",
+        abstract: "Fast CIFAR-10 training (Keller Jordan's airbench methods) in Swift on the CPU.",
+        version: "0.1.0",
+        subcommands: [Train94Command.self, EvalCommand.self, BenchCommand.self])
+}

@@ -1,0 +1,186 @@
+import Airbench
+import AirbenchData
+import AirbenchKernels
+import ArgumentParser
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the kernels and a training epoch on this machine.",
+        discussion: """
+            Prints the measured fp32 FMA peak (a register-only loop on each thread), then for each convolution and \
+            pass (forward, backward-data, backward-weights) the median time, GFLOP/s and % of that peak, then \
+            timed training steps on synthetic data with the epoch and full-run estimates. Synthetic data: no \
+            --data needed.
+            """)
+
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Batch size.") var batchSize = 1024
+    @Option(help: "Block widths, comma-separated.") var widths = "64,256,256"
+    @Option(help: "Repetitions per measurement (the median is reported).") var repeats = 3
+    @Option(help: "Training steps to time.") var steps = 4
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func validate() throws {
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
+        if batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
+        if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
+    }
+
+    func run() throws {
+        reportingErrors {
+            let threadCount = KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            var train = Train94Command()
+            train.widths = widths
+            let parsed = try train.parsedWidths()
+            let report = measure(threads: threadCount, widths: parsed)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                report.printTable()
+            }
+        }
+    }
+
+    func measure(threads: Int, widths: Widths) -> BenchReport {
+        let corePeak = measureCorePeakFLOPS(seconds: 0.3)
+        let peak = corePeak * Double(threads)
+        let network = Network94(widths: widths)
+        var generator = SeededGenerator(seed: 0)
+        network.initialize(using: &generator)
+        var layers = [LayerTiming]()
+        for (name, shape) in network.convolutionShapes(batch: batchSize) {
+            let input = FloatBuffer(count: shape.inputCount, repeating: 0.5)
+            let output = FloatBuffer(count: shape.outputCount, repeating: 0.25)
+            let weights = FloatBuffer(count: shape.weightCount, repeating: 0.01)
+            let forward = PackedWeights.forward(weights.pointer, shape: shape)
+            let backward = PackedWeights.backwardData(weights.pointer, shape: shape)
+            let grad = FloatBuffer(count: shape.weightCount)
+            func timing(_ pass: String, _ body: () -> Void) -> LayerTiming {
+                let seconds = median(repeats) { body() }
+                return LayerTiming(layer: name, pass: pass, milliseconds: seconds * 1e3, gflops: shape.flops / seconds / 1e9,
+                                   percentOfPeak: 100 * shape.flops / seconds / peak)
+            }
+            layers.append(timing("forward") {
+                Convolution.forward(shape, input: input.pointer, weights: forward, output: output.pointer)
+            })
+            // The whitening layer's weight is frozen and its input is the data: it has no backward passes.
+            if name == "0" { continue }
+            layers.append(timing("backward-data") {
+                Convolution.backwardData(shape, gradOutput: output.pointer, weights: backward, gradInput: input.pointer)
+            })
+            layers.append(timing("backward-weights") {
+                Convolution.backwardWeights(shape, input: input.pointer, gradOutput: output.pointer, gradWeights: grad.pointer)
+            })
+        }
+        // Whole training steps on synthetic data (whitening bias trainable: the slower case of the first epochs).
+        var h = Hyperparameters94()
+        h.widths = widths
+        h.batchSize = batchSize
+        let step = StepTimer(network: network, hyperparameters: h)
+        step.run(1)  // first touch of the buffers
+        let stepSeconds = median(repeats) { step.run(steps) } / Double(steps)
+        let evalBatch = min(500, batchSize)
+        let images = [Float](repeating: 0.1, count: evalBatch * 3072)
+        let evalSeconds = median(repeats) {
+            _ = images.withUnsafeBufferPointer { network.infer(images: $0.baseAddress!, count: evalBatch, ttaLevel: 0) }
+        }
+        let stepsPerEpoch = 50_000 / batchSize
+        let totalSteps = Int((Double(stepsPerEpoch) * h.trainEpochs).rounded(.up))
+        let ttaSeconds = evalSeconds * 6 * 10_000 / Double(evalBatch)
+        let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(batchSize)
+        return BenchReport(
+            date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
+            threads: threads, corePeakGFLOPS: corePeak / 1e9, machinePeakGFLOPS: peak / 1e9,
+            batchSize: batchSize, widths: widths.array, layers: layers, stepSeconds: stepSeconds,
+            stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: stepSeconds * Double(stepsPerEpoch),
+            ttaEvaluationSeconds: ttaSeconds, fullRunSeconds: stepSeconds * Double(totalSteps) + ttaSeconds)
+    }
+
+    /// Median wall time of `count` runs of `body`, in seconds.
+    func median(_ count: Int, _ body: () -> Void) -> Double {
+        let times = (0..<count).map { _ -> Double in
+            let start = ContinuousClock.now
+            body()
+            let d = ContinuousClock.now - start
+            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }.sorted()
+        return times[count / 2]
+    }
+}
+
+/// Runs full training steps (forward, loss, backward, optimizer) on synthetic data.
+final class StepTimer {
+    let network: Network94
+    let workspace: Workspace
+    let gradients: StateBuffer
+    let optimizer: NesterovSGD
+    let labels: [Int32]
+    let hyperparameters: Hyperparameters94
+
+    init(network: Network94, hyperparameters h: Hyperparameters94) {
+        self.network = network
+        hyperparameters = h
+        workspace = network.makeWorkspace(batch: h.batchSize)
+        gradients = StateBuffer(layout: network.state.layout)
+        optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h)
+        labels = (0..<h.batchSize).map { Int32($0 % 10) }
+        var generator = SeededGenerator(seed: 1)
+        for i in 0..<h.batchSize * 3072 { workspace.inputPointer[i] = generator.uniformFloat() * 2 - 1 }
+    }
+
+    func run(_ steps: Int) {
+        for _ in 0..<steps {
+            network.forward(workspace, training: true)
+            _ = labels.withUnsafeBufferPointer {
+                LabelSmoothedCrossEntropy.evaluate(logits: workspace.logits.pointer, labels: $0.baseAddress!,
+                                                   batch: hyperparameters.batchSize, classes: 10, smoothing: 0.2,
+                                                   gradient: workspace.gradientLogitsPointer)
+            }
+            network.backward(workspace, gradients: gradients, whitenBiasTrainable: true)
+            optimizer.step(state: network.state, gradients: gradients, scheduleFactor: 0.5, whitenBiasTrainable: true)
+        }
+    }
+}
+
+struct LayerTiming: Codable {
+    var layer: String
+    var pass: String
+    var milliseconds: Double
+    var gflops: Double
+    var percentOfPeak: Double
+}
+
+struct BenchReport: Codable {
+    var date: String
+    var kernelPath: String
+    var threads: Int
+    var corePeakGFLOPS: Double
+    var machinePeakGFLOPS: Double
+    var batchSize: Int
+    var widths: [Int]
+    var layers: [LayerTiming]
+    var stepSeconds: Double
+    var stepGFLOPS: Double
+    var epochSeconds: Double
+    var ttaEvaluationSeconds: Double
+    var fullRunSeconds: Double
+
+    func printTable() {
+        print("airbench bench — \(date), \(kernelPath), \(threads) thread(s), batch \(batchSize), widths \(widths)")
+        print(String(format: "measured fp32 peak: %.1f GFLOP/s per core, %.1f GFLOP/s for %d thread(s)",
+                     corePeakGFLOPS, machinePeakGFLOPS, threads))
+        print("layer          pass                  ms    GFLOP/s   % peak")
+        for l in layers {
+            let name = l.layer.padding(toLength: 14, withPad: " ", startingAt: 0)
+            let pass = l.pass.padding(toLength: 16, withPad: " ", startingAt: 0)
+            print(name + " " + pass + String(format: " %9.2f %10.1f %8.1f", l.milliseconds, l.gflops, l.percentOfPeak))
+        }
+        print(String(format: "training step: %.3f s (%.1f GFLOP/s over the convolution FLOPs)", stepSeconds, stepGFLOPS))
+        print(String(format: "epoch estimate: %.1f s; TTA-2 evaluation estimate: %.1f s; full airbench94 run estimate: %.1f s (%.1f min)",
+                     epochSeconds, ttaEvaluationSeconds, fullRunSeconds, fullRunSeconds / 60))
+    }
+}

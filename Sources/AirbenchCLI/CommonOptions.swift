@@ -1,0 +1,63 @@
+import AirbenchData
+import AirbenchKernels
+import ArgumentParser
+import Foundation
+
+/// Where the data is and how many threads to use: shared by every subcommand.
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "CIFAR-10: a folder with the .bin files or cifar-10-batches-bin/, or the .tar.gz archive (extracted once into the cache). Default: $AIRBENCH_DATA, else the cache folder (downloads the official archive if empty).",
+        valueName: "path"))
+    var data: String?
+
+    @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, !(1...256).contains(threads) {
+            throw ValidationError("--threads must be between 1 and 256, got \(threads)")
+        }
+    }
+
+    /// Starts the kernel threads; returns the count.
+    @discardableResult
+    func startThreads() -> Int {
+        KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    func loadData() throws -> CIFAR10 { try CIFAR10.load(dataFlag: data) }
+}
+
+/// Prints `message` to standard error and exits with status 1.
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
+    exit(1)
+}
+
+/// Runs `body`, turning any error into a clear message on standard error and exit status 1.
+func reportingErrors<T>(_ body: () throws -> T) -> T {
+    do { return try body() } catch let error as CustomStringConvertible {
+        fail(error.description)
+    } catch {
+        fail("\(error)")
+    }
+}
+
+/// Writes `data` to `url` through a temporary file in the same folder and a rename: never half-written.
+func writeAtomically(_ data: Data, to url: URL) throws {
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+    do {
+        try data.write(to: temporary)
+        if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary) }
+        else { try FileManager.default.moveItem(at: temporary, to: url) }
+    } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw CLIError("cannot write \(url.path): \(error.localizedDescription)")
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
