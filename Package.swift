@@ -25,5 +25,7 @@ let package = Package(
         .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels"]),
         .testTarget(name: "AirbenchDataTests", dependencies: ["AirbenchData"]),
         .testTarget(name: "AirbenchTests", dependencies: ["Airbench"], resources: [.copy("Fixtures")]),
+        // Runs the built `airbench` executable (depending on it makes `swift test` build it first).
+        .testTarget(name: "AirbenchCLITests", dependencies: ["AirbenchCLI"]),
     ]
 )

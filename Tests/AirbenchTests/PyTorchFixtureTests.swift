@@ -122,10 +122,10 @@ final class PyTorchFixtureTests: XCTestCase {
 }
 
 /// Runs `body` on every kernel path this CPU has, restoring the best path afterwards.
-func forEachKernelPath(_ body: (KernelPath) -> Void) {
+func forEachKernelPath(_ body: (KernelPath) throws -> Void) rethrows {
     defer { KernelPath.use(KernelPath.detected) }
     for path in [KernelPath.portable, .avx2] where path.rawValue <= KernelPath.detected.rawValue {
         KernelPath.use(path)
-        body(path)
+        try body(path)
     }
 }

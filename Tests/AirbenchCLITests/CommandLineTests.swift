@@ -1,0 +1,107 @@
+import Foundation
+import XCTest
+
+/// The `airbench` executable as a user runs it: exit status, messages, files.
+final class CommandLineTests: XCTestCase {
+    struct Outcome {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    /// The executable built next to this test bundle.
+    var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("airbench")
+    }
+
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: executable.path), "no executable at \(executable.path)")
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile(), err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+                       error: String(decoding: err, as: UTF8.self))
+    }
+
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("airbench-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func testHelpListsTheSubcommands() throws {
+        let outcome = try run(["--help"])
+        XCTAssertEqual(outcome.status, 0)
+        for command in ["train94", "eval", "bench"] { XCTAssertTrue(outcome.output.contains(command), command) }
+        let train = try run(["train94", "--help"])
+        for flag in ["--data", "--runs", "--seed", "--epochs", "--batch-size", "--widths", "--train-limit", "--tta",
+                     "--threads", "--save-model", "--log"] {
+            XCTAssertTrue(train.output.contains(flag), flag)
+        }
+    }
+
+    func testBadFlagsFailWithAMessageNamingTheFlag() throws {
+        for (arguments, flag) in [(["train94", "--tta", "5"], "--tta"), (["train94", "--widths", "64,x,256"], "--widths"),
+                                  (["train94", "--threads", "0"], "--threads"), (["train94", "--flip", "sideways"], "--flip"),
+                                  (["eval"], "--model")] {
+            let outcome = try run(arguments)
+            XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
+            XCTAssertTrue(outcome.error.contains(flag), "\(arguments): \(outcome.error)")
+        }
+    }
+
+    func testMissingDataAndModelFilesAreNamed() throws {
+        let missing = folder.appendingPathComponent("no-such-data").path
+        let data = try run(["train94", "--data", missing, "--no-warmup"])
+        XCTAssertEqual(data.status, 1)
+        XCTAssertTrue(data.error.contains(missing), data.error)
+        let model = folder.appendingPathComponent("no-such-model.safetensors").path
+        let eval = try run(["eval", "--model", model, "--data", missing])
+        XCTAssertEqual(eval.status, 1)
+        XCTAssertTrue(eval.error.contains("no-such-model.safetensors"), eval.error)
+    }
+
+    func testTruncatedDataFileIsNamed() throws {
+        let batches = folder.appendingPathComponent("cifar-10-batches-bin")
+        try FileManager.default.createDirectory(at: batches, withIntermediateDirectories: true)
+        for name in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"] {
+            try Data(count: name == "data_batch_3" ? 3073 * 10 + 100 : 0).write(to: batches.appendingPathComponent(name + ".bin"))
+        }
+        let outcome = try run(["train94", "--data", folder.path, "--no-warmup"])
+        XCTAssertEqual(outcome.status, 1)
+        XCTAssertTrue(outcome.error.contains("data_batch_"), outcome.error)
+    }
+
+    /// train94 → model file and JSON log → eval of the saved model reproduces the logged TTA accuracy.
+    func testTrainSaveLogAndEvaluateRoundTrip() throws {
+        guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
+        let model = folder.appendingPathComponent("m.safetensors"), log = folder.appendingPathComponent("log.json")
+        let train = try run(["train94", "--train-limit", "2048", "--batch-size", "512", "--epochs", "1",
+                             "--widths", "8,16,16", "--tta", "1", "--no-warmup", "--no-epoch-eval", "--seed", "3",
+                             "--save-model", model.path, "--log", log.path])
+        XCTAssertEqual(train.status, 0, train.error)
+        XCTAssertTrue(train.output.contains("| run | epoch | train_loss | train_acc | val_acc | tta_val_acc | time_seconds |"))
+        XCTAssertTrue(train.output.contains("Mean: "))
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
+        XCTAssertEqual(json["version"] as? String, "0.1.0")
+        let results = try XCTUnwrap(json["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 1)
+        XCTAssertEqual(results[0]["seed"] as? Int, 3)
+        let logged = try XCTUnwrap(results[0]["ttaValidationAccuracy"] as? Double)
+        XCTAssertNotNil(results[0]["timeSeconds"] as? Double)
+        XCTAssertEqual((results[0]["epochs"] as? [Any])?.count, 2)
+        let eval = try run(["eval", "--model", model.path, "--tta", "1"])
+        XCTAssertEqual(eval.status, 0, eval.error)
+        XCTAssertTrue(eval.output.contains(String(format: "%.4f", logged)), "eval: \(eval.output) vs logged \(logged)")
+    }
+}

@@ -1,0 +1,34 @@
+import Airbench
+import XCTest
+
+final class ScheduleTests: XCTestCase {
+    func testTriangleMatchesPyTorchFixtureAndKnots() throws {
+        let fixture = try loadFixture("airbench94_small")
+        // The fixture holds the first five values of Listing 4's triangle(20, start=0.2, end=0.07, peak=0.23).
+        let expected = try fixture.floats("hyp.schedule")
+        let ours = Schedules.triangle(totalSteps: 20, start: 0.2, peak: 0.23, end: 0.07)
+        for (i, value) in expected.enumerated() { XCTAssertEqual(ours[i], Double(value), accuracy: 1e-6) }
+        let full = Schedules.triangle(totalSteps: 476, start: 0.2, peak: 0.23, end: 0.07)
+        XCTAssertEqual(full.count, 477)
+        XCTAssertEqual(full[0], 0.2, accuracy: 1e-12)
+        XCTAssertEqual(full[109], 1, accuracy: 1e-12)  // int(0.23 · 476) = 109
+        XCTAssertEqual(full[476], 0.07, accuracy: 1e-12)
+        XCTAssertEqual(full[50], 0.2 + 0.8 * 50 / 109, accuracy: 1e-12)
+    }
+
+    func testLookaheadDecay() throws {
+        let fixture = try loadFixture("airbench94_small")
+        let decay = Schedules.lookaheadDecay(totalSteps: 20)
+        XCTAssertEqual(decay[5], Double(try fixture.floats("hyp.lookahead_decay")[0]), accuracy: 1e-7)
+        XCTAssertEqual(decay[20], 0.7737809375, accuracy: 1e-9)  // 0.95⁵
+    }
+
+    func testDecoupledHyperparametersMatchListing4() {
+        let h = Hyperparameters94()
+        let sgd = NesterovSGD(layout: Network94.layout(widths: Widths()), hyperparameters: h)
+        let kilostep = 1024 * (1 + 1 / (1 - 0.85))
+        XCTAssertEqual(sgd.baseLearningRate, 11.5 / kilostep, accuracy: 1e-15)
+        XCTAssertEqual(sgd.biasLearningRate, 64 * 11.5 / kilostep, accuracy: 1e-15)
+        XCTAssertEqual(sgd.decay, 0.0153 * 1024 / kilostep, accuracy: 1e-15)
+    }
+}
