@@ -17,7 +17,7 @@
 #define NR 16           // output channels per packed weight panel
 #define MR 6            // output rows per micro-tile
 #define GROUP_BYTES (192 * 1024)  // gathered A rows per group: leaves room in a 512 KiB L2 for a weight panel
-#define CHUNK_ROWS 256  // rows of dOut per step of the weight-gradient reduction
+#define CHUNK_ROWS 128  // rows of dOut per step of the weight-gradient reduction (gathered rows stay in L2)
 
 static int taps_of(const ab_conv_shape *s) { return s->kernel_h * s->kernel_w; }
 static int depth_of(const ab_conv_shape *s) { return taps_of(s) * s->in_c; }
@@ -186,111 +186,123 @@ void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *pa
 }
 
 // ---- backward-weights -----------------------------------------------------------------------------------------
-// dW is accumulated as [tap][ci][co] (co padded to panels·NR) in tiles of MR input channels × NR output
-// channels. Threads own disjoint tiles and each walks all rows in the same chunk order, so every gradient
-// element is the same sum in the same order whatever the thread count.
+// dW is accumulated as [tap][co][ci] (ci padded to whole panels of NR) in tiles of MR output channels × NR input
+// channels: for a chunk of CHUNK_ROWS output rows and one tap, the input rows that tap reads are gathered into a
+// per-thread buffer (zeros for padding and past in_c), then each tile adds Σ_m dOut[m][co..co+MR) ⊗ A[m][ci..ci+NR).
+// Threads own disjoint tiles and each walks all rows in the same chunk order, so every gradient element is the
+// same sum in the same order whatever the thread count.
 
 typedef struct {
     const ab_conv_shape *s;
     const float *input, *grad_output;
-    float *accumulator;  // [tap][in_c][panels·NR]
-    int ci_blocks, panels;
+    float *accumulator;  // [tap][out_c][panels·NR]
+    int panels, co_blocks;
 } weights_job;
 
-static void weights_tile_portable(const float *input, const int *source, int count, const float *grad_output,
-                                  int out_c, int ci, int rows, int co, int cols, int in_c, float *acc, int ldacc) {
-    for (int m = 0; m < count; m++) {
-        if (source[m] < 0) continue;
-        const float *a = input + (size_t)source[m] * in_c + ci, *g = grad_output + (size_t)m * out_c + co;
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < cols; j++) acc[r * ldacc + j] += a[r] * g[j];
-    }
+// acc[r][0..NR) += Σ_m g[m·ldg + r] · a[m·lda + j] for r < rows.
+static void weights_tile_portable(const float *a, int lda, const float *g, int ldg, int count, int rows, float *acc,
+                                  int ldacc) {
+    for (int m = 0; m < count; m++)
+        for (int r = 0; r < rows; r++) {
+            float gv = g[(size_t)m * ldg + r];
+            for (int j = 0; j < NR; j++) acc[r * ldacc + j] += gv * a[(size_t)m * lda + j];
+        }
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *input, const int *source, int count,
-                                                                  const float *grad_output, int out_c, int ci,
-                                                                  int rows, int co, int cols, int in_c, float *acc,
-                                                                  int ldacc) {
-    if (rows < MR || cols < NR) {
-        weights_tile_portable(input, source, count, grad_output, out_c, ci, rows, co, cols, in_c, acc, ldacc);
+__attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a, int lda, const float *g, int ldg,
+                                                                  int count, int rows, float *acc, int ldacc) {
+    if (rows < MR) {  // the last, partial block of output channels: reading g past it could leave the buffer
+        weights_tile_portable(a, lda, g, ldg, count, rows, acc, ldacc);
         return;
     }
-    __m256 t[MR][2];
-    for (int r = 0; r < MR; r++) {
-        t[r][0] = _mm256_loadu_ps(acc + r * ldacc);
-        t[r][1] = _mm256_loadu_ps(acc + r * ldacc + 8);
+    __m256 t00 = _mm256_loadu_ps(acc), t01 = _mm256_loadu_ps(acc + 8);
+    __m256 t10 = _mm256_loadu_ps(acc + ldacc), t11 = _mm256_loadu_ps(acc + ldacc + 8);
+    __m256 t20 = _mm256_loadu_ps(acc + 2 * ldacc), t21 = _mm256_loadu_ps(acc + 2 * ldacc + 8);
+    __m256 t30 = _mm256_loadu_ps(acc + 3 * ldacc), t31 = _mm256_loadu_ps(acc + 3 * ldacc + 8);
+    __m256 t40 = _mm256_loadu_ps(acc + 4 * ldacc), t41 = _mm256_loadu_ps(acc + 4 * ldacc + 8);
+    __m256 t50 = _mm256_loadu_ps(acc + 5 * ldacc), t51 = _mm256_loadu_ps(acc + 5 * ldacc + 8);
+    for (int m = 0; m < count; m++, a += lda, g += ldg) {
+        __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8), x;
+        x = _mm256_broadcast_ss(g + 0); t00 = _mm256_fmadd_ps(x, a0, t00); t01 = _mm256_fmadd_ps(x, a1, t01);
+        x = _mm256_broadcast_ss(g + 1); t10 = _mm256_fmadd_ps(x, a0, t10); t11 = _mm256_fmadd_ps(x, a1, t11);
+        x = _mm256_broadcast_ss(g + 2); t20 = _mm256_fmadd_ps(x, a0, t20); t21 = _mm256_fmadd_ps(x, a1, t21);
+        x = _mm256_broadcast_ss(g + 3); t30 = _mm256_fmadd_ps(x, a0, t30); t31 = _mm256_fmadd_ps(x, a1, t31);
+        x = _mm256_broadcast_ss(g + 4); t40 = _mm256_fmadd_ps(x, a0, t40); t41 = _mm256_fmadd_ps(x, a1, t41);
+        x = _mm256_broadcast_ss(g + 5); t50 = _mm256_fmadd_ps(x, a0, t50); t51 = _mm256_fmadd_ps(x, a1, t51);
     }
-    for (int m = 0; m < count; m++) {
-        if (source[m] < 0) continue;
-        const float *a = input + (size_t)source[m] * in_c + ci, *g = grad_output + (size_t)m * out_c + co;
-        __m256 g0 = _mm256_loadu_ps(g), g1 = _mm256_loadu_ps(g + 8);
-        for (int r = 0; r < MR; r++) {
-            __m256 x = _mm256_broadcast_ss(a + r);
-            t[r][0] = _mm256_fmadd_ps(x, g0, t[r][0]);
-            t[r][1] = _mm256_fmadd_ps(x, g1, t[r][1]);
-        }
-    }
-    for (int r = 0; r < MR; r++) {
-        _mm256_storeu_ps(acc + r * ldacc, t[r][0]);
-        _mm256_storeu_ps(acc + r * ldacc + 8, t[r][1]);
-    }
+    _mm256_storeu_ps(acc, t00); _mm256_storeu_ps(acc + 8, t01);
+    _mm256_storeu_ps(acc + ldacc, t10); _mm256_storeu_ps(acc + ldacc + 8, t11);
+    _mm256_storeu_ps(acc + 2 * ldacc, t20); _mm256_storeu_ps(acc + 2 * ldacc + 8, t21);
+    _mm256_storeu_ps(acc + 3 * ldacc, t30); _mm256_storeu_ps(acc + 3 * ldacc + 8, t31);
+    _mm256_storeu_ps(acc + 4 * ldacc, t40); _mm256_storeu_ps(acc + 4 * ldacc + 8, t41);
+    _mm256_storeu_ps(acc + 5 * ldacc, t50); _mm256_storeu_ps(acc + 5 * ldacc + 8, t51);
 }
 #endif
+
+// Gathers, for output rows first ..< first+count and one tap, the input row each reads (zeros for padding),
+// each padded with zeros to `width` ≥ in_c channels.
+static void gather_tap(const ab_conv_shape *s, const float *input, long first, int count, int tap, int width,
+                       float *a) {
+    long pixels = (long)s->out_h * s->out_w;
+    int ky = tap / s->kernel_w, kx = tap % s->kernel_w;
+    for (int m = 0; m < count; m++, a += width) {
+        long row = first + m;
+        int n = (int)(row / pixels), rest = (int)(row % pixels), oy = rest / s->out_w, ox = rest % s->out_w;
+        int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
+        if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) {
+            memset(a, 0, sizeof(float) * width);
+            continue;
+        }
+        memcpy(a, input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, sizeof(float) * s->in_c);
+        if (width > s->in_c) memset(a + s->in_c, 0, sizeof(float) * (width - s->in_c));
+    }
+}
 
 static void weights_part(void *context, int begin, int end, int thread) {
     weights_job *job = context;
     const ab_conv_shape *s = job->s;
-    int taps = taps_of(s), ldacc = job->panels * NR;
-    long rows = (long)s->batch * s->out_h * s->out_w, pixels = (long)s->out_h * s->out_w;
-    int *source = ab_thread_scratch(thread, 1, sizeof(int) * (size_t)CHUNK_ROWS * taps);
+    int width = job->panels * NR, per_tap = job->panels * job->co_blocks;
+    long rows = (long)s->batch * s->out_h * s->out_w;
+    float *a = ab_thread_scratch(thread, 1, sizeof(float) * (size_t)CHUNK_ROWS * width);
     int use_avx2 = ab_isa_active() == AB_ISA_AVX2;
     for (long first = 0; first < rows; first += CHUNK_ROWS) {
         int count = (int)(rows - first < CHUNK_ROWS ? rows - first : CHUNK_ROWS);
-        // source[tap][m]: the input row tap reads for output row first + m, or −1 for padding.
-        for (int m = 0; m < count; m++) {
-            long row = first + m;
-            int n = (int)(row / pixels), rest = (int)(row % pixels), oy = rest / s->out_w, ox = rest % s->out_w;
-            for (int ky = 0; ky < s->kernel_h; ky++)
-                for (int kx = 0; kx < s->kernel_w; kx++) {
-                    int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
-                    int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
-                    source[(ky * s->kernel_w + kx) * CHUNK_ROWS + m] =
-                        inside ? (int)(((long)n * s->in_h + iy) * s->in_w + ix) : -1;
-                }
-        }
         const float *g = job->grad_output + (size_t)first * s->out_c;
+        int gathered = -1;
         for (int tile = begin; tile < end; tile++) {
-            // tile order (tap, co panel, ci block): consecutive tiles reuse the same dOut columns from L1
-            int tap = tile / (job->panels * job->ci_blocks), rest = tile % (job->panels * job->ci_blocks);
-            int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
-            int ci = block * MR, co = panel * NR;
-            int rows_here = s->in_c - ci < MR ? s->in_c - ci : MR, cols = s->out_c - co < NR ? s->out_c - co : NR;
-            float *acc = job->accumulator + ((size_t)tap * s->in_c + ci) * ldacc + co;
-            const int *src = source + tap * CHUNK_ROWS;
+            // tile order (tap, ci panel, co block): a thread's tiles share few taps, so few gathers
+            int tap = tile / per_tap, rest = tile % per_tap;
+            int panel = rest / job->co_blocks, block = rest % job->co_blocks;
+            if (tap != gathered) {
+                gather_tap(s, job->input, first, count, tap, width, a);
+                gathered = tap;
+            }
+            int co = block * MR, rows_here = s->out_c - co < MR ? s->out_c - co : MR;
+            float *acc = job->accumulator + ((size_t)tap * s->out_c + co) * width + panel * NR;
 #if defined(__x86_64__)
             if (use_avx2) {
-                weights_tile_avx2(job->input, src, count, g, s->out_c, ci, rows_here, co, cols, s->in_c, acc, ldacc);
+                weights_tile_avx2(a + panel * NR, width, g + co, s->out_c, count, rows_here, acc, width);
                 continue;
             }
 #endif
             (void)use_avx2;
-            weights_tile_portable(job->input, src, count, g, s->out_c, ci, rows_here, co, cols, s->in_c, acc, ldacc);
+            weights_tile_portable(a + panel * NR, width, g + co, s->out_c, count, rows_here, acc, width);
         }
     }
 }
 
 void ab_conv_backward_weights(const ab_conv_shape *s, const float *input, const float *grad_output,
                               float *grad_oihw) {
-    int taps = taps_of(s), panels = panels_of(s->out_c), ci_blocks = (s->in_c + MR - 1) / MR;
-    size_t ldacc = (size_t)panels * NR;
-    float *accumulator = aligned_alloc(64, ((sizeof(float) * taps * s->in_c * ldacc) + 63) & ~(size_t)63);
-    memset(accumulator, 0, sizeof(float) * taps * s->in_c * ldacc);
-    weights_job job = {s, input, grad_output, accumulator, ci_blocks, panels};
-    ab_parallel_for(taps * panels * ci_blocks, weights_part, &job);
+    int taps = taps_of(s), panels = panels_of(s->in_c), co_blocks = (s->out_c + MR - 1) / MR;
+    size_t width = (size_t)panels * NR, total = (size_t)taps * s->out_c * width;
+    float *accumulator = aligned_alloc(64, (sizeof(float) * total + 63) & ~(size_t)63);
+    memset(accumulator, 0, sizeof(float) * total);
+    weights_job job = {s, input, grad_output, accumulator, panels, co_blocks};
+    ab_parallel_for(taps * panels * co_blocks, weights_part, &job);
     for (int co = 0; co < s->out_c; co++)
         for (int ci = 0; ci < s->in_c; ci++)
             for (int tap = 0; tap < taps; tap++)
-                grad_oihw[((size_t)co * s->in_c + ci) * taps + tap] = accumulator[((size_t)tap * s->in_c + ci) * ldacc + co];
+                grad_oihw[((size_t)co * s->in_c + ci) * taps + tap] = accumulator[((size_t)tap * s->out_c + co) * width + ci];
     free(accumulator);
 }
