@@ -117,12 +117,52 @@ void ab_gelu_backward(const float *x, const float *dy, float *dx, size_t count) 
 
 // ---- per-channel reductions --------------------------------------------------------------------------------
 
+// A reduction over rows in fixed chunks of REDUCE_ROWS: `reduce` fills two per-channel sums for rows
+// [first, last); the chunks' sums are then added in chunk order, whatever thread computed them.
+typedef void (*chunk_reducer)(const void *context, size_t first, size_t last, double *sum1, double *sum2);
+
 typedef struct {
-    const float *a, *b;
+    chunk_reducer reduce;
+    const void *context;
     size_t rows;
     int channels;
     double *partial;  // [chunk][2][channels]
-} reduce_job;
+} chunked_job;
+
+static void chunked_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    chunked_job *job = context;
+    for (int chunk = begin; chunk < end; chunk++) {
+        size_t first = (size_t)chunk * REDUCE_ROWS, last = first + REDUCE_ROWS;
+        if (last > job->rows) last = job->rows;
+        double *sum = job->partial + (size_t)chunk * 2 * job->channels;
+        memset(sum, 0, sizeof(double) * 2 * job->channels);
+        job->reduce(job->context, first, last, sum, sum + job->channels);
+    }
+}
+
+static void reduce_in_chunks(chunk_reducer reduce, const void *context, size_t rows, int channels, double *sum1,
+                             double *sum2) {
+    int chunks = chunks_of(rows, REDUCE_ROWS);
+    chunked_job job = {reduce, context, rows, channels,
+                       malloc(sizeof(double) * 2 * channels * (size_t)(chunks ? chunks : 1))};
+    ab_parallel_for(chunks, chunked_part, &job);
+    memset(sum1, 0, sizeof(double) * channels);
+    memset(sum2, 0, sizeof(double) * channels);
+    for (int chunk = 0; chunk < chunks; chunk++) {
+        const double *partial = job.partial + (size_t)chunk * 2 * channels;
+        for (int c = 0; c < channels; c++) {
+            sum1[c] += partial[c];
+            sum2[c] += partial[channels + c];
+        }
+    }
+    free(job.partial);
+}
+
+typedef struct {
+    const float *a, *b;
+    int channels;
+} sums_job;
 
 MULTIVERSION static void sums_range(const float *x, size_t rows, int channels, double *sum, double *squares) {
     for (size_t r = 0; r < rows; r++)
@@ -143,42 +183,21 @@ MULTIVERSION static void dot_range(const float *a, const float *b, size_t rows, 
         }
 }
 
-static void reduce_part(void *context, int begin, int end, int thread) {
-    (void)thread;
-    reduce_job *job = context;
-    for (int chunk = begin; chunk < end; chunk++) {
-        size_t first = (size_t)chunk * REDUCE_ROWS, last = first + REDUCE_ROWS;
-        if (last > job->rows) last = job->rows;
-        double *sum = job->partial + (size_t)chunk * 2 * job->channels, *second = sum + job->channels;
-        memset(sum, 0, sizeof(double) * 2 * job->channels);
-        const float *a = job->a + first * job->channels;
-        if (job->b) dot_range(a, job->b + first * job->channels, last - first, job->channels, sum, second);
-        else sums_range(a, last - first, job->channels, sum, second);
-    }
-}
-
-static void reduce_rows(const float *a, const float *b, size_t rows, int channels, double *first, double *second) {
-    int chunks = chunks_of(rows, REDUCE_ROWS);
-    reduce_job job = {a, b, rows, channels, malloc(sizeof(double) * 2 * channels * (size_t)(chunks ? chunks : 1))};
-    ab_parallel_for(chunks, reduce_part, &job);
-    memset(first, 0, sizeof(double) * channels);
-    memset(second, 0, sizeof(double) * channels);
-    for (int chunk = 0; chunk < chunks; chunk++) {
-        const double *partial = job.partial + (size_t)chunk * 2 * channels;
-        for (int c = 0; c < channels; c++) {
-            first[c] += partial[c];
-            second[c] += partial[channels + c];
-        }
-    }
-    free(job.partial);
+static void sums_chunk(const void *context, size_t first, size_t last, double *sum1, double *sum2) {
+    const sums_job *job = context;
+    const float *a = job->a + first * job->channels;
+    if (job->b) dot_range(a, job->b + first * job->channels, last - first, job->channels, sum1, sum2);
+    else sums_range(a, last - first, job->channels, sum1, sum2);
 }
 
 void ab_channel_sums(const float *x, size_t rows, int channels, double *sum, double *sum_squares) {
-    reduce_rows(x, NULL, rows, channels, sum, sum_squares);
+    sums_job job = {x, NULL, channels};
+    reduce_in_chunks(sums_chunk, &job, rows, channels, sum, sum_squares);
 }
 
 void ab_channel_dot(const float *a, const float *b, size_t rows, int channels, double *sum_a, double *sum_ab) {
-    reduce_rows(a, b, rows, channels, sum_a, sum_ab);
+    sums_job job = {a, b, channels};
+    reduce_in_chunks(sums_chunk, &job, rows, channels, sum_a, sum_ab);
 }
 
 // ---- per-channel affine maps ------------------------------------------------------------------------------
@@ -187,10 +206,9 @@ typedef struct {
     const float *x, *dy;
     size_t rows;
     int channels;
-    const float *scale, *shift, *extra;
+    const float *scale, *shift;
     int gelu;
     float *out;
-    double *partial;
 } affine_job;
 
 MULTIVERSION static void affine_range(const float *x, size_t rows, int channels, const float *scale,
@@ -218,7 +236,7 @@ static void affine_part(void *context, int begin, int end, int thread) {
 
 void ab_affine_gelu(const float *x, size_t rows, int channels, const float *scale, const float *shift, int gelu,
                     float *y) {
-    affine_job job = {x, NULL, rows, channels, scale, shift, NULL, gelu, y, NULL};
+    affine_job job = {x, NULL, rows, channels, scale, shift, gelu, y};
     ab_parallel_for(chunks_of(rows, REDUCE_ROWS), affine_part, &job);
 }
 
@@ -237,36 +255,18 @@ MULTIVERSION static void affine_gelu_backward_range(const float *x, const float 
         }
 }
 
-static void affine_gelu_backward_part(void *context, int begin, int end, int thread) {
-    (void)thread;
-    affine_job *job = context;
-    for (int chunk = begin; chunk < end; chunk++) {
-        size_t first = (size_t)chunk * REDUCE_ROWS, last = first + REDUCE_ROWS;
-        if (last > job->rows) last = job->rows;
-        double *sum = job->partial + (size_t)chunk * 2 * job->channels;
-        memset(sum, 0, sizeof(double) * 2 * job->channels);
-        size_t offset = first * job->channels;
-        affine_gelu_backward_range(job->x + offset, job->dy + offset, last - first, job->channels, job->scale,
-                                   job->shift, job->out + offset, sum, sum + job->channels);
-    }
+static void affine_gelu_backward_chunk(const void *context, size_t first, size_t last, double *sum_dz,
+                                       double *sum_dz_x) {
+    const affine_job *job = context;
+    size_t offset = first * job->channels;
+    affine_gelu_backward_range(job->x + offset, job->dy + offset, last - first, job->channels, job->scale, job->shift,
+                               job->out + offset, sum_dz, sum_dz_x);
 }
 
 void ab_affine_gelu_backward(const float *x, const float *dy, size_t rows, int channels, const float *scale,
                              const float *shift, float *dz, double *sum_dz, double *sum_dz_x) {
-    int chunks = chunks_of(rows, REDUCE_ROWS);
-    affine_job job = {x, dy, rows, channels, scale, shift, NULL, 1, dz,
-                      malloc(sizeof(double) * 2 * channels * (size_t)(chunks ? chunks : 1))};
-    ab_parallel_for(chunks, affine_gelu_backward_part, &job);
-    memset(sum_dz, 0, sizeof(double) * channels);
-    memset(sum_dz_x, 0, sizeof(double) * channels);
-    for (int chunk = 0; chunk < chunks; chunk++) {
-        const double *partial = job.partial + (size_t)chunk * 2 * channels;
-        for (int c = 0; c < channels; c++) {
-            sum_dz[c] += partial[c];
-            sum_dz_x[c] += partial[channels + c];
-        }
-    }
-    free(job.partial);
+    affine_job job = {x, dy, rows, channels, scale, shift, 1, dz};
+    reduce_in_chunks(affine_gelu_backward_chunk, &job, rows, channels, sum_dz, sum_dz_x);
 }
 
 MULTIVERSION static void batchnorm_input_grad_range(const float *dz, const float *x, size_t rows, int channels,
