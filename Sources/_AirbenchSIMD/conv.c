@@ -144,8 +144,13 @@ static void gather_row(const ab_conv_shape *s, const float *input, long m, float
     for (int ky = 0; ky < s->kernel_h; ky++)
         for (int kx = 0; kx < s->kernel_w; kx++, row += s->in_c) {
             int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
-            if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) memset(row, 0, run);
-            else memcpy(row, input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, run);
+            if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) {
+                memset(row, 0, run);
+                continue;
+            }
+            const float *source = input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+            if (s->in_c < 16) for (int c = 0; c < s->in_c; c++) row[c] = source[c];  // cheaper than a call
+            else memcpy(row, source, run);
         }
 }
 
