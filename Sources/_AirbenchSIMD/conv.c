@@ -135,6 +135,16 @@ typedef struct {
     micro_kernel kernel;
 } forward_job;
 
+// Short runs (the network's 3, 24 and 64 channels) are copied inline: a memcpy call per run costs more than
+// the copy, and a forward pass gathers millions of runs.
+static inline void copy_floats(float *to, const float *from, int count) {
+    if (count > 64) {
+        memcpy(to, from, sizeof(float) * count);
+        return;
+    }
+    for (int i = 0; i < count; i++) to[i] = from[i];
+}
+
 // Gathers the im2col row of output pixel m: for each tap the in_c channels of the input pixel it reads,
 // or zeros where that pixel is padding.
 static void gather_row(const ab_conv_shape *s, const float *input, long m, float *row) {
@@ -149,8 +159,7 @@ static void gather_row(const ab_conv_shape *s, const float *input, long m, float
                 continue;
             }
             const float *source = input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
-            if (s->in_c < 16) for (int c = 0; c < s->in_c; c++) row[c] = source[c];  // cheaper than a call
-            else memcpy(row, source, run);
+            copy_floats(row, source, s->in_c);
         }
 }
 
@@ -259,7 +268,7 @@ static void gather_tap(const ab_conv_shape *s, const float *input, long first, i
             memset(a, 0, sizeof(float) * width);
             continue;
         }
-        memcpy(a, input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, sizeof(float) * s->in_c);
+        copy_floats(a, input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, s->in_c);
         if (width > s->in_c) memset(a + s->in_c, 0, sizeof(float) * (width - s->in_c));
     }
 }
