@@ -29,6 +29,7 @@ struct Train94Command: ParsableCommand {
     @Option(help: "Flip augmentation: alternating, random or none.") var flip = "alternating"
     @Option(help: "Random translation in pixels.") var translate = 2
     @Option(help: "Cutout square size in pixels (0 = off).") var cutout = 0
+    @Flag(help: "Keep the training set in order (no random reshuffling each epoch).") var noShuffle = false
     @Flag(help: "Skip the warm-up run.") var noWarmup = false
     @Flag(help: "Skip the (untimed) per-epoch test evaluation.") var noEpochEval = false
     @Option(help: ArgumentHelp("Save the last run's model (safetensors, PyTorch state_dict keys).", valueName: "file.safetensors"))
@@ -76,6 +77,7 @@ struct Train94Command: ParsableCommand {
         h.flip = FlipMode(rawValue: flip)!
         h.translate = translate
         h.cutout = cutout
+        h.shuffle = !noShuffle
         return h
     }
 

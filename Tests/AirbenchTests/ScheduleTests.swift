@@ -1,4 +1,5 @@
 import Airbench
+import AirbenchData
 import XCTest
 
 final class ScheduleTests: XCTestCase {
@@ -30,5 +31,28 @@ final class ScheduleTests: XCTestCase {
         XCTAssertEqual(sgd.baseLearningRate, 11.5 / kilostep, accuracy: 1e-15)
         XCTAssertEqual(sgd.biasLearningRate, 64 * 11.5 / kilostep, accuracy: 1e-15)
         XCTAssertEqual(sgd.decay, 0.0153 * 1024 / kilostep, accuracy: 1e-15)
+    }
+}
+
+final class LossTests: XCTestCase {
+    /// The loss gradient against central differences of the loss itself (in Double through Float logits).
+    func testLabelSmoothedCrossEntropyGradientMatchesFiniteDifferences() {
+        var generator = SeededGenerator(seed: 4)
+        let batch = 3, classes = 10
+        let logits = (0..<batch * classes).map { _ in generator.uniformFloat() * 6 - 3 }
+        let labels: [Int32] = [0, 7, 3]
+        var gradient = [Float](repeating: 0, count: logits.count), scratch = gradient
+        _ = LabelSmoothedCrossEntropy.evaluate(logits: logits, labels: labels, batch: batch, classes: classes,
+                                               smoothing: 0.2, gradient: &gradient)
+        let h: Float = 1e-2
+        for i in logits.indices {
+            var plus = logits, minus = logits
+            plus[i] += h; minus[i] -= h
+            let up = LabelSmoothedCrossEntropy.evaluate(logits: plus, labels: labels, batch: batch, classes: classes,
+                                                        smoothing: 0.2, gradient: &scratch).loss
+            let down = LabelSmoothedCrossEntropy.evaluate(logits: minus, labels: labels, batch: batch, classes: classes,
+                                                          smoothing: 0.2, gradient: &scratch).loss
+            XCTAssertEqual(Double(gradient[i]), (up - down) / Double(2 * h), accuracy: 1e-4, "logit \(i)")
+        }
     }
 }
