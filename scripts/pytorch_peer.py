@@ -11,6 +11,8 @@ Usage:  /path/to/venv/bin/python scripts/pytorch_peer.py --data DIR [--precision
         [--epochs E] [--threads T] [--steps S]
 DIR holds data_batch_1..5.bin and test_batch.bin (e.g. the cache folder `airbench` extracts into).
 --steps S times only the first S training steps and prints the seconds per step (for quick ratios).
+--evaluate-model FILE loads a model saved by `airbench train94 --save-model` into this network with
+`load_state_dict(safetensors.torch.load_file(FILE), strict=False)` and prints its test accuracy at TTA 0 and 2.
 Never needed to build or test the Swift package.
 """
 
@@ -135,6 +137,19 @@ def run(train, test, args, seed, warmup=False):
     return accuracy, elapsed
 
 
+def evaluate_model(path, test):
+    from safetensors.torch import load_file
+    state = load_file(path)
+    widths = tuple(state[f"{g}.conv1.weight"].shape[0] for g in (2, 3, 4))
+    model = listing4.make_net(widths)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    print(f"loaded {path}: widths {widths}, missing {missing}, unexpected {unexpected}")
+    images, labels = test
+    for level in (0, 2):
+        logits = torch.cat([listing4.infer(model, normalize(x), level) for x in images.split(2000)])
+        print(f"PyTorch test accuracy, TTA {level}: {(logits.argmax(1) == labels).float().mean().item():.4f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True)
@@ -143,8 +158,12 @@ def main():
     parser.add_argument("--epochs", type=float, default=9.9)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--steps", type=int, default=0)
+    parser.add_argument("--evaluate-model", metavar="FILE")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.evaluate_model:
+        evaluate_model(args.evaluate_model, read_split(args.data, ["test_batch.bin"]))
+        return
     train = read_split(args.data, [f"data_batch_{i}.bin" for i in range(1, 6)])
     test = read_split(args.data, ["test_batch.bin"])
     if not args.steps:
