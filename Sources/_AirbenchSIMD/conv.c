@@ -200,34 +200,35 @@ void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *pa
 }
 
 // ---- backward-weights -----------------------------------------------------------------------------------------
-// dW is accumulated as [tap][co][ci] (ci padded to whole panels of NR) in tiles of MR output channels × NR input
-// channels: for a chunk of CHUNK_ROWS output rows and one tap, the input rows that tap reads are gathered into a
-// per-thread buffer (zeros for padding and past in_c), then each tile adds Σ_m dOut[m][co..co+MR) ⊗ A[m][ci..ci+NR).
-// Threads own disjoint tiles and each walks all rows in the same chunk order, so every gradient element is the
-// same sum in the same order whatever the thread count.
+// dW is accumulated as [tap][ci][co] (ci padded to a multiple of MR, co to whole panels of NR) in tiles of MR input
+// channels × NR output channels: for a chunk of CHUNK_ROWS output rows and one tap, the input rows that tap reads
+// are gathered into a per-thread buffer (zeros for padding and past in_c), then each tile adds
+// Σ_m A[m][ci..ci+MR) ⊗ dOut[m][co..co+NR), broadcasting A and loading dOut. Threads own disjoint tiles and each
+// walks all rows in the same chunk order, so every gradient element is the same sum in the same order whatever
+// the thread count.
 
 typedef struct {
     const ab_conv_shape *s;
     const float *input, *grad_output;
-    float *accumulator;  // [tap][out_c][panels·NR]
-    int panels, co_blocks;
+    float *accumulator;  // [tap][ci_blocks·MR][panels·NR]
+    int ci_blocks, panels;
 } weights_job;
 
-// acc[r][0..NR) += Σ_m g[m·ldg + r] · a[m·lda + j] for r < rows.
-static void weights_tile_portable(const float *a, int lda, const float *g, int ldg, int count, int rows, float *acc,
+// acc[r][0..cols) += Σ_m a[m·lda + r] · g[m·ldg + j] for r < MR (a holds MR readable channels per row).
+static void weights_tile_portable(const float *a, int lda, const float *g, int ldg, int count, int cols, float *acc,
                                   int ldacc) {
     for (int m = 0; m < count; m++)
-        for (int r = 0; r < rows; r++) {
-            float gv = g[(size_t)m * ldg + r];
-            for (int j = 0; j < NR; j++) acc[r * ldacc + j] += gv * a[(size_t)m * lda + j];
+        for (int r = 0; r < MR; r++) {
+            float av = a[(size_t)m * lda + r];
+            for (int j = 0; j < cols; j++) acc[r * ldacc + j] += av * g[(size_t)m * ldg + j];
         }
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a, int lda, const float *g, int ldg,
-                                                                  int count, int rows, float *acc, int ldacc) {
-    if (rows < MR) {  // the last, partial block of output channels: reading g past it could leave the buffer
-        weights_tile_portable(a, lda, g, ldg, count, rows, acc, ldacc);
+                                                                  int count, int cols, float *acc, int ldacc) {
+    if (cols < NR) {  // output channels not a multiple of NR: loading past them could leave the buffer
+        weights_tile_portable(a, lda, g, ldg, count, cols, acc, ldacc);
         return;
     }
     __m256 t00 = _mm256_loadu_ps(acc), t01 = _mm256_loadu_ps(acc + 8);
@@ -237,13 +238,13 @@ __attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a
     __m256 t40 = _mm256_loadu_ps(acc + 4 * ldacc), t41 = _mm256_loadu_ps(acc + 4 * ldacc + 8);
     __m256 t50 = _mm256_loadu_ps(acc + 5 * ldacc), t51 = _mm256_loadu_ps(acc + 5 * ldacc + 8);
     for (int m = 0; m < count; m++, a += lda, g += ldg) {
-        __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8), x;
-        x = _mm256_broadcast_ss(g + 0); t00 = _mm256_fmadd_ps(x, a0, t00); t01 = _mm256_fmadd_ps(x, a1, t01);
-        x = _mm256_broadcast_ss(g + 1); t10 = _mm256_fmadd_ps(x, a0, t10); t11 = _mm256_fmadd_ps(x, a1, t11);
-        x = _mm256_broadcast_ss(g + 2); t20 = _mm256_fmadd_ps(x, a0, t20); t21 = _mm256_fmadd_ps(x, a1, t21);
-        x = _mm256_broadcast_ss(g + 3); t30 = _mm256_fmadd_ps(x, a0, t30); t31 = _mm256_fmadd_ps(x, a1, t31);
-        x = _mm256_broadcast_ss(g + 4); t40 = _mm256_fmadd_ps(x, a0, t40); t41 = _mm256_fmadd_ps(x, a1, t41);
-        x = _mm256_broadcast_ss(g + 5); t50 = _mm256_fmadd_ps(x, a0, t50); t51 = _mm256_fmadd_ps(x, a1, t51);
+        __m256 g0 = _mm256_loadu_ps(g), g1 = _mm256_loadu_ps(g + 8), x;
+        x = _mm256_broadcast_ss(a + 0); t00 = _mm256_fmadd_ps(x, g0, t00); t01 = _mm256_fmadd_ps(x, g1, t01);
+        x = _mm256_broadcast_ss(a + 1); t10 = _mm256_fmadd_ps(x, g0, t10); t11 = _mm256_fmadd_ps(x, g1, t11);
+        x = _mm256_broadcast_ss(a + 2); t20 = _mm256_fmadd_ps(x, g0, t20); t21 = _mm256_fmadd_ps(x, g1, t21);
+        x = _mm256_broadcast_ss(a + 3); t30 = _mm256_fmadd_ps(x, g0, t30); t31 = _mm256_fmadd_ps(x, g1, t31);
+        x = _mm256_broadcast_ss(a + 4); t40 = _mm256_fmadd_ps(x, g0, t40); t41 = _mm256_fmadd_ps(x, g1, t41);
+        x = _mm256_broadcast_ss(a + 5); t50 = _mm256_fmadd_ps(x, g0, t50); t51 = _mm256_fmadd_ps(x, g1, t51);
     }
     _mm256_storeu_ps(acc, t00); _mm256_storeu_ps(acc + 8, t01);
     _mm256_storeu_ps(acc + ldacc, t10); _mm256_storeu_ps(acc + ldacc + 8, t11);
@@ -276,7 +277,7 @@ static void gather_tap(const ab_conv_shape *s, const float *input, long first, i
 static void weights_part(void *context, int begin, int end, int thread) {
     weights_job *job = context;
     const ab_conv_shape *s = job->s;
-    int width = job->panels * NR, per_tap = job->panels * job->co_blocks;
+    int width = job->ci_blocks * MR, ldacc = job->panels * NR, per_tap = job->panels * job->ci_blocks;
     long rows = (long)s->batch * s->out_h * s->out_w;
     float *a = ab_thread_scratch(thread, 1, sizeof(float) * (size_t)CHUNK_ROWS * width);
     int use_avx2 = ab_isa_active() == AB_ISA_AVX2;
@@ -285,38 +286,39 @@ static void weights_part(void *context, int begin, int end, int thread) {
         const float *g = job->grad_output + (size_t)first * s->out_c;
         int gathered = -1;
         for (int tile = begin; tile < end; tile++) {
-            // tile order (tap, ci panel, co block): a thread's tiles share few taps, so few gathers
+            // tile order (tap, co panel, ci block): a thread's tiles share few taps, so few gathers, and
+            // consecutive tiles read the same dOut columns
             int tap = tile / per_tap, rest = tile % per_tap;
-            int panel = rest / job->co_blocks, block = rest % job->co_blocks;
+            int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
             if (tap != gathered) {
                 gather_tap(s, job->input, first, count, tap, width, a);
                 gathered = tap;
             }
-            int co = block * MR, rows_here = s->out_c - co < MR ? s->out_c - co : MR;
-            float *acc = job->accumulator + ((size_t)tap * s->out_c + co) * width + panel * NR;
+            int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
+            float *acc = job->accumulator + ((size_t)tap * width + block * MR) * ldacc + co;
 #if defined(__x86_64__)
             if (use_avx2) {
-                weights_tile_avx2(a + panel * NR, width, g + co, s->out_c, count, rows_here, acc, width);
+                weights_tile_avx2(a + block * MR, width, g + co, s->out_c, count, cols, acc, ldacc);
                 continue;
             }
 #endif
             (void)use_avx2;
-            weights_tile_portable(a + panel * NR, width, g + co, s->out_c, count, rows_here, acc, width);
+            weights_tile_portable(a + block * MR, width, g + co, s->out_c, count, cols, acc, ldacc);
         }
     }
 }
 
 void ab_conv_backward_weights(const ab_conv_shape *s, const float *input, const float *grad_output,
                               float *grad_oihw) {
-    int taps = taps_of(s), panels = panels_of(s->in_c), co_blocks = (s->out_c + MR - 1) / MR;
-    size_t width = (size_t)panels * NR, total = (size_t)taps * s->out_c * width;
+    int taps = taps_of(s), panels = panels_of(s->out_c), ci_blocks = (s->in_c + MR - 1) / MR;
+    size_t width = (size_t)ci_blocks * MR, ldacc = (size_t)panels * NR, total = taps * width * ldacc;
     float *accumulator = aligned_alloc(64, (sizeof(float) * total + 63) & ~(size_t)63);
     memset(accumulator, 0, sizeof(float) * total);
-    weights_job job = {s, input, grad_output, accumulator, panels, co_blocks};
-    ab_parallel_for(taps * panels * co_blocks, weights_part, &job);
+    weights_job job = {s, input, grad_output, accumulator, ci_blocks, panels};
+    ab_parallel_for(taps * panels * ci_blocks, weights_part, &job);
     for (int co = 0; co < s->out_c; co++)
         for (int ci = 0; ci < s->in_c; ci++)
             for (int tap = 0; tap < taps; tap++)
-                grad_oihw[((size_t)co * s->in_c + ci) * taps + tap] = accumulator[((size_t)tap * s->out_c + co) * width + ci];
+                grad_oihw[((size_t)co * s->in_c + ci) * taps + tap] = accumulator[((size_t)tap * width + ci) * ldacc + co];
     free(accumulator);
 }
