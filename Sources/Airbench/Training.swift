@@ -156,7 +156,9 @@ func validate(_ h: Hyperparameters94, trainCount: Int) throws {
     if h.widths.array.contains(where: { $0 < 1 }) { throw TrainingError.invalidConfiguration("widths must be positive") }
 }
 
-func seconds(since start: ContinuousClock.Instant) -> Double {
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).seconds }
+
+extension Duration {
+    /// The duration in seconds.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

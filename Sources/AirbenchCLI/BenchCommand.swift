@@ -105,8 +105,7 @@ struct BenchCommand: ParsableCommand {
         let times = (0..<count).map { _ -> Double in
             let start = ContinuousClock.now
             body()
-            let d = ContinuousClock.now - start
-            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            return (ContinuousClock.now - start).seconds
         }.sorted()
         return times[count / 2]
     }
