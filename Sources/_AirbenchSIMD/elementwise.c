@@ -160,7 +160,7 @@ static void reduce_in_chunks(chunk_reducer reduce, const void *context, size_t r
 }
 
 typedef struct {
-    const float *a, *b;
+    const float *x;
     int channels;
 } sums_job;
 
@@ -173,31 +173,14 @@ MULTIVERSION static void sums_range(const float *x, size_t rows, int channels, d
         }
 }
 
-MULTIVERSION static void dot_range(const float *a, const float *b, size_t rows, int channels, double *sum_a,
-                                   double *sum_ab) {
-    for (size_t r = 0; r < rows; r++)
-        for (int c = 0; c < channels; c++) {
-            double va = a[r * channels + c];
-            sum_a[c] += va;
-            sum_ab[c] += va * b[r * channels + c];
-        }
-}
-
 static void sums_chunk(const void *context, size_t first, size_t last, double *sum1, double *sum2) {
     const sums_job *job = context;
-    const float *a = job->a + first * job->channels;
-    if (job->b) dot_range(a, job->b + first * job->channels, last - first, job->channels, sum1, sum2);
-    else sums_range(a, last - first, job->channels, sum1, sum2);
+    sums_range(job->x + first * job->channels, last - first, job->channels, sum1, sum2);
 }
 
 void ab_channel_sums(const float *x, size_t rows, int channels, double *sum, double *sum_squares) {
-    sums_job job = {x, NULL, channels};
+    sums_job job = {x, channels};
     reduce_in_chunks(sums_chunk, &job, rows, channels, sum, sum_squares);
-}
-
-void ab_channel_dot(const float *a, const float *b, size_t rows, int channels, double *sum_a, double *sum_ab) {
-    sums_job job = {a, b, channels};
-    reduce_in_chunks(sums_chunk, &job, rows, channels, sum_a, sum_ab);
 }
 
 // ---- per-channel affine maps ------------------------------------------------------------------------------

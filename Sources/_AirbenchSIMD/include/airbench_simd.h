@@ -83,8 +83,6 @@ void ab_gelu_forward(const float *x, float *y, size_t count);
 void ab_gelu_backward(const float *x, const float *dy, float *dx, size_t count);
 /// Per-channel sums over rows, in double: sum[c] = Σ x, sum_squares[c] = Σ x². Thread-count independent.
 void ab_channel_sums(const float *x, size_t rows, int channels, double *sum, double *sum_squares);
-/// Per-channel Σ a and Σ a·b over rows (for the BatchNorm backward pass), in double.
-void ab_channel_dot(const float *a, const float *b, size_t rows, int channels, double *sum_a, double *sum_ab);
 /// y = x · scale[c] + shift[c], then GELU if `gelu` is non-zero. y may equal x.
 void ab_affine_gelu(const float *x, size_t rows, int channels, const float *scale, const float *shift, int gelu,
                     float *y);
