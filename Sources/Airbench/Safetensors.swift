@@ -265,36 +265,10 @@ extension SafetensorsFile {
     /// checkpoint even if the process dies mid-write.
     /// - Throws: `SafetensorsError` with kind `.fileSystem` naming `url` when any step fails.
     public func write(to url: URL) throws {
-        let destination = url.standardizedFileURL
-        let folder = destination.deletingLastPathComponent()
-        // A dot-prefixed name with a random part: hidden, and no clash between concurrent writers.
-        let temporary = folder.appendingPathComponent(
-            ".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
-        let bytes = serialized()
-        func failure(_ reason: String) -> SafetensorsError {
-            SafetensorsError(file: destination.path, kind: .fileSystem(reason: reason))
-        }
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw failure("cannot create temporary file \(temporary.path)")
-        }
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            do {
-                try handle.write(contentsOf: bytes)
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
-            }
-            // rename(2) replaces the destination atomically within one file system.
-            guard rename(temporary.path, destination.path) == 0 else {
-                throw failure("cannot rename \(temporary.path) over it: \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            if let error = error as? SafetensorsError { throw error }
-            throw failure("cannot write: \(error)")
+            try writeFileAtomically(Data(serialized()), to: url)
+        } catch let error as AtomicWriteError {
+            throw SafetensorsError(file: url.standardizedFileURL.path, kind: .fileSystem(reason: error.reason))
         }
     }
 

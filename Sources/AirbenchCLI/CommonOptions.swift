@@ -1,3 +1,4 @@
+import Airbench
 import AirbenchData
 import AirbenchKernels
 import ArgumentParser
@@ -43,18 +44,9 @@ func reportingErrors<T>(_ body: () throws -> T) -> T {
     }
 }
 
-/// Writes `data` to `url` through a temporary file in the same folder and a rename: never half-written.
+/// Writes `data` atomically (see `writeFileAtomically`), as a `CLIError` naming the file on failure.
 func writeAtomically(_ data: Data, to url: URL) throws {
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-    do {
-        try data.write(to: temporary)
-        if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary) }
-        else { try FileManager.default.moveItem(at: temporary, to: url) }
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw CLIError("cannot write \(url.path): \(error.localizedDescription)")
-    }
+    do { try writeFileAtomically(data, to: url) } catch { throw CLIError("cannot write \(url.path): \(error)") }
 }
 
 struct CLIError: Error, CustomStringConvertible {

@@ -106,27 +106,33 @@ struct Train94Command: ParsableCommand {
                 }
                 results.append(result)
                 network = trained
+                // Rewritten after every run, so an interrupted multi-run job keeps the runs it finished.
+                if let log { try writeLog(to: log, results: results, threads: threads, trainImages: data.train.count, hyperparameters: h) }
             }
-            let accuracies = results.map(\.ttaValidationAccuracy)
-            let (mean, std) = meanAndStd(accuracies)
+            let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
             print(String(format: "Mean: %.4f    Std: %.4f", mean, std))
             if let saveModel, let network {
                 try network.save(to: URL(fileURLWithPath: saveModel),
                                  metadata: ["seed": String(seed + UInt64(runs - 1))])
                 print("saved model to \(saveModel)")
             }
-            if let log {
-                let entry = RunLog(version: AirbenchVersion.current, command: CommandLine.arguments.joined(separator: " "),
-                                   kernelPath: KernelPath.active.description, threads: threads, runs: runs, seed: seed,
-                                   trainImages: data.train.count, hyperparameters: h, results: results,
-                                   meanTTAValidationAccuracy: mean, stdTTAValidationAccuracy: std,
-                                   meanTimeSeconds: results.map(\.timeSeconds).reduce(0, +) / Double(runs))
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try writeAtomically(try encoder.encode(entry), to: URL(fileURLWithPath: log))
-                print("wrote log to \(log)")
-            }
+            if let log { print("wrote log to \(log)") }
         }
+    }
+}
+
+extension Train94Command {
+    /// Writes the `--log` JSON for the runs finished so far (atomically: temporary file, then rename).
+    func writeLog(to path: String, results: [RunResult], threads: Int, trainImages: Int, hyperparameters h: Hyperparameters94) throws {
+        let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
+        let entry = RunLog(version: AirbenchVersion.current, command: CommandLine.arguments.joined(separator: " "),
+                           kernelPath: KernelPath.active.description, threads: threads, runs: results.count, seed: seed,
+                           trainImages: trainImages, hyperparameters: h, results: results,
+                           meanTTAValidationAccuracy: mean, stdTTAValidationAccuracy: std,
+                           meanTimeSeconds: results.map(\.timeSeconds).reduce(0, +) / Double(results.count))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(try encoder.encode(entry), to: URL(fileURLWithPath: path))
     }
 }
 

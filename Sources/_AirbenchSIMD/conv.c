@@ -201,11 +201,12 @@ void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *pa
 
 // ---- backward-weights -----------------------------------------------------------------------------------------
 // dW is accumulated as [tap][ci][co] (ci padded to a multiple of MR, co to whole panels of NR) in tiles of MR input
-// channels × NR output channels: for a chunk of CHUNK_ROWS output rows and one tap, the input rows that tap reads
-// are gathered into a per-thread buffer (zeros for padding and past in_c), then each tile adds
-// Σ_m A[m][ci..ci+MR) ⊗ dOut[m][co..co+NR), broadcasting A and loading dOut. Threads own disjoint tiles and each
-// walks all rows in the same chunk order, so every gradient element is the same sum in the same order whatever
-// the thread count.
+// channels × NR output channels. For a chunk of CHUNK_ROWS output rows each thread packs dOut panel-major
+// ([panel][m][NR], zeros past out_c) and, per tap, gathers the input rows that tap reads block-major
+// ([ci block][m][MR], zeros for padding and past in_c); a tile then adds Σ_m A[m][ci..ci+MR) ⊗ dOut[m][co..co+NR)
+// reading both operands contiguously. (Read in place, rows 1 KiB apart all fall into 4 of the L1's 64 sets, so
+// nothing stayed in L1 between tiles.) Threads own disjoint tiles and each walks all rows in the same chunk order,
+// so every gradient element is the same sum in the same order whatever the thread count.
 
 typedef struct {
     const ab_conv_shape *s;
@@ -214,31 +215,27 @@ typedef struct {
     int ci_blocks, panels;
 } weights_job;
 
-// acc[r][0..cols) += Σ_m a[m·lda + r] · g[m·ldg + j] for r < MR (a holds MR readable channels per row).
-static void weights_tile_portable(const float *a, int lda, const float *g, int ldg, int count, int cols, float *acc,
-                                  int ldacc) {
+#define BLOCK_STRIDE (CHUNK_ROWS * MR + 8)  // floats per gathered ci block; the slack takes 8-wide copies' spill
+
+// acc[r][0..NR) += Σ_m a[m·MR + r] · g[m·NR + j] for r < MR.
+static void weights_tile_portable(const float *a, const float *g, int count, float *acc, int ldacc) {
     for (int m = 0; m < count; m++)
-        for (int r = 0; r < MR; r++) {
-            float av = a[(size_t)m * lda + r];
-            for (int j = 0; j < cols; j++) acc[r * ldacc + j] += av * g[(size_t)m * ldg + j];
-        }
+        for (int r = 0; r < MR; r++)
+            for (int j = 0; j < NR; j++) acc[r * ldacc + j] += a[m * MR + r] * g[m * NR + j];
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a, int lda, const float *g, int ldg,
-                                                                  int count, int cols, float *acc, int ldacc) {
-    if (cols < NR) {  // output channels not a multiple of NR: loading past them could leave the buffer
-        weights_tile_portable(a, lda, g, ldg, count, cols, acc, ldacc);
-        return;
-    }
+__attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a, const float *g, int count,
+                                                                  float *acc, int ldacc) {
     __m256 t00 = _mm256_loadu_ps(acc), t01 = _mm256_loadu_ps(acc + 8);
     __m256 t10 = _mm256_loadu_ps(acc + ldacc), t11 = _mm256_loadu_ps(acc + ldacc + 8);
     __m256 t20 = _mm256_loadu_ps(acc + 2 * ldacc), t21 = _mm256_loadu_ps(acc + 2 * ldacc + 8);
     __m256 t30 = _mm256_loadu_ps(acc + 3 * ldacc), t31 = _mm256_loadu_ps(acc + 3 * ldacc + 8);
     __m256 t40 = _mm256_loadu_ps(acc + 4 * ldacc), t41 = _mm256_loadu_ps(acc + 4 * ldacc + 8);
     __m256 t50 = _mm256_loadu_ps(acc + 5 * ldacc), t51 = _mm256_loadu_ps(acc + 5 * ldacc + 8);
-    for (int m = 0; m < count; m++, a += lda, g += ldg) {
-        __m256 g0 = _mm256_loadu_ps(g), g1 = _mm256_loadu_ps(g + 8), x;
+#pragma clang loop unroll_count(2)
+    for (int m = 0; m < count; m++, a += MR, g += NR) {
+        __m256 g0 = _mm256_load_ps(g), g1 = _mm256_load_ps(g + 8), x;
         x = _mm256_broadcast_ss(a + 0); t00 = _mm256_fmadd_ps(x, g0, t00); t01 = _mm256_fmadd_ps(x, g1, t01);
         x = _mm256_broadcast_ss(a + 1); t10 = _mm256_fmadd_ps(x, g0, t10); t11 = _mm256_fmadd_ps(x, g1, t11);
         x = _mm256_broadcast_ss(a + 2); t20 = _mm256_fmadd_ps(x, g0, t20); t21 = _mm256_fmadd_ps(x, g1, t21);
@@ -255,55 +252,81 @@ __attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a
 }
 #endif
 
-// Gathers, for output rows first ..< first+count and one tap, the input row each reads (zeros for padding),
-// each padded with zeros to `width` ≥ in_c channels.
-static void gather_tap(const ab_conv_shape *s, const float *input, long first, int count, int tap, int width,
+// Packs dOut rows first ..< first+count panel-major: g[panel][m][NR], zeros past out_c.
+static void pack_grad_output(const ab_conv_shape *s, const float *grad_output, long first, int count, int panels,
+                             float *g) {
+    for (int panel = 0; panel < panels; panel++) {
+        int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
+        const float *source = grad_output + (size_t)first * s->out_c + co;
+        float *target = g + (size_t)panel * CHUNK_ROWS * NR;
+        for (int m = 0; m < count; m++, source += s->out_c, target += NR) {
+            copy_floats(target, source, cols);
+            for (int j = cols; j < NR; j++) target[j] = 0;
+        }
+    }
+}
+
+// Gathers, for output rows first ..< first+count and one tap, the input row each reads block-major:
+// a[block][m][MR] (block stride BLOCK_STRIDE), zeros for padding pixels and past in_c.
+static void gather_tap(const ab_conv_shape *s, const float *input, long first, int count, int tap, int blocks,
                        float *a) {
     long pixels = (long)s->out_h * s->out_w;
     int ky = tap / s->kernel_w, kx = tap % s->kernel_w;
-    for (int m = 0; m < count; m++, a += width) {
+    // Blocks whose 8-float copy stays inside the in_c channels of the pixel; the rest are copied one by one.
+    int wide = s->in_c >= 8 ? (s->in_c - 8) / MR + 1 : 0;
+    if (wide > blocks) wide = blocks;
+    for (int m = 0; m < count; m++) {
         long row = first + m;
         int n = (int)(row / pixels), rest = (int)(row % pixels), oy = rest / s->out_w, ox = rest % s->out_w;
         int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
+        float *target = a + m * MR;
         if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) {
-            memset(a, 0, sizeof(float) * width);
+            for (int block = 0; block < blocks; block++) memset(target + block * BLOCK_STRIDE, 0, sizeof(float) * MR);
             continue;
         }
-        copy_floats(a, input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, s->in_c);
-        if (width > s->in_c) memset(a + s->in_c, 0, sizeof(float) * (width - s->in_c));
+        const float *source = input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+        // The 8-float copies spill 2 floats into the next row's slot, which is written after (rows ascend),
+        // or into the block's slack.
+        for (int block = 0; block < wide; block++) memcpy(target + block * BLOCK_STRIDE, source + block * MR, 32);
+        for (int block = wide; block < blocks; block++)
+            for (int r = 0; r < MR; r++) {
+                int ci = block * MR + r;
+                target[block * BLOCK_STRIDE + r] = ci < s->in_c ? source[ci] : 0;
+            }
     }
 }
 
 static void weights_part(void *context, int begin, int end, int thread) {
     weights_job *job = context;
     const ab_conv_shape *s = job->s;
-    int width = job->ci_blocks * MR, ldacc = job->panels * NR, per_tap = job->panels * job->ci_blocks;
+    int ldacc = job->panels * NR, per_tap = job->panels * job->ci_blocks;
     long rows = (long)s->batch * s->out_h * s->out_w;
-    float *a = ab_thread_scratch(thread, 1, sizeof(float) * (size_t)CHUNK_ROWS * width);
+    float *a = ab_thread_scratch(thread, 1, sizeof(float) * (size_t)job->ci_blocks * BLOCK_STRIDE);
+    float *g = ab_thread_scratch(thread, 2, sizeof(float) * (size_t)job->panels * CHUNK_ROWS * NR);
     int use_avx2 = ab_isa_active() == AB_ISA_AVX2;
     for (long first = 0; first < rows; first += CHUNK_ROWS) {
         int count = (int)(rows - first < CHUNK_ROWS ? rows - first : CHUNK_ROWS);
-        const float *g = job->grad_output + (size_t)first * s->out_c;
+        pack_grad_output(s, job->grad_output, first, count, job->panels, g);
         int gathered = -1;
         for (int tile = begin; tile < end; tile++) {
             // tile order (tap, co panel, ci block): a thread's tiles share few taps, so few gathers, and
-            // consecutive tiles read the same dOut columns
+            // consecutive tiles reuse the same dOut panel from L1
             int tap = tile / per_tap, rest = tile % per_tap;
             int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
             if (tap != gathered) {
-                gather_tap(s, job->input, first, count, tap, width, a);
+                gather_tap(s, job->input, first, count, tap, job->ci_blocks, a);
                 gathered = tap;
             }
-            int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
-            float *acc = job->accumulator + ((size_t)tap * width + block * MR) * ldacc + co;
+            const float *a_block = a + (size_t)block * BLOCK_STRIDE, *g_panel = g + (size_t)panel * CHUNK_ROWS * NR;
+            float *acc = job->accumulator + ((size_t)tap * job->ci_blocks * MR + block * MR) * ldacc + panel * NR;
 #if defined(__x86_64__)
             if (use_avx2) {
-                weights_tile_avx2(a + block * MR, width, g + co, s->out_c, count, cols, acc, ldacc);
+                weights_tile_avx2(a_block, g_panel, count, acc, ldacc);
                 continue;
             }
 #endif
             (void)use_avx2;
-            weights_tile_portable(a + block * MR, width, g + co, s->out_c, count, cols, acc, ldacc);
+            weights_tile_portable(a_block, g_panel, count, acc, ldacc);
         }
     }
 }

@@ -11,7 +11,7 @@ final class ConvolutionTests: XCTestCase {
                          outputHeight: 6, outputWidth: 6),
         ConvolutionShape(batch: 1, inputHeight: 3, inputWidth: 3, inputChannels: 40, outputChannels: 32, kernelSize: 3, padding: 1),
         ConvolutionShape(batch: 2, inputHeight: 5, inputWidth: 4, inputChannels: 16, outputChannels: 16, kernelSize: 3, padding: 1),
-        // more rows than one 256-row chunk of the weight-gradient reduction
+        // more rows than one 128-row chunk of the weight-gradient reduction
         ConvolutionShape(batch: 8, inputHeight: 7, inputWidth: 7, inputChannels: 32, outputChannels: 32, kernelSize: 3, padding: 1,
                          outputHeight: 6, outputWidth: 6),
     ]

@@ -50,6 +50,35 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    /// dz = dy·GELU'(x·scale + shift) with Σdz and Σdz·x per channel, against a Double reference; computed in place
+    /// (dz over dy, as the backward pass does) for 19 channels (vector groups plus a remainder) and 600 rows
+    /// (more than one reduction chunk).
+    func testAffineGELUBackwardInPlaceMatchesReference() {
+        var random = TestRandom(11)
+        let rows = 600, channels = 19
+        let x = random.array(rows * channels).map { $0 * 3 }, dy = random.array(rows * channels)
+        let scale = random.array(channels).map { $0 + 1.5 }, shift = random.array(channels)
+        var expected = [Double](), expectedSum = [Double](repeating: 0, count: channels), expectedDot = expectedSum
+        for i in 0..<x.count {
+            let c = i % channels, z = Double(x[i]) * Double(scale[c]) + Double(shift[c])
+            let g = Double(dy[i]) * Reference.geluDerivative(z)
+            expected.append(g)
+            expectedSum[c] += g
+            expectedDot[c] += g * Double(x[i])
+        }
+        forEachKernelPath { path in
+            let grad = FloatBuffer(count: dy.count)
+            for i in 0..<dy.count { grad[i] = dy[i] }
+            let (sum, dot) = ChannelOps.affineGELUBackward(x, gradOutput: grad.pointer, rows: rows, channels: channels,
+                                                           scale: scale, shift: shift, gradAffine: grad.pointer)
+            assertClose(grad.array, expected.map { Float($0) }, absolute: 1e-6, relative: 1e-5, "\(path) dz")
+            for c in 0..<channels {
+                XCTAssertEqual(sum[c], expectedSum[c], accuracy: 1e-4, "\(path) Σdz[\(c)]")
+                XCTAssertEqual(dot[c], expectedDot[c], accuracy: 3e-4, "\(path) Σdz·x[\(c)]")
+            }
+        }
+    }
+
     /// BatchNorm (training mode, weight 1) + GELU backward assembled from the kernels, against central
     /// differences of the Double reference.
     func testBatchNormGELUBackwardMatchesFiniteDifferences() {
@@ -91,27 +120,31 @@ final class LayerTests: XCTestCase {
     }
 
     func testMaxPoolMatchesReferenceIncludingTies() {
-        var random = TestRandom(9)
-        for (h, w, k) in [(7, 7, 2), (6, 6, 2), (3, 3, 3), (30, 30, 2)] {
-            let batch = 2, channels = 5
-            // Values rounded to a coarse grid so windows contain ties.
-            let x = random.array(batch * h * w * channels).map { ($0 * 2).rounded() / 2 }
-            let (expected, expectedArgmax) = Reference.maxPool(x, batch: batch, height: h, width: w, channels: channels, kernel: k)
-            let y = FloatBuffer(count: expected.count), argmax = Buffer<UInt8>(count: expected.count, repeating: 0)
-            MaxPool.forward(x, batch: batch, height: h, width: w, channels: channels, kernel: k, output: y.pointer,
-                            argmax: argmax.pointer)
-            XCTAssertEqual(y.array, expected)
-            XCTAssertEqual(argmax.array.map(Int.init), expectedArgmax)
-            let g = random.array(expected.count), dx = FloatBuffer(count: x.count, repeating: .nan)
-            MaxPool.backward(g, argmax: argmax.pointer, batch: batch, height: h, width: w, channels: channels,
-                             kernel: k, gradInput: dx.pointer)
-            var expectedDx = [Float](repeating: 0, count: x.count)
-            let ph = h / k, pw = w / k
-            for n in 0..<batch { for py in 0..<ph { for px in 0..<pw { for c in 0..<channels {
-                let o = ((n * ph + py) * pw + px) * channels + c, at = expectedArgmax[o]
-                expectedDx[((n * h + py * k + at / k) * w + px * k + at % k) * channels + c] = g[o]
-            } } } }
-            XCTAssertEqual(dx.array, expectedDx)
+        // 19 channels: two groups of 8 for the vector path plus a remainder; 7×7 windows leave pixels uncovered,
+        // whose gradient must be zero (dx starts as NaN).
+        forEachKernelPath { path in
+            var random = TestRandom(9)
+            for (h, w, k) in [(7, 7, 2), (6, 6, 2), (3, 3, 3), (30, 30, 2)] {
+                let batch = 2, channels = 19
+                // Values rounded to a coarse grid so windows contain ties.
+                let x = random.array(batch * h * w * channels).map { ($0 * 2).rounded() / 2 }
+                let (expected, expectedArgmax) = Reference.maxPool(x, batch: batch, height: h, width: w, channels: channels, kernel: k)
+                let y = FloatBuffer(count: expected.count), argmax = Buffer<UInt8>(count: expected.count, repeating: 0)
+                MaxPool.forward(x, batch: batch, height: h, width: w, channels: channels, kernel: k, output: y.pointer,
+                                argmax: argmax.pointer)
+                XCTAssertEqual(y.array, expected, "\(path)")
+                XCTAssertEqual(argmax.array.map(Int.init), expectedArgmax, "\(path)")
+                let g = random.array(expected.count), dx = FloatBuffer(count: x.count, repeating: .nan)
+                MaxPool.backward(g, argmax: argmax.pointer, batch: batch, height: h, width: w, channels: channels,
+                                 kernel: k, gradInput: dx.pointer)
+                var expectedDx = [Float](repeating: 0, count: x.count)
+                let ph = h / k, pw = w / k
+                for n in 0..<batch { for py in 0..<ph { for px in 0..<pw { for c in 0..<channels {
+                    let o = ((n * ph + py) * pw + px) * channels + c, at = expectedArgmax[o]
+                    expectedDx[((n * h + py * k + at / k) * w + px * k + at % k) * channels + c] = g[o]
+                } } } }
+                XCTAssertEqual(dx.array, expectedDx, "\(path)")
+            }
         }
     }
 }
