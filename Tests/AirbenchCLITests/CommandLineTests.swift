@@ -82,12 +82,13 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(outcome.error.contains("data_batch_"), outcome.error)
     }
 
-    /// train94 → model file and JSON log → eval of the saved model reproduces the logged TTA accuracy.
+    /// train94 with 2 runs → model file (of the last run) and JSON log (rewritten after each run, so the second
+    /// write replaces an existing file) → eval of the saved model reproduces the logged TTA accuracy.
     func testTrainSaveLogAndEvaluateRoundTrip() throws {
         guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
         let model = folder.appendingPathComponent("m.safetensors"), log = folder.appendingPathComponent("log.json")
         let train = try run(["train94", "--train-limit", "2048", "--batch-size", "512", "--epochs", "1",
-                             "--widths", "8,16,16", "--tta", "1", "--no-warmup", "--no-epoch-eval", "--seed", "3",
+                             "--widths", "8,16,16", "--tta", "1", "--no-warmup", "--no-epoch-eval", "--seed", "3", "--runs", "2",
                              "--save-model", model.path, "--log", log.path])
         XCTAssertEqual(train.status, 0, train.error)
         XCTAssertTrue(train.output.contains("| run | epoch | train_loss | train_acc | val_acc | tta_val_acc | time_seconds |"))
@@ -95,11 +96,11 @@ final class CommandLineTests: XCTestCase {
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
         XCTAssertEqual(json["version"] as? String, "0.1.0")
         let results = try XCTUnwrap(json["results"] as? [[String: Any]])
-        XCTAssertEqual(results.count, 1)
-        XCTAssertEqual(results[0]["seed"] as? Int, 3)
-        let logged = try XCTUnwrap(results[0]["ttaValidationAccuracy"] as? Double)
-        XCTAssertNotNil(results[0]["timeSeconds"] as? Double)
-        XCTAssertEqual((results[0]["epochs"] as? [Any])?.count, 2)
+        XCTAssertEqual(results.count, 2)
+        XCTAssertEqual(results.map { $0["seed"] as? Int }, [3, 4])
+        let logged = try XCTUnwrap(results[1]["ttaValidationAccuracy"] as? Double)
+        XCTAssertNotNil(results[1]["timeSeconds"] as? Double)
+        XCTAssertEqual((results[1]["epochs"] as? [Any])?.count, 2)
         let eval = try run(["eval", "--model", model.path, "--tta", "1"])
         XCTAssertEqual(eval.status, 0, eval.error)
         XCTAssertTrue(eval.output.contains(String(format: "%.4f", logged)), "eval: \(eval.output) vs logged \(logged)")
