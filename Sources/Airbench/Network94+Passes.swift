@@ -19,7 +19,8 @@ extension Network94 {
             let a = ws.blocks[i], p = block.pooledSide, c = block.channels, rows = batch * p * p
             let conv1 = block.conv1(batch: batch), conv2 = block.conv2(batch: batch)
             Convolution.forward(conv1, input: input.pointer,
-                                weights: .forward(state.pointer("\(block.name).conv1.weight"), shape: conv1),
+                                weights: .forward(state.pointer("\(block.name).conv1.weight"), shape: conv1,
+                                                  algorithm: convolutionAlgorithm),
                                 output: a.conv1.pointer)
             MaxPool.forward(a.conv1.pointer, batch: batch, height: 2 * p, width: 2 * p, channels: c, kernel: 2,
                             output: a.pooled.pointer, argmax: a.argmax.pointer)
@@ -27,7 +28,8 @@ extension Network94 {
             ChannelOps.affine(a.pooled.pointer, rows: rows, channels: c, scale: ws.blocks[i].norm1.scale,
                               shift: ws.blocks[i].norm1.shift, gelu: true, output: a.hidden.pointer)
             Convolution.forward(conv2, input: a.hidden.pointer,
-                                weights: .forward(state.pointer("\(block.name).conv2.weight"), shape: conv2),
+                                weights: .forward(state.pointer("\(block.name).conv2.weight"), shape: conv2,
+                                                  algorithm: convolutionAlgorithm),
                                 output: a.conv2.pointer)
             ws.blocks[i].norm2 = batchNorm("\(block.name).norm2", a.conv2, rows: rows, channels: c, training: training)
             ChannelOps.affine(a.conv2.pointer, rows: rows, channels: c, scale: ws.blocks[i].norm2.scale,
@@ -108,7 +110,8 @@ extension Network94 {
             Convolution.backwardWeights(conv2, input: a.hidden.pointer, gradOutput: ws.gradientA.pointer,
                                         gradWeights: gradients.pointer("\(block.name).conv2.weight"))
             Convolution.backwardData(conv2, gradOutput: ws.gradientA.pointer,
-                                     weights: .backwardData(state.pointer("\(block.name).conv2.weight"), shape: conv2),
+                                     weights: .backwardData(state.pointer("\(block.name).conv2.weight"), shape: conv2,
+                                                            algorithm: convolutionAlgorithm),
                                      gradInput: ws.gradientB.pointer)
             normGELUBackward("\(block.name).norm1", a.pooled, ws.gradientB, ws.blocks[i].norm1, rows: rows,
                              channels: c, gradients: gradients)
@@ -118,7 +121,8 @@ extension Network94 {
                                         gradWeights: gradients.pointer("\(block.name).conv1.weight"))
             if i > 0 || whitenBiasTrainable {
                 Convolution.backwardData(conv1, gradOutput: ws.gradientConv1.pointer,
-                                         weights: .backwardData(state.pointer("\(block.name).conv1.weight"), shape: conv1),
+                                         weights: .backwardData(state.pointer("\(block.name).conv1.weight"), shape: conv1,
+                                                                algorithm: convolutionAlgorithm),
                                          gradInput: ws.gradientA.pointer)
             }
         }

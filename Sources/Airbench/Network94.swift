@@ -23,6 +23,9 @@ public final class Network94: @unchecked Sendable {
     public let batchNormMomentum: Double
     public let batchNormEpsilon: Double
     public let scalingFactor: Float
+    /// How the 3×3 convolutions run their forward and backward-data passes (an engine choice, not part of the
+    /// method: Winograd differs from direct only by rounding).
+    public var convolutionAlgorithm: ConvolutionAlgorithm = .direct
 
     static let whitenWidth = 24
     static let classes = 10

@@ -46,15 +46,17 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 ///
 /// Every random choice (initialisation, augmentation, order) comes from `seed`: the same seed and the same data
 /// give bitwise identical results, whatever the thread count. `progress` receives each epoch's row (with
-/// validation accuracy when `evaluateEachEpoch`) and then the final TTA row.
+/// validation accuracy when `evaluateEachEpoch`) and then the final TTA row. `convolution` chooses how the 3×3
+/// convolutions compute (see `ConvolutionAlgorithm`).
 public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperparameters94(), seed: UInt64 = 0,
-                    evaluateEachEpoch: Bool = true,
+                    convolution: ConvolutionAlgorithm = .direct, evaluateEachEpoch: Bool = true,
                     progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
     try validate(h, trainCount: data.train.count)
     var generator = SeededGenerator(seed: seed)
     let network = Network94(widths: h.widths, batchNormMomentum: h.batchNormMomentum,
                             batchNormEpsilon: h.batchNormEpsilon, scalingFactor: h.scalingFactor)
     network.initialize(using: &generator)
+    network.convolutionAlgorithm = convolution
     let loader = CifarLoader(split: data.train, batchSize: h.batchSize,
                              augmentation: Augmentation(flip: h.flip, translate: h.translate, cutout: h.cutout),
                              shuffle: h.shuffle, dropLast: true, seed: generator.next())
@@ -136,13 +138,14 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
 
 /// A short run on synthetic data so that the first timed run does not pay for first-touch page faults and
 /// thread start-up (the paper's warm-up run, Section 2; on a CPU a few steps suffice).
-public func warmup94(hyperparameters h: Hyperparameters94 = Hyperparameters94(), steps: Int = 3) throws {
+public func warmup94(hyperparameters h: Hyperparameters94 = Hyperparameters94(), convolution: ConvolutionAlgorithm = .direct,
+                     steps: Int = 3) throws {
     var warm = h
     warm.trainEpochs = Double(steps)
     warm.ttaLevel = 0
     warm.whiteningImages = min(h.whiteningImages, 2 * h.batchSize)
     let data = CIFAR10(train: .synthetic(count: h.batchSize, seed: 1), test: .synthetic(count: 100, seed: 2))
-    _ = try train94(data: data, hyperparameters: warm, seed: 0, evaluateEachEpoch: false)
+    _ = try train94(data: data, hyperparameters: warm, seed: 0, convolution: convolution, evaluateEachEpoch: false)
 }
 
 func validate(_ h: Hyperparameters94, trainCount: Int) throws {

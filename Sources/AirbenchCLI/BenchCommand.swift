@@ -16,6 +16,9 @@ struct BenchCommand: ParsableCommand {
             """)
 
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp("3×3 convolutions: direct or winograd (its GFLOP/s count the direct FLOPs).",
+                               valueName: "algorithm"))
+    var convolution: ConvolutionAlgorithm = .direct
     @Option(help: "Batch size.") var batchSize = 1024
     @Option(help: "Block widths, comma-separated.") var widths = "64,256,256"
     @Option(help: "Repetitions per measurement (the median is reported).") var repeats = 3
@@ -51,13 +54,14 @@ struct BenchCommand: ParsableCommand {
         let network = Network94(widths: widths)
         var generator = SeededGenerator(seed: 0)
         network.initialize(using: &generator)
+        network.convolutionAlgorithm = convolution
         var layers = [LayerTiming]()
         for (name, shape) in network.convolutionShapes(batch: batchSize) {
             let input = FloatBuffer(count: shape.inputCount, repeating: 0.5)
             let output = FloatBuffer(count: shape.outputCount, repeating: 0.25)
             let weights = FloatBuffer(count: shape.weightCount, repeating: 0.01)
-            let forward = PackedWeights.forward(weights.pointer, shape: shape)
-            let backward = PackedWeights.backwardData(weights.pointer, shape: shape)
+            let forward = PackedWeights.forward(weights.pointer, shape: shape, algorithm: convolution)
+            let backward = PackedWeights.backwardData(weights.pointer, shape: shape, algorithm: convolution)
             let grad = FloatBuffer(count: shape.weightCount)
             func timing(_ pass: String, _ body: () -> Void) -> LayerTiming {
                 let seconds = median(repeats) { body() }
@@ -94,7 +98,7 @@ struct BenchCommand: ParsableCommand {
         let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(batchSize)
         return BenchReport(
             date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
-            threads: threads, corePeakGFLOPS: corePeak / 1e9, machinePeakGFLOPS: peak / 1e9,
+            convolution: convolution, threads: threads, corePeakGFLOPS: corePeak / 1e9, machinePeakGFLOPS: peak / 1e9,
             batchSize: batchSize, widths: widths.array, layers: layers, stepSeconds: stepSeconds,
             stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: stepSeconds * Double(stepsPerEpoch),
             ttaEvaluationSeconds: ttaSeconds, fullRunSeconds: stepSeconds * Double(totalSteps) + ttaSeconds)
@@ -156,6 +160,7 @@ struct LayerTiming: Codable {
 struct BenchReport: Codable {
     var date: String
     var kernelPath: String
+    var convolution: ConvolutionAlgorithm
     var threads: Int
     var corePeakGFLOPS: Double
     var machinePeakGFLOPS: Double
@@ -169,7 +174,8 @@ struct BenchReport: Codable {
     var fullRunSeconds: Double
 
     func printTable() {
-        print("airbench bench — \(date), \(kernelPath), \(threads) thread(s), batch \(batchSize), widths \(widths)")
+        print("airbench bench — \(date), \(kernelPath), \(convolution) 3×3 convolutions, \(threads) thread(s), "
+              + "batch \(batchSize), widths \(widths)")
         print(String(format: "measured fp32 peak: %.1f GFLOP/s per core, %.1f GFLOP/s for %d thread(s)",
                      corePeakGFLOPS, machinePeakGFLOPS, threads))
         print("layer          pass                  ms    GFLOP/s   % peak")

@@ -14,6 +14,11 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
     var threads: Int?
 
+    @Option(help: ArgumentHelp(
+        "How the 3×3 convolutions compute: direct (implicit GEMM) or winograd (F(2×2,3×3), fewer multiply-adds, equal up to rounding).",
+        valueName: "algorithm"))
+    var convolution: ConvolutionAlgorithm = .direct
+
     func validate() throws {
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
@@ -48,6 +53,8 @@ func reportingErrors<T>(_ body: () throws -> T) -> T {
 func writeAtomically(_ data: Data, to url: URL) throws {
     do { try writeFileAtomically(data, to: url) } catch { throw CLIError("cannot write \(url.path): \(error)") }
 }
+
+extension ConvolutionAlgorithm: ExpressibleByArgument {}
 
 struct CLIError: Error, CustomStringConvertible {
     let description: String

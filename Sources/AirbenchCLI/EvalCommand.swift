@@ -20,6 +20,7 @@ struct EvalCommand: ParsableCommand {
         reportingErrors {
             runtime.startThreads()
             let network = try Network94.load(from: URL(fileURLWithPath: model))
+            network.convolutionAlgorithm = runtime.convolution
             let data = try runtime.loadData()
             let images = CifarLoader.normalizedImages(data.test)
             let start = ContinuousClock.now

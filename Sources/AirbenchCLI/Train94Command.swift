@@ -92,15 +92,16 @@ struct Train94Command: ParsableCommand {
                 }
                 data.train = data.train.subset(Array(0..<trainLimit))
             }
-            print("airbench94: \(KernelPath.active), \(threads) thread(s), widths \(h.widths.array), batch \(h.batchSize), "
+            print("airbench94: \(KernelPath.active), \(runtime.convolution) 3×3 convolutions, \(threads) thread(s), widths \(h.widths.array), batch \(h.batchSize), "
                   + "\(h.trainEpochs) epochs, \(data.train.count) training images")
-            if !noWarmup { try warmup94(hyperparameters: h) }
+            if !noWarmup { try warmup94(hyperparameters: h, convolution: runtime.convolution) }
             let table = EpochTable()
             table.printHeader()
             var results = [RunResult]()
             var network: Network94?
             for run in 0..<runs {
                 let (trained, result) = try train94(data: data, hyperparameters: h, seed: seed + UInt64(run),
+                                                    convolution: runtime.convolution,
                                                     evaluateEachEpoch: !noEpochEval) { record in
                     table.printRow(run: run, record)
                 }
@@ -126,7 +127,8 @@ extension Train94Command {
     func writeLog(to path: String, results: [RunResult], threads: Int, trainImages: Int, hyperparameters h: Hyperparameters94) throws {
         let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
         let entry = RunLog(version: AirbenchVersion.current, command: CommandLine.arguments.joined(separator: " "),
-                           kernelPath: KernelPath.active.description, threads: threads, runs: results.count, seed: seed,
+                           kernelPath: KernelPath.active.description, convolution: runtime.convolution, threads: threads,
+                           runs: results.count, seed: seed,
                            trainImages: trainImages, hyperparameters: h, results: results,
                            meanTTAValidationAccuracy: mean, stdTTAValidationAccuracy: std,
                            meanTimeSeconds: results.map(\.timeSeconds).reduce(0, +) / Double(results.count))
@@ -141,6 +143,7 @@ struct RunLog: Codable {
     var version: String
     var command: String
     var kernelPath: String
+    var convolution: ConvolutionAlgorithm
     var threads: Int
     var runs: Int
     var seed: UInt64

@@ -39,46 +39,85 @@ public struct ConvolutionShape: Sendable, Equatable {
     }
 }
 
-/// Weights of one convolution packed for the fast forward or backward-data kernel.
-public struct PackedWeights: @unchecked Sendable {
-    public let buffer: FloatBuffer
-    let shape: ab_conv_shape
+/// How the forward and backward-data passes compute a convolution.
+public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
+    /// Implicit GEMM over the im2col rows: kernel² · in_c multiply-adds per output.
+    case direct
+    /// Winograd's F(2×2, 3×3) for 3×3 kernels: 16 instead of 36 multiply-adds per 2×2 outputs and input channel,
+    /// equal to `direct` up to rounding. Other kernel sizes fall back to `direct`.
+    case winograd
 
-    /// Packs OIHW `weights` for `Convolution.forward` on `shape`.
-    public static func forward(_ weights: UnsafePointer<Float>, shape: ConvolutionShape) -> PackedWeights {
+    /// The algorithm actually used for `shape`.
+    public func effective(for shape: ConvolutionShape) -> ConvolutionAlgorithm {
         var s = shape.c
-        let buffer = FloatBuffer(count: ab_conv_packed_count(&s))
-        ab_conv_pack_weights(&s, weights, buffer.pointer)
-        return PackedWeights(buffer: buffer, shape: s)
-    }
-
-    /// Packs OIHW `weights` of the forward `shape` for `Convolution.backwardData`.
-    public static func backwardData(_ weights: UnsafePointer<Float>, shape: ConvolutionShape) -> PackedWeights {
-        var forward = shape.c
-        var backward = ab_conv_backward_data_shape(&forward)
-        let buffer = FloatBuffer(count: ab_conv_packed_count(&backward))
-        ab_conv_pack_weights_backward_data(&forward, weights, buffer.pointer)
-        return PackedWeights(buffer: buffer, shape: backward)
+        return self == .winograd && ab_winograd_supports(&s) != 0 ? .winograd : .direct
     }
 }
 
-/// The three passes of a convolution (implicit GEMM, fast path chosen by `KernelPath`).
+/// Weights of one convolution packed for the fast forward or backward-data kernel of one algorithm.
+public struct PackedWeights: @unchecked Sendable {
+    public let buffer: FloatBuffer
+    /// The algorithm the weights are packed for (Winograd packs transformed weights).
+    public let algorithm: ConvolutionAlgorithm
+    let shape: ab_conv_shape
+
+    /// Packs OIHW `weights` for `Convolution.forward` on `shape`.
+    public static func forward(_ weights: UnsafePointer<Float>, shape: ConvolutionShape,
+                               algorithm: ConvolutionAlgorithm = .direct) -> PackedWeights {
+        var s = shape.c
+        switch algorithm.effective(for: shape) {
+        case .direct:
+            let buffer = FloatBuffer(count: ab_conv_packed_count(&s))
+            ab_conv_pack_weights(&s, weights, buffer.pointer)
+            return PackedWeights(buffer: buffer, algorithm: .direct, shape: s)
+        case .winograd:
+            let buffer = FloatBuffer(count: ab_winograd_packed_count(&s))
+            ab_winograd_pack_weights(&s, weights, buffer.pointer)
+            return PackedWeights(buffer: buffer, algorithm: .winograd, shape: s)
+        }
+    }
+
+    /// Packs OIHW `weights` of the forward `shape` for `Convolution.backwardData`.
+    public static func backwardData(_ weights: UnsafePointer<Float>, shape: ConvolutionShape,
+                                    algorithm: ConvolutionAlgorithm = .direct) -> PackedWeights {
+        var forward = shape.c
+        var backward = ab_conv_backward_data_shape(&forward)
+        switch algorithm.effective(for: shape) {
+        case .direct:
+            let buffer = FloatBuffer(count: ab_conv_packed_count(&backward))
+            ab_conv_pack_weights_backward_data(&forward, weights, buffer.pointer)
+            return PackedWeights(buffer: buffer, algorithm: .direct, shape: backward)
+        case .winograd:
+            let buffer = FloatBuffer(count: ab_winograd_packed_count(&backward))
+            ab_winograd_pack_weights_backward_data(&forward, weights, buffer.pointer)
+            return PackedWeights(buffer: buffer, algorithm: .winograd, shape: backward)
+        }
+    }
+
+    /// Runs the forward kernel of `algorithm` on the C shape the weights were packed for.
+    func run(_ s: ab_conv_shape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        var s = s
+        precondition(shape.in_c == s.in_c && shape.out_c == s.out_c, "weights packed for another shape")
+        switch algorithm {
+        case .direct: ab_conv_forward(&s, input, buffer.pointer, output)
+        case .winograd: ab_winograd_forward(&s, input, buffer.pointer, output)
+        }
+    }
+}
+
+/// The three passes of a convolution (fast path chosen by `KernelPath`, algorithm by the packed weights).
 public enum Convolution {
     /// output (batch × outH × outW × outC) is overwritten.
     public static func forward(_ shape: ConvolutionShape, input: UnsafePointer<Float>, weights: PackedWeights,
                                output: UnsafeMutablePointer<Float>) {
-        var s = shape.c
-        precondition(weights.shape.in_c == s.in_c && weights.shape.out_c == s.out_c, "weights packed for another shape")
-        ab_conv_forward(&s, input, weights.buffer.pointer, output)
+        weights.run(shape.c, input: input, output: output)
     }
 
     /// gradInput (batch × inH × inW × inC) is overwritten with the gradient of the input given gradOutput.
     public static func backwardData(_ shape: ConvolutionShape, gradOutput: UnsafePointer<Float>,
                                     weights: PackedWeights, gradInput: UnsafeMutablePointer<Float>) {
         var forward = shape.c
-        var s = ab_conv_backward_data_shape(&forward)
-        precondition(weights.shape.in_c == s.in_c && weights.shape.out_c == s.out_c, "weights packed for another shape")
-        ab_conv_forward(&s, gradOutput, weights.buffer.pointer, gradInput)
+        weights.run(ab_conv_backward_data_shape(&forward), input: gradOutput, output: gradInput)
     }
 
     /// gradWeights (OIHW) is overwritten with Σ over the batch of gradOutput ⊗ input.

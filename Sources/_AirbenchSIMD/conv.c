@@ -14,8 +14,8 @@
 #include <immintrin.h>
 #endif
 
-#define NR 16           // output channels per packed weight panel
-#define MR 6            // output rows per micro-tile
+#define NR AB_NR        // output channels per packed weight panel
+#define MR AB_MR        // output rows per micro-tile
 #define GROUP_BYTES (192 * 1024)  // gathered A rows per group: leaves room in a 512 KiB L2 for a weight panel
 #define CHUNK_ROWS 128  // rows of dOut per step of the weight-gradient reduction (gathered rows stay in L2)
 
@@ -65,7 +65,7 @@ void ab_conv_pack_weights_backward_data(const ab_conv_shape *f, const float *w, 
             }
 }
 
-// ---- micro-kernels: c[r][0..cols) = Σ_k a[r·lda + k] · b[k·NR + j] for r < rows ---------------------------
+// ---- micro-kernels (see internal.h) --------------------------------------------------------------------------
 
 static void kernel_portable(int depth, const float *a, int lda, const float *b, float *c, int ldc, int rows,
                             int cols) {
@@ -116,9 +116,7 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int depth, const flo
 }
 #endif
 
-typedef void (*micro_kernel)(int, const float *, int, const float *, float *, int, int, int);
-
-static micro_kernel select_kernel(void) {
+ab_micro_kernel ab_select_micro_kernel(void) {
 #if defined(__x86_64__)
     if (ab_isa_active() == AB_ISA_AVX2) return kernel_avx2;
 #endif
@@ -132,7 +130,7 @@ typedef struct {
     const float *input, *packed;
     float *output;
     int rows_per_group;
-    micro_kernel kernel;
+    ab_micro_kernel kernel;
 } forward_job;
 
 // Short runs (the network's 3, 24 and 64 channels) are copied inline: a memcpy call per run costs more than
@@ -195,7 +193,7 @@ void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *pa
     int per_group = (int)(GROUP_BYTES / (sizeof(float) * depth)) / MR * MR;
     if (per_group < MR) per_group = MR;
     if (per_group > 16 * MR) per_group = 16 * MR;
-    forward_job job = {s, input, packed, output, per_group, select_kernel()};
+    forward_job job = {s, input, packed, output, per_group, ab_select_micro_kernel()};
     ab_parallel_for((int)((rows + per_group - 1) / per_group), forward_part, &job);
 }
 

@@ -16,34 +16,42 @@ final class ConvolutionTests: XCTestCase {
                          outputHeight: 6, outputWidth: 6),
     ]
 
+    // One tolerance for both algorithms: Winograd's transforms add and subtract up to 16 terms around the GEMM and
+    // round differently (up to 4e-6 here, against 1e-6 failing), while a wrong tap or transform is off by O(1).
     func testForwardMatchesReference() {
         forEachKernelPath { path in
-            for (i, s) in Self.shapes.enumerated() {
-                var random = TestRandom(UInt64(i))
-                let input = random.array(s.inputCount), weights = random.array(s.weightCount)
-                let expected = Reference.convolutionForward(s, input: input, weights: weights)
-                let output = FloatBuffer(count: s.outputCount, repeating: .nan)
-                weights.withUnsafeBufferPointer { w in
-                    let packed = PackedWeights.forward(w.baseAddress!, shape: s)
-                    Convolution.forward(s, input: input, weights: packed, output: output.pointer)
+            for algorithm in ConvolutionAlgorithm.allCases {
+                for (i, s) in Self.shapes.enumerated() {
+                    var random = TestRandom(UInt64(i))
+                    let input = random.array(s.inputCount), weights = random.array(s.weightCount)
+                    let expected = Reference.convolutionForward(s, input: input, weights: weights)
+                    let output = FloatBuffer(count: s.outputCount, repeating: .nan)
+                    weights.withUnsafeBufferPointer { w in
+                        let packed = PackedWeights.forward(w.baseAddress!, shape: s, algorithm: algorithm)
+                        XCTAssertEqual(packed.algorithm, s.kernelSize == 3 ? algorithm : .direct)
+                        Convolution.forward(s, input: input, weights: packed, output: output.pointer)
+                    }
+                    assertClose(output.array, expected, absolute: 1e-5, relative: 1e-5, "\(path) \(algorithm) shape \(i)")
                 }
-                assertClose(output.array, expected, absolute: 1e-5, relative: 1e-5, "\(path) shape \(i)")
             }
         }
     }
 
     func testBackwardDataMatchesReference() {
         forEachKernelPath { path in
-            for (i, s) in Self.shapes.enumerated() {
-                var random = TestRandom(UInt64(100 + i))
-                let gradOutput = random.array(s.outputCount), weights = random.array(s.weightCount)
-                let expected = Reference.convolutionBackwardData(s, gradOutput: gradOutput, weights: weights)
-                let gradInput = FloatBuffer(count: s.inputCount, repeating: .nan)
-                weights.withUnsafeBufferPointer { w in
-                    let packed = PackedWeights.backwardData(w.baseAddress!, shape: s)
-                    Convolution.backwardData(s, gradOutput: gradOutput, weights: packed, gradInput: gradInput.pointer)
+            for algorithm in ConvolutionAlgorithm.allCases {
+                for (i, s) in Self.shapes.enumerated() {
+                    var random = TestRandom(UInt64(100 + i))
+                    let gradOutput = random.array(s.outputCount), weights = random.array(s.weightCount)
+                    let expected = Reference.convolutionBackwardData(s, gradOutput: gradOutput, weights: weights)
+                    let gradInput = FloatBuffer(count: s.inputCount, repeating: .nan)
+                    weights.withUnsafeBufferPointer { w in
+                        let packed = PackedWeights.backwardData(w.baseAddress!, shape: s, algorithm: algorithm)
+                        Convolution.backwardData(s, gradOutput: gradOutput, weights: packed, gradInput: gradInput.pointer)
+                    }
+                    assertClose(gradInput.array, expected, absolute: 1e-5, relative: 1e-5,
+                                "\(path) \(algorithm) shape \(i)")
                 }
-                assertClose(gradInput.array, expected, absolute: 1e-5, relative: 1e-5, "\(path) shape \(i)")
             }
         }
     }
@@ -88,18 +96,20 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// Same inputs, 1 and 2 threads: bitwise identical results in all three passes.
+    /// Same inputs, 1, 2 and 3 threads: bitwise identical results in all three passes, for both algorithms.
     func testResultsDoNotDependOnThreadCount() {
         let s = ConvolutionShape(batch: 4, inputHeight: 15, inputWidth: 15, inputChannels: 32, outputChannels: 48,
                                  kernelSize: 3, padding: 1, outputHeight: 14, outputWidth: 14)
         var random = TestRandom(11)
         let input = random.array(s.inputCount), weights = random.array(s.weightCount), g = random.array(s.outputCount)
-        func run() -> [[Float]] {
+        func run(_ algorithm: ConvolutionAlgorithm) -> [[Float]] {
             let out = FloatBuffer(count: s.outputCount), dIn = FloatBuffer(count: s.inputCount)
             let dW = FloatBuffer(count: s.weightCount)
             weights.withUnsafeBufferPointer { w in
-                Convolution.forward(s, input: input, weights: .forward(w.baseAddress!, shape: s), output: out.pointer)
-                Convolution.backwardData(s, gradOutput: g, weights: .backwardData(w.baseAddress!, shape: s),
+                Convolution.forward(s, input: input, weights: .forward(w.baseAddress!, shape: s, algorithm: algorithm),
+                                    output: out.pointer)
+                Convolution.backwardData(s, gradOutput: g,
+                                         weights: .backwardData(w.baseAddress!, shape: s, algorithm: algorithm),
                                          gradInput: dIn.pointer)
             }
             Convolution.backwardWeights(s, input: input, gradOutput: g, gradWeights: dW.pointer)
@@ -107,13 +117,15 @@ final class ConvolutionTests: XCTestCase {
         }
         let before = KernelThreads.count
         defer { KernelThreads.use(before) }
-        KernelThreads.use(1)
-        let one = run()
-        KernelThreads.use(2)
-        let two = run()
-        KernelThreads.use(3)
-        let three = run()
-        XCTAssertEqual(one, two)
-        XCTAssertEqual(one, three)
+        for algorithm in ConvolutionAlgorithm.allCases {
+            KernelThreads.use(1)
+            let one = run(algorithm)
+            KernelThreads.use(2)
+            let two = run(algorithm)
+            KernelThreads.use(3)
+            let three = run(algorithm)
+            XCTAssertEqual(one, two, "\(algorithm)")
+            XCTAssertEqual(one, three, "\(algorithm)")
+        }
     }
 }

@@ -10,7 +10,8 @@ import XCTest
 /// the tensor's scale per operation; after a forward and backward pass through ~20 layers (BatchNorm over a
 /// batch of 8 amplifies differences) 1e-4 of the tensor's scale holds with margin, and 5 optimizer steps with
 /// learning rates up to 64× keep the state within 1e-4 as well. A wrong formula (momentum convention, label
-/// smoothing, bias scaler, dirac, schedule index) moves the results by 1e-2 or more.
+/// smoothing, bias scaler, dirac, schedule index) moves the results by 1e-2 or more. Both convolution algorithms
+/// are held to the same tolerances (Winograd's extra rounding is far below them).
 final class PyTorchFixtureTests: XCTestCase {
     var fixture: SafetensorsFile!
     var widths = Widths()
@@ -29,8 +30,9 @@ final class PyTorchFixtureTests: XCTestCase {
         h.batchSize = Int(try fixture.floats("hyp.batch_size")[0])
     }
 
-    func makeNetwork(statePrefix: String) throws -> Network94 {
+    func makeNetwork(statePrefix: String, algorithm: ConvolutionAlgorithm) throws -> Network94 {
         let network = Network94(widths: widths)
+        network.convolutionAlgorithm = algorithm
         for entry in network.state.layout.entries {
             network.state.set(entry.name, try fixture.floats(statePrefix + entry.name))
         }
@@ -58,51 +60,60 @@ final class PyTorchFixtureTests: XCTestCase {
 
     func testFirstStepLogitsLossAndGradients() throws {
         forEachKernelPath { path in
-            do {
-                let network = try makeNetwork(statePrefix: "init.")
-                let ws = network.makeWorkspace(batch: 8), gradients = StateBuffer(layout: network.state.layout)
-                let loss = try trainingPass(network, ws, step: 1, gradients: gradients)
-                assertScaledClose(ws.logits.array, try fixture.floats("step1.logits"), tolerance: 1e-5, "\(path) logits")
-                XCTAssertEqual(loss, Double(try fixture.floats("step1.loss")[0]), accuracy: 1e-5 * loss, "\(path) loss")
-                for entry in network.state.layout.entries where entry.role != .frozen {
-                    assertScaledClose(gradients.values(entry.name), try fixture.floats("step1.grad." + entry.name),
-                                      tolerance: 1e-4, "\(path) grad \(entry.name)")
-                }
-            } catch { XCTFail("\(error)") }
+            for algorithm in ConvolutionAlgorithm.allCases {
+                do {
+                    let network = try makeNetwork(statePrefix: "init.", algorithm: algorithm)
+                    let ws = network.makeWorkspace(batch: 8), gradients = StateBuffer(layout: network.state.layout)
+                    let loss = try trainingPass(network, ws, step: 1, gradients: gradients)
+                    let label = "\(path) \(algorithm)"
+                    assertScaledClose(ws.logits.array, try fixture.floats("step1.logits"), tolerance: 1e-5, "\(label) logits")
+                    XCTAssertEqual(loss, Double(try fixture.floats("step1.loss")[0]), accuracy: 1e-5 * loss, "\(label) loss")
+                    for entry in network.state.layout.entries where entry.role != .frozen {
+                        assertScaledClose(gradients.values(entry.name), try fixture.floats("step1.grad." + entry.name),
+                                          tolerance: 1e-4, "\(label) grad \(entry.name)")
+                    }
+                } catch { XCTFail("\(error)") }
+            }
         }
     }
 
     func testFiveStepsWithLookaheadMatchPyTorch() throws {
-        let network = try makeNetwork(statePrefix: "init.")
-        let ws = network.makeWorkspace(batch: 8), gradients = StateBuffer(layout: network.state.layout)
-        let optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h)
-        let lookahead = Lookahead(state: network.state)  // the fixture snapshots the initial state
-        let schedule = try fixture.floats("hyp.schedule")
-        for step in 1...5 {
-            let loss = try trainingPass(network, ws, step: step, gradients: gradients)
-            XCTAssertEqual(loss, Double(try fixture.floats("step\(step).loss")[0]), accuracy: 1e-4 * loss, "loss \(step)")
-            optimizer.step(state: network.state, gradients: gradients, scheduleFactor: Double(schedule[step - 1]),
-                           whitenBiasTrainable: true)
-            if step == 1 {
-                for entry in network.state.layout.entries {
-                    assertScaledClose(network.state.values(entry.name), try fixture.floats("step1.state." + entry.name),
-                                      tolerance: 1e-5, "after step 1: \(entry.name)")
+        for algorithm in ConvolutionAlgorithm.allCases {
+            let network = try makeNetwork(statePrefix: "init.", algorithm: algorithm)
+            let ws = network.makeWorkspace(batch: 8), gradients = StateBuffer(layout: network.state.layout)
+            let optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h)
+            let lookahead = Lookahead(state: network.state)  // the fixture snapshots the initial state
+            let schedule = try fixture.floats("hyp.schedule")
+            for step in 1...5 {
+                let loss = try trainingPass(network, ws, step: step, gradients: gradients)
+                XCTAssertEqual(loss, Double(try fixture.floats("step\(step).loss")[0]), accuracy: 1e-4 * loss,
+                               "\(algorithm) loss \(step)")
+                optimizer.step(state: network.state, gradients: gradients, scheduleFactor: Double(schedule[step - 1]),
+                               whitenBiasTrainable: true)
+                if step == 1 {
+                    for entry in network.state.layout.entries {
+                        assertScaledClose(network.state.values(entry.name), try fixture.floats("step1.state." + entry.name),
+                                          tolerance: 1e-5, "\(algorithm) after step 1: \(entry.name)")
+                    }
                 }
             }
-        }
-        lookahead.update(state: network.state, decay: Double(try fixture.floats("hyp.lookahead_decay")[0]))
-        for entry in network.state.layout.entries {
-            assertScaledClose(network.state.values(entry.name), try fixture.floats("final.state." + entry.name),
-                              tolerance: 1e-4, "final \(entry.name)")
+            lookahead.update(state: network.state, decay: Double(try fixture.floats("hyp.lookahead_decay")[0]))
+            for entry in network.state.layout.entries {
+                assertScaledClose(network.state.values(entry.name), try fixture.floats("final.state." + entry.name),
+                                  tolerance: 1e-4, "\(algorithm) final \(entry.name)")
+            }
         }
     }
 
     func testTestTimeAugmentationLevels() throws {
-        let network = try makeNetwork(statePrefix: "final.state.")
-        let x = try input(step: 1)
-        for level in 0...2 {
-            let logits = x.withUnsafeBufferPointer { network.infer(images: $0.baseAddress!, count: 8, ttaLevel: level) }
-            assertScaledClose(logits, try fixture.floats("eval.logits_tta\(level)"), tolerance: 1e-5, "TTA \(level)")
+        for algorithm in ConvolutionAlgorithm.allCases {
+            let network = try makeNetwork(statePrefix: "final.state.", algorithm: algorithm)
+            let x = try input(step: 1)
+            for level in 0...2 {
+                let logits = x.withUnsafeBufferPointer { network.infer(images: $0.baseAddress!, count: 8, ttaLevel: level) }
+                assertScaledClose(logits, try fixture.floats("eval.logits_tta\(level)"), tolerance: 1e-5,
+                                  "\(algorithm) TTA \(level)")
+            }
         }
     }
 
