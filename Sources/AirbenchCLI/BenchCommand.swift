@@ -9,7 +9,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the kernels and a training epoch on this machine.",
         discussion: """
-            Prints the measured fp32 FMA peak (a register-only loop on each thread), then for each convolution and \
+            Prints the measured fp32 FMA peak (a register-only loop on each thread; with bf16 also the vdpbf16ps \
+            peak), then for each convolution and \
             pass (forward, backward-data, backward-weights) the median time, GFLOP/s and % of that peak, then \
             timed training steps on synthetic data with the epoch and full-run estimates. Synthetic data: no \
             --data needed.
@@ -19,6 +20,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("3×3 convolutions: direct or winograd (its GFLOP/s count the direct FLOPs).",
                                valueName: "algorithm"))
     var convolution: ConvolutionAlgorithm = .direct
+    @Option(help: ArgumentHelp("Precision of the convolutions' operands (default: the fastest this CPU has).",
+                               valueName: "fp32|bf16"))
+    var precision: KernelPrecision?
     @Option(help: "Batch size.") var batchSize = 1024
     @Option(help: "Block widths, comma-separated.") var widths = "64,256,256"
     @Option(help: "Repetitions per measurement (the median is reported).") var repeats = 3
@@ -29,10 +33,12 @@ struct BenchCommand: ParsableCommand {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         if batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
         if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
+        try validatePrecision(precision)
     }
 
     func run() throws {
         reportingErrors {
+            KernelPrecision.use(precision ?? .fastest)
             let threadCount = KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
             var train = Train94Command()
             train.widths = widths
@@ -50,7 +56,9 @@ struct BenchCommand: ParsableCommand {
 
     func measure(threads: Int, widths: Widths) -> BenchReport {
         let corePeak = measureCorePeakFLOPS(seconds: 0.3)
-        let peak = corePeak * Double(threads)
+        let coreBFloat16Peak = KernelPrecision.active == .bf16 ? measureCoreBFloat16PeakFLOPS(seconds: 0.3) : 0
+        // % of peak is of the peak of the precision the direct convolutions run in (Winograd runs fp32).
+        let peak = (KernelPrecision.active == .bf16 && convolution == .direct ? coreBFloat16Peak : corePeak) * Double(threads)
         let network = Network94(widths: widths)
         var generator = SeededGenerator(seed: 0)
         network.initialize(using: &generator)
@@ -87,18 +95,22 @@ struct BenchCommand: ParsableCommand {
         let step = StepTimer(network: network, hyperparameters: h)
         step.run(1)  // first touch of the buffers
         let stepSeconds = median(repeats) { step.run(steps) } / Double(steps)
-        let evalBatch = min(500, batchSize)
-        let images = [Float](repeating: 0.1, count: evalBatch * 3072)
-        let evalSeconds = median(repeats) {
-            _ = images.withUnsafeBufferPointer { network.infer(images: $0.baseAddress!, count: evalBatch, ttaLevel: 0) }
-        }
+        // One evaluation-mode forward pass of a batch of 500 (what `evaluate` runs per view and batch, on one
+        // workspace allocated once per evaluation).
+        let evalBatch = 500
+        let evalWorkspace = network.makeWorkspace(batch: evalBatch)
+        evalWorkspace.inputPointer.update(repeating: 0.1, count: evalBatch * 3072)
+        network.forward(evalWorkspace, training: false)  // first touch of the buffers
+        let evalSeconds = median(repeats) { network.forward(evalWorkspace, training: false) }
         let stepsPerEpoch = 50_000 / batchSize
         let totalSteps = Int((Double(stepsPerEpoch) * h.trainEpochs).rounded(.up))
         let ttaSeconds = evalSeconds * 6 * 10_000 / Double(evalBatch)
         let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(batchSize)
         return BenchReport(
             date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
-            convolution: convolution, threads: threads, corePeakGFLOPS: corePeak / 1e9, machinePeakGFLOPS: peak / 1e9,
+            precision: KernelPrecision.active, convolution: convolution, threads: threads,
+            corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9,
+            machinePeakGFLOPS: peak / 1e9,
             batchSize: batchSize, widths: widths.array, layers: layers, stepSeconds: stepSeconds,
             stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: stepSeconds * Double(stepsPerEpoch),
             ttaEvaluationSeconds: ttaSeconds, fullRunSeconds: stepSeconds * Double(totalSteps) + ttaSeconds)
@@ -160,9 +172,14 @@ struct LayerTiming: Codable {
 struct BenchReport: Codable {
     var date: String
     var kernelPath: String
+    var precision: KernelPrecision
     var convolution: ConvolutionAlgorithm
     var threads: Int
+    /// fp32 FMA peak of one core on the active path.
     var corePeakGFLOPS: Double
+    /// bf16 (`vdpbf16ps`) peak of one core; 0 unless the convolutions run bf16.
+    var coreBFloat16PeakGFLOPS: Double
+    /// The peak that "% of peak" refers to: all threads, in the convolutions' precision.
     var machinePeakGFLOPS: Double
     var batchSize: Int
     var widths: [Int]
@@ -174,10 +191,11 @@ struct BenchReport: Codable {
     var fullRunSeconds: Double
 
     func printTable() {
-        print("airbench bench — \(date), \(kernelPath), \(convolution) 3×3 convolutions, \(threads) thread(s), "
+        print("airbench bench — \(date), \(kernelPath) \(precision), \(convolution) 3×3 convolutions, \(threads) thread(s), "
               + "batch \(batchSize), widths \(widths)")
-        print(String(format: "measured fp32 peak: %.1f GFLOP/s per core, %.1f GFLOP/s for %d thread(s)",
-                     corePeakGFLOPS, machinePeakGFLOPS, threads))
+        print(String(format: "measured fp32 peak: %.1f GFLOP/s per core", corePeakGFLOPS)
+              + (coreBFloat16PeakGFLOPS > 0 ? String(format: "; bf16 peak: %.1f GFLOP/s per core", coreBFloat16PeakGFLOPS) : "")
+              + String(format: "; %% of peak below is of %.1f GFLOP/s (%d thread(s))", machinePeakGFLOPS, threads))
         print("layer          pass                  ms    GFLOP/s   % peak")
         for l in layers {
             let name = l.layer.padding(toLength: 14, withPad: " ", startingAt: 0)

@@ -19,16 +19,23 @@ struct RuntimeOptions: ParsableArguments {
         valueName: "algorithm"))
     var convolution: ConvolutionAlgorithm = .direct
 
+    @Option(help: ArgumentHelp(
+        "Precision of the convolutions' operands: fp32, or bf16 (rounded operands, fp32 sums; needs AVX512_BF16). Default: the fastest this CPU has.",
+        valueName: "fp32|bf16"))
+    var precision: KernelPrecision?
+
     func validate() throws {
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
         }
+        try validatePrecision(precision)
     }
 
-    /// Starts the kernel threads; returns the count.
+    /// Starts the kernel threads and chooses the precision; returns the thread count.
     @discardableResult
-    func startThreads() -> Int {
-        KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    func startKernels() -> Int {
+        KernelPrecision.use(precision ?? .fastest)
+        return KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 
     func loadData() throws -> CIFAR10 { try CIFAR10.load(dataFlag: data) }
@@ -55,6 +62,14 @@ func writeAtomically(_ data: Data, to url: URL) throws {
 }
 
 extension ConvolutionAlgorithm: ExpressibleByArgument {}
+extension KernelPrecision: ExpressibleByArgument {}
+
+/// `--precision bf16` on a CPU without the bf16 path is an error, not a silent fp32 run.
+func validatePrecision(_ precision: KernelPrecision?) throws {
+    if precision == .bf16 && !KernelPrecision.bf16Supported {
+        throw ValidationError("--precision bf16 needs a CPU with AVX-512 and AVX512_BF16; this one runs the \(KernelPath.detected) path in fp32 only")
+    }
+}
 
 struct CLIError: Error, CustomStringConvertible {
     let description: String

@@ -18,7 +18,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         reportingErrors {
-            runtime.startThreads()
+            runtime.startKernels()
             let network = try Network94.load(from: URL(fileURLWithPath: model))
             network.convolutionAlgorithm = runtime.convolution
             let data = try runtime.loadData()

@@ -83,7 +83,7 @@ struct Train94Command: ParsableCommand {
 
     func run() throws {
         reportingErrors {
-            let threads = runtime.startThreads()
+            let threads = runtime.startKernels()
             let h = try hyperparameters()
             var data = try runtime.loadData()
             if let trainLimit {
@@ -92,7 +92,7 @@ struct Train94Command: ParsableCommand {
                 }
                 data.train = data.train.subset(Array(0..<trainLimit))
             }
-            print("airbench94: \(KernelPath.active), \(runtime.convolution) 3×3 convolutions, \(threads) thread(s), widths \(h.widths.array), batch \(h.batchSize), "
+            print("airbench94: \(kernelConfiguration), \(runtime.convolution) 3×3 convolutions, \(threads) thread(s), widths \(h.widths.array), batch \(h.batchSize), "
                   + "\(h.trainEpochs) epochs, \(data.train.count) training images")
             if !noWarmup { try warmup94(hyperparameters: h, convolution: runtime.convolution) }
             let table = EpochTable()
@@ -127,7 +127,8 @@ extension Train94Command {
     func writeLog(to path: String, results: [RunResult], threads: Int, trainImages: Int, hyperparameters h: Hyperparameters94) throws {
         let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
         let entry = RunLog(version: AirbenchVersion.current, command: CommandLine.arguments.joined(separator: " "),
-                           kernelPath: KernelPath.active.description, convolution: runtime.convolution, threads: threads,
+                           kernelPath: KernelPath.active.description, precision: KernelPrecision.active,
+                           convolution: runtime.convolution, threads: threads,
                            runs: results.count, seed: seed,
                            trainImages: trainImages, hyperparameters: h, results: results,
                            meanTTAValidationAccuracy: mean, stdTTAValidationAccuracy: std,
@@ -142,7 +143,9 @@ extension Train94Command {
 struct RunLog: Codable {
     var version: String
     var command: String
+    /// The instruction-set path and the convolutions' precision: with the algorithm, what changes the bits.
     var kernelPath: String
+    var precision: KernelPrecision
     var convolution: ConvolutionAlgorithm
     var threads: Int
     var runs: Int

@@ -54,44 +54,49 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// Weights of one convolution packed for the fast forward or backward-data kernel of one algorithm.
+/// Weights of one convolution packed for the fast forward or backward-data kernel of one algorithm, in the
+/// precision active when they were packed (direct convolutions on the bf16 path pack bf16).
 public struct PackedWeights: @unchecked Sendable {
     public let buffer: FloatBuffer
     /// The algorithm the weights are packed for (Winograd packs transformed weights).
     public let algorithm: ConvolutionAlgorithm
+    /// The operand precision they are packed in (Winograd always runs fp32).
+    public let precision: KernelPrecision
     let shape: ab_conv_shape
 
     /// Packs OIHW `weights` for `Convolution.forward` on `shape`.
     public static func forward(_ weights: UnsafePointer<Float>, shape: ConvolutionShape,
                                algorithm: ConvolutionAlgorithm = .direct) -> PackedWeights {
         var s = shape.c
-        switch algorithm.effective(for: shape) {
-        case .direct:
-            let buffer = FloatBuffer(count: ab_conv_packed_count(&s))
-            ab_conv_pack_weights(&s, weights, buffer.pointer)
-            return PackedWeights(buffer: buffer, algorithm: .direct, shape: s)
-        case .winograd:
-            let buffer = FloatBuffer(count: ab_winograd_packed_count(&s))
-            ab_winograd_pack_weights(&s, weights, buffer.pointer)
-            return PackedWeights(buffer: buffer, algorithm: .winograd, shape: s)
-        }
+        return pack(s, algorithm: algorithm.effective(for: shape),
+                    direct: { ab_conv_pack_weights(&s, weights, $0) }, winograd: { ab_winograd_pack_weights(&s, weights, $0) })
     }
 
     /// Packs OIHW `weights` of the forward `shape` for `Convolution.backwardData`.
     public static func backwardData(_ weights: UnsafePointer<Float>, shape: ConvolutionShape,
                                     algorithm: ConvolutionAlgorithm = .direct) -> PackedWeights {
         var forward = shape.c
-        var backward = ab_conv_backward_data_shape(&forward)
-        switch algorithm.effective(for: shape) {
+        return pack(ab_conv_backward_data_shape(&forward), algorithm: algorithm.effective(for: shape),
+                    direct: { ab_conv_pack_weights_backward_data(&forward, weights, $0) },
+                    winograd: { ab_winograd_pack_weights_backward_data(&forward, weights, $0) })
+    }
+
+    /// Allocates the packed buffer for the C shape `run` (the shape the packed weights are run on) and fills it.
+    private static func pack(_ run: ab_conv_shape, algorithm: ConvolutionAlgorithm,
+                             direct: (UnsafeMutablePointer<Float>) -> Void,
+                             winograd: (UnsafeMutablePointer<Float>) -> Void) -> PackedWeights {
+        var s = run
+        let buffer: FloatBuffer
+        switch algorithm {
         case .direct:
-            let buffer = FloatBuffer(count: ab_conv_packed_count(&backward))
-            ab_conv_pack_weights_backward_data(&forward, weights, buffer.pointer)
-            return PackedWeights(buffer: buffer, algorithm: .direct, shape: backward)
+            buffer = FloatBuffer(count: ab_conv_packed_count(&s))
+            direct(buffer.pointer)
         case .winograd:
-            let buffer = FloatBuffer(count: ab_winograd_packed_count(&backward))
-            ab_winograd_pack_weights_backward_data(&forward, weights, buffer.pointer)
-            return PackedWeights(buffer: buffer, algorithm: .winograd, shape: backward)
+            buffer = FloatBuffer(count: ab_winograd_packed_count(&s))
+            winograd(buffer.pointer)
         }
+        let precision = algorithm == .direct ? KernelPrecision.active : .fp32
+        return PackedWeights(buffer: buffer, algorithm: algorithm, precision: precision, shape: run)
     }
 
     /// Runs the forward kernel of `algorithm` on the C shape the weights were packed for.
@@ -99,13 +104,16 @@ public struct PackedWeights: @unchecked Sendable {
         var s = s
         precondition(shape.in_c == s.in_c && shape.out_c == s.out_c, "weights packed for another shape")
         switch algorithm {
-        case .direct: ab_conv_forward(&s, input, buffer.pointer, output)
+        case .direct:
+            precondition(precision == KernelPrecision.active, "weights packed in \(precision), kernels now run \(KernelPrecision.active)")
+            ab_conv_forward(&s, input, buffer.pointer, output)
         case .winograd: ab_winograd_forward(&s, input, buffer.pointer, output)
         }
     }
 }
 
-/// The three passes of a convolution (fast path chosen by `KernelPath`, algorithm by the packed weights).
+/// The three passes of a convolution (fast path chosen by `KernelPath` and `KernelPrecision`, algorithm by the
+/// packed weights).
 public enum Convolution {
     /// output (batch × outH × outW × outC) is overwritten.
     public static func forward(_ shape: ConvolutionShape, input: UnsafePointer<Float>, weights: PackedWeights,

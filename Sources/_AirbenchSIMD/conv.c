@@ -5,7 +5,9 @@
 // A is never materialised for the whole batch: a group of output rows gathers its im2col rows (one contiguous
 // run of in_c channels per tap, or zeros for padding) into a per-thread buffer that stays in L2 while every
 // output-channel panel of packed weights streams over it. The micro-kernel holds a MR × NR tile of C in
-// registers (AVX2: 6 rows × 16 channels = 12 ymm accumulators).
+// registers (AVX2: 6 rows × 16 channels = 12 ymm accumulators; AVX-512: 14 rows × 16 channels = 14 zmm).
+// On the bf16 path (conv_avx512.c) the gathered rows and the packed weights are bf16 and the micro-kernel is
+// vdpbf16ps: the same loops over half the bytes, at twice the multiply-adds per instruction.
 #include "airbench_simd.h"
 #include "internal.h"
 #include <stdlib.h>
@@ -17,26 +19,39 @@
 #define NR AB_NR        // output channels per packed weight panel
 #define MR AB_MR        // output rows per micro-tile
 #define GROUP_BYTES (192 * 1024)  // gathered A rows per group: leaves room in a 512 KiB L2 for a weight panel
-#define CHUNK_ROWS 128  // rows of dOut per step of the weight-gradient reduction (gathered rows stay in L2)
+#define CHUNK_ROWS AB_CHUNK_ROWS
 
 static int taps_of(const ab_conv_shape *s) { return s->kernel_h * s->kernel_w; }
 static int depth_of(const ab_conv_shape *s) { return taps_of(s) * s->in_c; }
 static int panels_of(int channels) { return (channels + NR - 1) / NR; }
 
+static int bf16_active(void) { return ab_precision_active() == AB_PRECISION_BF16; }
+// The reduction depth as packed: bf16 pairs k, so an odd depth gets one zero.
+static int packed_depth(const ab_conv_shape *s, int bf16) { return bf16 ? (depth_of(s) + 1) & ~1 : depth_of(s); }
+
 size_t ab_conv_packed_count(const ab_conv_shape *s) {
-    return (size_t)panels_of(s->out_c) * depth_of(s) * NR;
+    int bf16 = bf16_active();
+    size_t elements = (size_t)panels_of(s->out_c) * packed_depth(s, bf16) * NR;
+    return bf16 ? (elements + 1) / 2 : elements;  // in floats: bf16 takes half
 }
 
-// packed[panel][k][j] = weight of output channel panel·NR + j at depth k = tap·in_c + ci (0 past out_c).
+// Stores the weight for depth k and output channel co: fp32 packed[panel][k][j], bf16 packed[panel][k/2][j][2].
+static void put_packed(float *packed, int bf16, int depth, int k, int co, float value) {
+    int panel = co / NR, j = co % NR;
+    if (bf16)
+        ((uint16_t *)packed)[(((size_t)panel * depth + (k & ~1)) * NR + 2 * j) + (k & 1)] = ab_bf16_from_float(value);
+    else
+        packed[((size_t)panel * depth + k) * NR + j] = value;
+}
+
+// Zeros past out_c (and past the depth), then weight of output channel co at depth k = tap·in_c + ci.
 void ab_conv_pack_weights(const ab_conv_shape *s, const float *w, float *packed) {
-    int depth = depth_of(s), taps = taps_of(s);
+    int bf16 = bf16_active(), depth = packed_depth(s, bf16), taps = taps_of(s);
     memset(packed, 0, sizeof(float) * ab_conv_packed_count(s));
     for (int co = 0; co < s->out_c; co++)
         for (int ci = 0; ci < s->in_c; ci++)
-            for (int tap = 0; tap < taps; tap++) {
-                float value = w[((size_t)co * s->in_c + ci) * taps + tap];
-                packed[((size_t)(co / NR) * depth + tap * s->in_c + ci) * NR + co % NR] = value;
-            }
+            for (int tap = 0; tap < taps; tap++)
+                put_packed(packed, bf16, depth, tap * s->in_c + ci, co, w[((size_t)co * s->in_c + ci) * taps + tap]);
 }
 
 ab_conv_shape ab_conv_backward_data_shape(const ab_conv_shape *f) {
@@ -54,21 +69,20 @@ ab_conv_shape ab_conv_backward_data_shape(const ab_conv_shape *f) {
 // For the backward-data pass, output channel = forward ci, input channel = forward co, tap flipped.
 void ab_conv_pack_weights_backward_data(const ab_conv_shape *f, const float *w, float *packed) {
     ab_conv_shape b = ab_conv_backward_data_shape(f);
-    int depth = depth_of(&b), taps = taps_of(f);
+    int bf16 = bf16_active(), depth = packed_depth(&b, bf16), taps = taps_of(f);
     memset(packed, 0, sizeof(float) * ab_conv_packed_count(&b));
     for (int co = 0; co < f->out_c; co++)
         for (int ci = 0; ci < f->in_c; ci++)
-            for (int tap = 0; tap < taps; tap++) {
-                float value = w[((size_t)co * f->in_c + ci) * taps + tap];
-                int flipped = taps - 1 - tap;
-                packed[((size_t)(ci / NR) * depth + flipped * b.in_c + co) * NR + ci % NR] = value;
-            }
+            for (int tap = 0; tap < taps; tap++)
+                put_packed(packed, bf16, depth, (taps - 1 - tap) * b.in_c + co, ci,
+                           w[((size_t)co * f->in_c + ci) * taps + tap]);
 }
 
 // ---- micro-kernels (see internal.h) --------------------------------------------------------------------------
 
-static void kernel_portable(int depth, const float *a, int lda, const float *b, float *c, int ldc, int rows,
+static void kernel_portable(int depth, const void *a_, int lda, const void *b_, float *c, int ldc, int rows,
                             int cols) {
+    const float *a = a_, *b = b_;
     float acc[MR][NR] = {{0}};
     for (int k = 0; k < depth; k++)
         for (int r = 0; r < MR; r++) {
@@ -85,8 +99,9 @@ __attribute__((target("avx2,fma"))) static inline __m256i column_mask(int count)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes);
 }
 
-__attribute__((target("avx2,fma"))) static void kernel_avx2(int depth, const float *a, int lda, const float *b,
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int depth, const void *a_, int lda, const void *b_,
                                                            float *c, int ldc, int rows, int cols) {
+    const float *a = a_, *b = b_;
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
@@ -116,11 +131,19 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int depth, const flo
 }
 #endif
 
-ab_micro_kernel ab_select_micro_kernel(void) {
+ab_gemm_kernel ab_fp32_kernel(void) {
 #if defined(__x86_64__)
-    if (ab_isa_active() == AB_ISA_AVX2) return kernel_avx2;
+    if (ab_isa_active() == AB_ISA_AVX512) return ab_kernel_avx512;
+    if (ab_isa_active() == AB_ISA_AVX2) return (ab_gemm_kernel){kernel_avx2, MR, 0};
 #endif
-    return kernel_portable;
+    return (ab_gemm_kernel){kernel_portable, MR, 0};
+}
+
+ab_gemm_kernel ab_conv_kernel(void) {
+#if defined(__x86_64__)
+    if (bf16_active()) return ab_kernel_bf16;
+#endif
+    return ab_fp32_kernel();
 }
 
 // ---- forward ------------------------------------------------------------------------------------------------
@@ -130,7 +153,7 @@ typedef struct {
     const float *input, *packed;
     float *output;
     int rows_per_group;
-    ab_micro_kernel kernel;
+    ab_gemm_kernel kernel;
 } forward_job;
 
 // Short runs (the network's 3, 24 and 64 channels) are copied inline: a memcpy call per run costs more than
@@ -164,36 +187,44 @@ static void gather_row(const ab_conv_shape *s, const float *input, long m, float
 static void forward_part(void *context, int begin, int end, int thread) {
     forward_job *job = context;
     const ab_conv_shape *s = job->s;
+    ab_gemm_kernel kernel = job->kernel;
     long rows = (long)s->batch * s->out_h * s->out_w;
-    int depth = depth_of(s), panels = panels_of(s->out_c);
-    float *a = ab_thread_scratch(thread, 0, sizeof(float) * (size_t)job->rows_per_group * depth);
+    int depth = packed_depth(s, kernel.bf16), panels = panels_of(s->out_c), mr = kernel.tile_rows;
+    size_t element = kernel.bf16 ? 2 : 4, row_bytes = element * depth;
+    char *a = ab_thread_scratch(thread, 0, row_bytes * job->rows_per_group);
     for (int group = begin; group < end; group++) {
         long first = (long)group * job->rows_per_group;
         int count = (int)(rows - first < job->rows_per_group ? rows - first : job->rows_per_group);
-        int padded = (count + MR - 1) / MR * MR;
-        for (int r = 0; r < padded; r++) {
-            if (r < count) gather_row(s, job->input, first + r, a + (size_t)r * depth);
-            else memset(a + (size_t)r * depth, 0, sizeof(float) * depth);
+        int padded = (count + mr - 1) / mr * mr;
+        for (int r = 0; r < count; r++) {
+#if defined(__x86_64__)
+            if (kernel.bf16) {
+                ab_gather_row_bf16(s, job->input, first + r, (uint16_t *)(a + r * row_bytes), depth);
+                continue;
+            }
+#endif
+            gather_row(s, job->input, first + r, (float *)(a + r * row_bytes));
         }
+        memset(a + count * row_bytes, 0, (padded - count) * row_bytes);
         for (int panel = 0; panel < panels; panel++) {
-            const float *b = job->packed + (size_t)panel * depth * NR;
+            const char *b = (const char *)job->packed + (size_t)panel * depth * NR * element;
             int cols = s->out_c - panel * NR < NR ? s->out_c - panel * NR : NR;
-            for (int r = 0; r < count; r += MR) {
+            for (int r = 0; r < count; r += mr) {
                 float *c = job->output + (size_t)(first + r) * s->out_c + panel * NR;
-                job->kernel(depth, a + (size_t)r * depth, depth, b, c, s->out_c, count - r < MR ? count - r : MR,
-                            cols);
+                kernel.run(depth, a + r * row_bytes, depth, b, c, s->out_c, count - r < mr ? count - r : mr, cols);
             }
         }
     }
 }
 
 void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *packed, float *output) {
+    ab_gemm_kernel kernel = ab_conv_kernel();
     long rows = (long)s->batch * s->out_h * s->out_w;
-    int depth = depth_of(s);
-    int per_group = (int)(GROUP_BYTES / (sizeof(float) * depth)) / MR * MR;
-    if (per_group < MR) per_group = MR;
-    if (per_group > 16 * MR) per_group = 16 * MR;
-    forward_job job = {s, input, packed, output, per_group, ab_select_micro_kernel()};
+    size_t row_bytes = (kernel.bf16 ? 2 : 4) * (size_t)packed_depth(s, kernel.bf16);
+    int mr = kernel.tile_rows, per_group = (int)(GROUP_BYTES / row_bytes) / mr * mr;
+    if (per_group < mr) per_group = mr;
+    if (per_group > 16 * mr) per_group = 16 * mr;
+    forward_job job = {s, input, packed, output, per_group, kernel};
     ab_parallel_for((int)((rows + per_group - 1) / per_group), forward_part, &job);
 }
 
@@ -204,14 +235,10 @@ void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *pa
 // ([ci block][m][MR], zeros for padding and past in_c); a tile then adds Σ_m A[m][ci..ci+MR) ⊗ dOut[m][co..co+NR)
 // reading both operands contiguously. (Read in place, rows 1 KiB apart all fall into 4 of the L1's 64 sets, so
 // nothing stayed in L1 between tiles.) Threads own disjoint tiles and each walks all rows in the same chunk order,
-// so every gradient element is the same sum in the same order whatever the thread count.
+// so every gradient element is the same sum in the same order whatever the thread count. The bf16 path
+// (conv_avx512.c) does the same with 16-channel blocks and pairs of rows.
 
-typedef struct {
-    const ab_conv_shape *s;
-    const float *input, *grad_output;
-    float *accumulator;  // [tap][ci_blocks·MR][panels·NR]
-    int ci_blocks, panels;
-} weights_job;
+typedef ab_weights_job weights_job;  // (internal.h) block = MR here, AB_BF16_BLOCK on the bf16 path
 
 #define BLOCK_STRIDE (CHUNK_ROWS * MR + 8)  // floats per gathered ci block; the slack takes 8-wide copies' spill
 
@@ -301,7 +328,7 @@ static void weights_part(void *context, int begin, int end, int thread) {
     long rows = (long)s->batch * s->out_h * s->out_w;
     float *a = ab_thread_scratch(thread, 1, sizeof(float) * (size_t)job->ci_blocks * BLOCK_STRIDE);
     float *g = ab_thread_scratch(thread, 2, sizeof(float) * (size_t)job->panels * CHUNK_ROWS * NR);
-    int use_avx2 = ab_isa_active() == AB_ISA_AVX2;
+    int use_avx2 = ab_isa_active() >= AB_ISA_AVX2;
     for (long first = 0; first < rows; first += CHUNK_ROWS) {
         int count = (int)(rows - first < CHUNK_ROWS ? rows - first : CHUNK_ROWS);
         pack_grad_output(s, job->grad_output, first, count, job->panels, g);
@@ -331,12 +358,17 @@ static void weights_part(void *context, int begin, int end, int thread) {
 
 void ab_conv_backward_weights(const ab_conv_shape *s, const float *input, const float *grad_output,
                               float *grad_oihw) {
-    int taps = taps_of(s), panels = panels_of(s->out_c), ci_blocks = (s->in_c + MR - 1) / MR;
-    size_t width = (size_t)ci_blocks * MR, ldacc = (size_t)panels * NR, total = taps * width * ldacc;
+    int bf16 = bf16_active(), block = bf16 ? AB_BF16_BLOCK : MR;
+    int taps = taps_of(s), panels = panels_of(s->out_c), ci_blocks = (s->in_c + block - 1) / block;
+    size_t width = (size_t)ci_blocks * block, ldacc = (size_t)panels * NR, total = taps * width * ldacc;
     float *accumulator = aligned_alloc(64, (sizeof(float) * total + 63) & ~(size_t)63);
     memset(accumulator, 0, sizeof(float) * total);
-    weights_job job = {s, input, grad_output, accumulator, ci_blocks, panels};
-    ab_parallel_for(taps * panels * ci_blocks, weights_part, &job);
+    weights_job job = {s, input, grad_output, accumulator, ci_blocks, panels, block};
+#if defined(__x86_64__)
+    if (bf16) ab_parallel_for(taps * panels * ci_blocks, ab_weights_part_bf16, &job);
+    else
+#endif
+        ab_parallel_for(taps * panels * ci_blocks, weights_part, &job);
     for (int co = 0; co < s->out_c; co++)
         for (int ci = 0; ci < s->in_c; ci++)
             for (int tap = 0; tap < taps; tap++)

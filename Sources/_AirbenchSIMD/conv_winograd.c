@@ -19,12 +19,10 @@
 #endif
 
 #define NR AB_NR
-#define MR AB_MR
 #define POSITIONS 16                    // ξ: the 4×4 transformed tile
 // V of one tile group: up to 768 KiB. Each transformed weight panel is reused by every tile of a group, so the
 // group must be large (48 tiles at 256 channels); V then streams from L3 once per panel, which costs far less.
 #define GROUP_FLOATS (192 * 1024)
-#define MAX_GROUP_TILES (16 * MR)
 
 static int panels_of(int channels) { return (channels + NR - 1) / NR; }
 
@@ -77,7 +75,7 @@ typedef struct {
     float *output;
     int tiles_h, tiles_w, tiles_per_group;
     long tiles;
-    ab_micro_kernel kernel;
+    ab_gemm_kernel kernel;  // fp32 on every path
 } winograd_job;
 
 // V[ξ][t][c] = (Bᵀ d B)[ξ] with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], d[j][k] = patch[4j + k][c]
@@ -153,6 +151,7 @@ static void winograd_part(void *context, int begin, int end, int thread) {
     winograd_job *job = context;
     const ab_conv_shape *s = job->s;
     int group_tiles = job->tiles_per_group, depth = s->in_c, panels = panels_of(s->out_c);
+    int mr = job->kernel.tile_rows;
     size_t v_stride = (size_t)group_tiles * depth;  // floats per position ξ of V: [ξ][t][ci]
     float *v = ab_thread_scratch(thread, 0, sizeof(float) * POSITIONS * v_stride);
     float *m = ab_thread_scratch(thread, 1, sizeof(float) * POSITIONS * group_tiles * NR);  // [ξ][t][NR]
@@ -161,7 +160,7 @@ static void winograd_part(void *context, int begin, int end, int thread) {
     for (int group = begin; group < end; group++) {
         long first = (long)group * group_tiles;
         int count = (int)(job->tiles - first < group_tiles ? job->tiles - first : group_tiles);
-        int padded = (count + MR - 1) / MR * MR;
+        int padded = (count + mr - 1) / mr * mr;
         for (int t = 0; t < count; t++) {
             const float *patch[16];
             tile_patch(job, first + t, zeros, patch);
@@ -172,9 +171,9 @@ static void winograd_part(void *context, int begin, int end, int thread) {
         for (int panel = 0; panel < panels; panel++) {
             for (int xi = 0; xi < POSITIONS; xi++) {
                 const float *u = job->packed + ((size_t)xi * panels + panel) * depth * NR;
-                for (int r = 0; r < count; r += MR)
-                    job->kernel(depth, v + xi * v_stride + (size_t)r * depth, depth, u,
-                                m + ((size_t)xi * group_tiles + r) * NR, NR, count - r < MR ? count - r : MR, NR);
+                for (int r = 0; r < count; r += mr)
+                    job->kernel.run(depth, v + xi * v_stride + (size_t)r * depth, depth, u,
+                                    m + ((size_t)xi * group_tiles + r) * NR, NR, count - r < mr ? count - r : mr, NR);
             }
             int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
             for (int t = 0; t < count; t++) {
@@ -188,10 +187,11 @@ static void winograd_part(void *context, int begin, int end, int thread) {
 
 void ab_winograd_forward(const ab_conv_shape *s, const float *input, const float *packed, float *output) {
     int tiles_h = (s->out_h + 1) / 2, tiles_w = (s->out_w + 1) / 2;
-    int per_group = GROUP_FLOATS / (POSITIONS * s->in_c) / MR * MR;
-    if (per_group < MR) per_group = MR;
-    if (per_group > MAX_GROUP_TILES) per_group = MAX_GROUP_TILES;
+    ab_gemm_kernel kernel = ab_fp32_kernel();
+    int mr = kernel.tile_rows, per_group = GROUP_FLOATS / (POSITIONS * s->in_c) / mr * mr;
+    if (per_group < mr) per_group = mr;
+    if (per_group > 16 * mr) per_group = 16 * mr;
     winograd_job job = {s, input, packed, output, tiles_h, tiles_w, per_group,
-                        (long)s->batch * tiles_h * tiles_w, ab_select_micro_kernel()};
+                        (long)s->batch * tiles_h * tiles_w, kernel};
     ab_parallel_for((int)((job.tiles + per_group - 1) / per_group), winograd_part, &job);
 }

@@ -1,13 +1,19 @@
 // CPU feature detection, the run-time choice of kernel path, and the register-only peak loop.
 #include "airbench_simd.h"
 #include "internal.h"
+#include <string.h>
 #include <time.h>
 
 static int active_isa = -1;
+static ab_precision chosen_precision = AB_PRECISION_BF16;  // used wherever the active path has it
 
 ab_isa ab_isa_detect(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
+    // __builtin_cpu_supports also checks that the OS saves the zmm state (XGETBV).
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return AB_ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return AB_ISA_AVX2;
 #endif
     return AB_ISA_PORTABLE;
@@ -22,6 +28,36 @@ ab_isa ab_isa_override(ab_isa isa) {
     ab_isa best = ab_isa_detect();
     active_isa = (int)(isa <= best ? isa : best);
     return (ab_isa)active_isa;
+}
+
+int ab_bf16_supported(void) {
+#if defined(__x86_64__)
+    return ab_isa_detect() == AB_ISA_AVX512 && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
+ab_precision ab_precision_active(void) {
+    static int supported = -1;
+    if (supported < 0) supported = ab_bf16_supported();
+    return chosen_precision == AB_PRECISION_BF16 && supported && ab_isa_active() == AB_ISA_AVX512
+               ? AB_PRECISION_BF16
+               : AB_PRECISION_FP32;
+}
+
+ab_precision ab_precision_override(ab_precision precision) {
+    chosen_precision = precision;
+    return ab_precision_active();
+}
+
+uint16_t ab_bf16_from_float(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    if ((bits & 0x7f800000u) == 0) return (uint16_t)((bits >> 16) & 0x8000u);          // zero, subnormal
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x0040u);  // NaN stays quiet NaN
+    bits += 0x7fffu + ((bits >> 16) & 1u);                                               // nearest, ties to even
+    return (uint16_t)(bits >> 16);
 }
 
 double ab_now_seconds(void) {
@@ -44,6 +80,29 @@ __attribute__((target("avx2,fma"), noinline)) static float peak_loop_avx2(long i
     for (int i = 1; i < PEAK_CHAINS; i++) s = _mm256_add_ps(s, acc[i]);
     return _mm256_cvtss_f32(s);
 }
+
+__attribute__((target("avx512f"), noinline)) static float peak_loop_avx512(long iterations) {
+    __m512 acc[PEAK_CHAINS];
+    const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < PEAK_CHAINS; i++) acc[i] = _mm512_set1_ps((float)i);
+    for (long it = 0; it < iterations; it++)
+        for (int i = 0; i < PEAK_CHAINS; i++) acc[i] = _mm512_fmadd_ps(acc[i], b, c);
+    __m512 s = acc[0];
+    for (int i = 1; i < PEAK_CHAINS; i++) s = _mm512_add_ps(s, acc[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+// vdpbf16ps: 16 lanes × 2 products × 2 FLOPs per instruction.
+__attribute__((target("avx512f,avx512bf16"), noinline)) static float peak_loop_bf16(long iterations) {
+    __m512 acc[PEAK_CHAINS];
+    const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+    for (int i = 0; i < PEAK_CHAINS; i++) acc[i] = _mm512_set1_ps((float)i);
+    for (long it = 0; it < iterations; it++)
+        for (int i = 0; i < PEAK_CHAINS; i++) acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+    __m512 s = acc[0];
+    for (int i = 1; i < PEAK_CHAINS; i++) s = _mm512_add_ps(s, acc[i]);
+    return _mm512_reduce_add_ps(s);
+}
 #endif
 
 __attribute__((noinline)) static float peak_loop_portable(long iterations) {
@@ -61,14 +120,34 @@ volatile float ab_peak_sink;
 double ab_measure_fma_peak(double seconds) {
     long iterations = 1 << 20;
     for (;;) {
-        double start = ab_now_seconds();
+        double start = ab_now_seconds(), flops_per_iteration = PEAK_CHAINS * 8 * 2;
 #if defined(__x86_64__)
-        if (ab_isa_active() == AB_ISA_AVX2) ab_peak_sink = peak_loop_avx2(iterations);
+        if (ab_isa_active() == AB_ISA_AVX512) {
+            ab_peak_sink = peak_loop_avx512(iterations);
+            flops_per_iteration = PEAK_CHAINS * 16 * 2;
+        } else if (ab_isa_active() == AB_ISA_AVX2) ab_peak_sink = peak_loop_avx2(iterations);
         else
 #endif
             ab_peak_sink = peak_loop_portable(iterations);
         double elapsed = ab_now_seconds() - start;
-        if (elapsed >= seconds || iterations > (1L << 40)) return (double)iterations * PEAK_CHAINS * 8 * 2 / elapsed;
+        if (elapsed >= seconds || iterations > (1L << 40)) return (double)iterations * flops_per_iteration / elapsed;
         iterations *= 2;
     }
+}
+
+double ab_measure_bf16_peak(double seconds) {
+#if defined(__x86_64__)
+    if (!ab_bf16_supported()) return 0;
+    long iterations = 1 << 20;
+    for (;;) {
+        double start = ab_now_seconds();
+        ab_peak_sink = peak_loop_bf16(iterations);
+        double elapsed = ab_now_seconds() - start;
+        if (elapsed >= seconds || iterations > (1L << 40)) return (double)iterations * PEAK_CHAINS * 16 * 4 / elapsed;
+        iterations *= 2;
+    }
+#else
+    (void)seconds;
+    return 0;
+#endif
 }

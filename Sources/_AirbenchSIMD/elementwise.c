@@ -345,7 +345,7 @@ __attribute__((target("avx2,fma"))) static int maxpool_window_avx2(const float *
 #endif
 
 static void maxpool_image(const float *x, int h, int w, int channels, int k, float *y, uint8_t *argmax) {
-    int ph = h / k, pw = w / k, avx2 = ab_isa_active() == AB_ISA_AVX2;
+    int ph = h / k, pw = w / k, avx2 = ab_isa_active() >= AB_ISA_AVX2;
     for (int py = 0; py < ph; py++)
         for (int px = 0; px < pw; px++) {
             float *best = y + ((size_t)py * pw + px) * channels;

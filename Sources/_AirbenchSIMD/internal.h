@@ -1,17 +1,45 @@
 // Declarations shared by the kernel files, not part of the module's interface.
 #ifndef AIRBENCH_INTERNAL_H
 #define AIRBENCH_INTERNAL_H
+#include "airbench_simd.h"
 #include <stddef.h>
+#include <stdint.h>
 double ab_now_seconds(void);
 /// A per-thread scratch buffer of at least `bytes`, 64-byte aligned, kept between calls.
 void *ab_thread_scratch(int thread, int slot, size_t bytes);
 
-// The GEMM micro-kernel shared by the convolutions (conv.c): c[r][0..cols) = Σ_k a[r·lda + k] · b[k·NR + j]
-// for r < rows, over a tile of MR rows × NR columns (a must hold MR readable rows; c is overwritten).
-#define AB_NR 16  // columns per packed weight panel
-#define AB_MR 6   // rows per micro-tile
-typedef void (*ab_micro_kernel)(int depth, const float *a, int lda, const float *b, float *c, int ldc, int rows,
-                                int cols);
-/// The micro-kernel of the active instruction-set path.
-ab_micro_kernel ab_select_micro_kernel(void);
+// The GEMM micro-kernels shared by the convolutions: c[r][0..cols) = Σ_k a[r·lda + k] · b[k][j] for r < rows,
+// over a tile of `tile_rows` rows × NR columns (a must hold tile_rows readable rows; c is overwritten).
+// fp32: b is a packed panel [k][NR]. bf16: a and b hold bf16 and depth is even; b is [k/2][NR][2] (pairs of k
+// side by side, as vdpbf16ps multiplies them).
+#define AB_NR 16       // columns per packed weight panel, on every path
+#define AB_MR 6        // rows per micro-tile of the AVX2 and portable kernels
+#define AB_MR_MAX 14   // the most rows any micro-kernel takes (AVX-512: 14 zmm accumulators)
+typedef struct {
+    void (*run)(int depth, const void *a, int lda, const void *b, float *c, int ldc, int rows, int cols);
+    int tile_rows;  ///< MR of this kernel
+    int bf16;       ///< operands are bf16 (2 bytes, k in pairs) rather than fp32
+} ab_gemm_kernel;
+/// The fp32 micro-kernel of the active instruction-set path (Winograd's GEMMs always use it).
+ab_gemm_kernel ab_fp32_kernel(void);
+/// The micro-kernel of the active path and precision (direct convolutions).
+ab_gemm_kernel ab_conv_kernel(void);
+
+// ---- AVX-512 and bf16 pieces (conv_avx512.c), callable only where the CPU has them --------------------------
+#if defined(__x86_64__)
+extern const ab_gemm_kernel ab_kernel_avx512;
+extern const ab_gemm_kernel ab_kernel_bf16;
+/// The im2col row of output pixel m in bf16 (see conv.c's gather_row); `depth` even, a zero past the taps.
+void ab_gather_row_bf16(const ab_conv_shape *s, const float *input, long m, uint16_t *row, int depth);
+/// Weight gradient on the bf16 path for tiles [begin, end) (see conv.c, backward-weights).
+typedef struct {
+    const ab_conv_shape *s;
+    const float *input, *grad_output;
+    float *accumulator;  // [tap][ci_blocks·block][panels·NR]
+    int ci_blocks, panels, block;
+} ab_weights_job;
+#define AB_CHUNK_ROWS 128  // rows of dOut per step of the weight-gradient reduction (gathered rows stay in L2)
+#define AB_BF16_BLOCK 16  // input channels per bf16 weight-gradient tile
+void ab_weights_part_bf16(void *context, int begin, int end, int thread);
+#endif
 #endif

@@ -26,11 +26,34 @@ func assertClose(_ a: [Float], _ b: [Float], absolute: Float, relative: Float = 
     }
 }
 
-/// Runs `body` on every kernel path this CPU has (portable always), restoring the best path afterwards.
+/// Runs `body` on every kernel path this CPU has (portable always) in fp32, restoring the best path and the
+/// default precision afterwards.
 func forEachKernelPath(_ body: (KernelPath) throws -> Void) rethrows {
-    defer { KernelPath.use(KernelPath.detected) }
-    for path in [KernelPath.portable, .avx2] where path.rawValue <= KernelPath.detected.rawValue {
+    defer {
+        KernelPath.use(KernelPath.detected)
+        KernelPrecision.use(KernelPrecision.fastest)
+    }
+    KernelPrecision.use(.fp32)
+    for path in KernelPath.allCases where path.rawValue <= KernelPath.detected.rawValue {
         KernelPath.use(path)
         try body(path)
     }
+}
+
+/// Runs `body` on the bf16 path, restoring the best path and the default precision afterwards; skips the test
+/// on a CPU without AVX512_BF16.
+func onBFloat16Path(_ body: () throws -> Void) throws {
+    guard KernelPrecision.bf16Supported else { throw XCTSkip("this CPU has no AVX512_BF16") }
+    defer {
+        KernelPath.use(KernelPath.detected)
+        KernelPrecision.use(KernelPrecision.fastest)
+    }
+    KernelPath.use(.avx512)
+    XCTAssertEqual(KernelPrecision.use(.bf16), .bf16)
+    try body()
+}
+
+extension Array where Element == Float {
+    /// Each element rounded to bf16 as the bf16 path rounds its operands.
+    var roundedToBFloat16: [Float] { map { AirbenchKernels.roundedToBFloat16($0) } }
 }

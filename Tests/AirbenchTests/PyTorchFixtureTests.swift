@@ -18,6 +18,7 @@ final class PyTorchFixtureTests: XCTestCase {
     var h = Hyperparameters94()
 
     override func setUpWithError() throws {
+        KernelPrecision.use(.fp32)  // the fixture is fp32 PyTorch (BFloat16FixtureTests has the bf16 counterpart)
         fixture = try loadFixture("airbench94_small")
         let w = try fixture.floats("config.widths").map { Int($0) }
         widths = Widths(block1: w[0], block2: w[1], block3: w[2])
@@ -29,6 +30,8 @@ final class PyTorchFixtureTests: XCTestCase {
         h.labelSmoothing = Double(try fixture.floats("hyp.label_smoothing")[0])
         h.batchSize = Int(try fixture.floats("hyp.batch_size")[0])
     }
+
+    override func tearDown() { KernelPrecision.use(.fastest) }
 
     func makeNetwork(statePrefix: String, algorithm: ConvolutionAlgorithm) throws -> Network94 {
         let network = Network94(widths: widths)
@@ -132,10 +135,15 @@ final class PyTorchFixtureTests: XCTestCase {
     }
 }
 
-/// Runs `body` on every kernel path this CPU has, restoring the best path afterwards.
+/// Runs `body` on every kernel path this CPU has (portable always) in fp32, restoring the best path and the
+/// default precision afterwards.
 func forEachKernelPath(_ body: (KernelPath) throws -> Void) rethrows {
-    defer { KernelPath.use(KernelPath.detected) }
-    for path in [KernelPath.portable, .avx2] where path.rawValue <= KernelPath.detected.rawValue {
+    defer {
+        KernelPath.use(KernelPath.detected)
+        KernelPrecision.use(KernelPrecision.fastest)
+    }
+    KernelPrecision.use(.fp32)
+    for path in KernelPath.allCases where path.rawValue <= KernelPath.detected.rawValue {
         KernelPath.use(path)
         try body(path)
     }

@@ -18,6 +18,7 @@ extern "C" {
 typedef enum {
     AB_ISA_PORTABLE = 0,  ///< plain C, any CPU (x86-64 baseline, arm64, ...)
     AB_ISA_AVX2 = 1,      ///< x86-64 AVX2 + FMA, 8-wide fp32
+    AB_ISA_AVX512 = 2,    ///< x86-64 AVX-512 (F, BW, DQ, VL): the GEMM micro-kernel on 16-wide zmm registers
 } ab_isa;
 
 /// The best path this CPU supports.
@@ -29,6 +30,26 @@ ab_isa ab_isa_active(void);
 ab_isa ab_isa_override(ab_isa isa);
 /// A register-only loop of independent FMAs on the active path, measuring the fp32 peak of one core in FLOP/s.
 double ab_measure_fma_peak(double seconds);
+
+/// Precision of the convolutions' operands. Everything else (activations, BatchNorm, GELU, the optimizer,
+/// the master weights) is fp32 on every path.
+typedef enum {
+    AB_PRECISION_FP32 = 0,  ///< fp32 operands, fp32 accumulation
+    AB_PRECISION_BF16 = 1,  ///< operands rounded to bf16 (nearest even), products summed in fp32 (vdpbf16ps)
+} ab_precision;
+
+/// Whether this CPU has the bf16 path (AVX-512 with AVX512_BF16).
+int ab_bf16_supported(void);
+/// The precision the convolutions use now: bf16 only while the active path is AVX-512 on a CPU with
+/// AVX512_BF16 and bf16 is chosen (the default where supported).
+ab_precision ab_precision_active(void);
+/// Chooses a precision; returns the one now in use (fp32 where bf16 is not available on the active path).
+ab_precision ab_precision_override(ab_precision precision);
+/// A register-only loop of independent `vdpbf16ps`, measuring the bf16 peak of one core in FLOP/s (0 where the
+/// CPU has no AVX512_BF16).
+double ab_measure_bf16_peak(double seconds);
+/// Rounds fp32 to bf16 as the bf16 path does (nearest even; subnormals to signed zero, as `vcvtneps2bf16`).
+uint16_t ab_bf16_from_float(float value);
 
 // ---------------------------------------------------------------------------------------------------------
 // Threads: one process-wide pool. Work is split statically by task index, and every kernel is written so that

@@ -1,0 +1,187 @@
+// The AVX-512 pieces of the convolutions: the fp32 GEMM micro-kernel on zmm registers, and the bf16 path.
+//
+// fp32: 14 rows × 16 output channels in 14 zmm accumulators; for each k one load of the weight row and 14 FMAs
+// with a broadcast A element. Each output is fma(a_k, b_k, ·) over k ascending, exactly as in the AVX2 kernel,
+// so the two paths give the same bits.
+//
+// bf16 (AVX512_BF16): the operands of every convolution pass are rounded to bf16 (nearest even) and multiplied
+// by vdpbf16ps, which adds a pair of bf16 products to each fp32 lane: acc[j] += a[2i]·b[2i][j] + a[2i+1]·b[2i+1][j].
+// Products of two bf16 are exact in fp32 and every sum is fp32, so only the rounding of the operands differs from
+// fp32. The reduction dimension is therefore stored in pairs:
+//   forward / backward-data: im2col rows in bf16 with k contiguous (a 32-bit broadcast takes the pair k, k+1),
+//                            weights packed [panel][k/2][16][2] (conv.c, put_packed);
+//   backward-weights (the reduction runs over output rows m): dOut packed [panel][m/2][16][2] and the gathered
+//                            input [ci block][m/2][16][2], 16 input × 16 output channels per tile.
+// Activations, BatchNorm, GELU, the weight gradients and the master weights stay fp32.
+#include "airbench_simd.h"
+#include "internal.h"
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define NR AB_NR
+#define ROWS 14  // tile rows of both AVX-512 micro-kernels
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
+#define BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+
+typedef int32_t __attribute__((may_alias)) bf16_pair;  // two bf16 read as one 32-bit lane
+
+static inline __mmask16 first_lanes(int count) { return count >= 16 ? 0xffff : (__mmask16)((1u << count) - 1); }
+
+// ---- GEMM micro-kernels ---------------------------------------------------------------------------------------
+
+AVX512 static void kernel_avx512(int depth, const void *a_, int lda, const void *b_, float *c, int ldc, int rows,
+                                 int cols) {
+    const float *a = a_, *b = b_;
+    __m512 acc[ROWS];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < ROWS; r++) acc[r] = _mm512_setzero_ps();
+    for (int k = 0; k < depth; k++) {
+        __m512 w = _mm512_loadu_ps(b + (size_t)k * NR);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < ROWS; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + k]), w, acc[r]);
+    }
+    __mmask16 mask = first_lanes(cols);
+    for (int r = 0; r < rows; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc, mask, acc[r]);
+}
+
+// depth is even; a and b hold bf16 (b as [k/2][NR][2]).
+BF16 static void kernel_bf16(int depth, const void *a_, int lda, const void *b_, float *c, int ldc, int rows,
+                             int cols) {
+    const uint16_t *a = a_, *b = b_;
+    __m512 acc[ROWS];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < ROWS; r++) acc[r] = _mm512_setzero_ps();
+    for (int k = 0; k < depth; k += 2) {
+        __m512bh w = (__m512bh)_mm512_loadu_si512(b + (size_t)k * NR);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < ROWS; r++)
+            acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_set1_epi32(*(const bf16_pair *)(a + r * lda + k)), w);
+    }
+    __mmask16 mask = first_lanes(cols);
+    for (int r = 0; r < rows; r++) _mm512_mask_storeu_ps(c + (size_t)r * ldc, mask, acc[r]);
+}
+
+const ab_gemm_kernel ab_kernel_avx512 = {kernel_avx512, ROWS, 0};
+const ab_gemm_kernel ab_kernel_bf16 = {kernel_bf16, ROWS, 1};
+
+// ---- bf16 im2col rows (forward and backward-data) ---------------------------------------------------------------
+
+// to[0..count) = bf16(from[0..count)), 16 at a time.
+BF16 static void run_to_bf16(uint16_t *to, const float *from, int count) {
+    for (int i = 0; i < count; i += 16) {
+        __mmask16 mask = first_lanes(count - i);
+        __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, from + i));
+        _mm256_mask_storeu_epi16(to + i, mask, (__m256i)h);
+    }
+}
+
+BF16 void ab_gather_row_bf16(const ab_conv_shape *s, const float *input, long m, uint16_t *row, int depth) {
+    long pixels = (long)s->out_h * s->out_w;
+    int n = (int)(m / pixels), rest = (int)(m % pixels), oy = rest / s->out_w, ox = rest % s->out_w;
+    uint16_t *start = row;
+    for (int ky = 0; ky < s->kernel_h; ky++)
+        for (int kx = 0; kx < s->kernel_w; kx++, row += s->in_c) {
+            int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
+            if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) {
+                memset(row, 0, sizeof(uint16_t) * s->in_c);
+                continue;
+            }
+            run_to_bf16(row, input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, s->in_c);
+        }
+    if (row - start < depth) *row = 0;  // odd depth: the pair's second element
+}
+
+// ---- backward-weights on bf16 -----------------------------------------------------------------------------------
+
+#define CHUNK_ROWS AB_CHUNK_ROWS
+#define BLOCK AB_BF16_BLOCK
+#define PAIRS (CHUNK_ROWS / 2)
+
+// Writes 16 pairs to[2i] = bf16(x0[i]), to[2i+1] = bf16(x1[i]) for the lanes in `mask` (zero elsewhere);
+// a NULL row reads as zeros.
+BF16 static inline void store_pairs(const float *x0, const float *x1, __mmask16 mask, uint16_t *to) {
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    __m512 v0 = x0 ? _mm512_maskz_loadu_ps(mask, x0) : _mm512_setzero_ps();
+    __m512 v1 = x1 ? _mm512_maskz_loadu_ps(mask, x1) : _mm512_setzero_ps();
+    __m512i halves = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);  // words 0..15 = x0, 16..31 = x1
+    _mm512_storeu_si512(to, _mm512_permutexvar_epi16(interleave, halves));
+}
+
+// dOut rows first ..< first+count as g[panel][m/2][NR][2] (zeros past out_c and past count).
+BF16 static void pack_grad_output_bf16(const ab_conv_shape *s, const float *grad_output, long first, int count,
+                                       int panels, uint16_t *g) {
+    for (int p = 0; p < (count + 1) / 2; p++) {
+        const float *row0 = grad_output + (size_t)(first + 2 * p) * s->out_c;
+        const float *row1 = 2 * p + 1 < count ? row0 + s->out_c : NULL;
+        for (int panel = 0; panel < panels; panel++)
+            store_pairs(row0 + panel * NR, row1 ? row1 + panel * NR : NULL, first_lanes(s->out_c - panel * NR),
+                        g + ((size_t)panel * PAIRS + p) * NR * 2);
+    }
+}
+
+// The input pixel output row m reads at tap (ky, kx), or NULL for padding and rows past the chunk.
+static const float *tap_source(const ab_conv_shape *s, const float *input, long m, long end, int ky, int kx) {
+    if (m >= end) return NULL;
+    long pixels = (long)s->out_h * s->out_w;
+    int n = (int)(m / pixels), rest = (int)(m % pixels), oy = rest / s->out_w, ox = rest % s->out_w;
+    int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
+    if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) return NULL;
+    return input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+}
+
+// The input rows of one tap for output rows first ..< first+count as a[block][m/2][BLOCK][2].
+BF16 static void gather_tap_bf16(const ab_conv_shape *s, const float *input, long first, int count, int tap,
+                                 int blocks, uint16_t *a) {
+    int ky = tap / s->kernel_w, kx = tap % s->kernel_w;
+    for (int p = 0; p < (count + 1) / 2; p++) {
+        const float *x0 = tap_source(s, input, first + 2 * p, first + count, ky, kx);
+        const float *x1 = tap_source(s, input, first + 2 * p + 1, first + count, ky, kx);
+        for (int block = 0; block < blocks; block++)
+            store_pairs(x0 ? x0 + block * BLOCK : NULL, x1 ? x1 + block * BLOCK : NULL,
+                        first_lanes(s->in_c - block * BLOCK), a + ((size_t)block * PAIRS + p) * BLOCK * 2);
+    }
+}
+
+// acc[r][0..NR) += Σ_m a[m][r] · g[m][j] for r < BLOCK, over pairs of rows.
+BF16 static void weights_tile_bf16(const uint16_t *a, const uint16_t *g, int pairs, float *acc, int ldacc) {
+    __m512 t[BLOCK];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < BLOCK; r++) t[r] = _mm512_loadu_ps(acc + (size_t)r * ldacc);
+    for (int p = 0; p < pairs; p++, a += 2 * BLOCK, g += 2 * NR) {
+        __m512bh gv = (__m512bh)_mm512_load_si512(g);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < BLOCK; r++)
+            t[r] = _mm512_dpbf16_ps(t[r], (__m512bh)_mm512_set1_epi32(*(const bf16_pair *)(a + 2 * r)), gv);
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < BLOCK; r++) _mm512_storeu_ps(acc + (size_t)r * ldacc, t[r]);
+}
+
+void ab_weights_part_bf16(void *context, int begin, int end, int thread) {
+    ab_weights_job *job = context;
+    const ab_conv_shape *s = job->s;
+    int ldacc = job->panels * NR, per_tap = job->panels * job->ci_blocks;
+    long rows = (long)s->batch * s->out_h * s->out_w;
+    uint16_t *a = ab_thread_scratch(thread, 1, sizeof(uint16_t) * (size_t)job->ci_blocks * PAIRS * BLOCK * 2);
+    uint16_t *g = ab_thread_scratch(thread, 2, sizeof(uint16_t) * (size_t)job->panels * PAIRS * NR * 2);
+    for (long first = 0; first < rows; first += CHUNK_ROWS) {
+        int count = (int)(rows - first < CHUNK_ROWS ? rows - first : CHUNK_ROWS), pairs = (count + 1) / 2;
+        pack_grad_output_bf16(s, job->grad_output, first, count, job->panels, g);
+        int gathered = -1;
+        for (int tile = begin; tile < end; tile++) {
+            // the tile order of conv.c's weights_part: (tap, co panel, ci block)
+            int tap = tile / per_tap, rest = tile % per_tap;
+            int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
+            if (tap != gathered) {
+                gather_tap_bf16(s, job->input, first, count, tap, job->ci_blocks, a);
+                gathered = tap;
+            }
+            float *acc = job->accumulator + ((size_t)tap * job->ci_blocks * BLOCK + block * BLOCK) * ldacc + panel * NR;
+            weights_tile_bf16(a + (size_t)block * PAIRS * BLOCK * 2, g + (size_t)panel * PAIRS * NR * 2, pairs, acc,
+                              ldacc);
+        }
+    }
+}
+#endif
