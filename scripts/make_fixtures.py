@@ -6,6 +6,11 @@ Writes, under Tests/AirbenchTests/Fixtures/:
 * airbench94_small.safetensors -- a tiny airbench94 network (widths 16/32/32, batch 8, 32x32
   images): whitening initialisation, the first training step (logits, loss, gradients, state),
   four more steps, one Lookahead update, and test-time-augmented evaluation.
+* airbench94_small_bf16.safetensors -- the bf16 path's reference: the first step of that run (same
+  seed, initialisation and inputs) and two single convolutions, with every operand of every
+  convolution pass (input and weights forward; dOut and weights for the input gradient; input and
+  dOut for the weight gradient) rounded to bfloat16 (nearest even), products and sums in float32,
+  as the Swift bf16 path computes them. Everything else float32.
 * layers.safetensors -- single layers (GELU, label-smoothed cross entropy, BatchNorm, max pooling,
   convolutions, linear) forward and backward at small realistic shapes.
 
@@ -89,9 +94,44 @@ class BatchNorm(nn.BatchNorm2d):
         self.bias.requires_grad = bias
 
 
+def round_bf16(t):
+    """Rounds float32 to the nearest bfloat16 (ties to even), kept as float32."""
+    return t.to(torch.bfloat16).to(torch.float32)
+
+
+class BF16OperandConv(torch.autograd.Function):
+    """conv2d whose operands are rounded to bfloat16 in each of its three passes, computed in float32:
+    what the Swift bf16 path (vdpbf16ps: exact bf16 products, float32 sums) computes."""
+
+    @staticmethod
+    def forward(ctx, x, w, padding):
+        x, w = round_bf16(x), round_bf16(w)
+        ctx.save_for_backward(x, w)
+        ctx.padding = padding
+        return F.conv2d(x, w, padding=padding)
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, w = ctx.saved_tensors
+        dy = round_bf16(dy)
+        dx = torch.nn.grad.conv2d_input(x.shape, w, dy, padding=ctx.padding)
+        dw = torch.nn.grad.conv2d_weight(x, w.shape, dy, padding=ctx.padding)
+        return dx, dw, None
+
+
 class Conv(nn.Conv2d):
+    # Set by make_network_fixture(bf16=True): convolutions with bf16-rounded operands.
+    bf16_operands = False
+
     def __init__(self, in_channels, out_channels, kernel_size=3, padding="same", bias=False):
         super().__init__(in_channels, out_channels, kernel_size=kernel_size, padding=padding, bias=bias)
+
+    def forward(self, x):
+        if not Conv.bf16_operands:
+            return super().forward(x)
+        padding = (self.kernel_size[0] - 1) // 2 if self.padding == "same" else self.padding[0]
+        y = BF16OperandConv.apply(x, self.weight, padding)
+        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
 
     def reset_parameters(self):
         super().reset_parameters()
@@ -260,9 +300,10 @@ def record_pool_gap(module, inputs, output):
     smallest_pool_gap = min(smallest_pool_gap, gap.min().item())
 
 
-def make_network_fixture(seed):
+def make_network_fixture(seed, bf16=False):
     global smallest_pool_gap
     smallest_pool_gap = float("inf")
+    Conv.bf16_operands = bf16
     generator = torch.Generator().manual_seed(seed)
     tensors = {}
 
@@ -399,6 +440,30 @@ def make_network_fixture(seed):
         "whitening": "computed from step1.input..step5.input concatenated (40 images), eps 5e-4",
     }
     return tensors, metadata
+
+
+# ----------------------------------------------------------------------------------------------
+# Fixture: the bf16 path.
+
+def make_bf16_fixture(seed, fp32_tensors):
+    """Step 1 of the network fixture with BF16OperandConv, and single bf16 convolutions."""
+    tensors, _ = make_network_fixture(seed, bf16=True)
+    for key in fp32_tensors:  # same init, inputs and whitening: only the convolutions' rounding differs
+        if key.startswith(("init.", "step1.input", "whiten.")):
+            assert torch.equal(tensors[key], fp32_tensors[key]), key
+    kept = {k: v for k, v in tensors.items() if k in ("step1.logits", "step1.loss") or k.startswith("step1.grad.")}
+    generator = torch.Generator().manual_seed(SEED + 2)
+    for name, cin, cout, side, k in [("conv3x3", 24, 20, 9, 3), ("conv2x2", 3, 24, 8, 2)]:
+        x = torch.randn(2, cin, side, side, generator=generator)
+        w = 0.3 * torch.randn(cout, cin, k, k, generator=generator)
+        padding = (k - 1) // 2
+        x_leaf, w_leaf = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
+        y = BF16OperandConv.apply(x_leaf, w_leaf, padding)
+        dy = torch.randn(*y.shape, generator=generator)
+        y.backward(dy)
+        kept.update({f"{name}.x": x, f"{name}.w": w, f"{name}.dy": dy, f"{name}.y": y.detach(),
+                     f"{name}.dx": x_leaf.grad, f"{name}.dw": w_leaf.grad})
+    return kept
 
 
 # ----------------------------------------------------------------------------------------------
@@ -586,6 +651,14 @@ def main():
             break
         print(f"seed {seed}: a max-pool window has a near-tie ({smallest_pool_gap:.1e}); next seed")
     save(tensors, metadata, "airbench94_small.safetensors")
+    save(make_bf16_fixture(seed, tensors), {
+        "description": ("the bf16 path's reference: the first step of airbench94_small (same seed, init and "
+                        "inputs) and single convolutions, with every convolution operand (input and weights "
+                        "forward, dOut and weights for the input gradient, input and dOut for the weight "
+                        "gradient) rounded to bfloat16, nearest even, products and sums float32"),
+        "layout": LAYOUT_NOTE, "generator": "scripts/make_fixtures.py", "torch_version": torch.__version__,
+        "seed": str(seed)}, "airbench94_small_bf16.safetensors")
+    Conv.bf16_operands = False
     save(*make_layers_fixture(), "layers.safetensors")
 
 
