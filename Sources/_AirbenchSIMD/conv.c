@@ -151,6 +151,7 @@ ab_gemm_kernel ab_conv_kernel(void) {
 typedef struct {
     const ab_conv_shape *s;
     const float *input, *packed;
+    const uint16_t *input_bf16;  // bf16 path: the input rounded to bf16
     float *output;
     int rows_per_group;
     ab_gemm_kernel kernel;
@@ -199,7 +200,7 @@ static void forward_part(void *context, int begin, int end, int thread) {
         for (int r = 0; r < count; r++) {
 #if defined(__x86_64__)
             if (kernel.bf16) {
-                ab_gather_row_bf16(s, job->input, first + r, (uint16_t *)(a + r * row_bytes), depth);
+                ab_gather_row_bf16(s, job->input_bf16, first + r, (uint16_t *)(a + r * row_bytes), depth);
                 continue;
             }
 #endif
@@ -224,7 +225,10 @@ void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *pa
     int mr = kernel.tile_rows, per_group = (int)(GROUP_BYTES / row_bytes) / mr * mr;
     if (per_group < mr) per_group = mr;
     if (per_group > 16 * mr) per_group = 16 * mr;
-    forward_job job = {s, input, packed, output, per_group, kernel};
+    forward_job job = {s, input, packed, NULL, output, per_group, kernel};
+#if defined(__x86_64__)
+    if (kernel.bf16) job.input_bf16 = ab_shared_bf16_copy(input, (size_t)s->batch * s->in_h * s->in_w * s->in_c);
+#endif
     ab_parallel_for((int)((rows + per_group - 1) / per_group), forward_part, &job);
 }
 

@@ -66,6 +66,8 @@ const ab_gemm_kernel ab_kernel_avx512 = {kernel_avx512, ROWS, 0};
 const ab_gemm_kernel ab_kernel_bf16 = {kernel_bf16, ROWS, 1};
 
 // ---- bf16 im2col rows (forward and backward-data) ---------------------------------------------------------------
+// The input is rounded to bf16 once per pass (a 3×3 convolution gathers each input pixel 9 times), then rows
+// are gathered from that copy.
 
 // to[0..count) = bf16(from[0..count)), 16 at a time.
 BF16 static void run_to_bf16(uint16_t *to, const float *from, int count) {
@@ -76,7 +78,38 @@ BF16 static void run_to_bf16(uint16_t *to, const float *from, int count) {
     }
 }
 
-BF16 void ab_gather_row_bf16(const ab_conv_shape *s, const float *input, long m, uint16_t *row, int depth) {
+#define CONVERT_CHUNK 16384
+typedef struct {
+    const float *from;
+    uint16_t *to;
+    size_t count;
+} convert_job;
+
+static void convert_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    convert_job *job = context;
+    for (size_t first = (size_t)begin * CONVERT_CHUNK; first < (size_t)end * CONVERT_CHUNK && first < job->count;
+         first += CONVERT_CHUNK) {
+        size_t count = job->count - first < CONVERT_CHUNK ? job->count - first : CONVERT_CHUNK;
+        run_to_bf16(job->to + first, job->from + first, (int)count);
+    }
+}
+
+const uint16_t *ab_shared_bf16_copy(const float *x, size_t count) {
+    convert_job job = {x, ab_shared_scratch(0, sizeof(uint16_t) * count), count};
+    ab_parallel_for((int)((count + CONVERT_CHUNK - 1) / CONVERT_CHUNK), convert_part, &job);
+    return job.to;
+}
+
+// to[0..count) = from[0..count) (bf16 words), 32 at a time.
+AVX512 static inline void copy_words(uint16_t *to, const uint16_t *from, int count) {
+    for (int i = 0; i < count; i += 32) {
+        __mmask32 mask = count - i >= 32 ? 0xffffffffu : (__mmask32)((1u << (count - i)) - 1);
+        _mm512_mask_storeu_epi16(to + i, mask, _mm512_maskz_loadu_epi16(mask, from + i));
+    }
+}
+
+AVX512 void ab_gather_row_bf16(const ab_conv_shape *s, const uint16_t *input, long m, uint16_t *row, int depth) {
     long pixels = (long)s->out_h * s->out_w;
     int n = (int)(m / pixels), rest = (int)(m % pixels), oy = rest / s->out_w, ox = rest % s->out_w;
     uint16_t *start = row;
@@ -87,7 +120,7 @@ BF16 void ab_gather_row_bf16(const ab_conv_shape *s, const float *input, long m,
                 memset(row, 0, sizeof(uint16_t) * s->in_c);
                 continue;
             }
-            run_to_bf16(row, input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, s->in_c);
+            copy_words(row, input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, s->in_c);
         }
     if (row - start < depth) *row = 0;  // odd depth: the pair's second element
 }

@@ -7,6 +7,9 @@
 double ab_now_seconds(void);
 /// A per-thread scratch buffer of at least `bytes`, 64-byte aligned, kept between calls.
 void *ab_thread_scratch(int thread, int slot, size_t bytes);
+/// A process-wide scratch buffer (slot 0 ..< 4) of at least `bytes`, 64-byte aligned, kept between calls; for
+/// the calling thread to fill before a parallel loop reads it.
+void *ab_shared_scratch(int slot, size_t bytes);
 
 // The GEMM micro-kernels shared by the convolutions: c[r][0..cols) = Σ_k a[r·lda + k] · b[k][j] for r < rows,
 // over a tile of `tile_rows` rows × NR columns (a must hold tile_rows readable rows; c is overwritten).
@@ -29,8 +32,11 @@ ab_gemm_kernel ab_conv_kernel(void);
 #if defined(__x86_64__)
 extern const ab_gemm_kernel ab_kernel_avx512;
 extern const ab_gemm_kernel ab_kernel_bf16;
-/// The im2col row of output pixel m in bf16 (see conv.c's gather_row); `depth` even, a zero past the taps.
-void ab_gather_row_bf16(const ab_conv_shape *s, const float *input, long m, uint16_t *row, int depth);
+/// `count` floats rounded to bf16 (all threads), in shared scratch slot 0; valid until the next call.
+const uint16_t *ab_shared_bf16_copy(const float *x, size_t count);
+/// The im2col row of output pixel m (see conv.c's gather_row) from a bf16 copy of the input; `depth` even, a
+/// zero past the taps.
+void ab_gather_row_bf16(const ab_conv_shape *s, const uint16_t *input, long m, uint16_t *row, int depth);
 /// Weight gradient on the bf16 path for tiles [begin, end) (see conv.c, backward-weights).
 typedef struct {
     const ab_conv_shape *s;

@@ -41,6 +41,21 @@ void *ab_thread_scratch(int thread, int slot, size_t bytes) {
     return scratch[thread][slot].pointer;
 }
 
+static struct {
+    void *pointer;
+    size_t bytes;
+} shared_scratch[AB_SCRATCH_SLOTS];
+
+void *ab_shared_scratch(int slot, size_t bytes) {
+    if (shared_scratch[slot].bytes < bytes) {
+        free(shared_scratch[slot].pointer);
+        size_t rounded = (bytes + 63) & ~(size_t)63;
+        shared_scratch[slot].pointer = aligned_alloc(64, rounded);
+        shared_scratch[slot].bytes = rounded;
+    }
+    return shared_scratch[slot].pointer;
+}
+
 static void run_part(int thread, int threads) {
     long count = current_job.count;
     int begin = (int)(count * thread / threads), end = (int)(count * (thread + 1) / threads);
