@@ -18,6 +18,17 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var timeSeconds: Double
 }
 
+/// Where a run stands after a training step, for progress displays.
+public struct StepProgress: Sendable, Equatable {
+    /// Steps done in the run, of `totalSteps`.
+    public var step: Int, totalSteps: Int
+    /// 0-based epoch; steps done in it, of `stepsPerEpoch`.
+    public var epoch: Int, stepInEpoch: Int, stepsPerEpoch: Int
+    public var batchSize: Int
+    /// Timed seconds of the run so far (the paper's clock) and of this epoch so far.
+    public var timeSeconds: Double, epochSeconds: Double
+}
+
 /// Outcome of one training run.
 public struct RunResult: Codable, Sendable {
     public var seed: UInt64
@@ -46,10 +57,11 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 ///
 /// Every random choice (initialisation, augmentation, order) comes from `seed`: the same seed and the same data
 /// give bitwise identical results, whatever the thread count. `progress` receives each epoch's row (with
-/// validation accuracy when `evaluateEachEpoch`) and then the final TTA row. `convolution` chooses how the 3×3
-/// convolutions compute (see `ConvolutionAlgorithm`).
+/// validation accuracy when `evaluateEachEpoch`) and then the final TTA row; `stepDone` hears of every training
+/// step. `convolution` chooses how the 3×3 convolutions compute (see `ConvolutionAlgorithm`).
 public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperparameters94(), seed: UInt64 = 0,
                     convolution: ConvolutionAlgorithm = .direct, evaluateEachEpoch: Bool = true,
+                    stepDone: (StepProgress) -> Void = { _ in },
                     progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
     try validate(h, trainCount: data.train.count)
     var generator = SeededGenerator(seed: seed)
@@ -102,6 +114,10 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
             step += 1
             if step % h.lookaheadInterval == 0 { lookahead.update(state: network.state, decay: lookaheadDecay[step]) }
             (lastLoss, lastCorrect) = (loss, correct)
+            let epochSeconds = seconds(since: clock)
+            stepDone(StepProgress(step: step, totalSteps: totalSteps, epoch: epoch, stepInEpoch: batch + 1,
+                                  stepsPerEpoch: loader.batchCount, batchSize: h.batchSize,
+                                  timeSeconds: timed + epochSeconds, epochSeconds: epochSeconds))
             if step >= totalSteps {
                 lookahead.update(state: network.state, decay: 1)
                 break

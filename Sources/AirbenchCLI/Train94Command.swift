@@ -32,6 +32,10 @@ struct Train94Command: ParsableCommand {
     @Flag(help: "Keep the training set in order (no random reshuffling each epoch).") var noShuffle = false
     @Flag(help: "Skip the warm-up run.") var noWarmup = false
     @Flag(help: "Skip the (untimed) per-epoch test evaluation.") var noEpochEval = false
+    @Option(help: ArgumentHelp(
+        "Seconds between progress lines when standard output is a file or a pipe (a terminal gets one redrawn status line).",
+        valueName: "seconds"))
+    var progressInterval = 30.0
     @Option(help: ArgumentHelp("Save the last run's model (safetensors, PyTorch state_dict keys).", valueName: "file.safetensors"))
     var saveModel: String?
     @Option(help: ArgumentHelp("Write the configuration and results as JSON.", valueName: "file.json"))
@@ -49,6 +53,7 @@ struct Train94Command: ParsableCommand {
         if !(0...8).contains(translate) { throw ValidationError("--translate must be between 0 and 8, got \(translate)") }
         if !(0...32).contains(cutout) { throw ValidationError("--cutout must be between 0 and 32, got \(cutout)") }
         if !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive, got \(lr)") }
+        if !(progressInterval >= 0) { throw ValidationError("--progress-interval must be at least 0, got \(progressInterval)") }
         _ = try parsedWidths()
         for path in [saveModel, log].compactMap({ $0 }) {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -94,15 +99,18 @@ struct Train94Command: ParsableCommand {
             }
             print("airbench94: \(kernelConfiguration), \(runtime.convolution) 3×3 convolutions, \(threads) thread(s), widths \(h.widths.array), batch \(h.batchSize), "
                   + "\(h.trainEpochs) epochs, \(data.train.count) training images")
+            fflush(nil)
             if !noWarmup { try warmup94(hyperparameters: h, convolution: runtime.convolution) }
-            let table = EpochTable()
+            let table = EpochTable(), status = ProgressLine(interval: progressInterval)
             table.printHeader()
             var results = [RunResult]()
             var network: Network94?
             for run in 0..<runs {
                 let (trained, result) = try train94(data: data, hyperparameters: h, seed: seed + UInt64(run),
                                                     convolution: runtime.convolution,
-                                                    evaluateEachEpoch: !noEpochEval) { record in
+                                                    evaluateEachEpoch: !noEpochEval,
+                                                    stepDone: { status.update(run: run, $0) }) { record in
+                    status.clear()
                     table.printRow(run: run, record)
                 }
                 results.append(result)
@@ -180,6 +188,7 @@ final class EpochTable {
         print(String(repeating: "-", count: header.count))
         print(header)
         print(String(repeating: "-", count: header.count))
+        fflush(nil)
     }
 
     func printRow(run: Int, _ r: EpochRecord) {

@@ -53,6 +53,9 @@ final class CommandLineTests: XCTestCase {
     func testBadFlagsFailWithAMessageNamingTheFlag() throws {
         for (arguments, flag) in [(["train94", "--tta", "5"], "--tta"), (["train94", "--widths", "64,x,256"], "--widths"),
                                   (["train94", "--threads", "0"], "--threads"), (["train94", "--flip", "sideways"], "--flip"),
+                                  (["train94", "--precision", "fp16"], "--precision"),
+                                  (["bench", "--precision", "int8"], "--precision"),
+                                  (["train94", "--progress-interval", "-1"], "--progress-interval"),
                                   (["eval"], "--model")] {
             let outcome = try run(arguments)
             XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
@@ -89,12 +92,19 @@ final class CommandLineTests: XCTestCase {
         let model = folder.appendingPathComponent("m.safetensors"), log = folder.appendingPathComponent("log.json")
         let train = try run(["train94", "--train-limit", "2048", "--batch-size", "512", "--epochs", "1",
                              "--widths", "8,16,16", "--tta", "1", "--no-warmup", "--no-epoch-eval", "--seed", "3", "--runs", "2",
-                             "--save-model", model.path, "--log", log.path])
+                             "--progress-interval", "0", "--save-model", model.path, "--log", log.path])
         XCTAssertEqual(train.status, 0, train.error)
         XCTAssertTrue(train.output.contains("| run | epoch | train_loss | train_acc | val_acc | tta_val_acc | time_seconds |"))
         XCTAssertTrue(train.output.contains("Mean: "))
+        // Standard output is a pipe: plain progress lines (every step with --progress-interval 0), no redraws.
+        XCTAssertTrue(train.output.contains("progress: run 0 epoch 0 step 1/4 (1/4 in all), "), train.output)
+        XCTAssertTrue(train.output.contains("progress: run 1 epoch 0 step 4/4 (4/4 in all), "), train.output)
+        XCTAssertFalse(train.output.contains("\u{1B}[K"))
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
         XCTAssertEqual(json["version"] as? String, "0.1.0")
+        // What changes the bits is recorded: the instruction path and the convolutions' precision.
+        XCTAssertNotNil(json["kernelPath"] as? String)
+        XCTAssertTrue(["fp32", "bf16"].contains(json["precision"] as? String ?? ""), "\(json)")
         let results = try XCTUnwrap(json["results"] as? [[String: Any]])
         XCTAssertEqual(results.count, 2)
         XCTAssertEqual(results.map { $0["seed"] as? Int }, [3, 4])

@@ -35,8 +35,14 @@ final class TrainingTests: XCTestCase {
     func testRunsTheListing4StepCountAndReportsEveryEpoch() throws {
         var (h, data) = tiny()
         h.trainEpochs = 2.4  // 2 batches per epoch ⇒ ceil(4.8) = 5 steps: epochs 0, 1, 2 (the last cut short)
-        var rows = [EpochRecord]()
-        let (_, result) = try train94(data: data, hyperparameters: h, seed: 1) { rows.append($0) }
+        var rows = [EpochRecord](), steps = [StepProgress]()
+        let (_, result) = try train94(data: data, hyperparameters: h, seed: 1, stepDone: { steps.append($0) }) {
+            rows.append($0)
+        }
+        XCTAssertEqual(steps.map(\.step), [1, 2, 3, 4, 5])
+        XCTAssertEqual(steps.map(\.epoch), [0, 0, 1, 1, 2])
+        XCTAssertEqual(steps.map(\.stepInEpoch), [1, 2, 1, 2, 1])
+        XCTAssertTrue(steps.allSatisfy { $0.totalSteps == 5 && $0.stepsPerEpoch == 2 })
         XCTAssertEqual(rows.map(\.epoch), [0, 1, 2, nil])
         XCTAssertEqual(result.epochs, rows)
         XCTAssertNotNil(rows.last?.ttaValidationAccuracy)
