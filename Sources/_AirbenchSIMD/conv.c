@@ -367,10 +367,12 @@ void ab_conv_backward_weights(const ab_conv_shape *s, const float *input, const 
     size_t width = (size_t)ci_blocks * block, ldacc = (size_t)panels * NR, total = taps * width * ldacc;
     float *accumulator = aligned_alloc(64, (sizeof(float) * total + 63) & ~(size_t)63);
     memset(accumulator, 0, sizeof(float) * total);
-    weights_job job = {s, input, grad_output, accumulator, ci_blocks, panels, block};
+    weights_job job = {s, input, grad_output, NULL, accumulator, ci_blocks, panels, block};
 #if defined(__x86_64__)
-    if (bf16) ab_parallel_for(taps * panels * ci_blocks, ab_weights_part_bf16, &job);
-    else
+    if (bf16) {
+        job.input_bf16 = ab_shared_bf16_copy(input, (size_t)s->batch * s->in_h * s->in_w * s->in_c);
+        ab_parallel_for(taps * panels * ci_blocks, ab_weights_part_bf16, &job);
+    } else
 #endif
         ab_parallel_for(taps * panels * ci_blocks, weights_part, &job);
     for (int co = 0; co < s->out_c; co++)

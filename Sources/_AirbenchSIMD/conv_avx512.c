@@ -154,26 +154,50 @@ BF16 static void pack_grad_output_bf16(const ab_conv_shape *s, const float *grad
     }
 }
 
-// The input pixel output row m reads at tap (ky, kx), or NULL for padding and rows past the chunk.
-static const float *tap_source(const ab_conv_shape *s, const float *input, long m, long end, int ky, int kx) {
-    if (m >= end) return NULL;
+// Where the output rows of a chunk sit: image n and output pixel (oy, ox) of each row, computed once per chunk
+// (not per tap).
+typedef struct {
+    int n, oy, ox;
+} row_position;
+
+static void chunk_positions(const ab_conv_shape *s, long first, int count, row_position *at) {
     long pixels = (long)s->out_h * s->out_w;
-    int n = (int)(m / pixels), rest = (int)(m % pixels), oy = rest / s->out_w, ox = rest % s->out_w;
-    int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
-    if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) return NULL;
-    return input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+    for (int m = 0; m < count; m++) {
+        long row = first + m;
+        int rest = (int)(row % pixels);
+        at[m] = (row_position){(int)(row / pixels), rest / s->out_w, rest % s->out_w};
+    }
 }
 
-// The input rows of one tap for output rows first ..< first+count as a[block][m/2][BLOCK][2].
-BF16 static void gather_tap_bf16(const ab_conv_shape *s, const float *input, long first, int count, int tap,
-                                 int blocks, uint16_t *a) {
+// The bf16 input pixel that row m reads at tap (ky, kx), or NULL for padding and rows past the chunk.
+static const uint16_t *tap_source(const ab_conv_shape *s, const uint16_t *input, const row_position *at, int m,
+                                  int count, int ky, int kx) {
+    if (m >= count) return NULL;
+    int iy = at[m].oy + ky - s->pad, ix = at[m].ox + kx - s->pad;
+    if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) return NULL;
+    return input + (((size_t)at[m].n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+}
+
+// Writes 16 pairs to[2i] = x0[i], to[2i+1] = x1[i] of bf16 words, for the lanes in `mask` (zero elsewhere); a
+// NULL row reads as zeros.
+AVX512 static inline void interleave_pairs(const uint16_t *x0, const uint16_t *x1, __mmask16 mask, uint16_t *to) {
+    const __m512i interleave = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7,
+                                                38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+    __m512i v0 = x0 ? _mm512_castsi256_si512(_mm256_maskz_loadu_epi16(mask, x0)) : _mm512_setzero_si512();
+    __m512i v1 = x1 ? _mm512_castsi256_si512(_mm256_maskz_loadu_epi16(mask, x1)) : _mm512_setzero_si512();
+    _mm512_storeu_si512(to, _mm512_permutex2var_epi16(v0, interleave, v1));
+}
+
+// The input rows of one tap for the chunk's rows as a[block][m/2][BLOCK][2], from the bf16 copy of the input.
+AVX512 static void gather_tap_bf16(const ab_conv_shape *s, const uint16_t *input, const row_position *at, int count,
+                                   int tap, int blocks, uint16_t *a) {
     int ky = tap / s->kernel_w, kx = tap % s->kernel_w;
     for (int p = 0; p < (count + 1) / 2; p++) {
-        const float *x0 = tap_source(s, input, first + 2 * p, first + count, ky, kx);
-        const float *x1 = tap_source(s, input, first + 2 * p + 1, first + count, ky, kx);
+        const uint16_t *x0 = tap_source(s, input, at, 2 * p, count, ky, kx);
+        const uint16_t *x1 = tap_source(s, input, at, 2 * p + 1, count, ky, kx);
         for (int block = 0; block < blocks; block++)
-            store_pairs(x0 ? x0 + block * BLOCK : NULL, x1 ? x1 + block * BLOCK : NULL,
-                        first_lanes(s->in_c - block * BLOCK), a + ((size_t)block * PAIRS + p) * BLOCK * 2);
+            interleave_pairs(x0 ? x0 + block * BLOCK : NULL, x1 ? x1 + block * BLOCK : NULL,
+                             first_lanes(s->in_c - block * BLOCK), a + ((size_t)block * PAIRS + p) * BLOCK * 2);
     }
 }
 
@@ -199,16 +223,18 @@ void ab_weights_part_bf16(void *context, int begin, int end, int thread) {
     long rows = (long)s->batch * s->out_h * s->out_w;
     uint16_t *a = ab_thread_scratch(thread, 1, sizeof(uint16_t) * (size_t)job->ci_blocks * PAIRS * BLOCK * 2);
     uint16_t *g = ab_thread_scratch(thread, 2, sizeof(uint16_t) * (size_t)job->panels * PAIRS * NR * 2);
+    row_position *at = ab_thread_scratch(thread, 3, sizeof(row_position) * CHUNK_ROWS);
     for (long first = 0; first < rows; first += CHUNK_ROWS) {
         int count = (int)(rows - first < CHUNK_ROWS ? rows - first : CHUNK_ROWS), pairs = (count + 1) / 2;
         pack_grad_output_bf16(s, job->grad_output, first, count, job->panels, g);
+        chunk_positions(s, first, count, at);
         int gathered = -1;
         for (int tile = begin; tile < end; tile++) {
             // the tile order of conv.c's weights_part: (tap, co panel, ci block)
             int tap = tile / per_tap, rest = tile % per_tap;
             int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
             if (tap != gathered) {
-                gather_tap_bf16(s, job->input, first, count, tap, job->ci_blocks, a);
+                gather_tap_bf16(s, job->input_bf16, at, count, tap, job->ci_blocks, a);
                 gathered = tap;
             }
             float *acc = job->accumulator + ((size_t)tap * job->ci_blocks * BLOCK + block * BLOCK) * ldacc + panel * NR;

@@ -41,7 +41,8 @@ void ab_gather_row_bf16(const ab_conv_shape *s, const uint16_t *input, long m, u
 typedef struct {
     const ab_conv_shape *s;
     const float *input, *grad_output;
-    float *accumulator;  // [tap][ci_blocks·block][panels·NR]
+    const uint16_t *input_bf16;  // bf16 path: the input rounded to bf16
+    float *accumulator;          // [tap][ci_blocks·block][panels·NR]
     int ci_blocks, panels, block;
 } ab_weights_job;
 #define AB_CHUNK_ROWS 128  // rows of dOut per step of the weight-gradient reduction (gathered rows stay in L2)
