@@ -15,8 +15,10 @@ let package = Package(
         .target(name: "_AirbenchSIMD"),
         // Numeric primitives with no knowledge of the network; each fast kernel keeps a naive reference beside it.
         .target(name: "AirbenchKernels", dependencies: ["_AirbenchSIMD"]),
+        // The system zlib (zlib1g-dev on Linux, part of Swift's documented prerequisites; in the SDK on macOS).
+        .systemLibrary(name: "_CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // CIFAR-10 readers (folder, .tar.gz, download), the airbench data loader, the seeded RNG.
-        .target(name: "AirbenchData"),
+        .target(name: "AirbenchData", dependencies: ["_CZlib"]),
         // The method: airbench94 network, whitening, optimizer, Lookahead, TTA, train94, safetensors.
         .target(name: "Airbench", dependencies: ["AirbenchKernels", "AirbenchData"]),
         .executableTarget(
