@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Internal C micro-kernels (AVX-512 / AVX2 / portable), chosen at run time by CPU features.
@@ -18,7 +19,7 @@ let package = Package(
         // The system zlib (zlib1g-dev on Linux, part of Swift's documented prerequisites; in the SDK on macOS).
         .systemLibrary(name: "_CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // CIFAR-10 readers (folder, .tar.gz, download), the airbench data loader, the seeded RNG.
-        .target(name: "AirbenchData", dependencies: ["_CZlib"]),
+        .target(name: "AirbenchData", dependencies: ["_CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         // The method: airbench94 network, whitening, optimizer, Lookahead, TTA, train94, safetensors.
         .target(name: "Airbench", dependencies: ["AirbenchKernels", "AirbenchData"]),
         .executableTarget(
