@@ -1,4 +1,5 @@
 import AirbenchData
+import AirbenchFormats
 import XCTest
 
 final class GzipTests: XCTestCase {

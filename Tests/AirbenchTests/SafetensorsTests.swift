@@ -1,4 +1,5 @@
 import Airbench
+import AirbenchFormats
 import Foundation
 import XCTest
 

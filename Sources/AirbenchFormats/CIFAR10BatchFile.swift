@@ -2,6 +2,15 @@ import Foundation
 
 /// The binary-version batch file: records of one label byte then the R, G and B planes (32 × 32 each).
 package enum CIFAR10BatchFile {
+    /// Names of the five training batch files of the binary version.
+    package static let trainFileNames = (1 ... 5).map { "data_batch_\($0).bin" }
+    /// Name of the test batch file of the binary version.
+    package static let testFileName = "test_batch.bin"
+    /// All six batch files a CIFAR-10 folder must hold.
+    package static let fileNames = trainFileNames + [testFileName]
+    /// Labels are class indices below this.
+    package static let classCount = 10
+
     /// Bytes per record: the label and 3,072 pixel bytes.
     package static let recordSize = 1 + CIFAR10Split.bytesPerImage
 
@@ -14,7 +23,7 @@ package enum CIFAR10BatchFile {
     package static func read(_ file: URL, records: Int) throws -> CIFAR10Split {
         let path = file.path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw CIFAR10Error.missingFile(path: path, expected: CIFAR10.batchFileNames)
+            throw CIFAR10Error.missingFile(path: path, expected: fileNames)
         }
         let data: Data
         do {
@@ -36,7 +45,7 @@ package enum CIFAR10BatchFile {
                 for record in 0 ..< records {
                     let base = record * recordSize
                     let label = source[base]
-                    guard label < CIFAR10.classNames.count else {
+                    guard label < classCount else {
                         throw CIFAR10Error.invalidLabel(path: path, record: record, value: label)
                     }
                     labels[record] = label
@@ -58,7 +67,7 @@ package enum CIFAR10BatchFile {
 
     /// Whether `folder` holds all six batch files, each of the expected size.
     package static func folderIsComplete(_ folder: URL, records: Int) -> Bool {
-        CIFAR10.batchFileNames.allSatisfy { name in
+        fileNames.allSatisfy { name in
             let path = folder.appendingPathComponent(name).path
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
             return size == expectedSize(records: records)
