@@ -31,7 +31,8 @@ let package = Package(
             name: "AirbenchCLI",
             dependencies: ["Airbench", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels"]),
-        .testTarget(name: "AirbenchDataTests", dependencies: ["AirbenchData", "AirbenchFormats"]),
+        .testTarget(
+            name: "AirbenchDataTests", dependencies: ["AirbenchData", "AirbenchFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AirbenchTests", dependencies: ["Airbench", "AirbenchFormats"], resources: [.copy("Fixtures")]),
         // Runs the built `airbench` executable (depending on it makes `swift test` build it first).
         .testTarget(name: "AirbenchCLITests", dependencies: ["AirbenchCLI"]),

@@ -39,7 +39,6 @@ package enum CIFAR10BatchFile {
         }
         var images = [UInt8](repeating: 0, count: records * CIFAR10Split.bytesPerImage)
         var labels = [UInt8](repeating: 0, count: records)
-        let planeSize = CIFAR10Split.imageSide * CIFAR10Split.imageSide
         try data.withUnsafeBytes { (source: UnsafeRawBufferPointer) in
             try images.withUnsafeMutableBufferPointer { destination in
                 for record in 0 ..< records {
@@ -49,20 +48,28 @@ package enum CIFAR10BatchFile {
                         throw CIFAR10Error.invalidLabel(path: path, record: record, value: label)
                     }
                     labels[record] = label
-                    let red = base + 1
-                    let green = red + planeSize
-                    let blue = green + planeSize
-                    var out = record * CIFAR10Split.bytesPerImage
-                    for pixel in 0 ..< planeSize {
-                        destination[out] = source[red + pixel]
-                        destination[out + 1] = source[green + pixel]
-                        destination[out + 2] = source[blue + pixel]
-                        out += 3
-                    }
+                    interleave(planes: source, at: base + 1, into: destination, at: record * CIFAR10Split.bytesPerImage)
                 }
             }
         }
         return CIFAR10Split(images: images, labels: labels)
+    }
+
+    /// Copies one image stored as R, G and B planes (32 × 32 each) starting at `start` into interleaved
+    /// RGB pixels starting at `out` (CIFAR-10 and CIFAR-100 share this layout).
+    package static func interleave(
+        planes source: UnsafeRawBufferPointer, at start: Int, into destination: UnsafeMutableBufferPointer<UInt8>, at out: Int
+    ) {
+        let planeSize = CIFAR10Split.imageSide * CIFAR10Split.imageSide
+        let green = start + planeSize
+        let blue = green + planeSize
+        var out = out
+        for pixel in 0 ..< planeSize {
+            destination[out] = source[start + pixel]
+            destination[out + 1] = source[green + pixel]
+            destination[out + 2] = source[blue + pixel]
+            out += 3
+        }
     }
 
     /// Whether `folder` holds all six batch files, each of the expected size.
