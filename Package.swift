@@ -9,22 +9,31 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Internal C micro-kernels (AVX-512 / AVX2 / portable), chosen at run time by CPU features.
         .target(name: "_AirbenchSIMD"),
         // Numeric primitives with no knowledge of the network; each fast kernel keeps a naive reference beside it.
         .target(name: "AirbenchKernels", dependencies: ["_AirbenchSIMD"]),
-        // CIFAR-10 readers (folder, .tar.gz, download), the airbench data loader, the seeded RNG.
-        .target(name: "AirbenchData"),
-        // The method: airbench94 network, whitening, optimizer, Lookahead, TTA, train94, safetensors.
-        .target(name: "Airbench", dependencies: ["AirbenchKernels", "AirbenchData"]),
+        // The system zlib (zlib1g-dev on Linux, part of Swift's documented prerequisites; in the SDK on macOS).
+        .systemLibrary(name: "_CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        // File formats, bytes in and out, nothing about training: gzip (on zlib), tar, CIFAR-10 batch
+        // files, safetensors, atomic file writes.
+        .target(name: "AirbenchFormats", dependencies: ["_CZlib"]),
+        // Finding CIFAR-10 (folder, .tar.gz, download with MD5 check), the airbench data loader, the seeded RNG.
+        .target(
+            name: "AirbenchData",
+            dependencies: ["AirbenchFormats", .product(name: "Crypto", package: "swift-crypto")]),
+        // The method: airbench94 network, whitening, optimizer, Lookahead, TTA, train94, model files.
+        .target(name: "Airbench", dependencies: ["AirbenchKernels", "AirbenchData", "AirbenchFormats"]),
         .executableTarget(
             name: "AirbenchCLI",
             dependencies: ["Airbench", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels"]),
-        .testTarget(name: "AirbenchDataTests", dependencies: ["AirbenchData"]),
-        .testTarget(name: "AirbenchTests", dependencies: ["Airbench"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "AirbenchDataTests", dependencies: ["AirbenchData", "AirbenchFormats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AirbenchTests", dependencies: ["Airbench", "AirbenchFormats"], resources: [.copy("Fixtures")]),
         // Runs the built `airbench` executable (depending on it makes `swift test` build it first).
         .testTarget(name: "AirbenchCLITests", dependencies: ["AirbenchCLI"]),
     ]

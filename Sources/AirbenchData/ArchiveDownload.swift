@@ -55,7 +55,7 @@ package enum ArchiveDownload {
             throw CIFAR10Error.downloadFailed(url: url.absoluteString, reason: failure)
         }
 
-        let actualMD5 = try MD5.hexDigest(ofFile: partial)
+        let actualMD5 = try MD5Checksum.hexDigest(ofFile: partial)
         guard actualMD5 == expectedMD5 else {
             try? FileManager.default.removeItem(at: partial)
             throw CIFAR10Error.checksumMismatch(path: url.absoluteString, expected: expectedMD5, actual: actualMD5)

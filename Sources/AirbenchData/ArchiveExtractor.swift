@@ -1,7 +1,7 @@
 import Foundation
 
-/// Unpacks a `.tar.gz` file into a folder, streaming: decompressed bytes go straight from the
-/// DEFLATE window through the tar parser into the output files.
+/// Unpacks a `.tar.gz` file into a folder, streaming: the archive is memory-mapped, and zlib's
+/// output goes piece by piece through the tar parser into the output files.
 package enum ArchiveExtractor {
     /// Extracts the regular files of `archive` under `folder` (which must exist).
     ///
@@ -66,7 +66,7 @@ private struct FileWriter {
             current = handle
         case .fileData(let piece):
             do {
-                // No copy: the piece lives in the decoder's window until this returns.
+                // No copy: the piece lives in the decoder's output buffer until this returns.
                 try current?.write(contentsOf: Data(
                     bytesNoCopy: UnsafeMutableRawPointer(mutating: piece.baseAddress!), count: piece.count,
                     deallocator: .none))

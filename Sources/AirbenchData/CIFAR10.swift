@@ -13,11 +13,11 @@ public struct CIFAR10: Sendable {
     ]
 
     /// Names of the five training batch files of the binary version.
-    public static let trainFileNames = (1 ... 5).map { "data_batch_\($0).bin" }
+    public static let trainFileNames = CIFAR10BatchFile.trainFileNames
     /// Name of the test batch file of the binary version.
-    public static let testFileName = "test_batch.bin"
+    public static let testFileName = CIFAR10BatchFile.testFileName
     /// All six batch files a CIFAR-10 folder must hold.
-    public static let batchFileNames = trainFileNames + [testFileName]
+    public static let batchFileNames = CIFAR10BatchFile.fileNames
     /// Name of the folder the official archive unpacks to.
     public static let batchFolderName = "cifar-10-batches-bin"
     /// Records in every batch file of the real data set.

@@ -3,23 +3,6 @@ import Foundation
 import XCTest
 
 final class ChecksumTests: XCTestCase {
-    func testCRC32KnownValueAndPieces() {
-        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926)
-        XCTAssertEqual(CRC32.checksum([]), 0)
-        let bytes = GzipVectors.plainMultiBlock
-        XCTAssertEqual(CRC32.checksum(bytes), crc32(bytes), "table-driven CRC disagrees with the bitwise one")
-        var pieces = CRC32()
-        bytes.withUnsafeBytes { all in
-            var offset = 0
-            for size in [1, 3, 7, 8, 9, 100, 1000] + Array(repeating: 2000, count: 4) where offset < all.count {
-                let end = min(offset + size, all.count)
-                pieces.update(UnsafeRawBufferPointer(rebasing: all[offset ..< end]))
-                offset = end
-            }
-        }
-        XCTAssertEqual(pieces.value, crc32(bytes))
-    }
-
     /// The test suite of RFC 1321, appendix A.5.
     func testMD5RFC1321Vectors() {
         let vectors = [
@@ -32,13 +15,13 @@ final class ChecksumTests: XCTestCase {
             (String(repeating: "1234567890", count: 8), "57edf4a22be3c955ac49da2e2107b67a"),
         ]
         for (message, digest) in vectors {
-            XCTAssertEqual(MD5.hexDigest(Array(message.utf8)), digest, "md5(\"\(message)\")")
+            XCTAssertEqual(MD5Checksum.hexDigest(Array(message.utf8)), digest, "md5(\"\(message)\")")
         }
     }
 
-    func testMD5InPiecesAndOfFile() throws {
+    func testMD5OfFilesReadInPieces() throws {
         let bytes = GzipVectors.plainMultiBlock
-        let whole = MD5.hexDigest(bytes)
+        let whole = MD5Checksum.hexDigest(bytes)
         // Padding edge cases around the 56-byte length field and the 64-byte block (digests from Python's hashlib).
         let paddingCases = [
             55: "ef1772b6dff9a122358552954ad0df65", 56: "3b0c8ac703f828b04c6c197006d17218",
@@ -47,20 +30,20 @@ final class ChecksumTests: XCTestCase {
             119: "8a7bd0732ed6a28ce75f6dabc90e1613", 120: "5f61c0ccad4cac44c75ff505e1f1e537",
         ]
         for (length, digest) in paddingCases {
-            XCTAssertEqual(MD5.hexDigest([UInt8](repeating: UInt8(ascii: "a"), count: length)), digest, "md5 of \(length) × a")
+            XCTAssertEqual(MD5Checksum.hexDigest([UInt8](repeating: UInt8(ascii: "a"), count: length)), digest, "md5 of \(length) × a")
         }
-        var pieces = MD5()
-        bytes.withUnsafeBytes { all in
-            var offset = 0
-            for size in [1, 63, 64, 65, 3, 1000, 6000] where offset < all.count {
-                let end = min(offset + size, all.count)
-                pieces.update(UnsafeRawBufferPointer(rebasing: all[offset ..< end]))
-                offset = end
-            }
-        }
-        XCTAssertEqual(pieces.finalize().map { String(format: "%02x", $0) }.joined(), whole)
+        // From Python: hashlib.md5(gzip.decompress(multiBlock)).hexdigest().
+        XCTAssertEqual(whole, "db0aee6264b976e2a489534e4491674a")
         let file = try makeTemporaryFolder().appendingPathComponent("bytes")
         try Data(bytes).write(to: file)
-        XCTAssertEqual(try MD5.hexDigest(ofFile: file), whole)
+        // Read whole, and in pieces that cross the 64-byte block boundary in every way.
+        for pieceSize in [1 << 22, 1, 63, 64, 65, 1000] {
+            XCTAssertEqual(try MD5Checksum.hexDigest(ofFile: file, pieceSize: pieceSize), whole, "pieces of \(pieceSize)")
+        }
+        let empty = file.deletingLastPathComponent().appendingPathComponent("empty")
+        try Data().write(to: empty)
+        XCTAssertEqual(try MD5Checksum.hexDigest(ofFile: empty), "d41d8cd98f00b204e9800998ecf8427e")
+        let missing = file.deletingLastPathComponent().appendingPathComponent("missing")
+        assertCIFAR10Error(try MD5Checksum.hexDigest(ofFile: missing), mentions: [missing.path, "not found"])
     }
 }

@@ -180,10 +180,10 @@ final class DataLocationTests: XCTestCase {
         let cache = try makeTemporaryFolder().appendingPathComponent("cache")
 
         assertCIFAR10Error(try locate(nil, cache: cache, allowDownload: true, downloadURL: url, downloadMD5: "0123"),
-                           mentions: [url.absoluteString, "checksum mismatch", MD5.hexDigest(archive)])
+                           mentions: [url.absoluteString, "checksum mismatch", MD5Checksum.hexDigest(archive)])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path), [], "rejected download kept")
 
-        let found = try locate(nil, cache: cache, allowDownload: true, downloadURL: url, downloadMD5: MD5.hexDigest(archive))
+        let found = try locate(nil, cache: cache, allowDownload: true, downloadURL: url, downloadMD5: MD5Checksum.hexDigest(archive))
         XCTAssertEqual(try Data(contentsOf: cache.appendingPathComponent("cifar-10-binary.tar.gz")), Data(archive))
         XCTAssertEqual(try CIFAR10.load(folder: found, recordsPerFile: testRecords).test.count, testRecords)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path).sorted(),

@@ -22,7 +22,7 @@ final class RealDataTests: XCTestCase {
         XCTAssertEqual(trainHistogram, [Int](repeating: 5000, count: 10))
         XCTAssertEqual(testHistogram, [Int](repeating: 1000, count: 10))
         // From /work/shared/data/README.md: the extracted bytes are exactly the published ones.
-        XCTAssertEqual(try MD5.hexDigest(ofFile: folder.appendingPathComponent("data_batch_1.bin")),
+        XCTAssertEqual(try MD5Checksum.hexDigest(ofFile: folder.appendingPathComponent("data_batch_1.bin")),
                        "5de62871f4520a680b25b0767cc2f4f8")
     }
 }

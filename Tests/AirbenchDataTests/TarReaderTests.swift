@@ -1,4 +1,5 @@
 import AirbenchData
+import AirbenchFormats
 import Foundation
 import XCTest
 

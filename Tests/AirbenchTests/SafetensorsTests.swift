@@ -1,4 +1,5 @@
 import Airbench
+import AirbenchFormats
 import Foundation
 import XCTest
 
@@ -206,6 +207,62 @@ final class SafetensorsTests: XCTestCase {
                 XCTAssertTrue("\(error)".hasPrefix("bad.safetensors: bad JSON header: "), "\(error)")
             }
         }
+    }
+
+    /// Each malformed header names the problem (and the tensor), not just "bad JSON".
+    func testBadHeaderReasons() {
+        let cases: [(header: String, reason: String)] = [
+            ("{\"a\": ", "not valid JSON"),
+            ("{} trailing", "not valid JSON"),
+            ("[1, 2]", "top level is not an object"),
+            (#"{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}"#,
+             "duplicate key 'a'"),
+            (#"{"a":{"dtype":"F32","dtype":"F64","shape":[0],"data_offsets":[0,0]}}"#, "duplicate key 'a.dtype'"),
+            (#"{"__metadata__":{"k":"x","k":"y"}}"#, "duplicate key '__metadata__.k'"),
+            (#"{"a":3}"#, "tensor 'a': entry is not an object"),
+            (#"{"a":{"shape":[0],"data_offsets":[0,0]}}"#, "tensor 'a': missing string 'dtype'"),
+            (#"{"a":{"dtype":7,"shape":[0],"data_offsets":[0,0]}}"#, "tensor 'a': missing string 'dtype'"),
+            (#"{"a":{"dtype":"F32","data_offsets":[0,0]}}"#, "tensor 'a': missing array 'shape'"),
+            (#"{"a":{"dtype":"F32","shape":[true],"data_offsets":[0,0]}}"#, "tensor 'a': missing array 'shape'"),
+            (#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}}"#, "tensor 'a': shape entries must be non-negative"),
+            (#"{"a":{"dtype":"F32","shape":[0]}}"#, "tensor 'a': missing two-element integer array 'data_offsets'"),
+            (#"{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0,0]}}"#, "tensor 'a': missing two-element"),
+            (#"{"a":{"dtype":"F32","shape":[0],"data_offsets":[0.5,1]}}"#, "tensor 'a': missing two-element"),
+            (#"{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,99999999999999999999]}}"#, "tensor 'a': missing two-element"),
+            (#"{"__metadata__":[]}"#, "__metadata__ is not an object"),
+            (#"{"__metadata__":{"k":null}}"#, "__metadata__ value for 'k' is not a string"),
+            ("{\"a\":\"\u{01}\"}", "not valid JSON"),
+            // The header as UTF-16 (Foundation's JSON reader would accept it).
+            (String(decoding: [0x7B, 0x00, 0x7D, 0x00], as: UTF8.self), "not UTF-8 JSON"),
+        ]
+        for (header, reason) in cases {
+            XCTAssertThrowsError(try SafetensorsFile.parse(fileBytes(header: header), source: "bad.safetensors"), header) { error in
+                guard case .badHeader(let actual)? = (error as? SafetensorsError)?.kind else {
+                    return XCTFail("\(header): expected badHeader, got \(error)")
+                }
+                XCTAssertTrue(actual.hasPrefix(reason), "\(header): reason \"\(actual)\" does not start with \"\(reason)\"")
+            }
+        }
+    }
+
+    /// As in the reference implementation, the tensors must cover the data section exactly.
+    func testDataNotCoveredByTensors() {
+        let data = floatBytes([1, 2, 3])
+        assertParseFails(
+            fileBytes(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"#
+                + #""x":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#, data: data),
+            with: .unclaimedData(begin: 4, end: 8, dataLength: 12))
+        assertParseFails(
+            fileBytes(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: data),
+            with: .unclaimedData(begin: 0, end: 4, dataLength: 12))
+        assertParseFails(
+            fileBytes(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: data),
+            with: .unclaimedData(begin: 8, end: 12, dataLength: 12))
+        assertParseFails(fileBytes(header: "{}", data: [0]), with: .unclaimedData(begin: 0, end: 1, dataLength: 1))
+        // Empty tensors may sit anywhere inside the data section.
+        XCTAssertNoThrow(try SafetensorsFile.parse(fileBytes(
+            header: #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"e":{"dtype":"F32","shape":[0,5],"data_offsets":[4,4]}}"#,
+            data: data)))
     }
 
     func testOffsetsOutOfRange() {

@@ -5,23 +5,28 @@
 package enum ArchiveError: Error, CustomStringConvertible, Equatable {
     /// The data ended before the stream did.
     case truncated(String)
-    /// The DEFLATE stream breaks RFC 1951.
+    /// The DEFLATE stream breaks RFC 1951 (zlib's reason).
     case invalidDeflate(String)
     /// The gzip framing breaks RFC 1952.
     case invalidGzip(String)
-    /// A stored checksum or length disagrees with the data.
-    case checksumMismatch(what: String, expected: UInt32, actual: UInt32)
+    /// A stored checksum or length disagrees with the data; the values when known.
+    case checksumMismatch(what: String, stored: UInt32?, computed: UInt32?)
     /// A tar header is malformed.
     case invalidTar(String)
+    /// zlib itself failed (out of memory, version mismatch), not the data.
+    case zlib(String)
 
     package var description: String {
         switch self {
         case .truncated(let what): return "unexpected end of data in \(what)"
         case .invalidDeflate(let reason): return "invalid DEFLATE data: \(reason)"
         case .invalidGzip(let reason): return "invalid gzip data: \(reason)"
-        case .checksumMismatch(let what, let expected, let actual):
-            return "\(what) mismatch: stored \(hex(expected)), computed \(hex(actual))"
+        case .checksumMismatch(let what, let stored?, let computed?):
+            return "\(what) mismatch: stored \(hex(stored)), computed \(hex(computed))"
+        case .checksumMismatch(let what, _, _):
+            return "\(what) mismatch: the stored value does not match the data"
         case .invalidTar(let reason): return "invalid tar data: \(reason)"
+        case .zlib(let reason): return "zlib error: \(reason)"
         }
     }
 

@@ -2,6 +2,15 @@ import Foundation
 
 /// The binary-version batch file: records of one label byte then the R, G and B planes (32 × 32 each).
 package enum CIFAR10BatchFile {
+    /// Names of the five training batch files of the binary version.
+    package static let trainFileNames = (1 ... 5).map { "data_batch_\($0).bin" }
+    /// Name of the test batch file of the binary version.
+    package static let testFileName = "test_batch.bin"
+    /// All six batch files a CIFAR-10 folder must hold.
+    package static let fileNames = trainFileNames + [testFileName]
+    /// Labels are class indices below this.
+    package static let classCount = 10
+
     /// Bytes per record: the label and 3,072 pixel bytes.
     package static let recordSize = 1 + CIFAR10Split.bytesPerImage
 
@@ -14,7 +23,7 @@ package enum CIFAR10BatchFile {
     package static func read(_ file: URL, records: Int) throws -> CIFAR10Split {
         let path = file.path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw CIFAR10Error.missingFile(path: path, expected: CIFAR10.batchFileNames)
+            throw CIFAR10Error.missingFile(path: path, expected: fileNames)
         }
         let data: Data
         do {
@@ -30,35 +39,42 @@ package enum CIFAR10BatchFile {
         }
         var images = [UInt8](repeating: 0, count: records * CIFAR10Split.bytesPerImage)
         var labels = [UInt8](repeating: 0, count: records)
-        let planeSize = CIFAR10Split.imageSide * CIFAR10Split.imageSide
         try data.withUnsafeBytes { (source: UnsafeRawBufferPointer) in
             try images.withUnsafeMutableBufferPointer { destination in
                 for record in 0 ..< records {
                     let base = record * recordSize
                     let label = source[base]
-                    guard label < CIFAR10.classNames.count else {
+                    guard label < classCount else {
                         throw CIFAR10Error.invalidLabel(path: path, record: record, value: label)
                     }
                     labels[record] = label
-                    let red = base + 1
-                    let green = red + planeSize
-                    let blue = green + planeSize
-                    var out = record * CIFAR10Split.bytesPerImage
-                    for pixel in 0 ..< planeSize {
-                        destination[out] = source[red + pixel]
-                        destination[out + 1] = source[green + pixel]
-                        destination[out + 2] = source[blue + pixel]
-                        out += 3
-                    }
+                    interleave(planes: source, at: base + 1, into: destination, at: record * CIFAR10Split.bytesPerImage)
                 }
             }
         }
         return CIFAR10Split(images: images, labels: labels)
     }
 
+    /// Copies one image stored as R, G and B planes (32 × 32 each) starting at `start` into interleaved
+    /// RGB pixels starting at `out` (CIFAR-10 and CIFAR-100 share this layout).
+    package static func interleave(
+        planes source: UnsafeRawBufferPointer, at start: Int, into destination: UnsafeMutableBufferPointer<UInt8>, at out: Int
+    ) {
+        let planeSize = CIFAR10Split.imageSide * CIFAR10Split.imageSide
+        let green = start + planeSize
+        let blue = green + planeSize
+        var out = out
+        for pixel in 0 ..< planeSize {
+            destination[out] = source[start + pixel]
+            destination[out + 1] = source[green + pixel]
+            destination[out + 2] = source[blue + pixel]
+            out += 3
+        }
+    }
+
     /// Whether `folder` holds all six batch files, each of the expected size.
     package static func folderIsComplete(_ folder: URL, records: Int) -> Bool {
-        CIFAR10.batchFileNames.allSatisfy { name in
+        fileNames.allSatisfy { name in
             let path = folder.appendingPathComponent(name).path
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
             return size == expectedSize(records: records)

@@ -157,6 +157,8 @@ public struct SafetensorsError: Error, Equatable, CustomStringConvertible {
         case offsetsOutOfRange(tensor: String, begin: Int, end: Int, dataLength: Int)
         /// Two tensors claim some of the same bytes.
         case overlappingTensors(first: String, second: String)
+        /// Bytes `begin..<end` of the data section belong to no tensor: the tensors must tile it.
+        case unclaimedData(begin: Int, end: Int, dataLength: Int)
         /// A dtype this reader does not know.
         case unknownDType(tensor: String, dtype: String)
         /// The shape times the dtype size differs from the byte range length.
@@ -193,6 +195,8 @@ public struct SafetensorsError: Error, Equatable, CustomStringConvertible {
             problem = "tensor '\(tensor)' has data_offsets [\(begin), \(end)] outside the \(dataLength)-byte data section"
         case .overlappingTensors(let first, let second):
             problem = "tensors '\(first)' and '\(second)' overlap"
+        case .unclaimedData(let begin, let end, let dataLength):
+            problem = "bytes \(begin)..<\(end) of the \(dataLength)-byte data section belong to no tensor (tensor data must be contiguous)"
         case .unknownDType(let tensor, let dtype):
             problem = "tensor '\(tensor)' has unsupported dtype '\(dtype)'"
         case .sizeMismatch(let tensor, let shape, let dtype, let byteLength):
@@ -314,6 +318,7 @@ extension SafetensorsFile {
             SafetensorsError(file: source, kind: kind)
         }
         guard bytes.count >= 8 else { throw fail(.tooShort(byteCount: bytes.count)) }
+        // The length field is checked against the file before anything is read or allocated by it.
         let headerLength = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         guard headerLength <= UInt64(bytes.count - 8) else {
             throw fail(.headerBeyondFile(headerLength: headerLength, fileLength: bytes.count))
@@ -321,42 +326,22 @@ extension SafetensorsFile {
         let dataStart = 8 + Int(headerLength)
         let dataLength = bytes.count - dataStart
 
-        let headerSlice = UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart])
-        guard let headerText = String(bytes: headerSlice, encoding: .utf8) else {
-            throw fail(.badHeader(reason: "not valid UTF-8"))
-        }
-        let root: JSONValue
+        let header: SafetensorsHeader
         do {
-            root = try JSONParser.parse(headerText)
-        } catch let error as JSONParser.Failure {
-            throw fail(.badHeader(reason: error.reason))
-        }
-        guard case .object(let entries) = root else {
-            throw fail(.badHeader(reason: "top level is not an object"))
+            header = try SafetensorsHeader(json: Data(bytes[8 ..< dataStart]))
+        } catch let problem as SafetensorsHeader.Problem {
+            throw fail(.badHeader(reason: problem.reason))
         }
 
-        var file = SafetensorsFile()
-        var ranges: [(name: String, begin: Int, end: Int)] = []
-        for (name, value) in entries {
-            if name == "__metadata__" {
-                guard case .object(let pairs) = value else {
-                    throw fail(.badHeader(reason: "__metadata__ is not an object"))
-                }
-                for (key, item) in pairs {
-                    guard case .string(let text) = item else {
-                        throw fail(.badHeader(reason: "__metadata__ value for '\(key)' is not a string"))
-                    }
-                    file.metadata[key] = text
-                }
-                continue
-            }
-            let info = try TensorInfo(name: name, json: value, source: source)
+        var file = SafetensorsFile(metadata: header.metadata)
+        for (name, info) in header.tensors {
             guard info.begin >= 0, info.begin <= info.end, info.end <= dataLength else {
                 throw fail(.offsetsOutOfRange(tensor: name, begin: info.begin, end: info.end, dataLength: dataLength))
             }
             guard let dtype = StoredDType(rawValue: info.dtype) else {
                 throw fail(.unknownDType(tensor: name, dtype: info.dtype))
             }
+            // Overflow-checked: a hostile shape must not wrap around to match a small byte range.
             let (count, overflow) = info.shape.reduce((1, false)) { partial, dimension in
                 let product = partial.0.multipliedReportingOverflow(by: dimension)
                 return (product.partialValue, partial.1 || product.overflow)
@@ -366,52 +351,156 @@ extension SafetensorsFile {
                 throw fail(.sizeMismatch(
                     tensor: name, shape: info.shape, dtype: info.dtype, byteLength: info.end - info.begin))
             }
+            // Only now, with the element count bounded by the file size, is anything allocated.
             let raw = UnsafeRawBufferPointer(rebasing: bytes[(dataStart + info.begin)..<(dataStart + info.end)])
             file.tensors[name] = Tensor(shape: info.shape, values: dtype.decode(raw, count: count))
-            ranges.append((name, info.begin, info.end))
         }
 
-        // Empty tensors occupy no bytes, so they cannot overlap anything.
-        let occupied = ranges.filter { $0.begin < $0.end }.sorted { ($0.begin, $0.name) < ($1.begin, $1.name) }
-        for (previous, next) in zip(occupied, occupied.dropFirst()) where next.begin < previous.end {
-            throw fail(.overlappingTensors(first: previous.name, second: next.name))
+        // The tensors must tile the data section: no byte claimed twice, none left over (the rule of
+        // the reference implementation). Empty tensors occupy no bytes.
+        let occupied = header.tensors.filter { $0.info.begin < $0.info.end }
+            .sorted { ($0.info.begin, $0.name) < ($1.info.begin, $1.name) }
+        var covered = 0
+        var previous: String?
+        for (name, info) in occupied {
+            if info.begin < covered, let previous {
+                throw fail(.overlappingTensors(first: previous, second: name))
+            }
+            if info.begin > covered {
+                throw fail(.unclaimedData(begin: covered, end: info.begin, dataLength: dataLength))
+            }
+            covered = info.end
+            previous = name
+        }
+        if covered < dataLength {
+            throw fail(.unclaimedData(begin: covered, end: dataLength, dataLength: dataLength))
         }
         return file
     }
 }
 
-/// The header entry of one tensor, before its bytes are looked at.
-private struct TensorInfo {
-    var dtype: String
-    var shape: [Int]
-    var begin: Int
-    var end: Int
+/// The JSON header, decoded with Foundation: `JSONSerialization` checks the syntax (its messages
+/// give the position), then `JSONDecoder` reads the fields with exact integer types.
+private struct SafetensorsHeader {
+    /// Why the header is unusable; becomes `SafetensorsError.Kind.badHeader`.
+    struct Problem: Error {
+        var reason: String
+    }
 
-    init(name: String, json: JSONValue, source: String) throws {
-        func fail(_ reason: String) -> SafetensorsError {
-            SafetensorsError(file: source, kind: .badHeader(reason: "tensor '\(name)': \(reason)"))
-        }
-        guard case .object(let fields) = json else { throw fail("entry is not an object") }
-        let lookup = Dictionary(fields, uniquingKeysWith: { first, _ in first })
-        guard case .string(let dtype)? = lookup["dtype"] else { throw fail("missing string 'dtype'") }
-        guard case .array(let shapeItems)? = lookup["shape"] else { throw fail("missing array 'shape'") }
-        guard case .array(let offsetItems)? = lookup["data_offsets"], offsetItems.count == 2 else {
-            throw fail("missing two-element array 'data_offsets'")
-        }
-        var shape = [Int]()
-        for item in shapeItems {
-            guard case .integer(let dimension) = item, dimension >= 0 else {
-                throw fail("shape entries must be non-negative integers")
+    /// One tensor's entry, before its bytes are looked at.
+    struct TensorInfo {
+        var dtype: String
+        var shape: [Int]
+        var begin: Int
+        var end: Int
+    }
+
+    var metadata: [String: String] = [:]
+    /// In the order of `SafetensorsFile.names`, so the first problem reported does not depend on hashing.
+    var tensors: [(name: String, info: TensorInfo)] = []
+
+    private init() {}
+
+    init(json: Data) throws {
+        guard String(bytes: json, encoding: .utf8) != nil else { throw Problem(reason: "not valid UTF-8") }
+        // JSONSerialization would also accept UTF-16 and UTF-32, which it recognises by their zero
+        // bytes; UTF-8 JSON never holds one (a raw NUL is not allowed even inside a string).
+        guard !json.contains(0) else { throw Problem(reason: "not UTF-8 JSON: holds a NUL byte") }
+        do {
+            guard try JSONSerialization.jsonObject(with: json) is [String: Any] else {
+                throw Problem(reason: "top level is not an object")
             }
-            shape.append(dimension)
+        } catch let error as Problem {
+            throw error
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            throw Problem(reason: "not valid JSON" + (detail.map { ": \($0)" } ?? ""))
         }
-        guard case .integer(let begin) = offsetItems[0], case .integer(let end) = offsetItems[1] else {
-            throw fail("data_offsets must be integers")
+
+        // JSON objects may repeat a key and Foundation keeps only one of them; a header that names a
+        // tensor (or a field) twice is ambiguous, so every key the decoder meets is logged, with its path.
+        let keys = KeyLog()
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .custom { path in
+            keys.record(path.map(\.stringValue))
+            return path.last!
         }
-        self.dtype = dtype
-        self.shape = shape
-        self.begin = begin
-        self.end = end
+        let decoded: Decoded
+        do {
+            decoded = try decoder.decode(Decoded.self, from: json)
+        } catch let error as Problem {
+            throw error
+        } catch {
+            throw Problem(reason: "cannot decode: \(error)")
+        }
+        if let duplicate = keys.firstDuplicate {
+            throw Problem(reason: "duplicate key '\(duplicate.joined(separator: "."))'")
+        }
+        self = decoded.header
+    }
+
+    /// Decodes the fields one by one so that each problem gets its own message.
+    private struct Decoded: Decodable {
+        var header = SafetensorsHeader()
+
+        init(from decoder: Decoder) throws {
+            let root = try decoder.container(keyedBy: Key.self)
+            let names = root.allKeys.map(\.stringValue)
+                .sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            for name in names {
+                let key = Key(name)
+                if name == "__metadata__" {
+                    guard let pairs = try? root.nestedContainer(keyedBy: Key.self, forKey: key) else {
+                        throw Problem(reason: "__metadata__ is not an object")
+                    }
+                    for item in pairs.allKeys {
+                        guard let text = try? pairs.decode(String.self, forKey: item) else {
+                            throw Problem(reason: "__metadata__ value for '\(item.stringValue)' is not a string")
+                        }
+                        header.metadata[item.stringValue] = text
+                    }
+                    continue
+                }
+                func problem(_ reason: String) -> Problem { Problem(reason: "tensor '\(name)': \(reason)") }
+                guard let fields = try? root.nestedContainer(keyedBy: Key.self, forKey: key) else {
+                    throw problem("entry is not an object")
+                }
+                guard let dtype = try? fields.decode(String.self, forKey: Key("dtype")) else {
+                    throw problem("missing string 'dtype'")
+                }
+                guard let shape = try? fields.decode([Int].self, forKey: Key("shape")) else {
+                    throw problem("missing array 'shape' of integers")
+                }
+                guard shape.allSatisfy({ $0 >= 0 }) else { throw problem("shape entries must be non-negative integers") }
+                guard let offsets = try? fields.decode([Int].self, forKey: Key("data_offsets")), offsets.count == 2 else {
+                    throw problem("missing two-element integer array 'data_offsets'")
+                }
+                header.tensors.append((name, TensorInfo(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])))
+            }
+        }
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// The key paths the decoder met, in order; a path met twice is a repeated key.
+    private final class KeyLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var seen = Set<[String]>()
+        private var duplicate: [String]?
+
+        func record(_ path: [String]) {
+            lock.withLock {
+                if !seen.insert(path).inserted, duplicate == nil { duplicate = path }
+            }
+        }
+
+        var firstDuplicate: [String]? { lock.withLock { duplicate } }
     }
 }
 
@@ -464,237 +553,6 @@ private func floatFromHalfBits(_ bits: UInt16) -> Float {
         return fraction == 0 ? sign * .infinity : .nan
     default:
         return sign * (1 + fraction / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
-    }
-}
-
-// MARK: - JSON
-
-/// The subset of JSON values a safetensors header needs; other numbers parse as `.number`.
-private indirect enum JSONValue {
-    /// Members in file order; duplicates are rejected by the parser.
-    case object([(String, JSONValue)])
-    case array([JSONValue])
-    case string(String)
-    case integer(Int)
-    case number(Double)
-    case bool(Bool)
-    case null
-}
-
-/// A small strict JSON parser (RFC 8259), written here rather than using Foundation's so that
-/// integers are read exactly, duplicate keys are caught and the behaviour is the same everywhere.
-private struct JSONParser {
-    struct Failure: Error {
-        var reason: String
-    }
-
-    private let scalars: [Unicode.Scalar]
-    private var position = 0
-
-    static func parse(_ text: String) throws -> JSONValue {
-        var parser = JSONParser(scalars: Array(text.unicodeScalars))
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        guard parser.position == parser.scalars.count else {
-            throw parser.failure("unexpected text after the JSON value")
-        }
-        return value
-    }
-
-    private init(scalars: [Unicode.Scalar]) {
-        self.scalars = scalars
-    }
-
-    private func failure(_ reason: String) -> Failure {
-        Failure(reason: "\(reason) at character \(position)")
-    }
-
-    private var current: Unicode.Scalar? {
-        position < scalars.count ? scalars[position] : nil
-    }
-
-    private mutating func skipWhitespace() {
-        while let scalar = current, scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" {
-            position += 1
-        }
-    }
-
-    private mutating func expect(_ scalar: Unicode.Scalar) throws {
-        guard current == scalar else { throw failure("expected '\(scalar)'") }
-        position += 1
-    }
-
-    private mutating func parseValue(depth: Int) throws -> JSONValue {
-        // Headers are two levels deep; the limit only guards the stack against hostile input.
-        guard depth < 64 else { throw failure("nesting too deep") }
-        switch current {
-        case "{": return try parseObject(depth: depth)
-        case "[": return try parseArray(depth: depth)
-        case "\"": return .string(try parseString())
-        case "t": try parseLiteral("true"); return .bool(true)
-        case "f": try parseLiteral("false"); return .bool(false)
-        case "n": try parseLiteral("null"); return .null
-        case .some(let scalar) where scalar == "-" || ("0"..."9").contains(scalar): return try parseNumber()
-        case .some: throw failure("unexpected character")
-        case .none: throw failure("unexpected end of header")
-        }
-    }
-
-    private mutating func parseLiteral(_ word: String) throws {
-        for scalar in word.unicodeScalars {
-            guard current == scalar else { throw failure("invalid literal") }
-            position += 1
-        }
-    }
-
-    private mutating func parseObject(depth: Int) throws -> JSONValue {
-        try expect("{")
-        var members: [(String, JSONValue)] = []
-        var seen = Set<String>()
-        skipWhitespace()
-        if current == "}" {
-            position += 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard current == "\"" else { throw failure("expected a string key") }
-            let key = try parseString()
-            guard seen.insert(key).inserted else { throw failure("duplicate key '\(key)'") }
-            skipWhitespace()
-            try expect(":")
-            skipWhitespace()
-            members.append((key, try parseValue(depth: depth + 1)))
-            skipWhitespace()
-            if current == "," {
-                position += 1
-                continue
-            }
-            try expect("}")
-            return .object(members)
-        }
-    }
-
-    private mutating func parseArray(depth: Int) throws -> JSONValue {
-        try expect("[")
-        var items: [JSONValue] = []
-        skipWhitespace()
-        if current == "]" {
-            position += 1
-            return .array(items)
-        }
-        while true {
-            skipWhitespace()
-            items.append(try parseValue(depth: depth + 1))
-            skipWhitespace()
-            if current == "," {
-                position += 1
-                continue
-            }
-            try expect("]")
-            return .array(items)
-        }
-    }
-
-    private mutating func parseString() throws -> String {
-        try expect("\"")
-        var result = String.UnicodeScalarView()
-        while true {
-            guard let scalar = current else { throw failure("unterminated string") }
-            position += 1
-            switch scalar {
-            case "\"":
-                return String(result)
-            case "\\":
-                guard let escaped = current else { throw failure("unterminated escape") }
-                position += 1
-                switch escaped {
-                case "\"": result.append("\"")
-                case "\\": result.append("\\")
-                case "/": result.append("/")
-                case "b": result.append("\u{08}")
-                case "f": result.append("\u{0C}")
-                case "n": result.append("\n")
-                case "r": result.append("\r")
-                case "t": result.append("\t")
-                case "u": result.append(try parseUnicodeEscape())
-                default: throw failure("invalid escape '\\\(escaped)'")
-                }
-            default:
-                guard scalar.value >= 0x20 else { throw failure("unescaped control character in string") }
-                result.append(scalar)
-            }
-        }
-    }
-
-    /// Parses the hex digits after `\u`, joining a UTF-16 surrogate pair into one scalar.
-    private mutating func parseUnicodeEscape() throws -> Unicode.Scalar {
-        let first = try parseHexQuad()
-        if (0xD800..<0xDC00).contains(first) {
-            guard current == "\\" else { throw failure("lone high surrogate") }
-            position += 1
-            try expect("u")
-            let second = try parseHexQuad()
-            guard (0xDC00..<0xE000).contains(second) else { throw failure("invalid low surrogate") }
-            let combined = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-            return Unicode.Scalar(combined)!
-        }
-        guard let scalar = Unicode.Scalar(first) else { throw failure("lone low surrogate") }
-        return scalar
-    }
-
-    private mutating func parseHexQuad() throws -> UInt32 {
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            guard let scalar = current, let digit = Int(String(scalar), radix: 16) else {
-                throw failure("expected four hex digits")
-            }
-            value = value * 16 + UInt32(digit)
-            position += 1
-        }
-        return value
-    }
-
-    /// Advances over decimal digits and returns how many there were.
-    private mutating func skipDigits() -> Int {
-        var count = 0
-        while let scalar = current, ("0"..."9").contains(scalar) {
-            position += 1
-            count += 1
-        }
-        return count
-    }
-
-    private mutating func parseNumber() throws -> JSONValue {
-        let start = position
-        var isInteger = true
-        if current == "-" { position += 1 }
-        let integerDigitsStart = position
-        guard skipDigits() > 0 else { throw failure("invalid number") }
-        if scalars[integerDigitsStart] == "0" && position - integerDigitsStart > 1 {
-            throw failure("leading zero in number")
-        }
-        if current == "." {
-            isInteger = false
-            position += 1
-            guard skipDigits() > 0 else { throw failure("invalid number") }
-        }
-        if current == "e" || current == "E" {
-            isInteger = false
-            position += 1
-            if current == "+" || current == "-" { position += 1 }
-            guard skipDigits() > 0 else { throw failure("invalid number") }
-        }
-        var text = String.UnicodeScalarView()
-        text.append(contentsOf: scalars[start..<position])
-        let literal = String(text)
-        if isInteger {
-            guard let value = Int(literal) else { throw failure("integer \(literal) out of range") }
-            return .integer(value)
-        }
-        guard let value = Double(literal) else { throw failure("invalid number \(literal)") }
-        return .number(value)
     }
 }
 

@@ -1,0 +1,120 @@
+import _CZlib
+
+/// gzip (RFC 1952) decompression on top of the system zlib.
+///
+/// zlib's `inflate` with the gzip wrapper (windowBits 16 + MAX_WBITS) checks the header, the CRC-32
+/// and the length (ISIZE) of every member; this type feeds it, hands the output on in pieces, handles
+/// concatenated members and trailing zero padding, and turns zlib's failures into `ArchiveError`s.
+package enum Gzip {
+    /// Decompresses every member of a gzip file, handing the output to `sink` in pieces of at most
+    /// `chunkSize` bytes. Only one piece is held at a time, so the output never sits in memory whole.
+    ///
+    /// - Throws: `ArchiveError` when the data is not gzip, the framing or DEFLATE data is malformed,
+    ///   the data is cut short, or a member's CRC-32 or length (ISIZE) disagrees with what was
+    ///   decompressed; or whatever `sink` throws.
+    package static func decompress(
+        _ input: UnsafeRawBufferPointer, chunkSize: Int = 1 << 20, sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        precondition(chunkSize > 0 && chunkSize <= Int(UInt32.max), "chunk size \(chunkSize) out of range")
+        guard let base = input.baseAddress, !input.isEmpty else {
+            throw ArchiveError.truncated("gzip header (no data at all)")
+        }
+        var stream = z_stream()
+        let initStatus = airbench_inflate_init_gzip(&stream)
+        guard initStatus == Z_OK else {
+            throw ArchiveError.zlib("inflateInit2 failed with status \(initStatus)")
+        }
+        defer { inflateEnd(&stream) }
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
+        defer { output.deallocate() }
+        let start = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
+
+        var position = 0
+        var member = 1
+        repeat {
+            try checkMagic(input, at: position)
+            let memberStart = position
+            decoding: while true {
+                stream.next_in = start + position
+                stream.avail_in = UInt32(min(input.count - position, Int(UInt32.max)))
+                stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = UInt32(chunkSize)
+                let status = inflate(&stream, Z_NO_FLUSH)
+                position = stream.next_in - start
+                let produced = chunkSize - Int(stream.avail_out)
+                if produced > 0 {
+                    try sink(UnsafeRawBufferPointer(start: output.baseAddress, count: produced))
+                }
+                switch status {
+                case Z_STREAM_END:
+                    break decoding
+                case Z_OK where produced > 0 || position < input.count:
+                    continue
+                case Z_OK, Z_BUF_ERROR:
+                    // No progress is possible: zlib wants input that is not there.
+                    throw ArchiveError.truncated(
+                        "gzip member \(member) (the data ends after \(stream.total_out) decompressed bytes)")
+                default:
+                    throw failure(status: status, stream: stream, input: input, memberStart: memberStart, position: position)
+                }
+            }
+            // Concatenated gzip files form one valid stream; tools such as tape writers may also pad
+            // the end with zeros, which gzip itself accepts.
+            guard position < input.count, !input[position...].allSatisfy({ $0 == 0 }) else { return }
+            let resetStatus = inflateReset(&stream)
+            guard resetStatus == Z_OK else { throw ArchiveError.zlib("inflateReset failed with status \(resetStatus)") }
+            member += 1
+        } while true
+    }
+
+    /// Decompresses a whole gzip file in memory.
+    package static func decompress(_ bytes: [UInt8], chunkSize: Int = 1 << 20) throws -> [UInt8] {
+        var result: [UInt8] = []
+        try bytes.withUnsafeBytes { input in
+            try decompress(input, chunkSize: chunkSize) { result.append(contentsOf: $0) }
+        }
+        return result
+    }
+
+    /// Rejects data that does not start with the gzip magic bytes before zlib sees it, so that the
+    /// commonest mistake (a file that is not gzip at all, or junk after the last member) says so plainly.
+    private static func checkMagic(_ input: UnsafeRawBufferPointer, at position: Int) throws {
+        let magic: [UInt8] = [0x1F, 0x8B]
+        let available = min(2, input.count - position)
+        guard input[position ..< position + available].elementsEqual(magic.prefix(available)) else {
+            throw ArchiveError.invalidGzip("not gzip data (magic bytes 1f 8b missing at byte \(position))")
+        }
+    }
+
+    /// The `ArchiveError` for a failed `inflate` call, with the stored and computed values where zlib
+    /// compared them.
+    private static func failure(
+        status: Int32, stream: z_stream, input: UnsafeRawBufferPointer, memberStart: Int, position: Int
+    ) -> ArchiveError {
+        let message = stream.msg.map { String(cString: $0) } ?? "status \(status)"
+        /// The little-endian word zlib has just read: the trailer field it rejected.
+        func storedWord() -> UInt32? {
+            guard position >= 4 else { return nil }
+            return (0 ..< 4).reduce(0) { $0 | UInt32(input[position - 4 + $1]) << (8 * UInt32($1)) }
+        }
+        switch (status, message) {
+        case (Z_DATA_ERROR, "unknown compression method"):
+            let method = memberStart + 2 < input.count ? "\(input[memberStart + 2])" : "?"
+            return .invalidGzip("compression method \(method), only 8 (deflate) exists")
+        case (Z_DATA_ERROR, "unknown header flags set"):
+            let flags = memberStart + 3 < input.count ? String(input[memberStart + 3], radix: 16) : "?"
+            return .invalidGzip("reserved header flags set (0x\(flags))")
+        case (Z_DATA_ERROR, "header crc mismatch"):
+            return .checksumMismatch(what: "gzip header CRC-16", stored: nil, computed: nil)
+        case (Z_DATA_ERROR, "incorrect data check"):
+            return .checksumMismatch(what: "gzip CRC-32", stored: storedWord(), computed: UInt32(truncatingIfNeeded: stream.adler))
+        case (Z_DATA_ERROR, "incorrect length check"):
+            return .checksumMismatch(
+                what: "gzip length (ISIZE)", stored: storedWord(), computed: UInt32(truncatingIfNeeded: stream.total_out))
+        case (Z_DATA_ERROR, _):
+            return .invalidDeflate(message)
+        default:
+            return .zlib("inflate failed: \(message)")
+        }
+    }
+}
