@@ -30,6 +30,8 @@ extension Network94 {
     /// views of `ttaLevel`.
     public func infer(images: UnsafePointer<Float>, count: Int, ttaLevel: Int, batchSize: Int = 500) -> [Float] {
         precondition((0...2).contains(ttaLevel), "TTA level must be 0, 1 or 2")
+        evaluationPacks = [:]  // pack each layer's weights once for all views and batches
+        defer { evaluationPacks = nil }
         let ws = makeWorkspace(batch: min(batchSize, count))
         var logits = [Float](repeating: 0, count: count * Self.classes)
         var first = 0

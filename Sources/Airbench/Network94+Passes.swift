@@ -9,7 +9,7 @@ extension Network94 {
         let batch = ws.batch
         let whiten = ConvolutionShape(batch: batch, inputHeight: 32, inputWidth: 32, inputChannels: 3,
                                       outputChannels: Self.whitenWidth, kernelSize: 2, padding: 0)
-        Convolution.forward(whiten, input: ws.input.pointer, weights: .forward(state.pointer("0.weight"), shape: whiten),
+        Convolution.forward(whiten, input: ws.input.pointer, weights: forwardWeights("0.weight", shape: whiten),
                             output: ws.whitenLinear.pointer)
         ChannelOps.affine(ws.whitenLinear.pointer, rows: batch * 31 * 31, channels: Self.whitenWidth,
                           scale: [Float](repeating: 1, count: Self.whitenWidth), shift: state.values("0.bias"),
@@ -19,8 +19,8 @@ extension Network94 {
             let a = ws.blocks[i], p = block.pooledSide, c = block.channels, rows = batch * p * p
             let conv1 = block.conv1(batch: batch), conv2 = block.conv2(batch: batch)
             Convolution.forward(conv1, input: input.pointer,
-                                weights: .forward(state.pointer("\(block.name).conv1.weight"), shape: conv1,
-                                                  algorithm: convolutionAlgorithm),
+                                weights: forwardWeights("\(block.name).conv1.weight", shape: conv1,
+                                                        algorithm: convolutionAlgorithm),
                                 output: a.conv1.pointer)
             MaxPool.forward(a.conv1.pointer, batch: batch, height: 2 * p, width: 2 * p, channels: c, kernel: 2,
                             output: a.pooled.pointer, argmax: a.argmax.pointer)
@@ -28,8 +28,8 @@ extension Network94 {
             ChannelOps.affine(a.pooled.pointer, rows: rows, channels: c, scale: ws.blocks[i].norm1.scale,
                               shift: ws.blocks[i].norm1.shift, gelu: true, output: a.hidden.pointer)
             Convolution.forward(conv2, input: a.hidden.pointer,
-                                weights: .forward(state.pointer("\(block.name).conv2.weight"), shape: conv2,
-                                                  algorithm: convolutionAlgorithm),
+                                weights: forwardWeights("\(block.name).conv2.weight", shape: conv2,
+                                                        algorithm: convolutionAlgorithm),
                                 output: a.conv2.pointer)
             ws.blocks[i].norm2 = batchNorm("\(block.name).norm2", a.conv2, rows: rows, channels: c, training: training)
             ChannelOps.affine(a.conv2.pointer, rows: rows, channels: c, scale: ws.blocks[i].norm2.scale,
@@ -48,6 +48,15 @@ extension Network94 {
                 logits[b * Self.classes + j] = sum * scalingFactor
             }
         }
+    }
+
+    /// The weights `name` packed for the forward pass: packed anew on every call in training (the weights change
+    /// every step), once per evaluation while `infer` runs (its views and batches share the weights).
+    func forwardWeights(_ name: String, shape: ConvolutionShape, algorithm: ConvolutionAlgorithm = .direct) -> PackedWeights {
+        if let packed = evaluationPacks?[name] { return packed }
+        let packed = PackedWeights.forward(state.pointer(name), shape: shape, algorithm: algorithm)
+        evaluationPacks?[name] = packed
+        return packed
     }
 
     /// BatchNorm coefficients for `x` (rows × channels): batch statistics in training (and the running-statistics

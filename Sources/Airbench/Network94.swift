@@ -26,6 +26,8 @@ public final class Network94: @unchecked Sendable {
     /// How the 3×3 convolutions run their forward and backward-data passes (an engine choice, not part of the
     /// method: Winograd differs from direct only by rounding).
     public var convolutionAlgorithm: ConvolutionAlgorithm = .direct
+    /// Forward weights packed once for a whole evaluation (set by `infer`, nil otherwise).
+    var evaluationPacks: [String: PackedWeights]?
 
     static let whitenWidth = 24
     static let classes = 10
