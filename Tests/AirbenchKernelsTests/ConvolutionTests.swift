@@ -11,9 +11,11 @@ final class ConvolutionTests: XCTestCase {
                          outputHeight: 6, outputWidth: 6),
         ConvolutionShape(batch: 1, inputHeight: 3, inputWidth: 3, inputChannels: 40, outputChannels: 32, kernelSize: 3, padding: 1),
         ConvolutionShape(batch: 2, inputHeight: 5, inputWidth: 4, inputChannels: 16, outputChannels: 16, kernelSize: 3, padding: 1),
-        // more rows than one 128-row chunk of the weight-gradient reduction
+        // more rows than one 128-row chunk of the weight-gradient reduction (fp32 paths)
         ConvolutionShape(batch: 8, inputHeight: 7, inputWidth: 7, inputChannels: 32, outputChannels: 32, kernelSize: 3, padding: 1,
                          outputHeight: 6, outputWidth: 6),
+        // more rows than one 512-row chunk (bf16 path), an odd row count (a last pair with one row) and 17 channels
+        ConvolutionShape(batch: 13, inputHeight: 7, inputWidth: 7, inputChannels: 17, outputChannels: 18, kernelSize: 3, padding: 1),
     ]
 
     // One tolerance for both algorithms: Winograd's transforms add and subtract up to 16 terms around the GEMM and
