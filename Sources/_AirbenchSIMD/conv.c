@@ -239,10 +239,10 @@ void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *pa
 // ([ci block][m][MR], zeros for padding and past in_c); a tile then adds Σ_m A[m][ci..ci+MR) ⊗ dOut[m][co..co+NR)
 // reading both operands contiguously. (Read in place, rows 1 KiB apart all fall into 4 of the L1's 64 sets, so
 // nothing stayed in L1 between tiles.) Threads own disjoint tiles and each walks all rows in the same chunk order,
-// so every gradient element is the same sum in the same order whatever the thread count. The bf16 path
-// (conv_avx512.c) does the same with 16-channel blocks and pairs of rows.
+// so every gradient element is the same sum in the same order whatever the thread count. The AVX-512 path
+// (conv_avx512.c) does the same with 16-channel blocks and longer chunks, in fp32 or in bf16 (pairs of rows).
 
-typedef ab_weights_job weights_job;  // (internal.h) block = MR here, AB_BF16_BLOCK on the bf16 path
+typedef ab_weights_job weights_job;  // (internal.h) block = MR here, AB_WIDE_BLOCK on the AVX-512 path
 
 #define BLOCK_STRIDE (CHUNK_ROWS * MR + 8)  // floats per gathered ci block; the slack takes 8-wide copies' spill
 
@@ -332,7 +332,7 @@ static void weights_part(void *context, int begin, int end, int thread) {
     long rows = (long)s->batch * s->out_h * s->out_w;
     float *a = ab_thread_scratch(thread, 1, sizeof(float) * (size_t)job->ci_blocks * BLOCK_STRIDE);
     float *g = ab_thread_scratch(thread, 2, sizeof(float) * (size_t)job->panels * CHUNK_ROWS * NR);
-    int use_avx2 = ab_isa_active() >= AB_ISA_AVX2;
+    int use_avx2 = ab_isa_active() == AB_ISA_AVX2;
     for (long first = 0; first < rows; first += CHUNK_ROWS) {
         int count = (int)(rows - first < CHUNK_ROWS ? rows - first : CHUNK_ROWS);
         pack_grad_output(s, job->grad_output, first, count, job->panels, g);
@@ -362,16 +362,16 @@ static void weights_part(void *context, int begin, int end, int thread) {
 
 void ab_conv_backward_weights(const ab_conv_shape *s, const float *input, const float *grad_output,
                               float *grad_oihw) {
-    int bf16 = bf16_active(), block = bf16 ? AB_BF16_BLOCK : MR;
+    int wide = ab_isa_active() == AB_ISA_AVX512, block = wide ? AB_WIDE_BLOCK : MR;
     int taps = taps_of(s), panels = panels_of(s->out_c), ci_blocks = (s->in_c + block - 1) / block;
     size_t width = (size_t)ci_blocks * block, ldacc = (size_t)panels * NR, total = taps * width * ldacc;
     float *accumulator = aligned_alloc(64, (sizeof(float) * total + 63) & ~(size_t)63);
     memset(accumulator, 0, sizeof(float) * total);
     weights_job job = {s, input, grad_output, NULL, accumulator, ci_blocks, panels, block};
 #if defined(__x86_64__)
-    if (bf16) {
-        job.input_bf16 = ab_shared_bf16_copy(input, (size_t)s->batch * s->in_h * s->in_w * s->in_c);
-        ab_parallel_for(taps * panels * ci_blocks, ab_weights_part_bf16, &job);
+    if (wide) {
+        if (bf16_active()) job.input_bf16 = ab_shared_bf16_copy(input, (size_t)s->batch * s->in_h * s->in_w * s->in_c);
+        ab_parallel_for(taps * panels * ci_blocks, ab_weights_part_avx512, &job);
     } else
 #endif
         ab_parallel_for(taps * panels * ci_blocks, weights_part, &job);

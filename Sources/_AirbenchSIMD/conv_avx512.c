@@ -125,38 +125,16 @@ AVX512 void ab_gather_row_bf16(const ab_conv_shape *s, const uint16_t *input, lo
     if (row - start < depth) *row = 0;  // odd depth: the pair's second element
 }
 
-// ---- backward-weights on bf16 -----------------------------------------------------------------------------------
+// ---- backward-weights on AVX-512 (fp32 and bf16) -----------------------------------------------------------------
+// conv.c's scheme (per chunk of output rows: pack dOut panel-major, gather each tap's input rows block-major, then
+// tiles of input × output channels) with 16 × 16 tiles in zmm registers. A chunk holds 16 KiB per block of 16 input
+// channels and per panel of 16 output channels: 256 rows in fp32, 512 in bf16 (where rows go in pairs). For a
+// 256×256 layer that is 256 KiB of gathered input and 256 KiB of dOut, which stay in a 1 MiB L2; larger chunks
+// also load and store the accumulator (2.4 MB there) less often. Every sum runs over the rows in ascending order,
+// so neither the chunk size nor the tile width changes the bits: the fp32 tile computes what the AVX2 one does.
 
-// 512 rows per chunk (the fp32 path takes 128): every tile of the 2.4 MB accumulator of a 256×256 layer is loaded
-// and stored once per chunk, so small chunks made this pass memory-bound. For 256 channels the gathered input of
-// a tap and the packed dOut take 256 KiB each, which stays in a 1 MiB L2. The sums keep their order (rows
-// ascending), so the chunk size does not change the bits.
-#define CHUNK_ROWS 512
-#define BLOCK AB_BF16_BLOCK
-#define PAIRS (CHUNK_ROWS / 2)
-
-// Writes 16 pairs to[2i] = bf16(x0[i]), to[2i+1] = bf16(x1[i]) for the lanes in `mask` (zero elsewhere);
-// a NULL row reads as zeros.
-BF16 static inline void store_pairs(const float *x0, const float *x1, __mmask16 mask, uint16_t *to) {
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
-                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    __m512 v0 = x0 ? _mm512_maskz_loadu_ps(mask, x0) : _mm512_setzero_ps();
-    __m512 v1 = x1 ? _mm512_maskz_loadu_ps(mask, x1) : _mm512_setzero_ps();
-    __m512i halves = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);  // words 0..15 = x0, 16..31 = x1
-    _mm512_storeu_si512(to, _mm512_permutexvar_epi16(interleave, halves));
-}
-
-// dOut rows first ..< first+count as g[panel][m/2][NR][2] (zeros past out_c and past count).
-BF16 static void pack_grad_output_bf16(const ab_conv_shape *s, const float *grad_output, long first, int count,
-                                       int panels, uint16_t *g) {
-    for (int p = 0; p < (count + 1) / 2; p++) {
-        const float *row0 = grad_output + (size_t)(first + 2 * p) * s->out_c;
-        const float *row1 = 2 * p + 1 < count ? row0 + s->out_c : NULL;
-        for (int panel = 0; panel < panels; panel++)
-            store_pairs(row0 + panel * NR, row1 ? row1 + panel * NR : NULL, first_lanes(s->out_c - panel * NR),
-                        g + ((size_t)panel * PAIRS + p) * NR * 2);
-    }
-}
+#define BLOCK AB_WIDE_BLOCK
+#define CHUNK_BYTES (BLOCK * 1024)  // per block or panel: 16 KiB
 
 // Where the output rows of a chunk sit: image n and output pixel (oy, ox) of each row, computed once per chunk
 // (not per tap).
@@ -173,13 +151,77 @@ static void chunk_positions(const ab_conv_shape *s, long first, int count, row_p
     }
 }
 
-// The bf16 input pixel that row m reads at tap (ky, kx), or NULL for padding and rows past the chunk.
-static const uint16_t *tap_source(const ab_conv_shape *s, const uint16_t *input, const row_position *at, int m,
-                                  int count, int ky, int kx) {
-    if (m >= count) return NULL;
+// The index of the input pixel that row m reads at tap (ky, kx), or −1 for padding and rows past the chunk.
+static long tap_pixel(const ab_conv_shape *s, const row_position *at, int m, int count, int ky, int kx) {
+    if (m >= count) return -1;
     int iy = at[m].oy + ky - s->pad, ix = at[m].ox + kx - s->pad;
-    if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) return NULL;
-    return input + (((size_t)at[m].n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+    if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w) return -1;
+    return ((long)at[m].n * s->in_h + iy) * s->in_w + ix;
+}
+
+// -- fp32: a[block][m][16], g[panel][m][16] --
+
+// dOut rows first ..< first+count as g[panel][m][NR] (zeros past out_c).
+AVX512 static void pack_grad_output_fp32(const ab_conv_shape *s, const float *grad_output, long first, int count,
+                                         int panels, int chunk, float *g) {
+    for (int m = 0; m < count; m++) {
+        const float *row = grad_output + (size_t)(first + m) * s->out_c;
+        for (int panel = 0; panel < panels; panel++)
+            _mm512_store_ps(g + ((size_t)panel * chunk + m) * NR,
+                            _mm512_maskz_loadu_ps(first_lanes(s->out_c - panel * NR), row + panel * NR));
+    }
+}
+
+AVX512 static void gather_tap_fp32(const ab_conv_shape *s, const float *input, const row_position *at, int count,
+                                   int tap, int blocks, int chunk, float *a) {
+    int ky = tap / s->kernel_w, kx = tap % s->kernel_w;
+    for (int m = 0; m < count; m++) {
+        long pixel = tap_pixel(s, at, m, count, ky, kx);
+        for (int block = 0; block < blocks; block++) {
+            __m512 v = pixel < 0 ? _mm512_setzero_ps()
+                                 : _mm512_maskz_loadu_ps(first_lanes(s->in_c - block * BLOCK),
+                                                         input + (size_t)pixel * s->in_c + block * BLOCK);
+            _mm512_store_ps(a + ((size_t)block * chunk + m) * BLOCK, v);
+        }
+    }
+}
+
+// acc[r][0..NR) += Σ_m a[m][r] · g[m][j] for r < BLOCK: fma(a, g, acc) over m ascending, as weights_tile_avx2.
+AVX512 static void weights_tile_fp32(const float *a, const float *g, int count, float *acc, int ldacc) {
+    __m512 t[BLOCK];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < BLOCK; r++) t[r] = _mm512_loadu_ps(acc + (size_t)r * ldacc);
+    for (int m = 0; m < count; m++, a += BLOCK, g += NR) {
+        __m512 gv = _mm512_load_ps(g);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < BLOCK; r++) t[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), gv, t[r]);
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < BLOCK; r++) _mm512_storeu_ps(acc + (size_t)r * ldacc, t[r]);
+}
+
+// -- bf16: rows in pairs, a[block][m/2][16][2], g[panel][m/2][16][2] --
+
+// Writes 16 pairs to[2i] = bf16(x0[i]), to[2i+1] = bf16(x1[i]) for the lanes in `mask` (zero elsewhere);
+// a NULL row reads as zeros.
+BF16 static inline void store_pairs(const float *x0, const float *x1, __mmask16 mask, uint16_t *to) {
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    __m512 v0 = x0 ? _mm512_maskz_loadu_ps(mask, x0) : _mm512_setzero_ps();
+    __m512 v1 = x1 ? _mm512_maskz_loadu_ps(mask, x1) : _mm512_setzero_ps();
+    __m512i halves = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);  // words 0..15 = x0, 16..31 = x1
+    _mm512_storeu_si512(to, _mm512_permutexvar_epi16(interleave, halves));
+}
+
+BF16 static void pack_grad_output_bf16(const ab_conv_shape *s, const float *grad_output, long first, int count,
+                                       int panels, int chunk, uint16_t *g) {
+    for (int p = 0; p < (count + 1) / 2; p++) {
+        const float *row0 = grad_output + (size_t)(first + 2 * p) * s->out_c;
+        const float *row1 = 2 * p + 1 < count ? row0 + s->out_c : NULL;
+        for (int panel = 0; panel < panels; panel++)
+            store_pairs(row0 + panel * NR, row1 ? row1 + panel * NR : NULL, first_lanes(s->out_c - panel * NR),
+                        g + ((size_t)panel * chunk + 2 * p) * NR);
+    }
 }
 
 // Writes 16 pairs to[2i] = x0[i], to[2i+1] = x1[i] of bf16 words, for the lanes in `mask` (zero elsewhere); a
@@ -192,20 +234,20 @@ AVX512 static inline void interleave_pairs(const uint16_t *x0, const uint16_t *x
     _mm512_storeu_si512(to, _mm512_permutex2var_epi16(v0, interleave, v1));
 }
 
-// The input rows of one tap for the chunk's rows as a[block][m/2][BLOCK][2], from the bf16 copy of the input.
+// From the bf16 copy of the input.
 AVX512 static void gather_tap_bf16(const ab_conv_shape *s, const uint16_t *input, const row_position *at, int count,
-                                   int tap, int blocks, uint16_t *a) {
+                                   int tap, int blocks, int chunk, uint16_t *a) {
     int ky = tap / s->kernel_w, kx = tap % s->kernel_w;
     for (int p = 0; p < (count + 1) / 2; p++) {
-        const uint16_t *x0 = tap_source(s, input, at, 2 * p, count, ky, kx);
-        const uint16_t *x1 = tap_source(s, input, at, 2 * p + 1, count, ky, kx);
+        long pixel0 = tap_pixel(s, at, 2 * p, count, ky, kx), pixel1 = tap_pixel(s, at, 2 * p + 1, count, ky, kx);
+        const uint16_t *x0 = pixel0 < 0 ? NULL : input + (size_t)pixel0 * s->in_c;
+        const uint16_t *x1 = pixel1 < 0 ? NULL : input + (size_t)pixel1 * s->in_c;
         for (int block = 0; block < blocks; block++)
             interleave_pairs(x0 ? x0 + block * BLOCK : NULL, x1 ? x1 + block * BLOCK : NULL,
-                             first_lanes(s->in_c - block * BLOCK), a + ((size_t)block * PAIRS + p) * BLOCK * 2);
+                             first_lanes(s->in_c - block * BLOCK), a + ((size_t)block * chunk + 2 * p) * BLOCK);
     }
 }
 
-// acc[r][0..NR) += Σ_m a[m][r] · g[m][j] for r < BLOCK, over pairs of rows.
 BF16 static void weights_tile_bf16(const uint16_t *a, const uint16_t *g, int pairs, float *acc, int ldacc) {
     __m512 t[BLOCK];
 #pragma clang loop unroll(full)
@@ -220,30 +262,34 @@ BF16 static void weights_tile_bf16(const uint16_t *a, const uint16_t *g, int pai
     for (int r = 0; r < BLOCK; r++) _mm512_storeu_ps(acc + (size_t)r * ldacc, t[r]);
 }
 
-void ab_weights_part_bf16(void *context, int begin, int end, int thread) {
+// Tiles [begin, end) in the order (tap, co panel, ci block), as conv.c's weights_part.
+void ab_weights_part_avx512(void *context, int begin, int end, int thread) {
     ab_weights_job *job = context;
     const ab_conv_shape *s = job->s;
+    int bf16 = job->input_bf16 != NULL, element = bf16 ? 2 : 4, chunk = CHUNK_BYTES / (BLOCK * element);
     int ldacc = job->panels * NR, per_tap = job->panels * job->ci_blocks;
     long rows = (long)s->batch * s->out_h * s->out_w;
-    uint16_t *a = ab_thread_scratch(thread, 1, sizeof(uint16_t) * (size_t)job->ci_blocks * PAIRS * BLOCK * 2);
-    uint16_t *g = ab_thread_scratch(thread, 2, sizeof(uint16_t) * (size_t)job->panels * PAIRS * NR * 2);
-    row_position *at = ab_thread_scratch(thread, 3, sizeof(row_position) * CHUNK_ROWS);
-    for (long first = 0; first < rows; first += CHUNK_ROWS) {
-        int count = (int)(rows - first < CHUNK_ROWS ? rows - first : CHUNK_ROWS), pairs = (count + 1) / 2;
-        pack_grad_output_bf16(s, job->grad_output, first, count, job->panels, g);
+    char *a = ab_thread_scratch(thread, 1, (size_t)job->ci_blocks * CHUNK_BYTES);
+    char *g = ab_thread_scratch(thread, 2, (size_t)job->panels * CHUNK_BYTES);
+    row_position *at = ab_thread_scratch(thread, 3, sizeof(row_position) * chunk);
+    for (long first = 0; first < rows; first += chunk) {
+        int count = (int)(rows - first < chunk ? rows - first : chunk);
+        if (bf16) pack_grad_output_bf16(s, job->grad_output, first, count, job->panels, chunk, (uint16_t *)g);
+        else pack_grad_output_fp32(s, job->grad_output, first, count, job->panels, chunk, (float *)g);
         chunk_positions(s, first, count, at);
         int gathered = -1;
         for (int tile = begin; tile < end; tile++) {
-            // the tile order of conv.c's weights_part: (tap, co panel, ci block)
             int tap = tile / per_tap, rest = tile % per_tap;
             int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
             if (tap != gathered) {
-                gather_tap_bf16(s, job->input_bf16, at, count, tap, job->ci_blocks, a);
+                if (bf16) gather_tap_bf16(s, job->input_bf16, at, count, tap, job->ci_blocks, chunk, (uint16_t *)a);
+                else gather_tap_fp32(s, job->input, at, count, tap, job->ci_blocks, chunk, (float *)a);
                 gathered = tap;
             }
             float *acc = job->accumulator + ((size_t)tap * job->ci_blocks * BLOCK + block * BLOCK) * ldacc + panel * NR;
-            weights_tile_bf16(a + (size_t)block * PAIRS * BLOCK * 2, g + (size_t)panel * PAIRS * NR * 2, pairs, acc,
-                              ldacc);
+            const char *a_block = a + (size_t)block * CHUNK_BYTES, *g_panel = g + (size_t)panel * CHUNK_BYTES;
+            if (bf16) weights_tile_bf16((const uint16_t *)a_block, (const uint16_t *)g_panel, (count + 1) / 2, acc, ldacc);
+            else weights_tile_fp32((const float *)a_block, (const float *)g_panel, count, acc, ldacc);
         }
     }
 }

@@ -28,6 +28,17 @@ ab_gemm_kernel ab_fp32_kernel(void);
 /// The micro-kernel of the active path and precision (direct convolutions).
 ab_gemm_kernel ab_conv_kernel(void);
 
+#define AB_CHUNK_ROWS 128  // rows of dOut per step of the weight-gradient reduction (gathered rows stay in L2)
+#define AB_WIDE_BLOCK 16   // input channels per AVX-512 weight-gradient tile
+/// The weight-gradient job (conv.c's backward-weights): tiles of `block` input × NR output channels.
+typedef struct {
+    const ab_conv_shape *s;
+    const float *input, *grad_output;
+    const uint16_t *input_bf16;  // bf16 path: the input rounded to bf16 (NULL in fp32)
+    float *accumulator;          // [tap][ci_blocks·block][panels·NR]
+    int ci_blocks, panels, block;
+} ab_weights_job;
+
 // ---- AVX-512 and bf16 pieces (conv_avx512.c), callable only where the CPU has them --------------------------
 #if defined(__x86_64__)
 extern const ab_gemm_kernel ab_kernel_avx512;
@@ -37,16 +48,7 @@ const uint16_t *ab_shared_bf16_copy(const float *x, size_t count);
 /// The im2col row of output pixel m (see conv.c's gather_row) from a bf16 copy of the input; `depth` even, a
 /// zero past the taps.
 void ab_gather_row_bf16(const ab_conv_shape *s, const uint16_t *input, long m, uint16_t *row, int depth);
-/// Weight gradient on the bf16 path for tiles [begin, end) (see conv.c, backward-weights).
-typedef struct {
-    const ab_conv_shape *s;
-    const float *input, *grad_output;
-    const uint16_t *input_bf16;  // bf16 path: the input rounded to bf16
-    float *accumulator;          // [tap][ci_blocks·block][panels·NR]
-    int ci_blocks, panels, block;
-} ab_weights_job;
-#define AB_CHUNK_ROWS 128  // rows of dOut per step of the weight-gradient reduction (gathered rows stay in L2)
-#define AB_BF16_BLOCK 16  // input channels per bf16 weight-gradient tile
-void ab_weights_part_bf16(void *context, int begin, int end, int thread);
+/// Weight gradient on the AVX-512 path (fp32, or bf16 when input_bf16 is set) for tiles [begin, end).
+void ab_weights_part_avx512(void *context, int begin, int end, int thread);
 #endif
 #endif
