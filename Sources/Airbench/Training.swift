@@ -65,8 +65,10 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
                     progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
     try validate(h, trainCount: data.train.count)
     var generator = SeededGenerator(seed: seed)
-    let network = Network94(widths: h.widths, batchNormMomentum: h.batchNormMomentum,
-                            batchNormEpsilon: h.batchNormEpsilon, scalingFactor: h.scalingFactor)
+    // Image size and class count come from the data set; the rest of the architecture from the method.
+    let spec = NetworkSpec.airbench94(widths: h.widths, input: .cifar, classes: CIFAR10.classNames.count,
+                                      outputScale: h.scalingFactor)
+    let network = try Network(spec: spec, batchNormMomentum: h.batchNormMomentum, batchNormEpsilon: h.batchNormEpsilon)
     network.initialize(using: &generator)
     network.convolutionAlgorithm = convolution
     let loader = CifarLoader(split: data.train, batchSize: h.batchSize,
@@ -89,7 +91,8 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
     let whiteningSplit = data.train.subset(Array(0..<min(h.whiteningImages, data.train.count)))
     let whiteningImages = CifarLoader.normalizedImages(whiteningSplit)
     let whitening = whiteningImages.withUnsafeBufferPointer {
-        Whitening.parameters(images: $0.baseAddress!, count: whiteningSplit.count, epsilon: h.whiteningEpsilon)
+        Whitening.parameters(images: $0.baseAddress!, count: whiteningSplit.count, epsilon: h.whiteningEpsilon,
+                             input: spec.input, kernelSize: spec.whitening.kernelSize)
     }
     network.state.set("0.weight", whitening.weights)
     stopClock()
@@ -106,7 +109,7 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
             network.forward(workspace, training: true)
             let (loss, correct) = LabelSmoothedCrossEntropy.evaluate(
                 logits: workspace.logits.pointer, labels: labels.pointer, batch: h.batchSize,
-                classes: Network94.classes, smoothing: h.labelSmoothing, gradient: workspace.gradientLogitsPointer)
+                classes: network.classes, smoothing: h.labelSmoothing, gradient: workspace.gradientLogitsPointer)
             guard loss.isFinite else { throw TrainingError.diverged(step: step + 1, loss: loss) }
             network.backward(workspace, gradients: gradients, whitenBiasTrainable: whitenBiasTrainable)
             optimizer.step(state: network.state, gradients: gradients, scheduleFactor: schedule[step],

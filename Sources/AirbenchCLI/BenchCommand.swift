@@ -99,7 +99,7 @@ struct BenchCommand: ParsableCommand {
         // workspace allocated once per evaluation).
         let evalBatch = 500
         let evalWorkspace = network.makeWorkspace(batch: evalBatch)
-        evalWorkspace.inputPointer.update(repeating: 0.1, count: evalBatch * 3072)
+        evalWorkspace.inputPointer.update(repeating: 0.1, count: evalBatch * network.spec.input.pixels)
         network.forward(evalWorkspace, training: false)  // first touch of the buffers
         let evalSeconds = median(repeats) { network.forward(evalWorkspace, training: false) }
         let stepsPerEpoch = 50_000 / batchSize

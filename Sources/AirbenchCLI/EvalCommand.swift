@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
             }
             let elapsed = ContinuousClock.now - start
             print(String(format: "test accuracy (TTA level %d): %.4f   [%d images, widths %@, %.1f s]", tta, accuracy,
-                         data.test.count, network.widths.array.map(String.init).joined(separator: ","),
+                         data.test.count, network.spec.groups.map { String($0.width) }.joined(separator: ","),
                          elapsed.seconds))
         }
     }

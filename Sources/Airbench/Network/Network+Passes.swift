@@ -1,51 +1,54 @@
 import AirbenchKernels
 
-extension Network94 {
+extension Network {
     /// Runs the network on `workspace.input` (its first `count` images), leaving the logits in
     /// `workspace.logits`. Training mode normalises with batch statistics and updates the running statistics
     /// (PyTorch momentum 1 − batchNormMomentum, unbiased running variance); evaluation mode uses the running
     /// statistics.
     public func forward(_ ws: Workspace, training: Bool) {
-        let batch = ws.batch
-        let whiten = ConvolutionShape(batch: batch, inputHeight: 32, inputWidth: 32, inputChannels: 3,
-                                      outputChannels: Self.whitenWidth, kernelSize: 2, padding: 0)
-        Convolution.forward(whiten, input: ws.input.pointer, weights: forwardWeights("0.weight", shape: whiten),
+        let batch = ws.batch, whiten = whiteningShape(batch: batch), whitenWidth = spec.whiteningWidth
+        Convolution.forward(whiten, input: ws.input.pointer, weights: forwardWeights(Self.whiteningWeight, shape: whiten),
                             output: ws.whitenLinear.pointer)
-        ChannelOps.affine(ws.whitenLinear.pointer, rows: batch * 31 * 31, channels: Self.whitenWidth,
-                          scale: [Float](repeating: 1, count: Self.whitenWidth), shift: state.values("0.bias"),
-                          gelu: true, output: ws.whitened.pointer)
+        ChannelOps.affine(ws.whitenLinear.pointer, rows: batch * spec.whitenedHeight * spec.whitenedWidth,
+                          channels: whitenWidth, scale: [Float](repeating: 1, count: whitenWidth),
+                          shift: state.values(Self.whiteningBias), gelu: true, output: ws.whitened.pointer)
         var input = ws.whitened
         for (i, block) in blocks.enumerated() {
-            let a = ws.blocks[i], p = block.pooledSide, c = block.channels, rows = batch * p * p
-            let conv1 = block.conv1(batch: batch), conv2 = block.conv2(batch: batch)
+            let a = ws.blocks[i], c = block.channels, rows = batch * block.pooledHeight * block.pooledWidth
+            let conv1 = block.conv1(batch: batch), laterConv = block.laterConv(batch: batch)
             Convolution.forward(conv1, input: input.pointer,
-                                weights: forwardWeights("\(block.name).conv1.weight", shape: conv1,
+                                weights: forwardWeights(block.conv(0) + ".weight", shape: conv1,
                                                         algorithm: convolutionAlgorithm),
                                 output: a.conv1.pointer)
-            MaxPool.forward(a.conv1.pointer, batch: batch, height: 2 * p, width: 2 * p, channels: c, kernel: 2,
-                            output: a.pooled.pointer, argmax: a.argmax.pointer)
-            ws.blocks[i].norm1 = batchNorm("\(block.name).norm1", a.pooled, rows: rows, channels: c, training: training)
-            ChannelOps.affine(a.pooled.pointer, rows: rows, channels: c, scale: ws.blocks[i].norm1.scale,
-                              shift: ws.blocks[i].norm1.shift, gelu: true, output: a.hidden.pointer)
-            Convolution.forward(conv2, input: a.hidden.pointer,
-                                weights: forwardWeights("\(block.name).conv2.weight", shape: conv2,
-                                                        algorithm: convolutionAlgorithm),
-                                output: a.conv2.pointer)
-            ws.blocks[i].norm2 = batchNorm("\(block.name).norm2", a.conv2, rows: rows, channels: c, training: training)
-            ChannelOps.affine(a.conv2.pointer, rows: rows, channels: c, scale: ws.blocks[i].norm2.scale,
-                              shift: ws.blocks[i].norm2.shift, gelu: true, output: a.output.pointer)
+            MaxPool.forward(a.conv1.pointer, batch: batch, height: 2 * block.pooledHeight,
+                            width: 2 * block.pooledWidth, channels: c, kernel: 2,
+                            output: a.normInputs[0].pointer, argmax: a.argmax.pointer)
+            // conv(k) → norm(k) → GELU; conv1's output reaches norm1 through the max-pool above.
+            for k in 0..<block.convs {
+                if k > 0 {
+                    Convolution.forward(laterConv, input: a.activations[k - 1].pointer,
+                                        weights: forwardWeights(block.conv(k) + ".weight", shape: laterConv,
+                                                                algorithm: convolutionAlgorithm),
+                                        output: a.normInputs[k].pointer)
+                }
+                ws.blocks[i].norms[k] = batchNorm(block.norm(k), a.normInputs[k], rows: rows, channels: c,
+                                                  training: training)
+                ChannelOps.affine(a.normInputs[k].pointer, rows: rows, channels: c, scale: ws.blocks[i].norms[k].scale,
+                                  shift: ws.blocks[i].norms[k].shift, gelu: true, output: a.activations[k].pointer)
+            }
             input = a.output
         }
-        let width = widths.block3
-        MaxPool.forward(input.pointer, batch: batch, height: 3, width: 3, channels: width, kernel: 3,
+        // Global max-pool (MaxPool2d(3) on airbench94's 3×3 map), then the linear head with its output scale.
+        let width = blocks.last!.channels, side = finalSide, classes = self.classes
+        MaxPool.forward(input.pointer, batch: batch, height: side, width: side, channels: width, kernel: side,
                         output: ws.features.pointer, argmax: ws.featureArgmax.pointer)
         // logits[b][j] = scalingFactor · Σ_c features[b][c] · W[j][c]
-        let w = state.pointer("7.weight"), f = ws.features.pointer, logits = ws.logits.pointer
+        let w = state.pointer(headWeight), f = ws.features.pointer, logits = ws.logits.pointer
         for b in 0..<batch {
-            for j in 0..<Self.classes {
+            for j in 0..<classes {
                 var sum: Float = 0
                 for c in 0..<width { sum += f[b * width + c] * w[j * width + c] }
-                logits[b * Self.classes + j] = sum * scalingFactor
+                logits[b * classes + j] = sum * scalingFactor
             }
         }
     }
@@ -89,59 +92,66 @@ extension Network94 {
     /// bias gets its gradient only while `whitenBiasTrainable` (otherwise its entry is left untouched and the
     /// backward-data pass into the first block is skipped).
     public func backward(_ ws: Workspace, gradients: StateBuffer, whitenBiasTrainable: Bool) {
-        let batch = ws.batch, width = widths.block3
+        let batch = ws.batch, width = blocks.last!.channels, side = finalSide, classes = self.classes
         // Linear layer (with the output scaling): dW[j][c] = Σ_b g[b][j]·f[b][c], df[b][c] = Σ_j g[b][j]·W[j][c].
-        let g = ws.gradientLogits.pointer, f = ws.features.pointer, w = state.pointer("7.weight")
-        let dW = gradients.pointer("7.weight"), df = ws.gradientFeatures.pointer
-        for j in 0..<Self.classes {
+        let g = ws.gradientLogits.pointer, f = ws.features.pointer, w = state.pointer(headWeight)
+        let dW = gradients.pointer(headWeight), df = ws.gradientFeatures.pointer
+        for j in 0..<classes {
             for c in 0..<width {
                 var sum: Float = 0
-                for b in 0..<batch { sum += g[b * Self.classes + j] * f[b * width + c] }
+                for b in 0..<batch { sum += g[b * classes + j] * f[b * width + c] }
                 dW[j * width + c] = sum * scalingFactor
             }
         }
         for b in 0..<batch {
             for c in 0..<width {
                 var sum: Float = 0
-                for j in 0..<Self.classes { sum += g[b * Self.classes + j] * w[j * width + c] }
+                for j in 0..<classes { sum += g[b * classes + j] * w[j * width + c] }
                 df[b * width + c] = sum * scalingFactor
             }
         }
-        MaxPool.backward(df, argmax: ws.featureArgmax.pointer, batch: batch, height: 3, width: 3, channels: width,
-                         kernel: 3, gradInput: ws.gradientA.pointer)
-        // gradientA holds d(loss)/d(block output) on entry to each block, d(loss)/d(block input) on exit.
+        MaxPool.backward(df, argmax: ws.featureArgmax.pointer, batch: batch, height: side, width: side, channels: width,
+                         kernel: side, gradInput: ws.gradientA.pointer)
+        // gradientA holds d(loss)/d(block output) on entry to each block, d(loss)/d(block input) on exit; inside a
+        // block the gradient of each later conv's input alternates between gradientA and gradientB.
         for i in blocks.indices.reversed() {
-            let block = blocks[i], a = ws.blocks[i], p = block.pooledSide, c = block.channels, rows = batch * p * p
-            let conv1 = block.conv1(batch: batch), conv2 = block.conv2(batch: batch)
+            let block = blocks[i], a = ws.blocks[i], c = block.channels
+            let rows = batch * block.pooledHeight * block.pooledWidth
+            let conv1 = block.conv1(batch: batch), laterConv = block.laterConv(batch: batch)
             let blockInput = i == 0 ? ws.whitened : ws.blocks[i - 1].output
-            normGELUBackward("\(block.name).norm2", a.conv2, ws.gradientA, ws.blocks[i].norm2, rows: rows,
-                             channels: c, gradients: gradients)
-            Convolution.backwardWeights(conv2, input: a.hidden.pointer, gradOutput: ws.gradientA.pointer,
-                                        gradWeights: gradients.pointer("\(block.name).conv2.weight"))
-            Convolution.backwardData(conv2, gradOutput: ws.gradientA.pointer,
-                                     weights: .backwardData(state.pointer("\(block.name).conv2.weight"), shape: conv2,
-                                                            algorithm: convolutionAlgorithm),
-                                     gradInput: ws.gradientB.pointer)
-            normGELUBackward("\(block.name).norm1", a.pooled, ws.gradientB, ws.blocks[i].norm1, rows: rows,
-                             channels: c, gradients: gradients)
-            MaxPool.backward(ws.gradientB.pointer, argmax: a.argmax.pointer, batch: batch, height: 2 * p, width: 2 * p,
-                             channels: c, kernel: 2, gradInput: ws.gradientConv1.pointer)
+            var grad = ws.gradientA, spare = ws.gradientB
+            for k in (1..<block.convs).reversed() {
+                normGELUBackward(block.norm(k), a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
+                                 gradients: gradients)
+                Convolution.backwardWeights(laterConv, input: a.activations[k - 1].pointer, gradOutput: grad.pointer,
+                                            gradWeights: gradients.pointer(block.conv(k) + ".weight"))
+                Convolution.backwardData(laterConv, gradOutput: grad.pointer,
+                                         weights: .backwardData(state.pointer(block.conv(k) + ".weight"),
+                                                                shape: laterConv, algorithm: convolutionAlgorithm),
+                                         gradInput: spare.pointer)
+                swap(&grad, &spare)
+            }
+            normGELUBackward(block.norm(0), a.normInputs[0], grad, a.norms[0], rows: rows, channels: c,
+                             gradients: gradients)
+            MaxPool.backward(grad.pointer, argmax: a.argmax.pointer, batch: batch, height: 2 * block.pooledHeight,
+                             width: 2 * block.pooledWidth, channels: c, kernel: 2, gradInput: ws.gradientConv1.pointer)
             Convolution.backwardWeights(conv1, input: blockInput.pointer, gradOutput: ws.gradientConv1.pointer,
-                                        gradWeights: gradients.pointer("\(block.name).conv1.weight"))
+                                        gradWeights: gradients.pointer(block.conv(0) + ".weight"))
+            // With the whitening bias frozen nothing below block 1 trains: skip its backward-data pass.
             if i > 0 || whitenBiasTrainable {
                 Convolution.backwardData(conv1, gradOutput: ws.gradientConv1.pointer,
-                                         weights: .backwardData(state.pointer("\(block.name).conv1.weight"), shape: conv1,
+                                         weights: .backwardData(state.pointer(block.conv(0) + ".weight"), shape: conv1,
                                                                 algorithm: convolutionAlgorithm),
                                          gradInput: ws.gradientA.pointer)
             }
         }
         if whitenBiasTrainable {
-            let rows = batch * 31 * 31, channels = Self.whitenWidth
+            let rows = batch * spec.whitenedHeight * spec.whitenedWidth, channels = spec.whiteningWidth
             let (sum, _) = ChannelOps.affineGELUBackward(
                 ws.whitenLinear.pointer, gradOutput: ws.gradientA.pointer, rows: rows, channels: channels,
-                scale: [Float](repeating: 1, count: channels), shift: state.values("0.bias"),
+                scale: [Float](repeating: 1, count: channels), shift: state.values(Self.whiteningBias),
                 gradAffine: ws.gradientA.pointer)
-            gradients.set("0.bias", sum.map { Float($0) })
+            gradients.set(Self.whiteningBias, sum.map { Float($0) })
         }
     }
 
