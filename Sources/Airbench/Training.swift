@@ -77,12 +77,9 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
     let totalSteps = Int((Double(loader.batchCount) * h.trainEpochs).rounded(.up))
     let schedule = Schedules.triangle(totalSteps: totalSteps, start: h.scheduleStart, peak: h.schedulePeak, end: h.scheduleEnd)
     let lookaheadDecay = Schedules.lookaheadDecay(totalSteps: totalSteps)
-    let optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h)
-    // Listing 4 takes the Lookahead snapshot before the whitening initialisation; so do we.
-    let lookahead = Lookahead(state: network.state)
-    let gradients = StateBuffer(layout: network.state.layout)
-    let workspace = network.makeWorkspace(batch: h.batchSize)
-    let labels = Buffer<Int32>(count: h.batchSize, repeating: 0)
+    // Listing 4 takes the Lookahead snapshot before the whitening initialisation; so does TrainStep's init.
+    let trainStep = TrainStep(network: network, hyperparameters: h, scheduleFactor: { schedule[$0] },
+                              lookaheadDecay: { lookaheadDecay[$0] })
     let testImages = CifarLoader.normalizedImages(data.test)
 
     var clock = ContinuousClock.now, timed = 0.0
@@ -94,7 +91,7 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
         Whitening.parameters(images: $0.baseAddress!, count: whiteningSplit.count, epsilon: h.whiteningEpsilon,
                              input: spec.input, kernelSize: spec.whitening.kernelSize)
     }
-    network.state.set("0.weight", whitening.weights)
+    network.state.set(Network.whiteningWeight, whitening.weights)
     stopClock()
 
     var step = 0, records = [EpochRecord]()
@@ -105,24 +102,16 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
         var lastLoss = 0.0, lastCorrect = 0
         loader.startEpoch()
         for batch in 0..<loader.batchCount {
-            _ = loader.fillBatch(batch, images: workspace.inputPointer, labels: labels.pointer)
-            network.forward(workspace, training: true)
-            let (loss, correct) = LabelSmoothedCrossEntropy.evaluate(
-                logits: workspace.logits.pointer, labels: labels.pointer, batch: h.batchSize,
-                classes: network.classes, smoothing: h.labelSmoothing, gradient: workspace.gradientLogitsPointer)
-            guard loss.isFinite else { throw TrainingError.diverged(step: step + 1, loss: loss) }
-            network.backward(workspace, gradients: gradients, whitenBiasTrainable: whitenBiasTrainable)
-            optimizer.step(state: network.state, gradients: gradients, scheduleFactor: schedule[step],
-                           whitenBiasTrainable: whitenBiasTrainable)
-            step += 1
-            if step % h.lookaheadInterval == 0 { lookahead.update(state: network.state, decay: lookaheadDecay[step]) }
-            (lastLoss, lastCorrect) = (loss, correct)
+            (lastLoss, lastCorrect) = try trainStep(whitenBiasTrainable: whitenBiasTrainable) { images, labels in
+                _ = loader.fillBatch(batch, images: images, labels: labels)
+            }
+            step = trainStep.stepsDone
             let epochSeconds = seconds(since: clock)
             stepDone(StepProgress(step: step, totalSteps: totalSteps, epoch: epoch, stepInEpoch: batch + 1,
                                   stepsPerEpoch: loader.batchCount, batchSize: h.batchSize,
                                   timeSeconds: timed + epochSeconds, epochSeconds: epochSeconds))
             if step >= totalSteps {
-                lookahead.update(state: network.state, decay: 1)
+                trainStep.finishLookahead()
                 break
             }
         }

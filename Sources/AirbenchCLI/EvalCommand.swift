@@ -19,7 +19,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         reportingErrors {
             runtime.startKernels()
-            let network = try Network94.load(from: URL(fileURLWithPath: model))
+            let network = try Network.load(from: URL(fileURLWithPath: model))
             network.convolutionAlgorithm = runtime.convolution
             let data = try runtime.loadData()
             let images = CifarLoader.normalizedImages(data.test)
