@@ -33,8 +33,14 @@ extension Network {
                 }
                 ws.blocks[i].norms[k] = batchNorm(block.norm(k), a.normInputs[k], rows: rows, channels: c,
                                                   training: training)
-                ChannelOps.affine(a.normInputs[k].pointer, rows: rows, channels: c, scale: ws.blocks[i].norms[k].scale,
-                                  shift: ws.blocks[i].norms[k].shift, gelu: true, output: a.activations[k].pointer)
+                if block.residual && k == block.convs - 1 {
+                    residualForward(a, norm: ws.blocks[i].norms[k], rows: rows, channels: c,
+                                    activationAfterAdd: block.activationAfterAdd)
+                } else {
+                    ChannelOps.affine(a.normInputs[k].pointer, rows: rows, channels: c,
+                                      scale: ws.blocks[i].norms[k].scale, shift: ws.blocks[i].norms[k].shift,
+                                      gelu: true, output: a.activations[k].pointer)
+                }
             }
             input = a.output
         }
@@ -120,9 +126,24 @@ extension Network {
             let conv1 = block.conv1(batch: batch), laterConv = block.laterConv(batch: batch)
             let blockInput = i == 0 ? ws.whitened : ws.blocks[i - 1].output
             var grad = ws.gradientA, spare = ws.gradientB
+            let afterAdd = block.residual && block.activationAfterAdd
+            if block.residual {
+                // The skip's share of d(loss)/d(first activation): d(out) before the add, d(out)·GELU'(sum) after.
+                if afterAdd {
+                    GELU.backward(a.preactivation!.pointer, gradOutput: grad.pointer, gradInput: grad.pointer,
+                                  count: rows * c)
+                }
+                ws.gradientResidual!.pointer.update(from: grad.pointer, count: rows * c)
+            }
             for k in (1..<block.convs).reversed() {
-                normGELUBackward(block.norm(k), a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
-                                 gradients: gradients)
+                if afterAdd && k == block.convs - 1 {  // grad is already d(loss)/d(norm output)
+                    let (sumDz, sumDzX) = Self.channelSums(grad.pointer, a.normInputs[k].pointer, rows: rows, channels: c)
+                    normBackward(block.norm(k), a.normInputs[k], grad, a.norms[k], sumDz: sumDz, sumDzX: sumDzX,
+                                 rows: rows, channels: c, gradients: gradients)
+                } else {
+                    normGELUBackward(block.norm(k), a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
+                                     gradients: gradients)
+                }
                 Convolution.backwardWeights(laterConv, input: a.activations[k - 1].pointer, gradOutput: grad.pointer,
                                             gradWeights: gradients.pointer(block.conv(k) + ".weight"))
                 Convolution.backwardData(laterConv, gradOutput: grad.pointer,
@@ -130,6 +151,10 @@ extension Network {
                                                                 shape: laterConv, algorithm: convolutionAlgorithm),
                                          gradInput: spare.pointer)
                 swap(&grad, &spare)
+            }
+            if block.residual {  // the residual branch accumulates into the gradient of its input
+                let g = grad.pointer, r = ws.gradientResidual!.pointer
+                for j in 0..<rows * c { g[j] += r[j] }
             }
             normGELUBackward(block.norm(0), a.normInputs[0], grad, a.norms[0], rows: rows, channels: c,
                              gradients: gradients)
@@ -163,6 +188,14 @@ extension Network {
         let (sumDz, sumDzX) = ChannelOps.affineGELUBackward(x.pointer, gradOutput: grad.pointer, rows: rows,
                                                              channels: channels, scale: norm.scale, shift: norm.shift,
                                                              gradAffine: grad.pointer)
+        normBackward(name, x, grad, norm, sumDz: sumDz, sumDzX: sumDzX, rows: rows, channels: channels,
+                     gradients: gradients)
+    }
+
+    /// BatchNorm backward in place: `grad` enters as dz = d(loss)/d(norm output) with its per-channel sums Σdz and
+    /// Σdz·x, and leaves as d(loss)/d(norm input); the bias gradient (Σdz) is written to `gradients`.
+    private func normBackward(_ name: String, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
+                              sumDz: [Double], sumDzX: [Double], rows: Int, channels: Int, gradients: StateBuffer) {
         gradients.set("\(name).bias", sumDz.map { Float($0) })
         let n = Double(rows)
         var a = [Float](), b = [Float](), d = [Float]()
@@ -178,4 +211,41 @@ extension Network {
 
     /// A workspace for `batch` images.
     public func makeWorkspace(batch: Int) -> Workspace { Workspace(network: self, batch: batch) }
+}
+
+extension Network {
+    /// The last conv of a residual ConvGroup (airbench96): with x0 the group's first activation,
+    /// out = GELU(norm(x)) + x0 (paper version, activation before the add) or out = GELU(norm(x) + x0)
+    /// (2024 version, after the add; the sum is kept in `preactivation` for the backward pass).
+    func residualForward(_ a: Workspace.BlockActivations, norm: NormCoefficients, rows: Int, channels: Int,
+                         activationAfterAdd: Bool) {
+        let last = a.activations.count - 1, count = rows * channels
+        let x = a.normInputs[last].pointer, x0 = a.activations[0].pointer, out = a.activations[last].pointer
+        if activationAfterAdd {
+            let sum = a.preactivation!.pointer
+            ChannelOps.affine(x, rows: rows, channels: channels, scale: norm.scale, shift: norm.shift, gelu: false,
+                              output: sum)
+            for i in 0..<count { sum[i] += x0[i] }
+            GELU.forward(sum, out, count: count)
+        } else {
+            ChannelOps.affine(x, rows: rows, channels: channels, scale: norm.scale, shift: norm.shift, gelu: true,
+                              output: out)
+            for i in 0..<count { out[i] += x0[i] }
+        }
+    }
+
+    /// Per-channel (Σdz, Σdz·x) over NHWC rows, in Double (what `ChannelOps.affineGELUBackward` returns when the
+    /// GELU is not part of the norm's backward).
+    static func channelSums(_ dz: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, channels: Int)
+        -> (sumDz: [Double], sumDzX: [Double]) {
+        var sumDz = [Double](repeating: 0, count: channels), sumDzX = sumDz
+        for r in 0..<rows {
+            for c in 0..<channels {
+                let g = Double(dz[r * channels + c])
+                sumDz[c] += g
+                sumDzX[c] += g * Double(x[r * channels + c])
+            }
+        }
+        return (sumDz, sumDzX)
+    }
 }

@@ -38,6 +38,9 @@ public final class Network: @unchecked Sendable {
         let inputChannels: Int
         let channels: Int
         let convs: Int
+        /// airbench96: the first activation is added to the last conv's (`NetworkSpec.ConvGroup`).
+        let residual: Bool
+        let activationAfterAdd: Bool
         var pooledHeight: Int { inputHeight / 2 }
         var pooledWidth: Int { inputWidth / 2 }
         /// conv1 computes only the part the floor max-pool reads.
@@ -76,7 +79,8 @@ public final class Network: @unchecked Sendable {
         blocks = spec.groups.enumerated().map { i, group in
             defer { channels = group.width }
             return Block(module: spec.groupModule(i), inputHeight: sizes[i].height, inputWidth: sizes[i].width,
-                         inputChannels: channels, channels: group.width, convs: group.convs)
+                         inputChannels: channels, channels: group.width, convs: group.convs,
+                         residual: group.residual, activationAfterAdd: group.activationAfterAdd)
         }
         headWeight = spec.headModule + ".weight"
         state = StateBuffer(layout: Self.layout(spec: spec))

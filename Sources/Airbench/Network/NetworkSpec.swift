@@ -95,6 +95,19 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
                     head: Head(classes: classes, outputScale: outputScale))
     }
 
+    /// airbench96 (spec A.2/A.3): three 3-conv residual groups. The paper version (`31ce2de:airbench96.py`,
+    /// widths 128/512/512) adds after the last GELU; the 2024 version (`legacy/airbench96.py`, widths
+    /// 128/384/512, `activationAfterAdd: true`) applies the GELU to the sum.
+    public static func airbench96(widths: Widths = Widths(block1: 128, block2: 512, block3: 512),
+                                  activationAfterAdd: Bool = false, input: Input = .cifar, classes: Int = 10,
+                                  outputScale: Double = 1.0 / 9) -> NetworkSpec {
+        NetworkSpec(name: "airbench96", input: input,
+                    groups: widths.array.map {
+                        ConvGroup(width: $0, convs: 3, residual: true, activationAfterAdd: activationAfterAdd)
+                    },
+                    head: Head(classes: classes, outputScale: outputScale))
+    }
+
     /// Output channels of the whitening layer.
     public var whiteningWidth: Int { whitening.width(channels: input.channels) }
     /// The whitening layer's output size (no padding).
@@ -126,8 +139,8 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
         for (i, group) in groups.enumerated() {
             guard group.width >= 1 else { throw fail("group \(i + 1) has width \(group.width)") }
             guard (2...3).contains(group.convs) else { throw fail("group \(i + 1) has \(group.convs) convs (2 or 3)") }
-            if group.residual {
-                throw fail("group \(i + 1) is residual: the engine does not run residual ConvGroups (airbench96) yet")
+            if group.activationAfterAdd && !group.residual {
+                throw fail("group \(i + 1) puts the activation after an add but has no residual")
             }
         }
         let last = groupInputSizes.last!

@@ -10,6 +10,8 @@ import AirbenchKernels
 ///       conv1        B×2p×2q×C      conv1 output (the part the floor max-pool reads); argmax B×p×q×C (window index)
 ///       normInputs   L × B×p×q×C    norm k's input: [0] the max-pooled conv1 output, [k] conv k+1's output
 ///       activations  L × B×p×q×C    GELU(norm k(normInputs[k])): conv k+1's input; the last is the block output
+///                                   (residual groups: the last holds the block output after the add)
+///       preactivation  B×p×q×C      residual groups with the activation after the add: norm L's output + x0
 ///     features       B×C_last       global max-pool of the last block's output;  featureArgmax B×C_last
 ///     logits         B×classes
 public final class Workspace: @unchecked Sendable {
@@ -22,6 +24,7 @@ public final class Workspace: @unchecked Sendable {
         let argmax: Buffer<UInt8>
         let normInputs: [FloatBuffer]
         let activations: [FloatBuffer]
+        let preactivation: FloatBuffer?
         /// BatchNorm coefficients of this pass, one per conv: y = x·scale + shift, and batch mean / 1/std (training).
         var norms: [NormCoefficients]
         /// The block's output (the next block's input).
@@ -33,6 +36,8 @@ public final class Workspace: @unchecked Sendable {
     public let logits: FloatBuffer
     /// Backward scratch: gradients of block outputs / conv inputs, of hidden activations, of conv1 outputs.
     let gradientA, gradientB, gradientConv1: FloatBuffer
+    /// The skip connection's gradient, held while the backward pass goes through the residual branch's convs.
+    let gradientResidual: FloatBuffer?
     let gradientLogits: FloatBuffer
     let gradientFeatures: FloatBuffer
 
@@ -51,6 +56,8 @@ public final class Workspace: @unchecked Sendable {
             return BlockActivations(conv1: FloatBuffer(count: 4 * pooled), argmax: Buffer(count: pooled, repeating: 0),
                                     normInputs: (0..<block.convs).map { _ in FloatBuffer(count: pooled) },
                                     activations: (0..<block.convs).map { _ in FloatBuffer(count: pooled) },
+                                    preactivation: block.residual && block.activationAfterAdd
+                                        ? FloatBuffer(count: pooled) : nil,
                                     norms: Array(repeating: NormCoefficients(), count: block.convs))
         }
         features = FloatBuffer(count: batch * network.blocks.last!.channels)
@@ -59,6 +66,7 @@ public final class Workspace: @unchecked Sendable {
         gradientA = FloatBuffer(count: largestInput)
         gradientB = FloatBuffer(count: largestHidden)
         gradientConv1 = FloatBuffer(count: largestConv1)
+        gradientResidual = network.blocks.contains(where: \.residual) ? FloatBuffer(count: largestHidden) : nil
         gradientLogits = FloatBuffer(count: logits.count)
         gradientFeatures = FloatBuffer(count: features.count)
     }
