@@ -33,7 +33,10 @@ let package = Package(
         .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels"]),
         .testTarget(
             name: "AirbenchDataTests", dependencies: ["AirbenchData", "AirbenchFormats"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AirbenchTests", dependencies: ["Airbench", "AirbenchFormats"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "AirbenchTests",
+            dependencies: ["Airbench", "AirbenchFormats", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Fixtures")]),
         // Runs the built `airbench` executable (depending on it makes `swift test` build it first).
         .testTarget(name: "AirbenchCLITests", dependencies: ["AirbenchCLI"]),
     ]

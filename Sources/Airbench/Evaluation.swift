@@ -4,7 +4,7 @@ import AirbenchKernels
 /// with reflection padding (Listing 4 `infer`).
 struct View {
     var mirror: Bool
-    var shift: Int  // −1: up-and-left view padded[0:32], +1: down-and-right view padded[2:34]
+    var shift: Int  // −1: up-and-left view padded[0:32], +1: down-and-right view padded[2:34] (32×32 images)
     var weight: Float
 }
 
@@ -25,22 +25,23 @@ public enum TTA {
     }
 }
 
-extension Network94 {
-    /// Logits (count × 10) of the network in evaluation mode on normalised NHWC images, averaged over the
+extension Network {
+    /// Logits (count × classes) of the network in evaluation mode on normalised NHWC images, averaged over the
     /// views of `ttaLevel`.
     public func infer(images: UnsafePointer<Float>, count: Int, ttaLevel: Int, batchSize: Int = 500) -> [Float] {
         precondition((0...2).contains(ttaLevel), "TTA level must be 0, 1 or 2")
         evaluationPacks = [:]  // pack each layer's weights once for all views and batches
         defer { evaluationPacks = nil }
         let ws = makeWorkspace(batch: min(batchSize, count))
-        var logits = [Float](repeating: 0, count: count * Self.classes)
+        let classes = self.classes
+        var logits = [Float](repeating: 0, count: count * classes)
         var first = 0
         while first < count {
             let n = min(ws.batch, count - first)
             for view in TTA.views(level: ttaLevel) {
-                fillView(view, from: images + first * 3072, count: n, into: ws)
+                fillView(view, from: images + first * spec.input.pixels, count: n, into: ws)
                 forward(ws, training: false)
-                for i in 0..<n * Self.classes { logits[first * Self.classes + i] += view.weight * ws.logits[i] }
+                for i in 0..<n * classes { logits[first * classes + i] += view.weight * ws.logits[i] }
             }
             first += n
         }
@@ -50,10 +51,11 @@ extension Network94 {
     /// Fraction of `labels` predicted correctly (argmax of the TTA logits, first maximum wins).
     public func evaluate(images: UnsafePointer<Float>, labels: [UInt8], ttaLevel: Int, batchSize: Int = 500) -> Double {
         let logits = infer(images: images, count: labels.count, ttaLevel: ttaLevel, batchSize: batchSize)
+        let classes = self.classes
         var correct = 0
         for (i, label) in labels.enumerated() {
             var best = 0
-            for k in 1..<Self.classes where logits[i * Self.classes + k] > logits[i * Self.classes + best] { best = k }
+            for k in 1..<classes where logits[i * classes + k] > logits[i * classes + best] { best = k }
             if best == Int(label) { correct += 1 }
         }
         return Double(correct) / Double(labels.count)
@@ -61,18 +63,21 @@ extension Network94 {
 
     /// Writes `count` views into the workspace input; images beyond `count` in the workspace are zeroed.
     private func fillView(_ view: View, from source: UnsafePointer<Float>, count: Int, into ws: Workspace) {
-        func reflect(_ i: Int) -> Int { i < 0 ? -i : (i > 31 ? 62 - i : i) }
-        let input = ws.input.pointer
+        let (height, width, channels) = (spec.input.height, spec.input.width, spec.input.channels)
+        func reflect(_ i: Int, _ side: Int) -> Int { i < 0 ? -i : (i > side - 1 ? 2 * (side - 1) - i : i) }
+        let input = ws.input.pointer, pixels = spec.input.pixels
         for n in 0..<count {
-            for y in 0..<32 {
-                let sy = reflect(y + view.shift)
-                for x in 0..<32 {
-                    let sx = reflect((view.mirror ? 31 - x : x) + view.shift)
-                    let from = source + ((n * 32 + sy) * 32 + sx) * 3, to = input + ((n * 32 + y) * 32 + x) * 3
-                    to[0] = from[0]; to[1] = from[1]; to[2] = from[2]
+            for y in 0..<height {
+                let sy = reflect(y + view.shift, height)
+                for x in 0..<width {
+                    let sx = reflect((view.mirror ? width - 1 - x : x) + view.shift, width)
+                    let from = source + ((n * height + sy) * width + sx) * channels
+                    let to = input + ((n * height + y) * width + x) * channels
+                    to.update(from: from, count: channels)
                 }
             }
         }
-        if count < ws.batch { (input + count * 3072).update(repeating: 0, count: (ws.batch - count) * 3072) }
+        if count < ws.batch { (input + count * pixels).update(repeating: 0, count: (ws.batch - count) * pixels) }
     }
 }
+

@@ -21,15 +21,15 @@ public enum ModelFileError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-extension Network94 {
-    /// The state as safetensors: F32, PyTorch OIHW layout, keys of Listing 4's `nn.Sequential` state_dict
-    /// (`0.weight`, `0.bias`, `2.conv1.weight`, `2.norm1.bias`, ..., `7.weight`), so that
-    /// `net.load_state_dict(safetensors.torch.load_file(path), strict=False)` loads it (only
-    /// `num_batches_tracked` is absent).
+extension Network {
+    /// The state as safetensors: F32, PyTorch OIHW layout, keys of the reference script's `nn.Sequential`
+    /// state_dict (`0.weight`, `0.bias`, `2.conv1.weight`, `2.norm1.bias`, ..., `7.weight` for airbench94), so
+    /// that `net.load_state_dict(safetensors.torch.load_file(path), strict=False)` loads it (only
+    /// `num_batches_tracked` is absent). Metadata: `model` (the spec's name) and the group `widths`.
     public func safetensors(metadata: [String: String] = [:]) -> SafetensorsFile {
         var file = SafetensorsFile(metadata: metadata.merging([
-            "format": "pt", "model": "airbench94", "airbench_version": AirbenchVersion.current,
-            "widths": widths.array.map(String.init).joined(separator: ","),
+            "format": "pt", "model": spec.name, "airbench_version": AirbenchVersion.current,
+            "widths": spec.groups.map { String($0.width) }.joined(separator: ","),
         ]) { mine, _ in mine })
         for entry in state.layout.entries { file.setFloats(state.values(entry.name), shape: entry.shape, for: entry.name) }
         return file
@@ -40,18 +40,43 @@ extension Network94 {
         try safetensors(metadata: metadata).write(to: url)
     }
 
-    /// Reads a model written by `save` (or a PyTorch airbench94 state_dict saved as safetensors); the widths
-    /// come from the tensor shapes.
-    public static func load(from url: URL) throws -> Network94 {
+    /// Reads a model written by `save` (or a PyTorch airbench state_dict saved as safetensors). The network's
+    /// shape comes from the tensors: the whitening kernel and input channels from `0.weight`, one ConvGroup per
+    /// `N.conv1.weight` (N = 2, 3, …) with as many convs as `N.convK.weight` keys, the classes from the Linear
+    /// weight after them. What the state does not hold comes from the arguments: the image size (that of the
+    /// data the model is evaluated on) and the output scale (1/9 in every airbench method). Residual groups
+    /// have no tensors of their own and are not recognised yet.
+    public static func load(from url: URL, input: NetworkSpec.Input = .cifar, outputScale: Double = 1.0 / 9)
+        throws -> Network {
         let file = try SafetensorsFile.read(from: url)
         let name = url.path
         func shape(_ key: String) throws -> [Int] {
             guard file.contains(key) else { throw ModelFileError.missingTensor(file: name, name: key) }
             return try file.shape(key)
         }
-        let widths = Widths(block1: try shape("2.conv1.weight")[0], block2: try shape("3.conv1.weight")[0],
-                            block3: try shape("4.conv1.weight")[0])
-        let network = Network94(widths: widths)
+        let whitening = try shape(Network.whiteningWeight)
+        guard whitening.count == 4 else {
+            throw ModelFileError.wrongShape(file: name, name: Network.whiteningWeight, expected: [24, 3, 2, 2],
+                                            actual: whitening)
+        }
+        var groups = [NetworkSpec.ConvGroup]()
+        while file.contains("\(groups.count + 2).conv1.weight") {
+            let module = groups.count + 2
+            var convs = 1
+            while file.contains("\(module).conv\(convs + 1).weight") { convs += 1 }
+            groups.append(NetworkSpec.ConvGroup(width: try shape("\(module).conv1.weight")[0], convs: convs))
+        }
+        let headKey = "\(groups.count + 4).weight"
+        let head = try shape(headKey)
+        var modelInput = input
+        modelInput.channels = whitening[1]
+        let spec = NetworkSpec(name: file.metadata["model"] ?? "airbench94", input: modelInput,
+                               whitening: .init(kernelSize: whitening[2]), groups: groups,
+                               head: .init(classes: head.first ?? 0, outputScale: outputScale))
+        let network: Network
+        do { network = try Network(spec: spec) } catch {
+            throw ModelFileError.notAnAirbench94Model(file: name, reason: "\(error)")
+        }
         for entry in network.state.layout.entries {
             let actual = try shape(entry.name)
             guard actual == entry.shape else {

@@ -65,8 +65,10 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
                     progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
     try validate(h, trainCount: data.train.count)
     var generator = SeededGenerator(seed: seed)
-    let network = Network94(widths: h.widths, batchNormMomentum: h.batchNormMomentum,
-                            batchNormEpsilon: h.batchNormEpsilon, scalingFactor: h.scalingFactor)
+    // Image size and class count come from the data set; the rest of the architecture from the method.
+    let spec = NetworkSpec.airbench94(widths: h.widths, input: .cifar, classes: CIFAR10.classNames.count,
+                                      outputScale: h.scalingFactor)
+    let network = try Network(spec: spec, batchNormMomentum: h.batchNormMomentum, batchNormEpsilon: h.batchNormEpsilon)
     network.initialize(using: &generator)
     network.convolutionAlgorithm = convolution
     let loader = CifarLoader(split: data.train, batchSize: h.batchSize,
@@ -75,12 +77,9 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
     let totalSteps = Int((Double(loader.batchCount) * h.trainEpochs).rounded(.up))
     let schedule = Schedules.triangle(totalSteps: totalSteps, start: h.scheduleStart, peak: h.schedulePeak, end: h.scheduleEnd)
     let lookaheadDecay = Schedules.lookaheadDecay(totalSteps: totalSteps)
-    let optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h)
-    // Listing 4 takes the Lookahead snapshot before the whitening initialisation; so do we.
-    let lookahead = Lookahead(state: network.state)
-    let gradients = StateBuffer(layout: network.state.layout)
-    let workspace = network.makeWorkspace(batch: h.batchSize)
-    let labels = Buffer<Int32>(count: h.batchSize, repeating: 0)
+    // Listing 4 takes the Lookahead snapshot before the whitening initialisation; so does TrainStep's init.
+    let trainStep = TrainStep(network: network, hyperparameters: h, scheduleFactor: { schedule[$0] },
+                              lookaheadDecay: { lookaheadDecay[$0] })
     let testImages = CifarLoader.normalizedImages(data.test)
 
     var clock = ContinuousClock.now, timed = 0.0
@@ -89,9 +88,10 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
     let whiteningSplit = data.train.subset(Array(0..<min(h.whiteningImages, data.train.count)))
     let whiteningImages = CifarLoader.normalizedImages(whiteningSplit)
     let whitening = whiteningImages.withUnsafeBufferPointer {
-        Whitening.parameters(images: $0.baseAddress!, count: whiteningSplit.count, epsilon: h.whiteningEpsilon)
+        Whitening.parameters(images: $0.baseAddress!, count: whiteningSplit.count, epsilon: h.whiteningEpsilon,
+                             input: spec.input, kernelSize: spec.whitening.kernelSize)
     }
-    network.state.set("0.weight", whitening.weights)
+    network.state.set(Network.whiteningWeight, whitening.weights)
     stopClock()
 
     var step = 0, records = [EpochRecord]()
@@ -102,24 +102,16 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
         var lastLoss = 0.0, lastCorrect = 0
         loader.startEpoch()
         for batch in 0..<loader.batchCount {
-            _ = loader.fillBatch(batch, images: workspace.inputPointer, labels: labels.pointer)
-            network.forward(workspace, training: true)
-            let (loss, correct) = LabelSmoothedCrossEntropy.evaluate(
-                logits: workspace.logits.pointer, labels: labels.pointer, batch: h.batchSize,
-                classes: Network94.classes, smoothing: h.labelSmoothing, gradient: workspace.gradientLogitsPointer)
-            guard loss.isFinite else { throw TrainingError.diverged(step: step + 1, loss: loss) }
-            network.backward(workspace, gradients: gradients, whitenBiasTrainable: whitenBiasTrainable)
-            optimizer.step(state: network.state, gradients: gradients, scheduleFactor: schedule[step],
-                           whitenBiasTrainable: whitenBiasTrainable)
-            step += 1
-            if step % h.lookaheadInterval == 0 { lookahead.update(state: network.state, decay: lookaheadDecay[step]) }
-            (lastLoss, lastCorrect) = (loss, correct)
+            (lastLoss, lastCorrect) = try trainStep(whitenBiasTrainable: whitenBiasTrainable) { images, labels in
+                _ = loader.fillBatch(batch, images: images, labels: labels)
+            }
+            step = trainStep.stepsDone
             let epochSeconds = seconds(since: clock)
             stepDone(StepProgress(step: step, totalSteps: totalSteps, epoch: epoch, stepInEpoch: batch + 1,
                                   stepsPerEpoch: loader.batchCount, batchSize: h.batchSize,
                                   timeSeconds: timed + epochSeconds, epochSeconds: epochSeconds))
             if step >= totalSteps {
-                lookahead.update(state: network.state, decay: 1)
+                trainStep.finishLookahead()
                 break
             }
         }

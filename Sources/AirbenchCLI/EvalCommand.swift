@@ -19,7 +19,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         reportingErrors {
             runtime.startKernels()
-            let network = try Network94.load(from: URL(fileURLWithPath: model))
+            let network = try Network.load(from: URL(fileURLWithPath: model))
             network.convolutionAlgorithm = runtime.convolution
             let data = try runtime.loadData()
             let images = CifarLoader.normalizedImages(data.test)
@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
             }
             let elapsed = ContinuousClock.now - start
             print(String(format: "test accuracy (TTA level %d): %.4f   [%d images, widths %@, %.1f s]", tta, accuracy,
-                         data.test.count, network.widths.array.map(String.init).joined(separator: ","),
+                         data.test.count, network.spec.groups.map { String($0.width) }.joined(separator: ","),
                          elapsed.seconds))
         }
     }

@@ -9,6 +9,8 @@ final class ProgressLine {
     let interval: Double
     private var shown = false
     private var lastPrinted = -Double.infinity
+    /// The run `lastPrinted` belongs to: each run's clock starts at 0 again.
+    private var lastRun: Int?
 
     init(terminal: Bool = isatty(STDOUT_FILENO) != 0, interval: Double = 30) {
         self.terminal = terminal
@@ -17,6 +19,9 @@ final class ProgressLine {
 
     func update(run: Int, _ p: StepProgress) {
         if !terminal {
+            // Without this, a later run printed nothing until its clock passed the previous run's last line
+            // (flaky in CommandLineTests when the second run was the faster one).
+            if run != lastRun { (lastRun, lastPrinted) = (run, -Double.infinity) }
             guard p.timeSeconds - lastPrinted >= interval else { return }
             lastPrinted = p.timeSeconds
         }

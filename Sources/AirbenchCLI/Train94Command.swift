@@ -104,7 +104,7 @@ struct Train94Command: ParsableCommand {
             let table = EpochTable(), status = ProgressLine(interval: progressInterval)
             table.printHeader()
             var results = [RunResult]()
-            var network: Network94?
+            var network: Network?
             for run in 0..<runs {
                 let (trained, result) = try train94(data: data, hyperparameters: h, seed: seed + UInt64(run),
                                                     convolution: runtime.convolution,

@@ -62,20 +62,19 @@ final class BFloat16FixtureTests: XCTestCase {
 
     func testFirstStepIsWithinBFloat16NoiseOfPyTorch() throws {
         let w = try fp32.floats("config.widths").map { Int($0) }
-        let network = Network94(widths: Widths(block1: w[0], block2: w[1], block3: w[2]))
+        let network = Network(widths: Widths(block1: w[0], block2: w[1], block3: w[2]))
         for entry in network.state.layout.entries { network.state.set(entry.name, try fp32.floats("init." + entry.name)) }
-        let ws = network.makeWorkspace(batch: 8), gradients = StateBuffer(layout: network.state.layout)
+        var h = Hyperparameters94()
+        h.batchSize = 8
+        h.labelSmoothing = Double(try fp32.floats("hyp.label_smoothing")[0])
+        let trainStep = TrainStep(network: network, hyperparameters: h, scheduleFactor: { _ in 1 }, lookaheadDecay: nil)
         let x = nhwc(try fp32.floats("step1.input"), batch: 8, channels: 3, height: 32, width: 32)
-        ws.inputPointer.update(from: x, count: x.count)
-        network.forward(ws, training: true)
         let labels = try fp32.integers("step1.labels").map { Int32($0) }
-        _ = labels.withUnsafeBufferPointer {
-            LabelSmoothedCrossEntropy.evaluate(logits: ws.logits.pointer, labels: $0.baseAddress!, batch: 8, classes: 10,
-                                               smoothing: Double(try! fp32.floats("hyp.label_smoothing")[0]),
-                                               gradient: ws.gradientLogitsPointer)
-        }
-        network.backward(ws, gradients: gradients, whitenBiasTrainable: true)
-        var tensors = [("logits", ws.logits.array)]
+        trainStep.images.update(from: x, count: x.count)
+        trainStep.labelPointer.update(from: labels, count: labels.count)
+        _ = try trainStep.forwardBackward(whitenBiasTrainable: true)
+        let gradients = trainStep.gradients
+        var tensors = [("logits", trainStep.workspace.logits.array)]
         for entry in network.state.layout.entries where entry.role != .frozen {
             tensors.append(("grad." + entry.name, gradients.values(entry.name)))
         }

@@ -28,7 +28,7 @@ final class ModelFileTests: XCTestCase {
         let network = randomNetwork(), url = folder.appendingPathComponent("model.safetensors")
         try network.save(to: url)
         let loaded = try Network94.load(from: url)
-        XCTAssertEqual(loaded.widths, network.widths)
+        XCTAssertEqual(loaded.spec, network.spec)
         XCTAssertEqual(loaded.state.storage.array, network.state.storage.array)
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: folder.path).contains { $0.hasSuffix(".tmp") })
     }
@@ -58,7 +58,7 @@ final class ModelFileTests: XCTestCase {
         let url = folder.appendingPathComponent("pytorch.safetensors")
         try file.write(to: url)
         let network = try Network94.load(from: url)
-        XCTAssertEqual(network.widths, Widths(block1: 16, block2: 32, block3: 32))
+        XCTAssertEqual(network.spec, .airbench94(widths: Widths(block1: 16, block2: 32, block3: 32)))
         XCTAssertEqual(network.state.values("3.norm2.bias"), try fixture.floats("init.3.norm2.bias"))
     }
 

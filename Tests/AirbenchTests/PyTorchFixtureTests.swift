@@ -33,8 +33,8 @@ final class PyTorchFixtureTests: XCTestCase {
 
     override func tearDown() { KernelPrecision.use(.fastest) }
 
-    func makeNetwork(statePrefix: String, algorithm: ConvolutionAlgorithm) throws -> Network94 {
-        let network = Network94(widths: widths)
+    func makeNetwork(statePrefix: String, algorithm: ConvolutionAlgorithm) throws -> Network {
+        let network = Network(widths: widths)
         network.convolutionAlgorithm = algorithm
         for entry in network.state.layout.entries {
             network.state.set(entry.name, try fixture.floats(statePrefix + entry.name))
@@ -48,17 +48,19 @@ final class PyTorchFixtureTests: XCTestCase {
 
     func labels(step: Int) throws -> [Int32] { try fixture.integers("step\(step).labels").map { Int32($0) } }
 
-    /// Forward, loss, backward for one batch; returns the loss.
-    func trainingPass(_ network: Network94, _ ws: Workspace, step: Int, gradients: StateBuffer) throws -> Double {
+    /// The training step of `train94` on `network`, with the fixture's schedule and its one Lookahead update
+    /// (after step 5); the Lookahead snapshot is the network's state now, as in the fixture.
+    func makeTrainStep(_ network: Network) throws -> TrainStep {
+        let schedule = try fixture.floats("hyp.schedule"), decay = try fixture.floats("hyp.lookahead_decay")[0]
+        return TrainStep(network: network, hyperparameters: h, scheduleFactor: { Double(schedule[$0]) },
+                         lookaheadDecay: { _ in Double(decay) })
+    }
+
+    /// Writes the fixture's batch of `step` into the step's buffers.
+    func fill(_ trainStep: TrainStep, step: Int) throws {
         let x = try input(step: step), y = try labels(step: step)
-        ws.inputPointer.update(from: x, count: x.count)
-        network.forward(ws, training: true)
-        let (loss, _) = y.withUnsafeBufferPointer {
-            LabelSmoothedCrossEntropy.evaluate(logits: ws.logits.pointer, labels: $0.baseAddress!, batch: 8, classes: 10,
-                                               smoothing: h.labelSmoothing, gradient: ws.gradientLogitsPointer)
-        }
-        network.backward(ws, gradients: gradients, whitenBiasTrainable: true)
-        return loss
+        trainStep.images.update(from: x, count: x.count)
+        trainStep.labelPointer.update(from: y, count: y.count)
     }
 
     func testFirstStepLogitsLossAndGradients() throws {
@@ -66,10 +68,13 @@ final class PyTorchFixtureTests: XCTestCase {
             for algorithm in ConvolutionAlgorithm.allCases {
                 do {
                     let network = try makeNetwork(statePrefix: "init.", algorithm: algorithm)
-                    let ws = network.makeWorkspace(batch: 8), gradients = StateBuffer(layout: network.state.layout)
-                    let loss = try trainingPass(network, ws, step: 1, gradients: gradients)
+                    let trainStep = try makeTrainStep(network)
+                    try fill(trainStep, step: 1)
+                    let (loss, _) = try trainStep.forwardBackward(whitenBiasTrainable: true)
+                    let gradients = trainStep.gradients
                     let label = "\(path) \(algorithm)"
-                    assertScaledClose(ws.logits.array, try fixture.floats("step1.logits"), tolerance: 1e-5, "\(label) logits")
+                    assertScaledClose(trainStep.workspace.logits.array, try fixture.floats("step1.logits"), tolerance: 1e-5,
+                                      "\(label) logits")
                     XCTAssertEqual(loss, Double(try fixture.floats("step1.loss")[0]), accuracy: 1e-5 * loss, "\(label) loss")
                     for entry in network.state.layout.entries where entry.role != .frozen {
                         assertScaledClose(gradients.values(entry.name), try fixture.floats("step1.grad." + entry.name),
@@ -83,16 +88,12 @@ final class PyTorchFixtureTests: XCTestCase {
     func testFiveStepsWithLookaheadMatchPyTorch() throws {
         for algorithm in ConvolutionAlgorithm.allCases {
             let network = try makeNetwork(statePrefix: "init.", algorithm: algorithm)
-            let ws = network.makeWorkspace(batch: 8), gradients = StateBuffer(layout: network.state.layout)
-            let optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h)
-            let lookahead = Lookahead(state: network.state)  // the fixture snapshots the initial state
-            let schedule = try fixture.floats("hyp.schedule")
+            let trainStep = try makeTrainStep(network)  // the fixture snapshots the initial state
             for step in 1...5 {
-                let loss = try trainingPass(network, ws, step: step, gradients: gradients)
+                try fill(trainStep, step: step)
+                let (loss, _) = try trainStep(whitenBiasTrainable: true)
                 XCTAssertEqual(loss, Double(try fixture.floats("step\(step).loss")[0]), accuracy: 1e-4 * loss,
                                "\(algorithm) loss \(step)")
-                optimizer.step(state: network.state, gradients: gradients, scheduleFactor: Double(schedule[step - 1]),
-                               whitenBiasTrainable: true)
                 if step == 1 {
                     for entry in network.state.layout.entries {
                         assertScaledClose(network.state.values(entry.name), try fixture.floats("step1.state." + entry.name),
@@ -100,7 +101,8 @@ final class PyTorchFixtureTests: XCTestCase {
                     }
                 }
             }
-            lookahead.update(state: network.state, decay: Double(try fixture.floats("hyp.lookahead_decay")[0]))
+            // Step 5 was due for Lookahead (interval 5): the state is now the fixture's final state.
+            XCTAssertEqual(trainStep.stepsDone, 5)
             for entry in network.state.layout.entries {
                 assertScaledClose(network.state.values(entry.name), try fixture.floats("final.state." + entry.name),
                                   tolerance: 1e-4, "\(algorithm) final \(entry.name)")

@@ -26,7 +26,7 @@ final class ScheduleTests: XCTestCase {
 
     func testDecoupledHyperparametersMatchListing4() {
         let h = Hyperparameters94()
-        let sgd = NesterovSGD(layout: Network94.layout(widths: Widths()), hyperparameters: h)
+        let sgd = NesterovSGD(layout: Network.layout(spec: .airbench94()), hyperparameters: h)
         let kilostep = 1024 * (1 + 1 / (1 - 0.85))
         XCTAssertEqual(sgd.baseLearningRate, 11.5 / kilostep, accuracy: 1e-15)
         XCTAssertEqual(sgd.biasLearningRate, 64 * 11.5 / kilostep, accuracy: 1e-15)

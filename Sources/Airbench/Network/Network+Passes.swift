@@ -1,0 +1,251 @@
+import AirbenchKernels
+
+extension Network {
+    /// Runs the network on `workspace.input` (its first `count` images), leaving the logits in
+    /// `workspace.logits`. Training mode normalises with batch statistics and updates the running statistics
+    /// (PyTorch momentum 1 − batchNormMomentum, unbiased running variance); evaluation mode uses the running
+    /// statistics.
+    public func forward(_ ws: Workspace, training: Bool) {
+        let batch = ws.batch, whiten = whiteningShape(batch: batch), whitenWidth = spec.whiteningWidth
+        Convolution.forward(whiten, input: ws.input.pointer, weights: forwardWeights(Self.whiteningWeight, shape: whiten),
+                            output: ws.whitenLinear.pointer)
+        ChannelOps.affine(ws.whitenLinear.pointer, rows: batch * spec.whitenedHeight * spec.whitenedWidth,
+                          channels: whitenWidth, scale: [Float](repeating: 1, count: whitenWidth),
+                          shift: state.values(Self.whiteningBias), gelu: true, output: ws.whitened.pointer)
+        var input = ws.whitened
+        for (i, block) in blocks.enumerated() {
+            let a = ws.blocks[i], c = block.channels, rows = batch * block.pooledHeight * block.pooledWidth
+            let conv1 = block.conv1(batch: batch), laterConv = block.laterConv(batch: batch)
+            Convolution.forward(conv1, input: input.pointer,
+                                weights: forwardWeights(block.conv(0) + ".weight", shape: conv1,
+                                                        algorithm: convolutionAlgorithm),
+                                output: a.conv1.pointer)
+            MaxPool.forward(a.conv1.pointer, batch: batch, height: 2 * block.pooledHeight,
+                            width: 2 * block.pooledWidth, channels: c, kernel: 2,
+                            output: a.normInputs[0].pointer, argmax: a.argmax.pointer)
+            // conv(k) → norm(k) → GELU; conv1's output reaches norm1 through the max-pool above.
+            for k in 0..<block.convs {
+                if k > 0 {
+                    Convolution.forward(laterConv, input: a.activations[k - 1].pointer,
+                                        weights: forwardWeights(block.conv(k) + ".weight", shape: laterConv,
+                                                                algorithm: convolutionAlgorithm),
+                                        output: a.normInputs[k].pointer)
+                }
+                ws.blocks[i].norms[k] = batchNorm(block.norm(k), a.normInputs[k], rows: rows, channels: c,
+                                                  training: training)
+                if block.residual && k == block.convs - 1 {
+                    residualForward(a, norm: ws.blocks[i].norms[k], rows: rows, channels: c,
+                                    activationAfterAdd: block.activationAfterAdd)
+                } else {
+                    ChannelOps.affine(a.normInputs[k].pointer, rows: rows, channels: c,
+                                      scale: ws.blocks[i].norms[k].scale, shift: ws.blocks[i].norms[k].shift,
+                                      gelu: true, output: a.activations[k].pointer)
+                }
+            }
+            input = a.output
+        }
+        // Global max-pool (MaxPool2d(3) on airbench94's 3×3 map), then the linear head with its output scale.
+        let width = blocks.last!.channels, side = finalSide, classes = self.classes
+        MaxPool.forward(input.pointer, batch: batch, height: side, width: side, channels: width, kernel: side,
+                        output: ws.features.pointer, argmax: ws.featureArgmax.pointer)
+        // logits[b][j] = scalingFactor · Σ_c features[b][c] · W[j][c]
+        let w = state.pointer(headWeight), f = ws.features.pointer, logits = ws.logits.pointer
+        for b in 0..<batch {
+            for j in 0..<classes {
+                var sum: Float = 0
+                for c in 0..<width { sum += f[b * width + c] * w[j * width + c] }
+                logits[b * classes + j] = sum * scalingFactor
+            }
+        }
+    }
+
+    /// The weights `name` packed for the forward pass: packed anew on every call in training (the weights change
+    /// every step), once per evaluation while `infer` runs (its views and batches share the weights).
+    func forwardWeights(_ name: String, shape: ConvolutionShape, algorithm: ConvolutionAlgorithm = .direct) -> PackedWeights {
+        if let packed = evaluationPacks?[name] { return packed }
+        let packed = PackedWeights.forward(state.pointer(name), shape: shape, algorithm: algorithm)
+        evaluationPacks?[name] = packed
+        return packed
+    }
+
+    /// BatchNorm coefficients for `x` (rows × channels): batch statistics in training (and the running-statistics
+    /// update), running statistics in evaluation. The weight is frozen at 1 (paper Section 3.1).
+    func batchNorm(_ name: String, _ x: FloatBuffer, rows: Int, channels: Int, training: Bool) -> NormCoefficients {
+        let bias = state.pointer("\(name).bias"), runningMean = state.pointer("\(name).running_mean")
+        let runningVar = state.pointer("\(name).running_var")
+        var norm = NormCoefficients()
+        if training {
+            let (sum, squares) = ChannelOps.sums(x.pointer, rows: rows, channels: channels)
+            let n = Double(rows), keep = Float(batchNormMomentum), take = Float(1 - batchNormMomentum)
+            norm.mean = sum.map { $0 / n }
+            let variance = (0..<channels).map { max(0, squares[$0] / n - norm.mean[$0] * norm.mean[$0]) }
+            norm.inverseStd = variance.map { 1 / ($0 + batchNormEpsilon).squareRoot() }
+            for c in 0..<channels {
+                runningMean[c] = keep * runningMean[c] + take * Float(norm.mean[c])
+                runningVar[c] = keep * runningVar[c] + take * Float(variance[c] * n / (n - 1))
+            }
+        } else {
+            norm.mean = (0..<channels).map { Double(runningMean[$0]) }
+            norm.inverseStd = (0..<channels).map { 1 / (Double(runningVar[$0]) + batchNormEpsilon).squareRoot() }
+        }
+        norm.scale = norm.inverseStd.map { Float($0) }
+        norm.shift = (0..<channels).map { Float(Double(bias[$0]) - norm.mean[$0] * norm.inverseStd[$0]) }
+        return norm
+    }
+
+    /// Backward pass after a training-mode `forward`, given d(loss)/d(logits) in `ws.gradientLogits`.
+    /// Gradients of every trainable entry are overwritten in `gradients` (same layout as `state`); the whitening
+    /// bias gets its gradient only while `whitenBiasTrainable` (otherwise its entry is left untouched and the
+    /// backward-data pass into the first block is skipped).
+    public func backward(_ ws: Workspace, gradients: StateBuffer, whitenBiasTrainable: Bool) {
+        let batch = ws.batch, width = blocks.last!.channels, side = finalSide, classes = self.classes
+        // Linear layer (with the output scaling): dW[j][c] = Σ_b g[b][j]·f[b][c], df[b][c] = Σ_j g[b][j]·W[j][c].
+        let g = ws.gradientLogits.pointer, f = ws.features.pointer, w = state.pointer(headWeight)
+        let dW = gradients.pointer(headWeight), df = ws.gradientFeatures.pointer
+        for j in 0..<classes {
+            for c in 0..<width {
+                var sum: Float = 0
+                for b in 0..<batch { sum += g[b * classes + j] * f[b * width + c] }
+                dW[j * width + c] = sum * scalingFactor
+            }
+        }
+        for b in 0..<batch {
+            for c in 0..<width {
+                var sum: Float = 0
+                for j in 0..<classes { sum += g[b * classes + j] * w[j * width + c] }
+                df[b * width + c] = sum * scalingFactor
+            }
+        }
+        MaxPool.backward(df, argmax: ws.featureArgmax.pointer, batch: batch, height: side, width: side, channels: width,
+                         kernel: side, gradInput: ws.gradientA.pointer)
+        // gradientA holds d(loss)/d(block output) on entry to each block, d(loss)/d(block input) on exit; inside a
+        // block the gradient of each later conv's input alternates between gradientA and gradientB.
+        for i in blocks.indices.reversed() {
+            let block = blocks[i], a = ws.blocks[i], c = block.channels
+            let rows = batch * block.pooledHeight * block.pooledWidth
+            let conv1 = block.conv1(batch: batch), laterConv = block.laterConv(batch: batch)
+            let blockInput = i == 0 ? ws.whitened : ws.blocks[i - 1].output
+            var grad = ws.gradientA, spare = ws.gradientB
+            let afterAdd = block.residual && block.activationAfterAdd
+            if block.residual {
+                // The skip's share of d(loss)/d(first activation): d(out) before the add, d(out)·GELU'(sum) after.
+                if afterAdd {
+                    GELU.backward(a.preactivation!.pointer, gradOutput: grad.pointer, gradInput: grad.pointer,
+                                  count: rows * c)
+                }
+                ws.gradientResidual!.pointer.update(from: grad.pointer, count: rows * c)
+            }
+            for k in (1..<block.convs).reversed() {
+                if afterAdd && k == block.convs - 1 {  // grad is already d(loss)/d(norm output)
+                    let (sumDz, sumDzX) = Self.channelSums(grad.pointer, a.normInputs[k].pointer, rows: rows, channels: c)
+                    normBackward(block.norm(k), a.normInputs[k], grad, a.norms[k], sumDz: sumDz, sumDzX: sumDzX,
+                                 rows: rows, channels: c, gradients: gradients)
+                } else {
+                    normGELUBackward(block.norm(k), a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
+                                     gradients: gradients)
+                }
+                Convolution.backwardWeights(laterConv, input: a.activations[k - 1].pointer, gradOutput: grad.pointer,
+                                            gradWeights: gradients.pointer(block.conv(k) + ".weight"))
+                Convolution.backwardData(laterConv, gradOutput: grad.pointer,
+                                         weights: .backwardData(state.pointer(block.conv(k) + ".weight"),
+                                                                shape: laterConv, algorithm: convolutionAlgorithm),
+                                         gradInput: spare.pointer)
+                swap(&grad, &spare)
+            }
+            if block.residual {  // the residual branch accumulates into the gradient of its input
+                let g = grad.pointer, r = ws.gradientResidual!.pointer
+                for j in 0..<rows * c { g[j] += r[j] }
+            }
+            normGELUBackward(block.norm(0), a.normInputs[0], grad, a.norms[0], rows: rows, channels: c,
+                             gradients: gradients)
+            MaxPool.backward(grad.pointer, argmax: a.argmax.pointer, batch: batch, height: 2 * block.pooledHeight,
+                             width: 2 * block.pooledWidth, channels: c, kernel: 2, gradInput: ws.gradientConv1.pointer)
+            Convolution.backwardWeights(conv1, input: blockInput.pointer, gradOutput: ws.gradientConv1.pointer,
+                                        gradWeights: gradients.pointer(block.conv(0) + ".weight"))
+            // With the whitening bias frozen nothing below block 1 trains: skip its backward-data pass.
+            if i > 0 || whitenBiasTrainable {
+                Convolution.backwardData(conv1, gradOutput: ws.gradientConv1.pointer,
+                                         weights: .backwardData(state.pointer(block.conv(0) + ".weight"), shape: conv1,
+                                                                algorithm: convolutionAlgorithm),
+                                         gradInput: ws.gradientA.pointer)
+            }
+        }
+        if whitenBiasTrainable {
+            let rows = batch * spec.whitenedHeight * spec.whitenedWidth, channels = spec.whiteningWidth
+            let (sum, _) = ChannelOps.affineGELUBackward(
+                ws.whitenLinear.pointer, gradOutput: ws.gradientA.pointer, rows: rows, channels: channels,
+                scale: [Float](repeating: 1, count: channels), shift: state.values(Self.whiteningBias),
+                gradAffine: ws.gradientA.pointer)
+            gradients.set(Self.whiteningBias, sum.map { Float($0) })
+        }
+    }
+
+    /// GELU + BatchNorm backward in place: `grad` enters as d(loss)/d(GELU output) and leaves as
+    /// d(loss)/d(norm input); the norm's bias gradient (Σ dz) is written to `gradients`.
+    /// With z = x̂ + bias, x̂ = (x − mean)·s:  dx = s·(dz − mean(dz) − x̂·mean(dz·x̂)).
+    private func normGELUBackward(_ name: String, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
+                                  rows: Int, channels: Int, gradients: StateBuffer) {
+        let (sumDz, sumDzX) = ChannelOps.affineGELUBackward(x.pointer, gradOutput: grad.pointer, rows: rows,
+                                                             channels: channels, scale: norm.scale, shift: norm.shift,
+                                                             gradAffine: grad.pointer)
+        normBackward(name, x, grad, norm, sumDz: sumDz, sumDzX: sumDzX, rows: rows, channels: channels,
+                     gradients: gradients)
+    }
+
+    /// BatchNorm backward in place: `grad` enters as dz = d(loss)/d(norm output) with its per-channel sums Σdz and
+    /// Σdz·x, and leaves as d(loss)/d(norm input); the bias gradient (Σdz) is written to `gradients`.
+    private func normBackward(_ name: String, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
+                              sumDz: [Double], sumDzX: [Double], rows: Int, channels: Int, gradients: StateBuffer) {
+        gradients.set("\(name).bias", sumDz.map { Float($0) })
+        let n = Double(rows)
+        var a = [Float](), b = [Float](), d = [Float]()
+        for c in 0..<channels {
+            let s = norm.inverseStd[c], sumDzXhat = s * (sumDzX[c] - norm.mean[c] * sumDz[c])
+            a.append(Float(s))
+            b.append(Float(-s * s * sumDzXhat / n))
+            d.append(Float(-s * sumDz[c] / n + norm.mean[c] * s * s * sumDzXhat / n))
+        }
+        ChannelOps.combine(grad.pointer, x.pointer, rows: rows, channels: channels, a: a, b: b, d: d,
+                           output: grad.pointer)
+    }
+
+    /// A workspace for `batch` images.
+    public func makeWorkspace(batch: Int) -> Workspace { Workspace(network: self, batch: batch) }
+}
+
+extension Network {
+    /// The last conv of a residual ConvGroup (airbench96): with x0 the group's first activation,
+    /// out = GELU(norm(x)) + x0 (paper version, activation before the add) or out = GELU(norm(x) + x0)
+    /// (2024 version, after the add; the sum is kept in `preactivation` for the backward pass).
+    func residualForward(_ a: Workspace.BlockActivations, norm: NormCoefficients, rows: Int, channels: Int,
+                         activationAfterAdd: Bool) {
+        let last = a.activations.count - 1, count = rows * channels
+        let x = a.normInputs[last].pointer, x0 = a.activations[0].pointer, out = a.activations[last].pointer
+        if activationAfterAdd {
+            let sum = a.preactivation!.pointer
+            ChannelOps.affine(x, rows: rows, channels: channels, scale: norm.scale, shift: norm.shift, gelu: false,
+                              output: sum)
+            for i in 0..<count { sum[i] += x0[i] }
+            GELU.forward(sum, out, count: count)
+        } else {
+            ChannelOps.affine(x, rows: rows, channels: channels, scale: norm.scale, shift: norm.shift, gelu: true,
+                              output: out)
+            for i in 0..<count { out[i] += x0[i] }
+        }
+    }
+
+    /// Per-channel (Σdz, Σdz·x) over NHWC rows, in Double (what `ChannelOps.affineGELUBackward` returns when the
+    /// GELU is not part of the norm's backward).
+    static func channelSums(_ dz: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, channels: Int)
+        -> (sumDz: [Double], sumDzX: [Double]) {
+        var sumDz = [Double](repeating: 0, count: channels), sumDzX = sumDz
+        for r in 0..<rows {
+            for c in 0..<channels {
+                let g = Double(dz[r * channels + c])
+                sumDz[c] += g
+                sumDzX[c] += g * Double(x[r * channels + c])
+            }
+        }
+        return (sumDz, sumDzX)
+    }
+}

@@ -1,0 +1,164 @@
+import AirbenchFormats
+
+/// An airbench network described by data (paper Section 3.1 and the family's scripts): a frozen patch-whitening
+/// convolution and GELU, a list of ConvGroups, a global max-pool and a linear head with a fixed output scale.
+/// `Network` derives its state layout, workspace and passes from this description, so the methods of the family
+/// differ by a value, not by code.
+///
+/// State names follow each reference script's `nn.Sequential`: `0` whitening, `1` GELU, `2`… one per ConvGroup
+/// (`conv1`, `norm1`, `conv2`, …), then MaxPool, Flatten, and the Linear layer (`7.weight` for three groups).
+public struct NetworkSpec: Sendable, Equatable, Codable {
+    /// Input images: height × width × channels (NHWC), from the data set.
+    public struct Input: Sendable, Equatable, Codable {
+        public var height: Int, width: Int, channels: Int
+        public init(height: Int, width: Int, channels: Int) {
+            self.height = height
+            self.width = width
+            self.channels = channels
+        }
+
+        /// CIFAR-10/100 images, as the data set defines them.
+        public static let cifar = Input(height: CIFAR10Split.imageSide, width: CIFAR10Split.imageSide,
+                                        channels: CIFAR10Split.channels)
+        public var pixels: Int { height * width * channels }
+    }
+
+    /// The whitening layer: a k×k convolution without padding whose 2·c·k² filters are ± the eigenvectors of the
+    /// patch covariance (Section 3.2), followed by a bias and GELU. Whether its bias trains is a training matter.
+    public struct Whitening: Sendable, Equatable, Codable {
+        public var kernelSize: Int
+        public init(kernelSize: Int = 2) { self.kernelSize = kernelSize }
+        /// Output channels for `channels` input channels: each eigenvector and its negation.
+        public func width(channels: Int) -> Int { 2 * channels * kernelSize * kernelSize }
+    }
+
+    /// One ConvGroup: conv1 (3×3, same padding, no bias) → MaxPool2d(2) → norm1 → GELU, then `convs − 1` more
+    /// 3×3 convolutions each followed by BatchNorm and GELU. airbench96 adds a residual across the later convs
+    /// (paper version: `out = x + GELU(norm3(conv3(...)))`, activation before the add; 2024 version:
+    /// `out = GELU(norm3(conv3(...)) + x)`, activation after the add).
+    public struct ConvGroup: Sendable, Equatable, Codable {
+        /// Output channels of every convolution in the group.
+        public var width: Int
+        /// Convolutions in the group: 2 (airbench94/95) or 3 (airbench96).
+        public var convs: Int
+        /// Whether the output of the first conv-norm-GELU is added to the group's output.
+        public var residual: Bool
+        /// With `residual`: GELU after the add (2024 airbench96) rather than before it (paper airbench96).
+        public var activationAfterAdd: Bool
+
+        public init(width: Int, convs: Int = 2, residual: Bool = false, activationAfterAdd: Bool = false) {
+            self.width = width
+            self.convs = convs
+            self.residual = residual
+            self.activationAfterAdd = activationAfterAdd
+        }
+    }
+
+    /// The pooling between the last ConvGroup and the head.
+    public enum Pooling: String, Sendable, Equatable, Codable {
+        /// Max over the whole final feature map (airbench's `MaxPool2d(3)` on the 3×3 map of 32×32 inputs).
+        case globalMax
+    }
+
+    /// The linear head (no bias) and the constant its output is multiplied by.
+    public struct Head: Sendable, Equatable, Codable {
+        public var classes: Int
+        public var outputScale: Double
+        public init(classes: Int, outputScale: Double) {
+            self.classes = classes
+            self.outputScale = outputScale
+        }
+    }
+
+    /// Written into saved models as `model`.
+    public var name: String
+    public var input: Input
+    public var whitening: Whitening
+    public var groups: [ConvGroup]
+    public var pooling: Pooling
+    public var head: Head
+
+    public init(name: String, input: Input, whitening: Whitening = Whitening(), groups: [ConvGroup],
+                pooling: Pooling = .globalMax, head: Head) {
+        self.name = name
+        self.input = input
+        self.whitening = whitening
+        self.groups = groups
+        self.pooling = pooling
+        self.head = head
+    }
+
+    /// airbench94 (paper Listing 4): three 2-conv groups without residuals, output scale 1/9.
+    public static func airbench94(widths: Widths = Widths(), input: Input = .cifar, classes: Int = 10,
+                                  outputScale: Double = 1.0 / 9) -> NetworkSpec {
+        NetworkSpec(name: "airbench94", input: input, groups: widths.array.map { ConvGroup(width: $0) },
+                    head: Head(classes: classes, outputScale: outputScale))
+    }
+
+    /// airbench96 (spec A.2/A.3): three 3-conv residual groups. The paper version (`31ce2de:airbench96.py`,
+    /// widths 128/512/512) adds after the last GELU; the 2024 version (`legacy/airbench96.py`, widths
+    /// 128/384/512, `activationAfterAdd: true`) applies the GELU to the sum.
+    public static func airbench96(widths: Widths = Widths(block1: 128, block2: 512, block3: 512),
+                                  activationAfterAdd: Bool = false, input: Input = .cifar, classes: Int = 10,
+                                  outputScale: Double = 1.0 / 9) -> NetworkSpec {
+        NetworkSpec(name: "airbench96", input: input,
+                    groups: widths.array.map {
+                        ConvGroup(width: $0, convs: 3, residual: true, activationAfterAdd: activationAfterAdd)
+                    },
+                    head: Head(classes: classes, outputScale: outputScale))
+    }
+
+    /// Output channels of the whitening layer.
+    public var whiteningWidth: Int { whitening.width(channels: input.channels) }
+    /// The whitening layer's output size (no padding).
+    public var whitenedHeight: Int { input.height - whitening.kernelSize + 1 }
+    public var whitenedWidth: Int { input.width - whitening.kernelSize + 1 }
+
+    /// `nn.Sequential` index of each part, as the reference scripts number them.
+    public static let whiteningModule = "0"
+    public func groupModule(_ index: Int) -> String { "\(index + 2)" }
+    /// Whitening, GELU, the groups, MaxPool, Flatten: the Linear layer comes next.
+    public var headModule: String { "\(groups.count + 4)" }
+
+    /// Feature-map sides (height, width) entering each group and after the last one: every group's max-pool
+    /// halves them, rounding down.
+    public var groupInputSizes: [(height: Int, width: Int)] {
+        var sizes = [(whitenedHeight, whitenedWidth)]
+        for _ in groups { sizes.append((sizes.last!.0 / 2, sizes.last!.1 / 2)) }
+        return sizes
+    }
+
+    /// Throws unless `Network` can build and run this description.
+    public func validate() throws {
+        func fail(_ message: String) -> NetworkSpecError { NetworkSpecError(spec: name, message: message) }
+        guard input.height > 0, input.width > 0, input.channels > 0 else { throw fail("input must be non-empty") }
+        guard whitening.kernelSize >= 1, whitenedHeight >= 1, whitenedWidth >= 1 else {
+            throw fail("whitening kernel \(whitening.kernelSize) does not fit \(input.height)×\(input.width) inputs")
+        }
+        guard !groups.isEmpty else { throw fail("at least one ConvGroup is needed") }
+        for (i, group) in groups.enumerated() {
+            guard group.width >= 1 else { throw fail("group \(i + 1) has width \(group.width)") }
+            guard (2...3).contains(group.convs) else { throw fail("group \(i + 1) has \(group.convs) convs (2 or 3)") }
+            if group.activationAfterAdd && !group.residual {
+                throw fail("group \(i + 1) puts the activation after an add but has no residual")
+            }
+        }
+        let last = groupInputSizes.last!
+        guard last.height >= 1, last.width >= 1 else {
+            throw fail("\(input.height)×\(input.width) inputs vanish after \(groups.count) max-pools")
+        }
+        // The global max-pool runs as one square window (like MaxPool2d(3) on 3×3), its argmax in a byte.
+        guard last.height == last.width, last.height <= 15 else {
+            throw fail("the final \(last.height)×\(last.width) map must be square and at most 15×15 for the global max-pool")
+        }
+        guard head.classes >= 2 else { throw fail("the head needs at least 2 classes, got \(head.classes)") }
+        guard head.outputScale.isFinite, head.outputScale > 0 else { throw fail("output scale must be positive") }
+    }
+}
+
+/// A network description that `Network` cannot build or run.
+public struct NetworkSpecError: Error, Equatable, CustomStringConvertible {
+    public var spec: String
+    public var message: String
+    public var description: String { "network \(spec): \(message)" }
+}
