@@ -10,6 +10,8 @@
 # blow-up is written to Fuzz/findings/HARNESS/ (crash-*, timeout-*, oom-*, leak-*); reproduce it with
 #   Fuzz/.build/release/fuzz-HARNESS Fuzz/findings/HARNESS/crash-...
 # The log of each run is Fuzz/work/HARNESS.log. Fuzz/work/ and Fuzz/findings/ are git-ignored.
+# Every finding is rerun once on its own (log: ARTIFACT.rerun.log); a timeout that does not reproduce
+# (the run was paused, and libFuzzer's timeout counts wall-clock time) is reported but not counted.
 # Exits 0 when no harness found anything, 1 when one did, 2 when the build failed.
 set -uo pipefail
 
@@ -52,20 +54,38 @@ for harness in "${harnesses[@]}"; do
     rm -rf "$work"
     mkdir -p "$work" "$findings"
     cp corpus/"$harness"/* "$work"/
-    before=$(find "$findings" -type f | wc -l)
+    before=$(find "$findings" -type f ! -name '*.rerun.log' | wc -l)
     echo "== $harness: ${seconds}s, seeds: $(ls corpus/"$harness" | wc -l) files"
     # Swift's runtime keeps some allocations for the life of the process (metadata caches), which
     # LeakSanitizer would report as leaks of every input; leaks are not what these harnesses look for.
     "$bin/fuzz-$harness" "$work" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
         -detect_leaks=0 -artifact_prefix="$findings/" -print_final_stats=1 </dev/null >"work/$harness.log" 2>&1
     status=$?
-    after=$(find "$findings" -type f | wc -l)
-    grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "work/$harness.log" \
+    after=$(find "$findings" -type f ! -name '*.rerun.log' | wc -l)
+    grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "work/$harness.log" \
         | sed "s/^/   /"
     if (( status != 0 || after > before )); then
         echo "   FOUND something (exit status $status): see Fuzz/$findings/ and Fuzz/work/$harness.log"
         grep -E '^==[0-9]+==ERROR|^SUMMARY|Fatal error|ERROR: libFuzzer' "work/$harness.log" | head -5 | sed "s/^/   /"
-        found+=("$harness")
+        # Each finding is run once more on its own. A timeout is measured in wall-clock time, so a run
+        # that was paused (SIGSTOP, a suspended laptop) reports inputs that are not slow at all; such a
+        # timeout that does not reproduce is reported but does not count.
+        reproduced=0
+        for artifact in "$findings"/*; do
+            # Only this run's findings: not the logs, not what an earlier run already rerun.
+            [[ -f $artifact && $artifact != *.rerun.log && ! -e $artifact.rerun.log ]] || continue
+            if "$bin/fuzz-$harness" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 "$artifact" </dev/null >"$artifact.rerun.log" 2>&1; then
+                if [[ $(basename "$artifact") == timeout-* ]]; then
+                    echo "   $artifact: does not reproduce (a paused run?); see $artifact.rerun.log"
+                    continue
+                fi
+                echo "   $artifact: does not reproduce on its own; counted all the same"
+            else
+                echo "   $artifact: reproduces"
+            fi
+            reproduced=1
+        done
+        (( reproduced || status != 0 && status != 70 )) && found+=("$harness")
     else
         echo "   no findings; corpus now $(ls "$work" | wc -l) files"
     fi
