@@ -7,7 +7,8 @@
 # Each harness starts from a fresh copy of its committed seed corpus Fuzz/corpus/HARNESS/ in
 # Fuzz/work/HARNESS/ (new inputs that reach new code are added there, not to the committed corpus), with
 # -max_total_time=SECONDS -rss_limit_mb=2048 -timeout=10. A crash, hang (> 10 s on one input) or memory
-# blow-up is written to Fuzz/findings/HARNESS/ (crash-*, timeout-*, oom-*, leak-*); reproduce it with
+# blow-up is written to Fuzz/findings/HARNESS/ (crash-*, timeout-*, oom-*; slow-unit-* are kept too but are
+# not failures); reproduce one with
 #   Fuzz/.build/release/fuzz-HARNESS Fuzz/findings/HARNESS/crash-...
 # The log of each run is Fuzz/work/HARNESS.log. Fuzz/work/ and Fuzz/findings/ are git-ignored.
 # Every finding is rerun once on its own (log: ARTIFACT.rerun.log); a timeout that does not reproduce
@@ -54,16 +55,19 @@ for harness in "${harnesses[@]}"; do
     rm -rf "$work"
     mkdir -p "$work" "$findings"
     cp corpus/"$harness"/* "$work"/
-    before=$(find "$findings" -type f ! -name '*.rerun.log' | wc -l)
+    before=$(find "$findings" -type f ! -name '*.rerun.log' ! -name 'slow-unit-*' | wc -l)
     echo "== $harness: ${seconds}s, seeds: $(ls corpus/"$harness" | wc -l) files"
     # Swift's runtime keeps some allocations for the life of the process (metadata caches), which
     # LeakSanitizer would report as leaks of every input; leaks are not what these harnesses look for.
     "$bin/fuzz-$harness" "$work" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
         -detect_leaks=0 -artifact_prefix="$findings/" -print_final_stats=1 </dev/null >"work/$harness.log" 2>&1
     status=$?
-    after=$(find "$findings" -type f ! -name '*.rerun.log' | wc -l)
+    after=$(find "$findings" -type f ! -name '*.rerun.log' ! -name 'slow-unit-*' | wc -l)
     grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "work/$harness.log" \
         | sed "s/^/   /"
+    # libFuzzer also keeps inputs slower than 10 s as slow-unit-*: not failures (exit status 0), and a
+    # paused run produces them too, so they are only mentioned.
+    grep -h 'Test unit written to .*slow-unit-' "work/$harness.log" | sed 's/^.*Test unit written to /   slow unit (wall-clock time, not a failure): /'
     if (( status != 0 || after > before )); then
         echo "   FOUND something (exit status $status): see Fuzz/$findings/ and Fuzz/work/$harness.log"
         grep -E '^==[0-9]+==ERROR|^SUMMARY|Fatal error|ERROR: libFuzzer' "work/$harness.log" | head -5 | sed "s/^/   /"
@@ -73,7 +77,7 @@ for harness in "${harnesses[@]}"; do
         reproduced=0
         for artifact in "$findings"/*; do
             # Only this run's findings: not the logs, not what an earlier run already rerun.
-            [[ -f $artifact && $artifact != *.rerun.log && ! -e $artifact.rerun.log ]] || continue
+            [[ -f $artifact && $artifact != *.rerun.log && $artifact != */slow-unit-* && ! -e $artifact.rerun.log ]] || continue
             if "$bin/fuzz-$harness" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 "$artifact" </dev/null >"$artifact.rerun.log" 2>&1; then
                 if [[ $(basename "$artifact") == timeout-* ]]; then
                     echo "   $artifact: does not reproduce (a paused run?); see $artifact.rerun.log"
