@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .library(name: "Airbench", targets: ["Airbench"]),
         .executable(name: "airbench", targets: ["AirbenchCLI"]),
+        // The file formats alone, for the fuzz harnesses in Fuzz/ (a separate package).
+        .library(name: "AirbenchFormats", targets: ["AirbenchFormats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,8 +20,9 @@ let package = Package(
         .target(name: "AirbenchKernels", dependencies: ["_AirbenchSIMD"]),
         // The system zlib (zlib1g-dev on Linux, part of Swift's documented prerequisites; in the SDK on macOS).
         .systemLibrary(name: "_CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
-        // File formats, bytes in and out, nothing about training: gzip (on zlib), tar, CIFAR-10 batch
-        // files, safetensors, atomic file writes.
+        // File formats, bytes in and out, nothing about training: gzip and zlib (on the system zlib), tar,
+        // CIFAR-10 batch files, CIFAR-100, SVHN (MATLAB level-5 .mat), PNG and CINIC-10, safetensors,
+        // atomic file writes.
         .target(name: "AirbenchFormats", dependencies: ["_CZlib"]),
         // Finding CIFAR-10 (folder, .tar.gz, download with MD5 check), the airbench data loader, the seeded RNG.
         .target(

@@ -126,30 +126,35 @@ package enum CIFAR100BinaryFile {
         } catch {
             throw CIFAR100Error.fileSystem(path: path, reason: "cannot read: \(error.localizedDescription)")
         }
-        guard data.count % recordSize == 0 else {
-            throw CIFAR100Error.truncatedRecord(path: path, recordSize: recordSize, actual: data.count)
+        return try data.withUnsafeBytes { try parse($0, path: path, records: records) }
+    }
+
+    /// Parses the bytes of a file that must hold exactly `records` records; `path` names it in errors.
+    ///
+    /// - Throws: `CIFAR100Error.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
+    package static func parse(_ source: UnsafeRawBufferPointer, path: String, records: Int) throws -> CIFAR100Split {
+        guard source.count % recordSize == 0 else {
+            throw CIFAR100Error.truncatedRecord(path: path, recordSize: recordSize, actual: source.count)
         }
-        guard data.count == records * recordSize else {
-            throw CIFAR100Error.wrongFileSize(path: path, expected: records * recordSize, actual: data.count)
+        guard source.count == records * recordSize else {
+            throw CIFAR100Error.wrongFileSize(path: path, expected: records * recordSize, actual: source.count)
         }
         var images = [UInt8](repeating: 0, count: records * CIFAR10Split.bytesPerImage)
         var fine = [UInt8](repeating: 0, count: records)
         var coarse = [UInt8](repeating: 0, count: records)
-        try data.withUnsafeBytes { (source: UnsafeRawBufferPointer) in
-            try images.withUnsafeMutableBufferPointer { destination in
-                for record in 0 ..< records {
-                    let base = record * recordSize
-                    coarse[record] = source[base]
-                    fine[record] = source[base + 1]
-                    guard coarse[record] < CIFAR100.coarseClassCount else {
-                        throw CIFAR100Error.invalidLabel(path: path, record: record, kind: .coarse, value: coarse[record])
-                    }
-                    guard fine[record] < CIFAR100.fineClassCount else {
-                        throw CIFAR100Error.invalidLabel(path: path, record: record, kind: .fine, value: fine[record])
-                    }
-                    CIFAR10BatchFile.interleave(
-                        planes: source, at: base + 2, into: destination, at: record * CIFAR10Split.bytesPerImage)
+        try images.withUnsafeMutableBufferPointer { destination in
+            for record in 0 ..< records {
+                let base = record * recordSize
+                coarse[record] = source[base]
+                fine[record] = source[base + 1]
+                guard coarse[record] < CIFAR100.coarseClassCount else {
+                    throw CIFAR100Error.invalidLabel(path: path, record: record, kind: .coarse, value: coarse[record])
                 }
+                guard fine[record] < CIFAR100.fineClassCount else {
+                    throw CIFAR100Error.invalidLabel(path: path, record: record, kind: .fine, value: fine[record])
+                }
+                CIFAR10BatchFile.interleave(
+                    planes: source, at: base + 2, into: destination, at: record * CIFAR10Split.bytesPerImage)
             }
         }
         return CIFAR100Split(images: images, fineLabels: fine, coarseLabels: coarse)

@@ -31,25 +31,30 @@ package enum CIFAR10BatchFile {
         } catch {
             throw CIFAR10Error.fileSystem(path: path, reason: "cannot read: \(error.localizedDescription)")
         }
-        guard data.count % recordSize == 0 else {
-            throw CIFAR10Error.truncatedRecord(path: path, recordSize: recordSize, actual: data.count)
+        return try data.withUnsafeBytes { try parse($0, path: path, records: records) }
+    }
+
+    /// Parses the bytes of a batch file that must hold exactly `records` records; `path` names it in errors.
+    ///
+    /// - Throws: `CIFAR10Error.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
+    package static func parse(_ source: UnsafeRawBufferPointer, path: String, records: Int) throws -> CIFAR10Split {
+        guard source.count % recordSize == 0 else {
+            throw CIFAR10Error.truncatedRecord(path: path, recordSize: recordSize, actual: source.count)
         }
-        guard data.count == expectedSize(records: records) else {
-            throw CIFAR10Error.wrongFileSize(path: path, expected: expectedSize(records: records), actual: data.count)
+        guard source.count == expectedSize(records: records) else {
+            throw CIFAR10Error.wrongFileSize(path: path, expected: expectedSize(records: records), actual: source.count)
         }
         var images = [UInt8](repeating: 0, count: records * CIFAR10Split.bytesPerImage)
         var labels = [UInt8](repeating: 0, count: records)
-        try data.withUnsafeBytes { (source: UnsafeRawBufferPointer) in
-            try images.withUnsafeMutableBufferPointer { destination in
-                for record in 0 ..< records {
-                    let base = record * recordSize
-                    let label = source[base]
-                    guard label < classCount else {
-                        throw CIFAR10Error.invalidLabel(path: path, record: record, value: label)
-                    }
-                    labels[record] = label
-                    interleave(planes: source, at: base + 1, into: destination, at: record * CIFAR10Split.bytesPerImage)
+        try images.withUnsafeMutableBufferPointer { destination in
+            for record in 0 ..< records {
+                let base = record * recordSize
+                let label = source[base]
+                guard label < classCount else {
+                    throw CIFAR10Error.invalidLabel(path: path, record: record, value: label)
                 }
+                labels[record] = label
+                interleave(planes: source, at: base + 1, into: destination, at: record * CIFAR10Split.bytesPerImage)
             }
         }
         return CIFAR10Split(images: images, labels: labels)

@@ -13,6 +13,8 @@ package enum TarEvent {
 /// ('L') and pax `path` records apply to the entry that follows them.
 package struct TarReader {
     private static let blockSize = 512
+    /// The largest GNU long name or pax extended header accepted (they are held in memory whole).
+    package static let maximumMetadataSize = 1 << 20
 
     private enum State {
         /// Collecting a 512-byte header.
@@ -67,7 +69,7 @@ package struct TarReader {
                 metadata.append(contentsOf: bytes[offset ..< offset + take])
                 offset += take
                 if remaining - take == 0 {
-                    pendingPath = kind == UInt8(ascii: "L") ? Self.string(metadata[...]) : Self.paxPath(metadata) ?? pendingPath
+                    pendingPath = kind == UInt8(ascii: "L") ? Self.string(metadata[...]) : try Self.paxPath(metadata) ?? pendingPath
                     state = padding > 0 ? .skip(remaining: padding) : .header
                 } else {
                     state = .metadata(kind: kind, remaining: remaining - take, padding: padding)
@@ -129,8 +131,17 @@ package struct TarReader {
         }
 
         let size = try Self.number(header[124 ..< 136], field: "size")
+        // Sizes are never trusted for allocation (contents are streamed), but size + padding must not
+        // overflow, and a long name or pax header is collected in memory, so it is bounded.
+        guard size <= Int.max - Self.blockSize else {
+            throw ArchiveError.invalidTar("size field \(size) is out of range")
+        }
         let padding = (Self.blockSize - size % Self.blockSize) % Self.blockSize
         let kind = header[156]
+        if kind == UInt8(ascii: "L") || kind == UInt8(ascii: "x"), size > Self.maximumMetadataSize {
+            throw ArchiveError.invalidTar(
+                "a \(kind == UInt8(ascii: "L") ? "GNU long name" : "pax header") of \(size) bytes; at most \(Self.maximumMetadataSize) are accepted")
+        }
         switch kind {
         case 0, UInt8(ascii: "0"), UInt8(ascii: "7"):
             let path = pendingPath ?? headerPath()
@@ -173,7 +184,15 @@ package struct TarReader {
     /// An octal field (space or NUL padded), or GNU's base-256 form for sizes over 8 GiB.
     private static func number(_ field: ArraySlice<UInt8>, field name: String) throws -> Int {
         if let first = field.first, first & 0x80 != 0 {
-            return field.dropFirst().reduce(Int(first & 0x7F)) { $0 << 8 | Int($1) }
+            // Base-256, big-endian two's complement after the marker bit: 0x80 starts a positive number,
+            // 0xFF a negative one, which no size or checksum can be.
+            guard first & 0x40 == 0 else { throw ArchiveError.invalidTar("\(name) field is a negative base-256 number") }
+            var value = Int(first & 0x3F)
+            for byte in field.dropFirst() {
+                guard value <= Int.max >> 8 else { throw ArchiveError.invalidTar("\(name) field is a base-256 number over 2^63") }
+                value = value << 8 | Int(byte)
+            }
+            return value
         }
         var value = 0
         var sawDigit = false
@@ -191,15 +210,19 @@ package struct TarReader {
         return value
     }
 
-    /// The `path` record of a pax extended header ("<length> path=<value>\n" records).
-    private static func paxPath(_ records: [UInt8]) -> String? {
+    /// The `path` record of a pax extended header ("<length> <key>=<value>\n" records, the length
+    /// counting the whole record).
+    private static func paxPath(_ records: [UInt8]) throws -> String? {
         var path: String?
         var offset = 0
         while offset < records.count {
             guard let space = records[offset...].firstIndex(of: UInt8(ascii: " ")),
                   let length = Int(String(decoding: records[offset ..< space], as: UTF8.self)),
-                  length > 0, offset + length <= records.count
-            else { break }
+                  length > space - offset + 1, length <= records.count - offset,
+                  records[offset + length - 1] == UInt8(ascii: "\n")
+            else {
+                throw ArchiveError.invalidTar("malformed pax header record at byte \(offset) of the extended header")
+            }
             let record = String(decoding: records[(space + 1) ..< (offset + length - 1)], as: UTF8.self)
             if record.hasPrefix("path=") { path = String(record.dropFirst(5)) }
             offset += length

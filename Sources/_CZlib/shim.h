@@ -11,4 +11,10 @@ static inline int airbench_inflate_init_gzip(z_stream *stream) {
     return inflateInit2(stream, 16 + MAX_WBITS);
 }
 
+/// The same for a zlib (RFC 1950) stream, as inside PNG IDAT chunks and MATLAB miCOMPRESSED
+/// elements (windowBits MAX_WBITS: zlib wrapper only, Adler-32 checked by zlib).
+static inline int airbench_inflate_init_zlib(z_stream *stream) {
+    return inflateInit2(stream, MAX_WBITS);
+}
+
 #endif

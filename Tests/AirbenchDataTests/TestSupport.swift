@@ -36,6 +36,36 @@ func storedGzip(_ payload: [UInt8]) -> [UInt8] {
     return bytes
 }
 
+/// A zlib (RFC 1950) stream holding `payload` in stored blocks, with its Adler-32: zlib data a test
+/// can write without a compressor.
+func storedZlib(_ payload: [UInt8]) -> [UInt8] {
+    var bytes: [UInt8] = [0x78, 0x01]
+    var offset = 0
+    repeat {
+        let length = min(65_535, payload.count - offset)
+        bytes.append(offset + length == payload.count ? 1 : 0)
+        bytes += littleEndian(UInt32(length), width: 2) + littleEndian(UInt32(~length & 0xFFFF), width: 2)
+        bytes += payload[offset ..< offset + length]
+        offset += length
+    } while offset < payload.count
+    return bytes + bigEndian(adler32(payload))
+}
+
+/// Adler-32 (RFC 1950), computed the slow way.
+func adler32(_ bytes: [UInt8]) -> UInt32 {
+    var a: UInt32 = 1
+    var b: UInt32 = 0
+    for byte in bytes {
+        a = (a + UInt32(byte)) % 65_521
+        b = (b + a) % 65_521
+    }
+    return b << 16 | a
+}
+
+func bigEndian(_ value: UInt32) -> [UInt8] {
+    (0 ..< 4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))) }
+}
+
 func littleEndian(_ value: UInt32, width: Int) -> [UInt8] {
     (0 ..< width).map { UInt8(truncatingIfNeeded: value >> (8 * UInt32($0))) }
 }

@@ -1,0 +1,215 @@
+import Foundation
+
+/// A file of a data set's official distribution: where it is published and its MD5 digest.
+public struct DataSetFile: Sendable, Equatable {
+    /// The file name.
+    public var name: String
+    /// Where the publishers host it.
+    public var url: String
+    /// MD5 of the whole file, lower-case hex.
+    public var md5: String
+    /// Images in the file.
+    public var images: Int
+}
+
+/// The Street View House Numbers data set, cropped-digits format ("Format 2"): `train_32x32.mat`
+/// (73,257 images), `test_32x32.mat` (26,032) and optionally `extra_32x32.mat` (531,131), MATLAB
+/// level-5 files each holding `X` (uint8, 32 × 32 × 3 × N, column-major) and `y` (N × 1, the digit,
+/// with 10 standing for the digit 0).
+///
+/// Images come out as `CIFAR10Split` (NHWC bytes) with labels 0–9, label *d* for the digit *d*.
+/// Only the reader is here; the training engine does not use SVHN yet.
+public struct SVHN: Sendable {
+    /// The 73,257 training images (`train_32x32.mat`).
+    public var train: CIFAR10Split
+    /// The 26,032 test images (`test_32x32.mat`).
+    public var test: CIFAR10Split
+    /// The 531,131 easier extra training images (`extra_32x32.mat`), when asked for.
+    public var extra: CIFAR10Split?
+
+    /// `train_32x32.mat` as published on the SVHN page.
+    public static let trainFile = DataSetFile(
+        name: "train_32x32.mat", url: "http://ufldl.stanford.edu/housenumbers/train_32x32.mat",
+        md5: "e26dedcc434d2e4c54c9b2d4a06d8373", images: 73_257)
+    /// `test_32x32.mat` as published on the SVHN page.
+    public static let testFile = DataSetFile(
+        name: "test_32x32.mat", url: "http://ufldl.stanford.edu/housenumbers/test_32x32.mat",
+        md5: "eb5a983be6a315427106f1b164d9cef3", images: 26_032)
+    /// `extra_32x32.mat` as published on the SVHN page.
+    public static let extraFile = DataSetFile(
+        name: "extra_32x32.mat", url: "http://ufldl.stanford.edu/housenumbers/extra_32x32.mat",
+        md5: "a93ce644f1a588dc4d68dda5feec44a7", images: 531_131)
+
+    /// Creates the data set from its splits.
+    public init(train: CIFAR10Split, test: CIFAR10Split, extra: CIFAR10Split? = nil) {
+        self.train = train
+        self.test = test
+        self.extra = extra
+    }
+
+    /// Reads `train_32x32.mat`, `test_32x32.mat` and, with `includeExtra`, `extra_32x32.mat` from
+    /// `folder`, checking that each holds the official number of images.
+    ///
+    /// - Throws: `SVHNError` naming the file that is missing, malformed or holds a bad label.
+    public static func load(folder: URL, includeExtra: Bool = false) throws -> SVHN {
+        try load(folder: folder, includeExtra: includeExtra, checkCounts: true)
+    }
+
+    /// `load(folder:includeExtra:)`, optionally without the check of the official image counts, so tests can use small files.
+    package static func load(folder: URL, includeExtra: Bool, checkCounts: Bool) throws -> SVHN {
+        func read(_ file: DataSetFile) throws -> CIFAR10Split {
+            let url = folder.appendingPathComponent(file.name)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                let expected = [trainFile.name, testFile.name] + (includeExtra ? [extraFile.name] : [])
+                throw SVHNError.missingFile(path: url.path, expected: expected)
+            }
+            let split = try SVHN.read(url)
+            if checkCounts, split.count != file.images {
+                throw SVHNError.wrongCount(path: url.path, expected: file.images, actual: split.count)
+            }
+            return split
+        }
+        return SVHN(train: try read(trainFile), test: try read(testFile), extra: includeExtra ? try read(extraFile) : nil)
+    }
+
+    /// Reads one cropped-digits file, whatever its number of images.
+    ///
+    /// - Throws: `SVHNError` naming the file.
+    public static func read(_ file: URL) throws -> CIFAR10Split {
+        let data: Data
+        do {
+            data = try Data(contentsOf: file, options: .mappedIfSafe)
+        } catch {
+            if !FileManager.default.fileExists(atPath: file.path) {
+                throw SVHNError.missingFile(path: file.path, expected: [file.lastPathComponent])
+            }
+            throw SVHNError.fileSystem(path: file.path, reason: "cannot read: \(error.localizedDescription)")
+        }
+        return try data.withUnsafeBytes { try parse($0, path: file.path) }
+    }
+
+    /// Parses the bytes of a cropped-digits file; `path` names it in errors.
+    package static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws -> CIFAR10Split {
+        var images: [UInt8]?
+        var labels: [UInt8]?
+        do {
+            try MATFile.forEachVariable(in: bytes) { variable, real in
+                switch variable.name {
+                case "X":
+                    guard images == nil else { throw SVHNError.badVariable(path: path, name: "X", reason: "it appears twice") }
+                    images = try imagesFromX(variable, real, path: path)
+                case "y":
+                    guard labels == nil else { throw SVHNError.badVariable(path: path, name: "y", reason: "it appears twice") }
+                    labels = try labelsFromY(variable, real, path: path)
+                default:
+                    break  // other variables are allowed and ignored
+                }
+            }
+        } catch let error as MATFileError {
+            throw SVHNError.malformed(path: path, reason: error.reason)
+        }
+        guard let images else { throw SVHNError.missingVariable(path: path, name: "X") }
+        guard let labels else { throw SVHNError.missingVariable(path: path, name: "y") }
+        let imageCount = images.count / CIFAR10Split.bytesPerImage
+        guard imageCount == labels.count else {
+            throw SVHNError.countMismatch(path: path, images: imageCount, labels: labels.count)
+        }
+        return CIFAR10Split(images: images, labels: labels)
+    }
+
+    /// `X(row, column, channel, image)`, column-major, to NHWC bytes.
+    private static func imagesFromX(_ x: MATFile.Variable, _ real: UnsafeRawBufferPointer, path: String) throws -> [UInt8] {
+        func bad(_ reason: String) -> SVHNError { .badVariable(path: path, name: "X", reason: reason) }
+        guard x.arrayClass == .uint8, !x.isComplex, !x.isLogical else {
+            throw bad("it is a \(x.isComplex ? "complex " : "")\(x.isLogical ? "logical" : x.arrayClass.name) array, expected uint8")
+        }
+        guard x.realType == .uint8 else {
+            throw bad("its data is stored as \(x.realType?.name ?? "nothing"), expected miUINT8")
+        }
+        let side = CIFAR10Split.imageSide
+        // MATLAB drops trailing singleton dimensions, so one image is 32 × 32 × 3.
+        let dims = x.dimensions
+        guard dims.count == 4 || dims.count == 3, dims[0] == side, dims[1] == side, dims[2] == CIFAR10Split.channels else {
+            throw bad("its size is \(dims.map(String.init).joined(separator: " × ")), expected 32 × 32 × 3 × N")
+        }
+        let count = dims.count == 4 ? dims[3] : 1
+        var images = [UInt8](repeating: 0, count: count * CIFAR10Split.bytesPerImage)
+        images.withUnsafeMutableBufferPointer { out in
+            var source = 0
+            for image in 0 ..< count {
+                let base = image * CIFAR10Split.bytesPerImage
+                for channel in 0 ..< 3 {
+                    for column in 0 ..< side {
+                        for row in 0 ..< side {
+                            out[base + (row * side + column) * 3 + channel] = real[source]
+                            source += 1
+                        }
+                    }
+                }
+            }
+        }
+        return images
+    }
+
+    /// `y`, N × 1 (or 1 × N) digits 1–10, to labels 0–9.
+    private static func labelsFromY(_ y: MATFile.Variable, _ real: UnsafeRawBufferPointer, path: String) throws -> [UInt8] {
+        func bad(_ reason: String) -> SVHNError { .badVariable(path: path, name: "y", reason: reason) }
+        guard y.arrayClass == .uint8 || y.arrayClass == .double, !y.isComplex, !y.isLogical, let type = y.realType else {
+            throw bad("it is a \(y.isComplex ? "complex " : "")\(y.isLogical ? "logical" : y.arrayClass.name) array, expected uint8 or double")
+        }
+        let dims = y.dimensions
+        guard dims.count == 2, dims[0] == 1 || dims[1] == 1 else {
+            throw bad("its size is \(dims.map(String.init).joined(separator: " × ")), expected N × 1")
+        }
+        var labels = [UInt8](repeating: 0, count: y.elementCount)
+        for index in 0 ..< y.elementCount {
+            let value = MATFile.value(type, in: real, at: index)
+            guard value >= 1, value <= 10, value.rounded() == value else {
+                throw SVHNError.invalidLabel(path: path, index: index, value: value)
+            }
+            labels[index] = UInt8(value) % 10
+        }
+        return labels
+    }
+}
+
+/// What can go wrong reading SVHN; every case names the file.
+public enum SVHNError: Error, CustomStringConvertible, Equatable {
+    /// A required file is not there.
+    case missingFile(path: String, expected: [String])
+    /// The file could not be read.
+    case fileSystem(path: String, reason: String)
+    /// The file is not a readable MATLAB level-5 MAT-file: truncated, damaged or of an unsupported kind.
+    case malformed(path: String, reason: String)
+    /// The file has no variable of this name.
+    case missingVariable(path: String, name: String)
+    /// The variable has the wrong class, storage or size.
+    case badVariable(path: String, name: String, reason: String)
+    /// `X` and `y` disagree on the number of images.
+    case countMismatch(path: String, images: Int, labels: Int)
+    /// A label is not a whole number 1–10 (the 1-based index of the 0-based entry `index`).
+    case invalidLabel(path: String, index: Int, value: Double)
+    /// The file does not hold the official number of images.
+    case wrongCount(path: String, expected: Int, actual: Int)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let path, let expected):
+            return "\(path): file not found; an SVHN folder must hold \(expected.joined(separator: ", "))"
+        case .fileSystem(let path, let reason):
+            return "\(path): \(reason)"
+        case .malformed(let path, let reason):
+            return "\(path): not a readable MAT-file: \(reason)"
+        case .missingVariable(let path, let name):
+            return "\(path): no variable '\(name)'; an SVHN file holds X (images) and y (labels)"
+        case .badVariable(let path, let name, let reason):
+            return "\(path): variable '\(name)': \(reason)"
+        case .countMismatch(let path, let images, let labels):
+            return "\(path): X holds \(images) images but y holds \(labels) labels"
+        case .invalidLabel(let path, let index, let value):
+            return "\(path): y(\(index + 1)) is \(value), expected a digit label 1–10 (10 for the digit 0)"
+        case .wrongCount(let path, let expected, let actual):
+            return "\(path): holds \(actual) images, the official file holds \(expected)"
+        }
+    }
+}

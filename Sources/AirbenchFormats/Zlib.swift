@@ -1,0 +1,86 @@
+import _CZlib
+
+/// zlib (RFC 1950) decompression on top of the system zlib: a two-byte header, DEFLATE data and the
+/// Adler-32 of the output, as PNG's IDAT chunks and MATLAB's `miCOMPRESSED` elements hold them.
+package enum Zlib {
+    /// The most output one byte of DEFLATE data can stand for: a 258-byte match costs at least two
+    /// bits, so no stream inflates to more than 1032 times its length (plus a few bytes of framing).
+    /// Readers use it to reject a size field before allocating anything for it.
+    package static let maximumExpansion = 1032
+
+    /// Whether `compressedBytes` of zlib data can possibly decompress to `size` bytes.
+    package static func canHold(_ size: Int, compressedBytes: Int) -> Bool {
+        let (limit, overflow) = compressedBytes.multipliedReportingOverflow(by: maximumExpansion)
+        return size >= 0 && (overflow || size <= limit)
+    }
+
+    /// Decompresses the zlib stream at the start of `input`, handing the output to `sink` in pieces of
+    /// at most `chunkSize` bytes; returns how many input bytes the stream occupied (the caller decides
+    /// whether bytes after it are allowed).
+    ///
+    /// - Throws: `ArchiveError.truncated` when the input ends before the stream does,
+    ///   `.invalidDeflate` for a bad header or DEFLATE data, `.checksumMismatch` for a wrong Adler-32,
+    ///   or whatever `sink` throws (the way for a caller to stop output it has no room for).
+    package static func inflate(
+        _ input: UnsafeRawBufferPointer, chunkSize: Int = 1 << 16, sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Int {
+        precondition(chunkSize > 0 && chunkSize <= Int(UInt32.max), "chunk size \(chunkSize) out of range")
+        guard let base = input.baseAddress, !input.isEmpty else {
+            throw ArchiveError.truncated("zlib stream (no data at all)")
+        }
+        var stream = z_stream()
+        let initStatus = airbench_inflate_init_zlib(&stream)
+        guard initStatus == Z_OK else {
+            throw ArchiveError.zlib("inflateInit2 failed with status \(initStatus)")
+        }
+        defer { inflateEnd(&stream) }
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+        defer { output.deallocate() }
+        let start = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
+        var position = 0
+        while true {
+            stream.next_in = start + position
+            stream.avail_in = UInt32(min(input.count - position, Int(UInt32.max)))
+            stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = UInt32(chunkSize)
+            let status = _CZlib.inflate(&stream, Z_NO_FLUSH)
+            position = stream.next_in - start
+            let produced = chunkSize - Int(stream.avail_out)
+            if produced > 0 {
+                try sink(UnsafeRawBufferPointer(start: output.baseAddress, count: produced))
+            }
+            switch status {
+            case Z_STREAM_END:
+                return position
+            case Z_OK where produced > 0 || position < input.count:
+                continue
+            case Z_OK, Z_BUF_ERROR:
+                throw ArchiveError.truncated("zlib stream (the data ends after \(stream.total_out) decompressed bytes)")
+            case Z_NEED_DICT:
+                throw ArchiveError.invalidDeflate("the stream needs a preset dictionary, which no reader here has")
+            case Z_DATA_ERROR:
+                let message = stream.msg.map { String(cString: $0) } ?? "status \(status)"
+                if message == "incorrect data check" {
+                    throw ArchiveError.checksumMismatch(what: "zlib Adler-32", stored: nil, computed: nil)
+                }
+                throw ArchiveError.invalidDeflate(message)
+            default:
+                let message = stream.msg.map { String(cString: $0) } ?? "status \(status)"
+                throw ArchiveError.zlib("inflate failed: \(message)")
+            }
+        }
+    }
+
+    /// CRC-32 (ISO 3309, as in PNG and gzip) of `bytes`, continuing from `crc` (0 to start).
+    package static func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return crc }
+        var value = UInt(crc)
+        var offset = 0
+        while offset < bytes.count {
+            let length = min(bytes.count - offset, Int(UInt32.max))
+            value = _CZlib.crc32(value, base.assumingMemoryBound(to: Bytef.self) + offset, UInt32(length))
+            offset += length
+        }
+        return UInt32(truncatingIfNeeded: value)
+    }
+}
