@@ -15,54 +15,24 @@ package enum Gzip {
     package static func decompress(
         _ input: UnsafeRawBufferPointer, chunkSize: Int = 1 << 20, sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        precondition(chunkSize > 0 && chunkSize <= Int(UInt32.max), "chunk size \(chunkSize) out of range")
-        guard let base = input.baseAddress, !input.isEmpty else {
-            throw ArchiveError.truncated("gzip header (no data at all)")
-        }
-        var stream = z_stream()
-        let initStatus = airbench_inflate_init_gzip(&stream)
-        guard initStatus == Z_OK else {
-            throw ArchiveError.zlib("inflateInit2 failed with status \(initStatus)")
-        }
-        defer { inflateEnd(&stream) }
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
-        defer { output.deallocate() }
-        let start = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-
+        guard !input.isEmpty else { throw ArchiveError.truncated("gzip header (no data at all)") }
+        let stream = try InflateStream(chunkSize: chunkSize) { airbench_inflate_init_gzip($0) }
         var position = 0
         var member = 1
         repeat {
             try checkMagic(input, at: position)
             let memberStart = position
-            decoding: while true {
-                stream.next_in = start + position
-                stream.avail_in = UInt32(min(input.count - position, Int(UInt32.max)))
-                stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                stream.avail_out = UInt32(chunkSize)
-                let status = inflate(&stream, Z_NO_FLUSH)
-                position = stream.next_in - start
-                let produced = chunkSize - Int(stream.avail_out)
-                if produced > 0 {
-                    try sink(UnsafeRawBufferPointer(start: output.baseAddress, count: produced))
-                }
-                switch status {
-                case Z_STREAM_END:
-                    break decoding
-                case Z_OK where produced > 0 || position < input.count:
-                    continue
-                case Z_OK, Z_BUF_ERROR:
-                    // No progress is possible: zlib wants input that is not there.
-                    throw ArchiveError.truncated(
-                        "gzip member \(member) (the data ends after \(stream.total_out) decompressed bytes)")
-                default:
-                    throw failure(status: status, stream: stream, input: input, memberStart: memberStart, position: position)
-                }
-            }
+            position = try stream.decode(
+                input, from: position, sink: sink,
+                truncated: { ArchiveError.truncated("gzip member \(member) (the data ends after \($0) decompressed bytes)") },
+                failure: { status, position in
+                    failure(status: status, message: stream.message(status: status), checksum: stream.checksum,
+                            totalOut: stream.totalOut, input: input, memberStart: memberStart, position: position)
+                })
             // Concatenated gzip files form one valid stream; tools such as tape writers may also pad
             // the end with zeros, which gzip itself accepts.
             guard position < input.count, !input[position...].allSatisfy({ $0 == 0 }) else { return }
-            let resetStatus = inflateReset(&stream)
-            guard resetStatus == Z_OK else { throw ArchiveError.zlib("inflateReset failed with status \(resetStatus)") }
+            try stream.reset()
             member += 1
         } while true
     }
@@ -89,9 +59,9 @@ package enum Gzip {
     /// The `ArchiveError` for a failed `inflate` call, with the stored and computed values where zlib
     /// compared them.
     private static func failure(
-        status: Int32, stream: z_stream, input: UnsafeRawBufferPointer, memberStart: Int, position: Int
+        status: Int32, message: String, checksum: UInt, totalOut: UInt, input: UnsafeRawBufferPointer, memberStart: Int,
+        position: Int
     ) -> ArchiveError {
-        let message = stream.msg.map { String(cString: $0) } ?? "status \(status)"
         /// The little-endian word zlib has just read: the trailer field it rejected.
         func storedWord() -> UInt32? {
             guard position >= 4 else { return nil }
@@ -107,10 +77,10 @@ package enum Gzip {
         case (Z_DATA_ERROR, "header crc mismatch"):
             return .checksumMismatch(what: "gzip header CRC-16", stored: nil, computed: nil)
         case (Z_DATA_ERROR, "incorrect data check"):
-            return .checksumMismatch(what: "gzip CRC-32", stored: storedWord(), computed: UInt32(truncatingIfNeeded: stream.adler))
+            return .checksumMismatch(what: "gzip CRC-32", stored: storedWord(), computed: UInt32(truncatingIfNeeded: checksum))
         case (Z_DATA_ERROR, "incorrect length check"):
             return .checksumMismatch(
-                what: "gzip length (ISIZE)", stored: storedWord(), computed: UInt32(truncatingIfNeeded: stream.total_out))
+                what: "gzip length (ISIZE)", stored: storedWord(), computed: UInt32(truncatingIfNeeded: totalOut))
         case (Z_DATA_ERROR, _):
             return .invalidDeflate(message)
         default:

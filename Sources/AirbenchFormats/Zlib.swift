@@ -24,51 +24,24 @@ package enum Zlib {
     package static func inflate(
         _ input: UnsafeRawBufferPointer, chunkSize: Int = 1 << 16, sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> Int {
-        precondition(chunkSize > 0 && chunkSize <= Int(UInt32.max), "chunk size \(chunkSize) out of range")
-        guard let base = input.baseAddress, !input.isEmpty else {
-            throw ArchiveError.truncated("zlib stream (no data at all)")
-        }
-        var stream = z_stream()
-        let initStatus = airbench_inflate_init_zlib(&stream)
-        guard initStatus == Z_OK else {
-            throw ArchiveError.zlib("inflateInit2 failed with status \(initStatus)")
-        }
-        defer { inflateEnd(&stream) }
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
-        defer { output.deallocate() }
-        let start = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-        var position = 0
-        while true {
-            stream.next_in = start + position
-            stream.avail_in = UInt32(min(input.count - position, Int(UInt32.max)))
-            stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            stream.avail_out = UInt32(chunkSize)
-            let status = _CZlib.inflate(&stream, Z_NO_FLUSH)
-            position = stream.next_in - start
-            let produced = chunkSize - Int(stream.avail_out)
-            if produced > 0 {
-                try sink(UnsafeRawBufferPointer(start: output.baseAddress, count: produced))
-            }
-            switch status {
-            case Z_STREAM_END:
-                return position
-            case Z_OK where produced > 0 || position < input.count:
-                continue
-            case Z_OK, Z_BUF_ERROR:
-                throw ArchiveError.truncated("zlib stream (the data ends after \(stream.total_out) decompressed bytes)")
-            case Z_NEED_DICT:
-                throw ArchiveError.invalidDeflate("the stream needs a preset dictionary, which no reader here has")
-            case Z_DATA_ERROR:
-                let message = stream.msg.map { String(cString: $0) } ?? "status \(status)"
-                if message == "incorrect data check" {
-                    throw ArchiveError.checksumMismatch(what: "zlib Adler-32", stored: nil, computed: nil)
+        guard !input.isEmpty else { throw ArchiveError.truncated("zlib stream (no data at all)") }
+        let stream = try InflateStream(chunkSize: chunkSize) { airbench_inflate_init_zlib($0) }
+        return try stream.decode(
+            input, from: 0, sink: sink,
+            truncated: { ArchiveError.truncated("zlib stream (the data ends after \($0) decompressed bytes)") },
+            failure: { status, _ in
+                let message = stream.message(status: status)
+                switch status {
+                case Z_NEED_DICT:
+                    return ArchiveError.invalidDeflate("the stream needs a preset dictionary, which no reader here has")
+                case Z_DATA_ERROR where message == "incorrect data check":
+                    return ArchiveError.checksumMismatch(what: "zlib Adler-32", stored: nil, computed: nil)
+                case Z_DATA_ERROR:
+                    return ArchiveError.invalidDeflate(message)
+                default:
+                    return ArchiveError.zlib("inflate failed: \(message)")
                 }
-                throw ArchiveError.invalidDeflate(message)
-            default:
-                let message = stream.msg.map { String(cString: $0) } ?? "status \(status)"
-                throw ArchiveError.zlib("inflate failed: \(message)")
-            }
-        }
+            })
     }
 
     /// CRC-32 (ISO 3309, as in PNG and gzip) of `bytes`, continuing from `crc` (0 to start).
