@@ -18,17 +18,12 @@ import numpy as np
 import scipy.io
 from PIL import Image
 from safetensors.numpy import save as save_safetensors
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from lcg import lcg_bytes  # noqa: E402
+
 
 time.asctime = lambda *args: "Thu Jan  1 00:00:00 2026"  # the date scipy writes into .mat headers
 
-
-def lcg_bytes(seed, count):
-    state = seed
-    out = bytearray()
-    for _ in range(count):
-        state = (1664525 * state + 1013904223) % 2**32
-        out.append(state >> 24)
-    return bytes(out)
 
 
 def put(folder, name, data):

@@ -13,26 +13,20 @@ linear congruential generator, so the output is the same on every run.
 """
 import os
 import sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lcg import lcg_bytes  # noqa: E402
+
 
 SIDE = 32
 PLANE = SIDE * SIDE
 
-
-def pixels(seed, count):
-    """count bytes from a 32-bit LCG (Numerical Recipes constants), high byte of each state."""
-    state = seed
-    out = bytearray()
-    for _ in range(count):
-        state = (1664525 * state + 1013904223) % 2**32
-        out.append(state >> 24)
-    return bytes(out)
 
 
 def split(name, labels, seed, folder):
     records = bytearray()
     fine_all, coarse_all, nhwc = bytearray(), bytearray(), bytearray()
     for index, (coarse, fine) in enumerate(labels):
-        planes = pixels(seed + index, 3 * PLANE)  # R plane, G plane, B plane
+        planes = lcg_bytes(seed + index, 3 * PLANE)  # R plane, G plane, B plane
         records += bytes([coarse, fine]) + planes
         coarse_all.append(coarse)
         fine_all.append(fine)

@@ -30,18 +30,12 @@ import zlib
 
 import numpy as np
 from PIL import Image
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lcg import lcg_bytes  # noqa: E402
+
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
-
-def lcg_bytes(seed, count):
-    """count bytes from a 32-bit LCG (Numerical Recipes constants), high byte of each state."""
-    state = seed
-    out = bytearray()
-    for _ in range(count):
-        state = (1664525 * state + 1013904223) % 2**32
-        out.append(state >> 24)
-    return bytes(out)
 
 
 def picture(seed, height, width, channels=3):

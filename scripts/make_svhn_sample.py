@@ -21,6 +21,9 @@ import time
 
 import numpy as np
 import scipy.io
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lcg import lcg_bytes  # noqa: E402
+
 
 SIDE = 32
 
@@ -28,19 +31,10 @@ SIDE = 32
 time.asctime = lambda *args: "Thu Jan  1 00:00:00 2026"
 
 
-def pixels(seed, count):
-    """count bytes from a 32-bit LCG (Numerical Recipes constants), high byte of each state."""
-    state = seed
-    out = bytearray()
-    for _ in range(count):
-        state = (1664525 * state + 1013904223) % 2**32
-        out.append(state >> 24)
-    return bytes(out)
-
 
 def images(seed, count):
     """uint8 array of shape (32, 32, 3, count): X(row, column, channel, image) as in the SVHN files."""
-    nhwc = np.frombuffer(pixels(seed, count * SIDE * SIDE * 3), dtype=np.uint8).reshape(count, SIDE, SIDE, 3)
+    nhwc = np.frombuffer(lcg_bytes(seed, count * SIDE * SIDE * 3), dtype=np.uint8).reshape(count, SIDE, SIDE, 3)
     return np.ascontiguousarray(nhwc.transpose(1, 2, 3, 0))
 
 
