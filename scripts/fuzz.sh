@@ -33,7 +33,10 @@ for harness in "${harnesses[@]}"; do
 done
 
 cd "$(dirname "$0")/../Fuzz" || exit 2
-build=(swift build -c release --sanitize fuzzer --sanitize address)
+# -sanitize=fuzzer alone links libFuzzer but, in this toolchain's release builds, leaves the code without
+# coverage instrumentation (libFuzzer then finds nothing: "no interesting inputs"); ask for it explicitly.
+build=(swift build -c release --sanitize fuzzer --sanitize address
+       -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table)
 echo "building: ${build[*]} (in Fuzz/)"
 if ! "${build[@]}"; then
     echo "fuzz.sh: the build failed" >&2
@@ -62,6 +65,11 @@ for harness in "${harnesses[@]}"; do
     "$bin/fuzz-$harness" "$work" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
         -detect_leaks=0 -artifact_prefix="$findings/" -print_final_stats=1 </dev/null >"work/$harness.log" 2>&1
     status=$?
+    # A harness without coverage feedback fuzzes blind: that is a broken build, not a clean result.
+    if ! grep -qE 'INITED cov: [1-9]' "work/$harness.log"; then
+        echo "fuzz.sh: $harness ran without coverage instrumentation (see Fuzz/work/$harness.log)" >&2
+        exit 2
+    fi
     after=$(find "$findings" -type f ! -name '*.rerun.log' ! -name 'slow-unit-*' | wc -l)
     grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "work/$harness.log" \
         | sed "s/^/   /"
