@@ -117,37 +117,31 @@ __attribute__((noinline)) static float peak_loop_portable(long iterations) {
 
 volatile float ab_peak_sink;
 
-double ab_measure_fma_peak(double seconds) {
+// Doubles the iteration count until one run of `loop` lasts `seconds`; returns its FLOP/s.
+static double measure_loop(float (*loop)(long), double flops_per_iteration, double seconds) {
     long iterations = 1 << 20;
     for (;;) {
-        double start = ab_now_seconds(), flops_per_iteration = PEAK_CHAINS * 8 * 2;
-#if defined(__x86_64__)
-        if (ab_isa_active() == AB_ISA_AVX512) {
-            ab_peak_sink = peak_loop_avx512(iterations);
-            flops_per_iteration = PEAK_CHAINS * 16 * 2;
-        } else if (ab_isa_active() == AB_ISA_AVX2) ab_peak_sink = peak_loop_avx2(iterations);
-        else
-#endif
-            ab_peak_sink = peak_loop_portable(iterations);
+        double start = ab_now_seconds();
+        ab_peak_sink = loop(iterations);
         double elapsed = ab_now_seconds() - start;
         if (elapsed >= seconds || iterations > (1L << 40)) return (double)iterations * flops_per_iteration / elapsed;
         iterations *= 2;
     }
 }
 
+double ab_measure_fma_peak(double seconds) {
+#if defined(__x86_64__)
+    if (ab_isa_active() == AB_ISA_AVX512) return measure_loop(peak_loop_avx512, PEAK_CHAINS * 16 * 2, seconds);
+    if (ab_isa_active() == AB_ISA_AVX2) return measure_loop(peak_loop_avx2, PEAK_CHAINS * 8 * 2, seconds);
+#endif
+    return measure_loop(peak_loop_portable, PEAK_CHAINS * 8 * 2, seconds);
+}
+
+// vdpbf16ps: 16 lanes × 2 products × 2 FLOPs per instruction.
 double ab_measure_bf16_peak(double seconds) {
 #if defined(__x86_64__)
-    if (!ab_bf16_supported()) return 0;
-    long iterations = 1 << 20;
-    for (;;) {
-        double start = ab_now_seconds();
-        ab_peak_sink = peak_loop_bf16(iterations);
-        double elapsed = ab_now_seconds() - start;
-        if (elapsed >= seconds || iterations > (1L << 40)) return (double)iterations * PEAK_CHAINS * 16 * 4 / elapsed;
-        iterations *= 2;
-    }
-#else
+    if (ab_bf16_supported()) return measure_loop(peak_loop_bf16, PEAK_CHAINS * 16 * 4, seconds);
+#endif
     (void)seconds;
     return 0;
-#endif
 }
