@@ -19,7 +19,7 @@
 #define NR AB_NR        // output channels per packed weight panel
 #define MR AB_MR        // output rows per micro-tile
 #define GROUP_BYTES (192 * 1024)  // gathered A rows per group: leaves room in a 512 KiB L2 for a weight panel
-#define CHUNK_ROWS AB_CHUNK_ROWS
+#define CHUNK_ROWS 128  // rows of dOut per step of the weight-gradient reduction (gathered rows stay in L2)
 
 static int taps_of(const ab_conv_shape *s) { return s->kernel_h * s->kernel_w; }
 static int depth_of(const ab_conv_shape *s) { return taps_of(s) * s->in_c; }

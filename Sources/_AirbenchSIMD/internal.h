@@ -17,7 +17,6 @@ void *ab_shared_scratch(int slot, size_t bytes);
 // side by side, as vdpbf16ps multiplies them).
 #define AB_NR 16       // columns per packed weight panel, on every path
 #define AB_MR 6        // rows per micro-tile of the AVX2 and portable kernels
-#define AB_MR_MAX 14   // the most rows any micro-kernel takes (AVX-512: 14 zmm accumulators)
 typedef struct {
     void (*run)(int depth, const void *a, int lda, const void *b, float *c, int ldc, int rows, int cols);
     int tile_rows;  ///< MR of this kernel
@@ -28,7 +27,6 @@ ab_gemm_kernel ab_fp32_kernel(void);
 /// The micro-kernel of the active path and precision (direct convolutions).
 ab_gemm_kernel ab_conv_kernel(void);
 
-#define AB_CHUNK_ROWS 128  // rows of dOut per step of the weight-gradient reduction (gathered rows stay in L2)
 #define AB_WIDE_BLOCK 16   // input channels per AVX-512 weight-gradient tile
 /// The weight-gradient job (conv.c's backward-weights): tiles of `block` input × NR output channels.
 typedef struct {
