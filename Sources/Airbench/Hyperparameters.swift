@@ -15,11 +15,64 @@ public struct Widths: Sendable, Equatable, Codable {
     public var array: [Int] { [block1, block2, block3] }
 }
 
-/// Every hyperparameter of airbench94 (paper Listing 4, `hyp`), with the paper's values as defaults.
+/// Which optimizer trains the convolution filters (the rest is always Nesterov SGD).
+public enum FilterOptimizer: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Decoupled-unit Nesterov SGD, as every other parameter (airbench94/95/96).
+    case sgd
+    /// Muon: momentum, then the update orthogonalised by Newton–Schulz (the airbench94_muon record).
+    case muon
+}
+
+/// How the whitening layer's bias learning rate changes over the steps it trains.
+public enum WhitenBiasSchedule: String, Sendable, Equatable, Codable, CaseIterable {
+    /// The network's schedule (airbench94: the triangle).
+    case main
+    /// Its own linear decay from its full rate to 0 at the step it freezes (airbench94_muon).
+    case linearToFreeze
+}
+
+/// How the whitening bias starts.
+public enum WhitenBiasInit: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Zero (the `Conv` class of airbench94/95/96).
+    case zero
+    /// PyTorch's `nn.Conv2d` default, U(±1/√fan_in) (airbench94_muon's plain `nn.Conv2d`).
+    case uniform
+}
+
+/// How the linear head starts.
+public enum HeadInit: String, Sendable, Equatable, Codable, CaseIterable {
+    /// PyTorch's `nn.Linear` default, U(±1/√fan_in).
+    case uniform
+    /// That, then divided by its standard deviation (airbench94_muon: `w *= 1 / w.std()`).
+    case unitStd
+}
+
+/// The order in which an epoch visits the training images (paper Table 1).
+public typealias DataOrder = CifarLoader.Order
+
+/// airbench96_faster's data filtering (spec C): a small proxy network trained on the same stream scores every
+/// batch; the main network trains only on the `keep` highest-loss examples of each batch.
+public struct ProxyFiltering: Sendable, Equatable, Codable {
+    /// The proxy's ConvGroup widths (2 convs each, no residual).
+    public var widths: Widths = Widths(block1: 32, block2: 64, block3: 64)
+    /// Examples of each batch the main network trains on (the highest proxy losses).
+    public var keep: Int = 512
+    /// The proxy takes an optimizer step every this many batches (it scores every batch).
+    public var stepInterval: Int = 4
+
+    public init() {}
+}
+
+/// Every hyperparameter of a training method of the airbench family, with airbench94's values (paper Listing 4,
+/// `hyp`) as defaults. `Method` holds the other presets.
 ///
 /// Learning rate and weight decay use the paper's decoupled parametrisation: they are per 1,024 examples and
 /// independent of momentum (Listing 4 converts them to PyTorch SGD's values; so does `NesterovSGD`).
-public struct Hyperparameters94: Sendable, Equatable, Codable {
+public struct Hyperparameters: Sendable, Equatable, Codable {
+    /// The preset these values started from (recorded in logs and model files).
+    public var method: String = "airbench94"
+
+    // MARK: Training length and optimizer
     /// Training length in epochs; fractional epochs end mid-epoch (9.9 ⇒ ceil(48 · 9.9) = 476 steps).
     public var trainEpochs: Double = 9.9
     /// Examples per step.
@@ -30,40 +83,93 @@ public struct Hyperparameters94: Sendable, Equatable, Codable {
     public var momentum: Double = 0.85
     /// Weight decay per 1,024 examples, decoupled from the learning rate.
     public var weightDecay: Double = 0.0153
-    /// Multiplies the learning rate (not the weight decay) of the BatchNorm biases.
+    /// Multiplies the learning rate (not the weight decay) of the BatchNorm biases ("scalebias", Section 3.4).
     public var biasScaler: Double = 64
+    /// Multiplies the learning rate of the whitening bias (1: the base rate, as in Listing 4).
+    public var whitenBiasScaler: Double = 1
     /// Label smoothing of the cross-entropy loss.
     public var labelSmoothing: Double = 0.2
-    /// Epochs during which the whitening layer's bias trains; frozen afterwards.
-    public var whitenBiasEpochs: Int = 3
+    /// Optimizer of the 3×3 convolution filters.
+    public var filterOptimizer: FilterOptimizer = .sgd
+    /// Muon's learning rate and Nesterov momentum (used with `filterOptimizer == .muon`).
+    public var muonLearningRate: Double = 0.24
+    public var muonMomentum: Double = 0.6
+    /// Learning-rate schedule, piecewise linear through (0, start), (⌊peak·T⌋, 1), (T, end) (`Schedules.triangle`):
+    /// airbench94's triangle 0.2/0.23/0.07; warm-up then linear to zero is 0.2/0.1/0; linear decay is 1/0/0.
+    public var scheduleStart: Double = 0.2
+    public var schedulePeak: Double = 0.23
+    public var scheduleEnd: Double = 0.07
+    /// Lookahead (Section 3.4): every `lookaheadInterval` steps, with decay 0.95^5 · (step / total)^3.
+    public var lookahead: Bool = true
+    public var lookaheadInterval: Int = 5
+
+    // MARK: Whitening layer
+    /// The frozen patch-whitening initialisation (Section 3.2); false trains the first conv like any other.
+    public var whitening: Bool = true
+    /// Epochs during which the whitening layer's bias trains (steps before ceil(epochs · steps per epoch));
+    /// frozen afterwards. nil: never frozen (airbench96_faster as its script runs).
+    public var whitenBiasEpochs: Double? = 3
+    public var whitenBiasSchedule: WhitenBiasSchedule = .main
+    public var whitenBiasInit: WhitenBiasInit = .zero
+    /// Images whose 2×2 patches initialise the whitening layer (the first ones of the training set).
+    public var whiteningImages: Int = 5000
+    /// Added to the patch-covariance eigenvalues in the whitening initialisation.
+    public var whiteningEpsilon: Double = 5e-4
+
+    // MARK: Network
+    /// Block widths.
+    public var widths: Widths = Widths()
+    /// Convolutions per ConvGroup: 2 (airbench94/95) or 3 (airbench96).
+    public var convsPerGroup: Int = 2
+    /// A residual across the later convs of each group (airbench96), with the GELU before or after the add.
+    public var residual: Bool = false
+    public var activationAfterAdd: Bool = false
+    /// Identity (dirac) initialisation of the first in_channels filters of each conv (Section 3.3).
+    public var diracInit: Bool = true
+    /// BatchNorm momentum in the paper's convention: running = momentum·running + (1 − momentum)·batch.
+    public var batchNormMomentum: Double = 0.6
+    /// BatchNorm epsilon.
+    public var batchNormEpsilon: Double = 1e-12
+    /// The network's output is multiplied by this; nil divides by the last group's width (airbench94_muon).
+    public var scalingFactor: Double? = 1.0 / 9
+    public var headInit: HeadInit = .uniform
+    /// State names: the `nn.Sequential` keys of airbench94/95/96 or airbench94_muon's `CifarNet` keys.
+    public var moduleNames: NetworkSpec.Naming = .sequential
+
+    // MARK: Data
     /// Horizontal flip augmentation (the paper's alternating flip by default).
     public var flip: FlipMode = .alternating
     /// Random translation in pixels (reflection padding).
     public var translate: Int = 2
     /// Cutout square size in pixels; 0 = off (airbench96 uses 12).
     public var cutout: Int = 0
-    /// Block widths.
-    public var widths: Widths = Widths()
-    /// BatchNorm momentum in the paper's convention: running = momentum·running + (1 − momentum)·batch.
-    public var batchNormMomentum: Double = 0.6
-    /// BatchNorm epsilon.
-    public var batchNormEpsilon: Double = 1e-12
-    /// The network's output is multiplied by this.
-    public var scalingFactor: Double = 1.0 / 9
+    /// The order of the training images in each epoch.
+    public var order: DataOrder = .reshuffle
+    /// Batches run on across epoch boundaries (airbench96_faster's endless loader) instead of dropping the
+    /// last partial batch of each epoch.
+    public var batchesSpanEpochs: Bool = false
+    /// airbench96_faster's proxy data filtering; nil trains on whole batches.
+    public var proxy: ProxyFiltering? = nil
+
+    // MARK: Evaluation
     /// Test-time augmentation level of the final evaluation: 0 none, 1 mirror, 2 mirror + translate.
     public var ttaLevel: Int = 2
-    /// Lookahead: every this many steps, with decay 0.95^5 · (step / total)^3.
-    public var lookaheadInterval: Int = 5
-    /// Triangular learning-rate schedule: factor at step 0, where it peaks (fraction of training), at the end.
-    public var scheduleStart: Double = 0.2
-    public var schedulePeak: Double = 0.23
-    public var scheduleEnd: Double = 0.07
-    /// Shuffle the training set every epoch (random reshuffling).
-    public var shuffle: Bool = true
-    /// Images whose 2×2 patches initialise the whitening layer (the first ones of the training set).
-    public var whiteningImages: Int = 5000
-    /// Added to the patch-covariance eigenvalues in the whitening initialisation.
-    public var whiteningEpsilon: Double = 5e-4
 
     public init() {}
+
+    /// The network these hyperparameters train, for inputs of `input` and `classes` classes.
+    public func networkSpec(input: NetworkSpec.Input = .cifar, classes: Int = 10) -> NetworkSpec {
+        let groups = widths.array.map {
+            NetworkSpec.ConvGroup(width: $0, convs: convsPerGroup, residual: residual,
+                                  activationAfterAdd: residual && activationAfterAdd)
+        }
+        return NetworkSpec(name: method, input: input,
+                           whitening: .init(kernelSize: 2, trainable: !whitening),
+                           groups: groups,
+                           head: .init(classes: classes, outputScale: scalingFactor ?? 1 / Double(widths.block3)),
+                           naming: moduleNames)
+    }
 }
+
+/// The airbench94 hyperparameters (the name of the type before the family).
+public typealias Hyperparameters94 = Hyperparameters

@@ -22,10 +22,12 @@ public enum ModelFileError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Network {
-    /// The state as safetensors: F32, PyTorch OIHW layout, keys of the reference script's `nn.Sequential`
-    /// state_dict (`0.weight`, `0.bias`, `2.conv1.weight`, `2.norm1.bias`, ..., `7.weight` for airbench94), so
-    /// that `net.load_state_dict(safetensors.torch.load_file(path), strict=False)` loads it (only
-    /// `num_batches_tracked` is absent). Metadata: `model` (the spec's name) and the group `widths`.
+    /// The state as safetensors: F32, PyTorch OIHW layout, keys of the reference script's state_dict (`0.weight`,
+    /// `0.bias`, `2.conv1.weight`, `2.norm1.bias`, ..., `7.weight` for airbench94; `whiten.weight`,
+    /// `layers.1.conv1.weight`, …, `head.weight` for airbench94_muon), so that
+    /// `net.load_state_dict(safetensors.torch.load_file(path), strict=False)` loads it (only
+    /// `num_batches_tracked` is absent). Metadata: `model` (the spec's name) and the group `widths`, plus what the
+    /// caller adds (training records the method and the whole `spec` as JSON, which `load` reads back).
     public func safetensors(metadata: [String: String] = [:]) -> SafetensorsFile {
         var file = SafetensorsFile(metadata: metadata.merging([
             "format": "pt", "model": spec.name, "airbench_version": AirbenchVersion.current,
@@ -35,50 +37,44 @@ extension Network {
         return file
     }
 
+    /// Metadata that lets `load` rebuild this network exactly: the spec as JSON under `spec`.
+    public var specMetadata: [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return ["spec": String(decoding: (try? encoder.encode(spec)) ?? Data(), as: UTF8.self)]
+    }
+
     /// Writes the model to `url` (temporary file, then rename).
     public func save(to url: URL, metadata: [String: String] = [:]) throws {
         try safetensors(metadata: metadata).write(to: url)
     }
 
-    /// Reads a model written by `save` (or a PyTorch airbench state_dict saved as safetensors). The network's
-    /// shape comes from the tensors: the whitening kernel and input channels from `0.weight`, one ConvGroup per
-    /// `N.conv1.weight` (N = 2, 3, …) with as many convs as `N.convK.weight` keys, the classes from the Linear
-    /// weight after them. What the state does not hold comes from the arguments: the image size (that of the
-    /// data the model is evaluated on) and the output scale (1/9 in every airbench method). Residual groups
-    /// have no tensors of their own and are not recognised yet.
-    public static func load(from url: URL, input: NetworkSpec.Input = .cifar, outputScale: Double = 1.0 / 9)
+    /// Reads a model written by `save` (or a PyTorch airbench state_dict saved as safetensors). With a `spec` in
+    /// the metadata (every model `airbench train` saves) the network is exactly that one. Otherwise its shape
+    /// comes from the tensors: `0.weight` (nn.Sequential keys) or `whiten.weight` (airbench94_muon's CifarNet)
+    /// gives the whitening kernel and input channels, one ConvGroup per `conv1.weight` with as many convs as
+    /// `convK.weight` keys, the classes from the head; the image size is `input` and the output scale
+    /// `outputScale` (1/9, or 1/width for CifarNet). A residual cannot be seen in the tensors: 3-conv groups
+    /// without a spec are read as airbench96's (paper version, GELU before the add).
+    public static func load(from url: URL, input: NetworkSpec.Input = .cifar, outputScale: Double? = nil)
         throws -> Network {
         let file = try SafetensorsFile.read(from: url)
         let name = url.path
-        func shape(_ key: String) throws -> [Int] {
-            guard file.contains(key) else { throw ModelFileError.missingTensor(file: name, name: key) }
-            return try file.shape(key)
+        let spec: NetworkSpec
+        if let json = file.metadata["spec"] {
+            do { spec = try JSONDecoder().decode(NetworkSpec.self, from: Data(json.utf8)) } catch {
+                throw ModelFileError.notAnAirbench94Model(file: name, reason: "its metadata 'spec' does not parse: \(error)")
+            }
+        } else {
+            spec = try inferSpec(file, name: name, input: input, outputScale: outputScale)
         }
-        let whitening = try shape(Network.whiteningWeight)
-        guard whitening.count == 4 else {
-            throw ModelFileError.wrongShape(file: name, name: Network.whiteningWeight, expected: [24, 3, 2, 2],
-                                            actual: whitening)
-        }
-        var groups = [NetworkSpec.ConvGroup]()
-        while file.contains("\(groups.count + 2).conv1.weight") {
-            let module = groups.count + 2
-            var convs = 1
-            while file.contains("\(module).conv\(convs + 1).weight") { convs += 1 }
-            groups.append(NetworkSpec.ConvGroup(width: try shape("\(module).conv1.weight")[0], convs: convs))
-        }
-        let headKey = "\(groups.count + 4).weight"
-        let head = try shape(headKey)
-        var modelInput = input
-        modelInput.channels = whitening[1]
-        let spec = NetworkSpec(name: file.metadata["model"] ?? "airbench94", input: modelInput,
-                               whitening: .init(kernelSize: whitening[2]), groups: groups,
-                               head: .init(classes: head.first ?? 0, outputScale: outputScale))
         let network: Network
         do { network = try Network(spec: spec) } catch {
             throw ModelFileError.notAnAirbench94Model(file: name, reason: "\(error)")
         }
         for entry in network.state.layout.entries {
-            let actual = try shape(entry.name)
+            guard file.contains(entry.name) else { throw ModelFileError.missingTensor(file: name, name: entry.name) }
+            let actual = try file.shape(entry.name)
             guard actual == entry.shape else {
                 throw ModelFileError.wrongShape(file: name, name: entry.name, expected: entry.shape, actual: actual)
             }
@@ -89,5 +85,36 @@ extension Network {
             network.state.set(entry.name, values)
         }
         return network
+    }
+
+    /// The network a state_dict without a `spec` describes (see `load`).
+    static func inferSpec(_ file: SafetensorsFile, name: String, input: NetworkSpec.Input, outputScale: Double?) throws -> NetworkSpec {
+        let naming: NetworkSpec.Naming = file.contains("whiten.weight") ? .cifarNet : .sequential
+        var probe = NetworkSpec(name: "", input: input, groups: [], head: .init(classes: 2, outputScale: 1), naming: naming)
+        func shape(_ key: String) throws -> [Int] {
+            guard file.contains(key) else { throw ModelFileError.missingTensor(file: name, name: key) }
+            return try file.shape(key)
+        }
+        let whiteningKey = probe.whiteningModule + ".weight"
+        let whitening = try shape(whiteningKey)
+        guard whitening.count == 4 else {
+            throw ModelFileError.wrongShape(file: name, name: whiteningKey, expected: [24, 3, 2, 2], actual: whitening)
+        }
+        var groups = [NetworkSpec.ConvGroup]()
+        while file.contains(probe.groupModule(groups.count) + ".conv1.weight") {
+            let module = probe.groupModule(groups.count)
+            var convs = 1
+            while file.contains("\(module).conv\(convs + 1).weight") { convs += 1 }
+            groups.append(NetworkSpec.ConvGroup(width: try shape(module + ".conv1.weight")[0], convs: convs,
+                                                residual: convs == 3))
+            probe.groups = groups
+        }
+        let head = try shape(probe.headModule + ".weight")
+        var modelInput = input
+        modelInput.channels = whitening[1]
+        let scale = outputScale ?? (naming == .cifarNet ? 1 / Double(groups.last?.width ?? 1) : 1.0 / 9)
+        return NetworkSpec(name: file.metadata["model"] ?? "airbench94", input: modelInput,
+                           whitening: .init(kernelSize: whitening[2]), groups: groups,
+                           head: .init(classes: head.first ?? 0, outputScale: scale), naming: naming)
     }
 }

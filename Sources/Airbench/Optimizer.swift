@@ -2,40 +2,48 @@ import AirbenchKernels
 
 /// Nesterov SGD with the paper's decoupled hyperparameters (Listing 4 `main`): with
 /// kilostep = 1024·(1 + 1/(1 − momentum)), PyTorch's lr = learningRate/kilostep and weight decay
-/// wd = weightDecay·batchSize/kilostep; BatchNorm biases use lr·biasScaler. Per parameter group, as
-/// `torch.optim.SGD(nesterov=True)` with `weight_decay = wd/lr_group`:
+/// wd = weightDecay·batchSize/kilostep; BatchNorm biases use lr·biasScaler, the whitening bias lr·whitenBiasScaler.
+/// Per parameter group, as `torch.optim.SGD(nesterov=True)` with `weight_decay = wd/lr_group`:
 ///
 ///     g = grad + (wd/lr_group)·p;  buf = momentum·buf + g (buf = g at the first step);  p −= lr_group·s·(g + momentum·buf)
 ///
-/// where s is the schedule factor of the step. Momentum buffers share the state layout.
+/// where s is the step's schedule factor of the group. Momentum buffers share the state layout. Entries that
+/// `skip` names (Muon's filters) are left to another optimizer.
 public final class NesterovSGD: @unchecked Sendable {
     public let baseLearningRate: Double
     public let biasLearningRate: Double
+    public let whitenBiasLearningRate: Double
     public let decay: Double
     public let momentum: Double
     let buffers: StateBuffer
+    let skip: (StateEntry) -> Bool
     private var started: Set<String> = []
 
-    public init(layout: StateLayout, hyperparameters h: Hyperparameters94) {
+    public init(layout: StateLayout, hyperparameters h: Hyperparameters, skip: @escaping (StateEntry) -> Bool = { _ in false }) {
         let kilostep = 1024 * (1 + 1 / (1 - h.momentum))
         baseLearningRate = h.learningRate / kilostep
         biasLearningRate = baseLearningRate * h.biasScaler
+        whitenBiasLearningRate = baseLearningRate * h.whitenBiasScaler
         decay = h.weightDecay * Double(h.batchSize) / kilostep
         momentum = h.momentum
         buffers = StateBuffer(layout: layout)
+        self.skip = skip
     }
 
-    /// One step over every trainable entry; the whitening bias only when `whitenBiasTrainable`.
-    public func step(state: StateBuffer, gradients: StateBuffer, scheduleFactor: Double, whitenBiasTrainable: Bool) {
-        for entry in state.layout.entries {
-            let groupRate: Double
+    /// One step over every trainable entry; the whitening bias only when `whitenBiasTrainable`, with its own
+    /// schedule factor.
+    public func step(state: StateBuffer, gradients: StateBuffer, scheduleFactor: Double, whitenBiasFactor: Double? = nil,
+                     whitenBiasTrainable: Bool) {
+        for entry in state.layout.entries where !skip(entry) {
+            let groupRate: Double, factor: Double
             switch entry.role {
-            case .weight: groupRate = baseLearningRate
-            case .normBias: groupRate = biasLearningRate
-            case .whitenBias where whitenBiasTrainable: groupRate = baseLearningRate
+            case .weight: (groupRate, factor) = (baseLearningRate, scheduleFactor)
+            case .normBias: (groupRate, factor) = (biasLearningRate, scheduleFactor)
+            case .whitenBias where whitenBiasTrainable:
+                (groupRate, factor) = (whitenBiasLearningRate, whitenBiasFactor ?? scheduleFactor)
             case .whitenBias, .frozen: continue
             }
-            let lr = Float(groupRate * scheduleFactor), wd = Float(decay / groupRate), m = Float(momentum)
+            let lr = Float(groupRate * factor), wd = Float(decay / groupRate), m = Float(momentum)
             let p = state.pointer(entry), g = gradients.pointer(entry), buf = buffers.pointer(entry)
             let first = started.insert(entry.name).inserted
             for i in 0..<entry.count {
@@ -63,23 +71,4 @@ public final class Lookahead: @unchecked Sendable {
             f[i] = s[i]
         }
     }
-}
-
-/// Schedules of Listing 4, indexed by step 0...total.
-public enum Schedules {
-    /// `triangle(total, start, end, peak)`: piecewise linear through (0, start), (⌊peak·total⌋, 1), (total, end).
-    public static func triangle(totalSteps: Int, start: Double, peak: Double, end: Double) -> [Double] {
-        let top = Int(peak * Double(totalSteps))
-        return (0...totalSteps).map { x in
-            if x < top { return start + (1 - start) * Double(x) / Double(top) }
-            return 1 + (end - 1) * Double(x - top) / Double(totalSteps - top)
-        }
-    }
-
-    /// Lookahead decay at each step: 0.95⁵·(step/total)³.
-    public static func lookaheadDecay(totalSteps: Int) -> [Double] {
-        (0...totalSteps).map { 0.95 * 0.95 * 0.95 * 0.95 * 0.95 * pow3(Double($0) / Double(totalSteps)) }
-    }
-
-    private static func pow3(_ x: Double) -> Double { x * x * x }
 }

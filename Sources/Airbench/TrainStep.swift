@@ -1,42 +1,63 @@
 import AirbenchKernels
 
-/// The one training step of the paper's loop (Listing 4 `main`, inside the epoch loop), shared by `train94`,
+/// The one training step of the paper's loop (Listing 4 `main`, inside the epoch loop), shared by `train`,
 /// `airbench bench` and the fixture tests: fill the batch → forward → label-smoothed cross-entropy (with the
-/// divergence check) → backward → Nesterov SGD step → Lookahead when due (every `lookaheadInterval` steps).
+/// divergence check) → backward → optimizer step (Nesterov SGD, and Muon on the filters when the method says so)
+/// → Lookahead when due (every `lookaheadInterval` steps).
 ///
 /// It owns what a step needs besides the network: the workspace for one batch size, the gradients, the
-/// momentum buffers and the Lookahead copy.
+/// optimizer state and the Lookahead copy.
 public final class TrainStep: @unchecked Sendable {
     public let network: Network
     public let workspace: Workspace
     public let gradients: StateBuffer
     public let optimizer: NesterovSGD
+    /// Muon on the convolution filters (airbench94_muon); nil leaves them to `optimizer`.
+    public let muon: Muon?
     /// The slow weights; nil runs without Lookahead.
     public let lookahead: Lookahead?
     let labels: Buffer<Int32>
     let labelSmoothing: Double
     let lookaheadInterval: Int
     let scheduleFactor: (Int) -> Double
+    let whitenBiasFactor: ((Int) -> Double)?
     let lookaheadDecay: (Int) -> Double
     /// Steps done so far; step t (1-based) uses `scheduleFactor(t − 1)` and, when t is a multiple of the
     /// interval, syncs Lookahead with `lookaheadDecay(t)`.
     public private(set) var stepsDone = 0
 
-    /// A step for `network` with batch size, label smoothing, optimizer and Lookahead interval from `h`.
-    /// `lookaheadDecay` nil runs without Lookahead; otherwise the slow copy is a snapshot of the state *now*
-    /// (Listing 4 takes it before the whitening initialisation).
-    public init(network: Network, hyperparameters h: Hyperparameters94, scheduleFactor: @escaping (Int) -> Double,
+    /// A step for `network` with label smoothing, optimizers and Lookahead interval from `h`, on batches of
+    /// `batch` examples (default `h.batchSize`; airbench96_faster's main network trains on fewer than the
+    /// batch size its weight decay is defined for). `whitenBiasFactor` nil gives the whitening bias the main
+    /// schedule. `lookaheadDecay` nil runs without Lookahead; otherwise the slow copy is a snapshot of the state
+    /// *now* (Listing 4 takes it before the whitening initialisation).
+    public init(network: Network, hyperparameters h: Hyperparameters, batch: Int? = nil,
+                scheduleFactor: @escaping (Int) -> Double, whitenBiasFactor: ((Int) -> Double)? = nil,
                 lookaheadDecay: ((Int) -> Double)?) {
         self.network = network
-        workspace = network.makeWorkspace(batch: h.batchSize)
+        let batch = batch ?? h.batchSize
+        workspace = network.makeWorkspace(batch: batch)
         gradients = StateBuffer(layout: network.state.layout)
-        optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h)
+        let muon = h.filterOptimizer == .muon
+            ? Muon(layout: network.state.layout, learningRate: h.muonLearningRate, momentum: h.muonMomentum) : nil
+        let muonTrains: (StateEntry) -> Bool = muon == nil ? { _ in false } : { Muon.trains($0) }
+        optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h, skip: muonTrains)
+        self.muon = muon
         lookahead = lookaheadDecay.map { _ in Lookahead(state: network.state) }
-        labels = Buffer(count: h.batchSize, repeating: 0)
+        labels = Buffer(count: batch, repeating: 0)
         labelSmoothing = h.labelSmoothing
         lookaheadInterval = h.lookaheadInterval
         self.scheduleFactor = scheduleFactor
+        self.whitenBiasFactor = whitenBiasFactor
         self.lookaheadDecay = lookaheadDecay ?? { _ in 0 }
+    }
+
+    /// A step with the schedules of a whole run.
+    public convenience init(network: Network, hyperparameters h: Hyperparameters, batch: Int? = nil,
+                            schedules: GroupSchedules) {
+        self.init(network: network, hyperparameters: h, batch: batch, scheduleFactor: { schedules.main[$0] },
+                  whitenBiasFactor: h.whitenBiasSchedule == .main ? nil : { schedules.whitenBias[min($0, schedules.whitenBias.count - 1)] },
+                  lookaheadDecay: h.lookahead ? { schedules.lookaheadDecay[$0] } : nil)
     }
 
     public var batchSize: Int { workspace.batch }
@@ -53,12 +74,7 @@ public final class TrainStep: @unchecked Sendable {
                                    = { _, _ in }) throws -> (loss: Double, correct: Int) {
         fill(images, labels.pointer)
         let result = try forwardBackward(whitenBiasTrainable: whitenBiasTrainable)
-        optimizer.step(state: network.state, gradients: gradients, scheduleFactor: scheduleFactor(stepsDone),
-                       whitenBiasTrainable: whitenBiasTrainable)
-        stepsDone += 1
-        if let lookahead, stepsDone % lookaheadInterval == 0 {
-            lookahead.update(state: network.state, decay: lookaheadDecay(stepsDone))
-        }
+        update(whitenBiasTrainable: whitenBiasTrainable)
         return result
     }
 
@@ -66,14 +82,42 @@ public final class TrainStep: @unchecked Sendable {
     /// state's parameters untouched (BatchNorm running statistics do update).
     /// - Throws: `TrainingError.diverged` when the loss is not finite.
     public func forwardBackward(whitenBiasTrainable: Bool) throws -> (loss: Double, correct: Int) {
+        let result = try forwardLoss()
+        backward(whitenBiasTrainable: whitenBiasTrainable)
+        return result
+    }
+
+    /// Training-mode forward and the loss: d(loss)/d(logits) is left in the workspace, each example's loss in
+    /// `perExample` when given.
+    /// - Throws: `TrainingError.diverged` when the loss is not finite.
+    public func forwardLoss(perExample: UnsafeMutablePointer<Double>? = nil) throws -> (loss: Double, correct: Int) {
         network.forward(workspace, training: true)
         let (loss, correct) = LabelSmoothedCrossEntropy.evaluate(
             logits: workspace.logits.pointer, labels: labels.pointer, batch: batchSize, classes: network.classes,
-            smoothing: labelSmoothing, gradient: workspace.gradientLogitsPointer)
+            smoothing: labelSmoothing, gradient: workspace.gradientLogitsPointer, perExample: perExample)
         guard loss.isFinite else { throw TrainingError.diverged(step: stepsDone + 1, loss: loss) }
-        network.backward(workspace, gradients: gradients, whitenBiasTrainable: whitenBiasTrainable)
         return (loss, correct)
     }
+
+    /// The backward pass from the loss gradient in the workspace into `gradients`.
+    public func backward(whitenBiasTrainable: Bool) {
+        network.backward(workspace, gradients: gradients, whitenBiasTrainable: whitenBiasTrainable)
+    }
+
+    /// The optimizer step from `gradients` (with this step's schedule factors), then Lookahead when due.
+    public func update(whitenBiasTrainable: Bool) {
+        let factor = scheduleFactor(stepsDone)
+        optimizer.step(state: network.state, gradients: gradients, scheduleFactor: factor,
+                       whitenBiasFactor: whitenBiasFactor?(stepsDone), whitenBiasTrainable: whitenBiasTrainable)
+        muon?.step(state: network.state, gradients: gradients, scheduleFactor: factor)
+        stepsDone += 1
+        if let lookahead, stepsDone % lookaheadInterval == 0 {
+            lookahead.update(state: network.state, decay: lookaheadDecay(stepsDone))
+        }
+    }
+
+    /// A step that trains nothing (airbench96_faster's proxy between its updates): the schedules move on.
+    public func skipUpdate() { stepsDone += 1 }
 
     /// The end of training (Listing 4: `lookahead_state.update(model, decay=1.0)` at the last step): the
     /// weights become the slow copy.

@@ -53,71 +53,82 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Trains airbench94 (paper Listing 4 `main`) on `data` and evaluates it with test-time augmentation.
+/// Trains the method `h` describes (paper Listing 4 `main` and the family's scripts) on `data` and evaluates it
+/// with test-time augmentation.
 ///
 /// Every random choice (initialisation, augmentation, order) comes from `seed`: the same seed and the same data
 /// give bitwise identical results, whatever the thread count. `progress` receives each epoch's row (with
 /// validation accuracy when `evaluateEachEpoch`) and then the final TTA row; `stepDone` hears of every training
 /// step. `convolution` chooses how the 3×3 convolutions compute (see `ConvolutionAlgorithm`).
-public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperparameters94(), seed: UInt64 = 0,
-                    convolution: ConvolutionAlgorithm = .direct, evaluateEachEpoch: Bool = true,
-                    stepDone: (StepProgress) -> Void = { _ in },
-                    progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
+///
+/// Timing (the paper's Section 2): the whitening initialisation, the proxy's pass (airbench96_faster), every
+/// training step and the final TTA evaluation; not the per-epoch evaluations.
+public func train(data: CIFAR10, hyperparameters h: Hyperparameters = Hyperparameters(), seed: UInt64 = 0,
+                  convolution: ConvolutionAlgorithm = .direct, evaluateEachEpoch: Bool = true,
+                  stepDone: (StepProgress) -> Void = { _ in },
+                  progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network, result: RunResult) {
     try validate(h, trainCount: data.train.count)
     var generator = SeededGenerator(seed: seed)
     // Image size and class count come from the data set; the rest of the architecture from the method.
-    let spec = NetworkSpec.airbench94(widths: h.widths, input: .cifar, classes: CIFAR10.classNames.count,
-                                      outputScale: h.scalingFactor)
+    let spec = h.networkSpec(input: .cifar, classes: CIFAR10.classNames.count)
     let network = try Network(spec: spec, batchNormMomentum: h.batchNormMomentum, batchNormEpsilon: h.batchNormEpsilon)
-    network.initialize(using: &generator)
+    network.initialize(using: &generator, dirac: h.diracInit, whitenBias: h.whitenBiasInit, head: h.headInit)
     network.convolutionAlgorithm = convolution
-    let loader = CifarLoader(split: data.train, batchSize: h.batchSize,
-                             augmentation: Augmentation(flip: h.flip, translate: h.translate, cutout: h.cutout),
-                             shuffle: h.shuffle, dropLast: true, seed: generator.next())
-    let totalSteps = Int((Double(loader.batchCount) * h.trainEpochs).rounded(.up))
-    let schedule = Schedules.triangle(totalSteps: totalSteps, start: h.scheduleStart, peak: h.schedulePeak, end: h.scheduleEnd)
-    let lookaheadDecay = Schedules.lookaheadDecay(totalSteps: totalSteps)
+    let batches = BatchSource(split: data.train, hyperparameters: h, seed: generator.next())
+    let totalSteps = Int((Double(batches.stepsPerEpoch) * h.trainEpochs).rounded(.up))
+    let schedules = GroupSchedules(h, totalSteps: totalSteps, stepsPerEpoch: batches.stepsPerEpoch)
+    let proxy = try h.proxy.map { try ProxyFilter($0, hyperparameters: h, classes: spec.head.classes,
+                                                  convolution: convolution, generator: &generator) }
     // Listing 4 takes the Lookahead snapshot before the whitening initialisation; so does TrainStep's init.
-    let trainStep = TrainStep(network: network, hyperparameters: h, scheduleFactor: { schedule[$0] },
-                              lookaheadDecay: { lookaheadDecay[$0] })
+    let trainStep = TrainStep(network: network, hyperparameters: h, batch: h.proxy?.keep, schedules: schedules)
     let testImages = CifarLoader.normalizedImages(data.test)
 
     var clock = ContinuousClock.now, timed = 0.0
     func stopClock() { timed += seconds(since: clock) }
     // Timing starts at the first access to training data: the whitening initialisation.
-    let whiteningSplit = data.train.subset(Array(0..<min(h.whiteningImages, data.train.count)))
-    let whiteningImages = CifarLoader.normalizedImages(whiteningSplit)
-    let whitening = whiteningImages.withUnsafeBufferPointer {
-        Whitening.parameters(images: $0.baseAddress!, count: whiteningSplit.count, epsilon: h.whiteningEpsilon,
-                             input: spec.input, kernelSize: spec.whitening.kernelSize)
+    if h.whitening {
+        let whiteningSplit = data.train.subset(Array(0..<min(h.whiteningImages, data.train.count)))
+        let whiteningImages = CifarLoader.normalizedImages(whiteningSplit)
+        let whitening = whiteningImages.withUnsafeBufferPointer {
+            Whitening.parameters(images: $0.baseAddress!, count: whiteningSplit.count, epsilon: h.whiteningEpsilon,
+                                 input: spec.input, kernelSize: spec.whitening.kernelSize)
+        }
+        network.state.set(network.whiteningWeight, whitening.weights)
+        proxy?.network.state.set(proxy!.network.whiteningWeight, whitening.weights)
     }
-    network.state.set(Network.whiteningWeight, whitening.weights)
+    // airbench96_faster: the proxy runs through the whole stream first and picks each batch's examples.
+    let selections = try proxy?.select(totalSteps: totalSteps, schedules: schedules,
+                                       batches: BatchSource(split: data.train, hyperparameters: h, seed: batches.seed))
     stopClock()
 
-    var step = 0, records = [EpochRecord]()
-    let epochs = Int(h.trainEpochs.rounded(.up))
+    var records = [EpochRecord](), lastLoss = 0.0, lastCorrect = 0
+    let epochs = (totalSteps + batches.stepsPerEpoch - 1) / batches.stepsPerEpoch
+    let staging = proxy.map { _ in Buffer<Float>(count: h.batchSize * spec.input.pixels, repeating: 0) }
+    let stagingLabels = Buffer<Int32>(count: h.batchSize, repeating: 0)
     for epoch in 0..<epochs {
         clock = .now
-        let whitenBiasTrainable = epoch < h.whitenBiasEpochs
-        var lastLoss = 0.0, lastCorrect = 0
-        loader.startEpoch()
-        for batch in 0..<loader.batchCount {
-            (lastLoss, lastCorrect) = try trainStep(whitenBiasTrainable: whitenBiasTrainable) { images, labels in
-                _ = loader.fillBatch(batch, images: images, labels: labels)
+        let steps = epoch * batches.stepsPerEpoch..<min(totalSteps, (epoch + 1) * batches.stepsPerEpoch)
+        for step in steps {
+            (lastLoss, lastCorrect) = try trainStep(whitenBiasTrainable: step < schedules.whitenBiasSteps) { images, labels in
+                if let staging, let selections {  // the proxy's choice out of the whole batch
+                    batches.fill(step: step, images: staging.pointer, labels: stagingLabels.pointer)
+                    gather(selections[step], from: staging.pointer, labels: stagingLabels.pointer,
+                           pixels: spec.input.pixels, into: images, labels)
+                } else {
+                    batches.fill(step: step, images: images, labels: labels)
+                }
             }
-            step = trainStep.stepsDone
             let epochSeconds = seconds(since: clock)
-            stepDone(StepProgress(step: step, totalSteps: totalSteps, epoch: epoch, stepInEpoch: batch + 1,
-                                  stepsPerEpoch: loader.batchCount, batchSize: h.batchSize,
-                                  timeSeconds: timed + epochSeconds, epochSeconds: epochSeconds))
-            if step >= totalSteps {
-                trainStep.finishLookahead()
-                break
-            }
+            stepDone(StepProgress(step: step + 1, totalSteps: totalSteps, epoch: epoch,
+                                  stepInEpoch: step - steps.lowerBound + 1, stepsPerEpoch: batches.stepsPerEpoch,
+                                  batchSize: trainStep.batchSize, timeSeconds: timed + epochSeconds,
+                                  epochSeconds: epochSeconds))
         }
+        if steps.upperBound == totalSteps { trainStep.finishLookahead() }
         stopClock()
-        var record = EpochRecord(epoch: epoch, trainLoss: lastLoss / Double(h.batchSize),
-                                 trainAccuracy: Double(lastCorrect) / Double(h.batchSize), timeSeconds: timed)
+        let batch = Double(trainStep.batchSize)
+        var record = EpochRecord(epoch: epoch, trainLoss: lastLoss / batch, trainAccuracy: Double(lastCorrect) / batch,
+                                 timeSeconds: timed)
         if evaluateEachEpoch {
             record.validationAccuracy = testImages.withUnsafeBufferPointer {
                 network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: 0)
@@ -144,20 +155,59 @@ public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperp
                                timeSeconds: timed, epochs: records))
 }
 
+/// Trains airbench94 (paper Listing 4 `main`): `train` with airbench94's hyperparameters by default.
+public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperparameters94(), seed: UInt64 = 0,
+                    convolution: ConvolutionAlgorithm = .direct, evaluateEachEpoch: Bool = true,
+                    stepDone: (StepProgress) -> Void = { _ in },
+                    progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
+    try train(data: data, hyperparameters: h, seed: seed, convolution: convolution,
+              evaluateEachEpoch: evaluateEachEpoch, stepDone: stepDone, progress: progress)
+}
+
+/// Copies the examples `indices` (in that order) of a staged batch into the training batch.
+func gather(_ indices: [Int32], from images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, pixels: Int,
+            into outImages: UnsafeMutablePointer<Float>, _ outLabels: UnsafeMutablePointer<Int32>) {
+    for (position, index) in indices.enumerated() {
+        (outImages + position * pixels).update(from: images + Int(index) * pixels, count: pixels)
+        outLabels[position] = labels[Int(index)]
+    }
+}
+
 /// A short run on synthetic data so that the first timed run does not pay for first-touch page faults and
 /// thread start-up (the paper's warm-up run, Section 2; on a CPU a few steps suffice).
-public func warmup94(hyperparameters h: Hyperparameters94 = Hyperparameters94(), convolution: ConvolutionAlgorithm = .direct,
-                     steps: Int = 3) throws {
+public func warmup(hyperparameters h: Hyperparameters = Hyperparameters(), convolution: ConvolutionAlgorithm = .direct,
+                   steps: Int = 3) throws {
     var warm = h
     warm.trainEpochs = Double(steps)
     warm.ttaLevel = 0
     warm.whiteningImages = min(h.whiteningImages, 2 * h.batchSize)
     let data = CIFAR10(train: .synthetic(count: h.batchSize, seed: 1), test: .synthetic(count: 100, seed: 2))
-    _ = try train94(data: data, hyperparameters: warm, seed: 0, convolution: convolution, evaluateEachEpoch: false)
+    _ = try train(data: data, hyperparameters: warm, seed: 0, convolution: convolution, evaluateEachEpoch: false)
 }
 
-func validate(_ h: Hyperparameters94, trainCount: Int) throws {
+/// `warmup` with airbench94's hyperparameters by default.
+public func warmup94(hyperparameters h: Hyperparameters94 = Hyperparameters94(), convolution: ConvolutionAlgorithm = .direct,
+                     steps: Int = 3) throws {
+    try warmup(hyperparameters: h, convolution: convolution, steps: steps)
+}
+
+func validate(_ h: Hyperparameters, trainCount: Int) throws {
+    func invalid(_ message: String) -> TrainingError { .invalidConfiguration(message) }
     if h.batchSize < 2 { throw TrainingError.invalidConfiguration("batch size \(h.batchSize) must be at least 2") }
+    if let proxy = h.proxy, !(2...h.batchSize).contains(proxy.keep) {
+        throw invalid("the proxy keeps \(proxy.keep) examples of each batch of \(h.batchSize); it must keep 2...\(h.batchSize)")
+    }
+    if let proxy = h.proxy, proxy.stepInterval < 1 { throw invalid("the proxy's step interval must be at least 1") }
+    if !(2...3).contains(h.convsPerGroup) { throw invalid("convs per group must be 2 or 3, got \(h.convsPerGroup)") }
+    if h.activationAfterAdd && !h.residual { throw invalid("the activation can only go after the add with a residual") }
+    if h.lookaheadInterval < 1 { throw invalid("the Lookahead interval must be at least 1") }
+    if let epochs = h.whitenBiasEpochs, !(epochs >= 0) {
+        throw invalid("whitening-bias epochs must be at least 0, got \(epochs)")
+    }
+    for (name, value) in [("learning rate", h.learningRate), ("Muon learning rate", h.muonLearningRate)]
+        where !(value >= 0 && value.isFinite) { throw invalid("\(name) must be a non-negative number, got \(value)") }
+    if !(0..<1).contains(h.momentum) || !(0..<1).contains(h.muonMomentum) { throw invalid("momentum must be in [0, 1)") }
+    if !(0...1).contains(h.schedulePeak) { throw invalid("the schedule's peak must be a fraction in [0, 1]") }
     if trainCount < h.batchSize {
         throw TrainingError.invalidConfiguration(
             "batch size \(h.batchSize) exceeds the \(trainCount) training images (the last partial batch is dropped)")

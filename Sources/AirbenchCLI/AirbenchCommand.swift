@@ -5,7 +5,7 @@ import ArgumentParser
 struct AirbenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "airbench",
-        abstract: "Fast CIFAR-10 training (Keller Jordan's airbench methods) in Swift on the CPU.",
+        abstract: "Fast CIFAR-10 training (Keller Jordan's airbench family of methods) in Swift on the CPU.",
         version: "0.1.0",
-        subcommands: [Train94Command.self, EvalCommand.self, BenchCommand.self])
+        subcommands: [TrainCommand.self, Train94Command.self, MethodsCommand.self, EvalCommand.self, BenchCommand.self])
 }

@@ -40,9 +40,7 @@ struct BenchCommand: ParsableCommand {
         reportingErrors {
             KernelPrecision.use(precision ?? .fastest)
             let threadCount = KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            var train = Train94Command()
-            train.widths = widths
-            let parsed = try train.parsedWidths()
+            let parsed = try TrainingOptions.parseWidths(widths)
             let report = measure(threads: threadCount, widths: parsed)
             if json {
                 let encoder = JSONEncoder()

@@ -14,6 +14,18 @@
 /// Thread safety: `fillBatch` only reads, so different batches of one epoch may be filled on
 /// different threads at once; `startEpoch()` must not overlap any `fillBatch` call.
 public final class CifarLoader: @unchecked Sendable {
+    /// The order in which an epoch visits the images (paper Table 1).
+    public enum Order: String, Sendable, Equatable, Codable, CaseIterable {
+        /// A fresh random permutation every epoch (random reshuffling).
+        case reshuffle
+        /// Every position drawn uniformly with replacement, every epoch.
+        case withReplacement = "replacement"
+        /// One random permutation drawn at the first epoch and kept for all epochs.
+        case fixed
+        /// The images in their stored order, every epoch.
+        case sequential
+    }
+
     /// Per-channel mean of CIFAR-10 training pixels (RGB, on the 0–1 scale).
     public static let cifarMean: [Float] = [0.4914, 0.4822, 0.4465]
     /// Per-channel standard deviation of CIFAR-10 training pixels (RGB, on the 0–1 scale).
@@ -25,8 +37,10 @@ public final class CifarLoader: @unchecked Sendable {
     public let batchSize: Int
     /// What is done to images each epoch.
     public let augmentation: Augmentation
+    /// The order in which each epoch visits the images.
+    public let order: Order
     /// Whether each epoch visits the images in a fresh random order.
-    public let shuffle: Bool
+    public var shuffle: Bool { order == .reshuffle }
     /// Whether a final batch smaller than `batchSize` is left out.
     public let dropLast: Bool
     /// Number of epochs started so far (the epoch being served is `epoch - 1`).
@@ -42,7 +56,7 @@ public final class CifarLoader: @unchecked Sendable {
     /// This epoch's cutout corner of each image: row, column interleaved.
     private var cutoutCorners: [Int32]
     /// This epoch's visiting order.
-    private var order: [Int]
+    private var visits: [Int]
 
     private static let side = CIFAR10Split.imageSide
     private static let channels = CIFAR10Split.channels
@@ -60,11 +74,20 @@ public final class CifarLoader: @unchecked Sendable {
     ///   - split: the images to serve.
     ///   - batchSize: images per batch (> 0).
     ///   - augmentation: flips, translation (0 ... 31 pixels) and cutout (0 ... 32 pixels).
-    ///   - shuffle: visit images in a fresh random order each epoch.
+    ///   - shuffle: visit images in a fresh random order each epoch (else in stored order).
     ///   - dropLast: leave out a final short batch.
     ///   - seed: seeds every random choice of this loader.
-    public init(
+    public convenience init(
         split: CIFAR10Split, batchSize: Int, augmentation: Augmentation = .none, shuffle: Bool, dropLast: Bool,
+        seed: UInt64
+    ) {
+        self.init(split: split, batchSize: batchSize, augmentation: augmentation, order: shuffle ? .reshuffle : .sequential,
+                  dropLast: dropLast, seed: seed)
+    }
+
+    /// Creates a loader visiting the images in `order`; no randomness is drawn until `startEpoch()`.
+    public init(
+        split: CIFAR10Split, batchSize: Int, augmentation: Augmentation = .none, order: Order, dropLast: Bool,
         seed: UInt64
     ) {
         precondition(batchSize > 0, "batch size must be positive, got \(batchSize)")
@@ -76,14 +99,14 @@ public final class CifarLoader: @unchecked Sendable {
         self.split = split
         self.batchSize = batchSize
         self.augmentation = augmentation
-        self.shuffle = shuffle
+        self.order = order
         self.dropLast = dropLast
         generator = SeededGenerator(seed: seed)
         baseFlips = [Bool](repeating: false, count: split.count)
         epochFlips = [Bool](repeating: false, count: split.count)
         shifts = [Int32](repeating: 0, count: 2 * split.count)
         cutoutCorners = []
-        order = Array(0 ..< split.count)
+        visits = Array(0 ..< split.count)
     }
 
     /// Batches per epoch: `count / batchSize` when dropping the last short batch, else rounded up.
@@ -115,7 +138,12 @@ public final class CifarLoader: @unchecked Sendable {
         if cutout > 0 {
             cutoutCorners = (0 ..< 2 * count).map { _ in Int32(generator.int(below: Self.side - cutout + 1)) }
         }
-        order = shuffle ? generator.permutation(count: count) : Array(0 ..< count)
+        switch order {
+        case .reshuffle: visits = generator.permutation(count: count)
+        case .withReplacement: visits = (0 ..< count).map { _ in generator.int(below: count) }
+        case .fixed: if epoch == 0 { visits = generator.permutation(count: count) }
+        case .sequential: break
+        }
         epoch += 1
     }
 
@@ -126,14 +154,23 @@ public final class CifarLoader: @unchecked Sendable {
     /// - Returns: n, the number of images in the batch (less than `batchSize` only for a final short batch).
     @discardableResult
     public func fillBatch(_ index: Int, images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) -> Int {
-        precondition(epoch > 0, "call startEpoch() before fillBatch")
         precondition((0 ..< batchCount).contains(index), "batch \(index) is outside 0..<\(batchCount)")
         let start = index * batchSize
         let imageCount = min(batchSize, split.count - start)
+        fill(positions: start ..< start + imageCount, images: images, labels: labels)
+        return imageCount
+    }
+
+    /// Writes the images at `positions` of the current epoch's order (normalised, augmented, NHWC) and their
+    /// labels, as `fillBatch` does for a whole batch; batches that run across epochs are built from these.
+    public func fill(positions: Range<Int>, images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
+        precondition(epoch > 0, "call startEpoch() before fillBatch")
+        precondition(positions.lowerBound >= 0 && positions.upperBound <= split.count, "positions \(positions) outside the epoch")
+        let start = positions.lowerBound, imageCount = positions.count
         split.images.withUnsafeBufferPointer { source in
             Self.normalizationTable.withUnsafeBufferPointer { table in
                 for position in 0 ..< imageCount {
-                    let image = order[start + position]
+                    let image = visits[start + position]
                     labels[position] = Int32(split.labels[image])
                     writeImage(
                         image, from: source.baseAddress! + image * Self.floatsPerImage,
@@ -141,7 +178,6 @@ public final class CifarLoader: @unchecked Sendable {
                 }
             }
         }
-        return imageCount
     }
 
     /// Starts the next epoch and hands its batches to `body` in order.

@@ -7,11 +7,11 @@ extension Network {
     /// statistics.
     public func forward(_ ws: Workspace, training: Bool) {
         let batch = ws.batch, whiten = whiteningShape(batch: batch), whitenWidth = spec.whiteningWidth
-        Convolution.forward(whiten, input: ws.input.pointer, weights: forwardWeights(Self.whiteningWeight, shape: whiten),
+        Convolution.forward(whiten, input: ws.input.pointer, weights: forwardWeights(whiteningWeight, shape: whiten),
                             output: ws.whitenLinear.pointer)
         ChannelOps.affine(ws.whitenLinear.pointer, rows: batch * spec.whitenedHeight * spec.whitenedWidth,
                           channels: whitenWidth, scale: [Float](repeating: 1, count: whitenWidth),
-                          shift: state.values(Self.whiteningBias), gelu: true, output: ws.whitened.pointer)
+                          shift: state.values(whiteningBias), gelu: true, output: ws.whitened.pointer)
         var input = ws.whitened
         for (i, block) in blocks.enumerated() {
             let a = ws.blocks[i], c = block.channels, rows = batch * block.pooledHeight * block.pooledWidth
@@ -163,20 +163,24 @@ extension Network {
             Convolution.backwardWeights(conv1, input: blockInput.pointer, gradOutput: ws.gradientConv1.pointer,
                                         gradWeights: gradients.pointer(block.conv(0) + ".weight"))
             // With the whitening bias frozen nothing below block 1 trains: skip its backward-data pass.
-            if i > 0 || whitenBiasTrainable {
+            if i > 0 || whitenBiasTrainable || spec.whitening.trainable {
                 Convolution.backwardData(conv1, gradOutput: ws.gradientConv1.pointer,
                                          weights: .backwardData(state.pointer(block.conv(0) + ".weight"), shape: conv1,
                                                                 algorithm: convolutionAlgorithm),
                                          gradInput: ws.gradientA.pointer)
             }
         }
-        if whitenBiasTrainable {
-            let rows = batch * spec.whitenedHeight * spec.whitenedWidth, channels = spec.whiteningWidth
-            let (sum, _) = ChannelOps.affineGELUBackward(
-                ws.whitenLinear.pointer, gradOutput: ws.gradientA.pointer, rows: rows, channels: channels,
-                scale: [Float](repeating: 1, count: channels), shift: state.values(Self.whiteningBias),
-                gradAffine: ws.gradientA.pointer)
-            gradients.set(Self.whiteningBias, sum.map { Float($0) })
+        guard whitenBiasTrainable || spec.whitening.trainable else { return }
+        let rows = batch * spec.whitenedHeight * spec.whitenedWidth, channels = spec.whiteningWidth
+        let (sum, _) = ChannelOps.affineGELUBackward(
+            ws.whitenLinear.pointer, gradOutput: ws.gradientA.pointer, rows: rows, channels: channels,
+            scale: [Float](repeating: 1, count: channels), shift: state.values(whiteningBias),
+            gradAffine: ws.gradientA.pointer)
+        if whitenBiasTrainable { gradients.set(whiteningBias, sum.map { Float($0) }) }
+        // The ablation without whitening trains the first conv's filters too.
+        if spec.whitening.trainable {
+            Convolution.backwardWeights(whiteningShape(batch: batch), input: ws.input.pointer,
+                                        gradOutput: ws.gradientA.pointer, gradWeights: gradients.pointer(whiteningWeight))
         }
     }
 

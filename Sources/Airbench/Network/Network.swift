@@ -61,8 +61,7 @@ public final class Network: @unchecked Sendable {
 
     let blocks: [Block]
     /// The whitening layer's weight and bias, frozen (weight) and trained in the first epochs (bias).
-    static let whiteningWeight = NetworkSpec.whiteningModule + ".weight"
-    static let whiteningBias = NetworkSpec.whiteningModule + ".bias"
+    public let whiteningWeight: String, whiteningBias: String
     let headWeight: String
 
     /// Builds the network described by `spec` with every state entry at its BatchNorm defaults (weights and
@@ -83,6 +82,8 @@ public final class Network: @unchecked Sendable {
                          residual: group.residual, activationAfterAdd: group.activationAfterAdd)
         }
         headWeight = spec.headModule + ".weight"
+        whiteningWeight = spec.whiteningModule + ".weight"
+        whiteningBias = spec.whiteningModule + ".bias"
         state = StateBuffer(layout: Self.layout(spec: spec))
         for block in blocks {
             for k in 0..<block.convs {
@@ -110,8 +111,9 @@ public final class Network: @unchecked Sendable {
     public static func layout(spec: NetworkSpec) -> StateLayout {
         var layout = StateLayout()
         let whiten = spec.whiteningWidth, k = spec.whitening.kernelSize
-        layout.add(whiteningWeight, [whiten, spec.input.channels, k, k], .frozen)
-        layout.add(whiteningBias, [whiten], .whitenBias)
+        layout.add(spec.whiteningModule + ".weight", [whiten, spec.input.channels, k, k],
+                   spec.whitening.trainable ? .weight : .frozen)
+        layout.add(spec.whiteningModule + ".bias", [whiten], .whitenBias)
         var inputChannels = whiten
         for (i, group) in spec.groups.enumerated() {
             let module = spec.groupModule(i), width = group.width
@@ -132,30 +134,51 @@ public final class Network: @unchecked Sendable {
     /// PyTorch's default initialisation (kaiming-uniform with a = √5, i.e. U(±1/√fan_in)) for every
     /// convolution and the linear layer, convolution biases zero, then `dirac_` on the first in_channels filters
     /// of each convolution (paper Section 3.3). BatchNorm: weight 1, bias 0, running mean 0, variance 1.
-    public func initialize(using generator: inout SeededGenerator) {
-        func kaimingUniform(_ p: UnsafeMutablePointer<Float>, _ entry: StateEntry) {
-            let fanIn = entry.shape.dropFirst().reduce(1, *)
+    ///
+    /// The family's variants: `dirac: false` (the paper's ablation) keeps the default draws; `whitenBias:
+    /// .uniform` and `head: .unitStd` are airbench94_muon's plain `nn.Conv2d` bias and unit-std head.
+    public func initialize(using generator: inout SeededGenerator, dirac: Bool = true,
+                           whitenBias: WhitenBiasInit = .zero, head: HeadInit = .uniform) {
+        func kaimingUniform(_ p: UnsafeMutablePointer<Float>, count: Int, fanIn: Int) {
             let bound = 1 / Float(fanIn).squareRoot()
-            for i in 0..<entry.count { p[i] = (generator.uniformFloat() * 2 - 1) * bound }
+            for i in 0..<count { p[i] = (generator.uniformFloat() * 2 - 1) * bound }
+        }
+        func kaimingUniform(_ p: UnsafeMutablePointer<Float>, _ entry: StateEntry) {
+            kaimingUniform(p, count: entry.count, fanIn: entry.shape.dropFirst().reduce(1, *))
         }
         for entry in state.layout.entries {
             let p = state.pointer(entry)
             switch entry.role {
+            case .weight where entry.name == headWeight:
+                kaimingUniform(p, entry)
+                if head == .unitStd { Self.scaleToUnitStd(p, count: entry.count) }
             case .weight:
                 kaimingUniform(p, entry)
-                if entry.shape.count == 4 { Self.dirac(p, shape: entry.shape) }
-            case .frozen where entry.name == Self.whiteningWeight:
+                if dirac { Self.dirac(p, shape: entry.shape) }
+            case .frozen where entry.name == whiteningWeight:
                 // Listing 4 initialises the whitening conv like any other before overwriting it with the
                 // whitening filters; the draws still advance the generator.
                 kaimingUniform(p, entry)
-                Self.dirac(p, shape: entry.shape)
+                if dirac { Self.dirac(p, shape: entry.shape) }
             case .frozen:
                 let one = entry.name.hasSuffix(".weight") || entry.name.hasSuffix("running_var")
                 p.update(repeating: one ? 1 : 0, count: entry.count)
+            case .whitenBias where whitenBias == .uniform:
+                let k = spec.whitening.kernelSize
+                kaimingUniform(p, count: entry.count, fanIn: spec.input.channels * k * k)
             case .normBias, .whitenBias:
                 p.update(repeating: 0, count: entry.count)
             }
         }
+    }
+
+    /// `w *= 1 / w.std()` (the unbiased standard deviation, as `torch.std`).
+    static func scaleToUnitStd(_ w: UnsafeMutablePointer<Float>, count: Int) {
+        let values = UnsafeBufferPointer(start: w, count: count).map(Double.init)
+        let mean = values.reduce(0, +) / Double(count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(count - 1)
+        let scale = Float(1 / variance.squareRoot())
+        for i in 0..<count { w[i] *= scale }
     }
 
     /// `torch.nn.init.dirac_(w[:w.size(1)])`: the first min(out, in) filters become identity maps (1 at the
@@ -169,8 +192,11 @@ public final class Network: @unchecked Sendable {
         }
     }
 
+    /// Parameters as PyTorch counts them (`sum(p.numel() for p in model.parameters())`): every entry except the
+    /// BatchNorm running statistics, frozen ones included.
     public var parameterCount: Int {
-        state.layout.entries.filter { $0.role != .frozen || $0.name == Self.whiteningWeight }.reduce(0) { $0 + $1.count }
+        state.layout.entries.filter { !$0.name.hasSuffix("running_mean") && !$0.name.hasSuffix("running_var") }
+            .reduce(0) { $0 + $1.count }
     }
 
     /// The whitening convolution at batch size `batch`.
@@ -196,7 +222,7 @@ public typealias Network94 = Network
 extension Network {
     /// Every convolution with its name (PyTorch module path) and shape, at batch size `batch`.
     public func convolutionShapes(batch: Int) -> [(name: String, shape: ConvolutionShape)] {
-        [(NetworkSpec.whiteningModule, whiteningShape(batch: batch))] + blocks.flatMap { block in
+        [(spec.whiteningModule, whiteningShape(batch: batch))] + blocks.flatMap { block in
             (0..<block.convs).map { k in
                 (block.conv(k), k == 0 ? block.conv1(batch: batch) : block.laterConv(batch: batch))
             }

@@ -27,7 +27,13 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     /// patch covariance (Section 3.2), followed by a bias and GELU. Whether its bias trains is a training matter.
     public struct Whitening: Sendable, Equatable, Codable {
         public var kernelSize: Int
-        public init(kernelSize: Int = 2) { self.kernelSize = kernelSize }
+        /// The paper's ablation without whitening: the first conv is an ordinary trainable convolution
+        /// (default initialisation with dirac, bias trained throughout) instead of the frozen whitening filters.
+        public var trainable: Bool
+        public init(kernelSize: Int = 2, trainable: Bool = false) {
+            self.kernelSize = kernelSize
+            self.trainable = trainable
+        }
         /// Output channels for `channels` input channels: each eigenvector and its negation.
         public func width(channels: Int) -> Int { 2 * channels * kernelSize * kernelSize }
     }
@@ -70,6 +76,14 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
         }
     }
 
+    /// How state entries are named: after the reference script whose `load_state_dict` reads the export.
+    public enum Naming: String, Sendable, Equatable, Codable, CaseIterable {
+        /// airbench94/95/96's `nn.Sequential`: `0.weight`, `2.conv1.weight`, …, `7.weight`.
+        case sequential
+        /// airbench94_muon's `CifarNet`: `whiten.weight`, `layers.1.conv1.weight`, …, `head.weight`.
+        case cifarNet
+    }
+
     /// Written into saved models as `model`.
     public var name: String
     public var input: Input
@@ -77,15 +91,17 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     public var groups: [ConvGroup]
     public var pooling: Pooling
     public var head: Head
+    public var naming: Naming
 
     public init(name: String, input: Input, whitening: Whitening = Whitening(), groups: [ConvGroup],
-                pooling: Pooling = .globalMax, head: Head) {
+                pooling: Pooling = .globalMax, head: Head, naming: Naming = .sequential) {
         self.name = name
         self.input = input
         self.whitening = whitening
         self.groups = groups
         self.pooling = pooling
         self.head = head
+        self.naming = naming
     }
 
     /// airbench94 (paper Listing 4): three 2-conv groups without residuals, output scale 1/9.
@@ -114,11 +130,12 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     public var whitenedHeight: Int { input.height - whitening.kernelSize + 1 }
     public var whitenedWidth: Int { input.width - whitening.kernelSize + 1 }
 
-    /// `nn.Sequential` index of each part, as the reference scripts number them.
-    public static let whiteningModule = "0"
-    public func groupModule(_ index: Int) -> String { "\(index + 2)" }
-    /// Whitening, GELU, the groups, MaxPool, Flatten: the Linear layer comes next.
-    public var headModule: String { "\(groups.count + 4)" }
+    /// Module path of each part, as the reference script names it (`naming`). In `nn.Sequential` order:
+    /// whitening, GELU, the groups, MaxPool, Flatten, then the Linear layer; `CifarNet` has `whiten`, `layers`
+    /// (GELU, the groups, MaxPool) and `head`.
+    public var whiteningModule: String { naming == .sequential ? "0" : "whiten" }
+    public func groupModule(_ index: Int) -> String { naming == .sequential ? "\(index + 2)" : "layers.\(index + 1)" }
+    public var headModule: String { naming == .sequential ? "\(groups.count + 4)" : "head" }
 
     /// Feature-map sides (height, width) entering each group and after the last one: every group's max-pool
     /// halves them, rounding down.

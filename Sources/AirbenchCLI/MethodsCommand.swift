@@ -1,0 +1,65 @@
+import Airbench
+import ArgumentParser
+import Foundation
+
+struct MethodsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "methods",
+        abstract: "List the methods of the airbench family with their hyperparameters, size and FLOPs per run.",
+        discussion: """
+            Without a name: one block per method (the published figures, the main hyperparameters, parameters, \
+            FLOPs per run counted as the reference scripts count them on 50,000 training and 10,000 test images). \
+            With a name: every hyperparameter of that method as JSON (the names --set takes).
+            """)
+
+    @Argument(help: ArgumentHelp("Show every hyperparameter of this method as JSON.", valueName: "method"))
+    var method: String?
+
+    func validate() throws {
+        if let method, Method.named(method) == nil {
+            throw ValidationError("unknown method '\(method)'; choose one of \(Method.all.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        if let method {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(Method.named(method)!.hyperparameters), as: UTF8.self))
+            return
+        }
+        for method in Method.all { print(describe(method)) }
+    }
+
+    func describe(_ method: Method) -> String {
+        let h = method.hyperparameters, cost = h.runCost(), spec = h.networkSpec()
+        let sgd = h.pytorchValues
+        var lines = ["\(method.name): \(method.summary)", "  published: \(method.published)"]
+        let group = "\(h.convsPerGroup) convs" + (h.residual ? ", residual (GELU \(h.activationAfterAdd ? "after" : "before") the add)" : "")
+        lines.append("  network: widths \(h.widths.array.map(String.init).joined(separator: "/")), \(group), "
+                     + "head × \(h.scalingFactor.map { String(format: "%.4g", $0) } ?? "1/\(h.widths.block3)"), "
+                     + String(format: "%.2fM parameters", Double(spec.parameterCount) / 1e6))
+        lines.append("  training: \(format(h.trainEpochs)) epochs, batch \(h.batchSize), \(cost.steps) steps"
+                     + (h.proxy.map { ", trains on the \($0.keep) examples of each batch a \($0.widths.array.map(String.init).joined(separator: "/")) proxy finds hardest (proxy steps every \($0.stepInterval))" } ?? "")
+                     + (h.batchesSpanEpochs ? ", batches span epochs" : ""))
+        var optimizer = "  optimizer: Nesterov SGD lr \(format(h.learningRate)) momentum \(format(h.momentum)) wd \(format(h.weightDecay)) "
+            + "(decoupled, per 1,024 examples; PyTorch lr \(format(sgd.weights)), BN biases \(format(sgd.normBiases)), "
+            + "whitening bias \(format(sgd.whitenBias)), decay \(format(sgd.decayPerStep)) per step)"
+        if h.filterOptimizer == .muon {
+            optimizer += "; Muon on the filters lr \(format(h.muonLearningRate)) momentum \(format(h.muonMomentum))"
+        }
+        lines.append(optimizer)
+        lines.append("  schedule: \(format(h.scheduleStart)) → 1 at \(format(h.schedulePeak)) of training → \(format(h.scheduleEnd)); "
+                     + "whitening bias \(h.whitenBiasEpochs.map { "trains \(format($0)) epochs" } ?? "never frozen")"
+                     + (h.whitenBiasSchedule == .linearToFreeze ? " on its own linear decay" : "")
+                     + "; Lookahead \(h.lookahead ? "every \(h.lookaheadInterval) steps" : "off")")
+        lines.append("  data: flip \(h.flip.rawValue), translate \(h.translate), cutout \(h.cutout), order \(h.order.rawValue); "
+                     + "BatchNorm momentum \(format(h.batchNormMomentum)) (PyTorch \(format(1 - h.batchNormMomentum))); TTA level \(h.ttaLevel)")
+        lines.append(String(format: "  FLOPs per run: %.3f PFLOPs (forward %.3f GFLOPs/image; training %.3f, proxy %.3f, TTA %.3f)",
+                            cost.totalFLOPs / 1e15, cost.forwardFLOPsPerImage / 1e9, cost.trainingFLOPs / 1e15,
+                            cost.proxyFLOPs / 1e15, cost.evaluationFLOPs / 1e15))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func format(_ x: Double) -> String { String(format: "%.6g", x) }
+}

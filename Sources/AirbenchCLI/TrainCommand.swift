@@ -1,0 +1,130 @@
+import Airbench
+import AirbenchData
+import AirbenchKernels
+import ArgumentParser
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a method of the airbench family and report per-epoch and TTA accuracy.",
+        discussion: """
+            METHOD is one of \(Method.all.map(\.name).joined(separator: ", ")) (`airbench methods` lists them \
+            with their hyperparameters). Every hyperparameter can be overridden: the common ones and the paper's \
+            ablations by their own options, any other with --set name=value. Prints the paper's table (run, \
+            epoch, train_loss, train_acc, val_acc, tta_val_acc, time_seconds) and the mean and standard deviation \
+            of the TTA accuracy over runs. Time follows the paper (Section 2): from the first access to training \
+            data to the test predictions, per-epoch evaluation excluded, after a short warm-up on synthetic data. \
+            Run r uses seed + r; the same seed gives bitwise identical results for any thread count.
+            """)
+
+    @Argument(help: ArgumentHelp("The method.", valueName: "method")) var method: String
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var options: TrainingOptions
+
+    func validate() throws {
+        guard Method.named(method) != nil else {
+            throw ValidationError("unknown method '\(method)'; choose one of \(Method.all.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws { runTraining(Method.named(method)!, runtime: runtime, options: options) }
+}
+
+struct Train94Command: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train94",
+        abstract: "Train airbench94 (paper Listing 4): the same as `airbench train airbench94`.")
+
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var options: TrainingOptions
+
+    func run() throws { runTraining(.airbench94, runtime: runtime, options: options) }
+}
+
+/// Trains `options.runs` runs of `method` with the overrides applied, printing the table, the progress and the
+/// summary, and writing the log and the model.
+func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOptions) {
+    reportingErrors {
+        let threads = runtime.startKernels()
+        let h = try options.hyperparameters(method: method)
+        var data = try runtime.loadData()
+        if let trainLimit = options.trainLimit {
+            guard trainLimit <= data.train.count else {
+                throw CLIError("--train-limit \(trainLimit) exceeds the \(data.train.count) training images")
+            }
+            data.train = data.train.subset(Array(0..<trainLimit))
+        }
+        print("\(h.method): \(kernelConfiguration), \(runtime.convolution) 3×3 convolutions, \(threads) thread(s), "
+              + "widths \(h.widths.array), batch \(h.batchSize), \(h.trainEpochs) epochs, \(data.train.count) training images")
+        fflush(nil)
+        if !options.noWarmup { try warmup(hyperparameters: h, convolution: runtime.convolution) }
+        let table = EpochTable(), status = ProgressLine(interval: options.progressInterval)
+        table.printHeader()
+        var results = [RunResult]()
+        var network: Network?
+        for run in 0..<options.runs {
+            let (trained, result) = try train(data: data, hyperparameters: h, seed: options.seed + UInt64(run),
+                                              convolution: runtime.convolution,
+                                              evaluateEachEpoch: !options.noEpochEval,
+                                              stepDone: { status.update(run: run, $0) }) { record in
+                status.clear()
+                table.printRow(run: run, record)
+            }
+            results.append(result)
+            network = trained
+            // Rewritten after every run, so an interrupted multi-run job keeps the runs it finished.
+            if let log = options.log {
+                try writeLog(to: log, results: results, threads: threads, trainImages: data.train.count,
+                             hyperparameters: h, runtime: runtime, seed: options.seed)
+            }
+        }
+        let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
+        print(String(format: "Mean: %.4f    Std: %.4f", mean, std))
+        if let saveModel = options.saveModel, let network {
+            try network.save(to: URL(fileURLWithPath: saveModel),
+                             metadata: network.specMetadata.merging([
+                                 "method": h.method, "seed": String(options.seed + UInt64(options.runs - 1)),
+                             ]) { $1 })
+            print("saved model to \(saveModel)")
+        }
+        if let log = options.log { print("wrote log to \(log)") }
+    }
+}
+
+/// Writes the `--log` JSON for the runs finished so far (atomically: temporary file, then rename).
+func writeLog(to path: String, results: [RunResult], threads: Int, trainImages: Int, hyperparameters h: Hyperparameters,
+              runtime: RuntimeOptions, seed: UInt64) throws {
+    let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
+    let entry = RunLog(version: AirbenchVersion.current, command: CommandLine.arguments.joined(separator: " "),
+                       method: h.method, kernelPath: KernelPath.active.description, precision: KernelPrecision.active,
+                       convolution: runtime.convolution, threads: threads,
+                       runs: results.count, seed: seed,
+                       trainImages: trainImages, hyperparameters: h, results: results,
+                       meanTTAValidationAccuracy: mean, stdTTAValidationAccuracy: std,
+                       meanTimeSeconds: results.map(\.timeSeconds).reduce(0, +) / Double(results.count))
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try writeAtomically(try encoder.encode(entry), to: URL(fileURLWithPath: path))
+}
+
+/// The JSON written by `--log`.
+struct RunLog: Codable {
+    var version: String
+    var command: String
+    var method: String
+    /// The instruction-set path and the convolutions' precision: with the algorithm, what changes the bits.
+    var kernelPath: String
+    var precision: KernelPrecision
+    var convolution: ConvolutionAlgorithm
+    var threads: Int
+    var runs: Int
+    var seed: UInt64
+    var trainImages: Int
+    /// Every resolved hyperparameter of the run.
+    var hyperparameters: Hyperparameters
+    var results: [RunResult]
+    var meanTTAValidationAccuracy: Double
+    var stdTTAValidationAccuracy: Double
+    var meanTimeSeconds: Double
+}

@@ -1,0 +1,146 @@
+import Airbench
+import AirbenchData
+import ArgumentParser
+import Foundation
+
+/// The options of `train` and `train94`: how many runs and what to write, and overrides of the method's
+/// hyperparameters (each left out keeps the preset's value; `--set` reaches every field).
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Number of training runs.") var runs = 1
+    @Option(help: "Seed of the first run.") var seed: UInt64 = 0
+    @Option(help: "Training epochs (fractional: the last epoch stops early).") var epochs: Double?
+    @Option(help: "Batch size.") var batchSize: Int?
+    @Option(help: "Block widths, comma-separated (e.g. 64,256,256).") var widths: String?
+    @Option(help: "Train on the first N training images only.") var trainLimit: Int?
+    @Option(help: "TTA level of the final evaluation: 0 none, 1 mirror, 2 mirror + translate.") var tta: Int?
+    @Option(help: "Learning rate per 1,024 examples (decoupled).") var lr: Double?
+    @Option(help: "Weight decay per 1,024 examples (decoupled).") var weightDecay: Double?
+    @Option(help: "Learning-rate multiplier of the BatchNorm biases (the paper's scalebias; 1 turns it off).")
+    var biasScaler: Double?
+    @Option(help: "Flip augmentation: alternating, random or none.") var flip: String?
+    @Option(help: "Random translation in pixels.") var translate: Int?
+    @Option(help: "Cutout square size in pixels (0 = off).") var cutout: Int?
+    @Option(help: "Order of the training images each epoch: reshuffle, replacement (with replacement), fixed (one permutation kept) or sequential.")
+    var order: String?
+    @Flag(help: "Keep the training set in stored order (the same as --order sequential).") var noShuffle = false
+    @Option(help: "Epochs the whitening bias trains before it freezes ('never': not frozen).") var whitenBiasEpochs: String?
+    @Flag(help: "Ablation: no patch whitening (the first conv trains like any other).") var noWhitening = false
+    @Flag(help: "Ablation: no identity (dirac) initialisation of the convolutions.") var noDirac = false
+    @Flag(help: "Ablation: no Lookahead.") var noLookahead = false
+    @Option(help: ArgumentHelp(
+        "Set any hyperparameter by its name in the log's 'hyperparameters' (JSON value), e.g. --set momentum=0.9 --set proxy.keep=256. Repeatable.",
+        valueName: "name=value"))
+    var set: [String] = []
+    @Flag(help: "Skip the warm-up run.") var noWarmup = false
+    @Flag(help: "Skip the (untimed) per-epoch test evaluation.") var noEpochEval = false
+    @Option(help: ArgumentHelp(
+        "Seconds between progress lines when standard output is a file or a pipe (a terminal gets one redrawn status line).",
+        valueName: "seconds"))
+    var progressInterval = 30.0
+    @Option(help: ArgumentHelp("Save the last run's model (safetensors, the reference script's state_dict keys).",
+                               valueName: "file.safetensors"))
+    var saveModel: String?
+    @Option(help: ArgumentHelp("Write the configuration and results as JSON.", valueName: "file.json"))
+    var log: String?
+
+    func validate() throws {
+        if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        if let epochs, !(epochs > 0 && epochs <= 1000) { throw ValidationError("--epochs must be in (0, 1000], got \(epochs)") }
+        if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2, got \(batchSize)") }
+        if let tta, !(0...2).contains(tta) { throw ValidationError("--tta must be 0, 1 or 2, got \(tta)") }
+        if let flip, FlipMode(rawValue: flip) == nil { throw ValidationError("--flip must be alternating, random or none, got '\(flip)'") }
+        if let order, DataOrder(rawValue: order) == nil {
+            throw ValidationError("--order must be reshuffle, replacement, fixed or sequential, got '\(order)'")
+        }
+        if let translate, !(0...8).contains(translate) { throw ValidationError("--translate must be between 0 and 8, got \(translate)") }
+        if let cutout, !(0...32).contains(cutout) { throw ValidationError("--cutout must be between 0 and 32, got \(cutout)") }
+        for (flag, value) in [("--lr", lr), ("--weight-decay", weightDecay), ("--bias-scaler", biasScaler)] {
+            if let value, !(value >= 0 && value.isFinite) { throw ValidationError("\(flag) must be a non-negative number, got \(value)") }
+        }
+        if let whitenBiasEpochs, whitenBiasEpochs != "never", !(Double(whitenBiasEpochs).map { $0 >= 0 } ?? false) {
+            throw ValidationError("--whiten-bias-epochs must be a number of epochs or 'never', got '\(whitenBiasEpochs)'")
+        }
+        if !(progressInterval >= 0) { throw ValidationError("--progress-interval must be at least 0, got \(progressInterval)") }
+        if let widths { _ = try Self.parseWidths(widths) }
+        for path in [saveModel, log].compactMap({ $0 }) {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ValidationError("cannot write \(path): folder \(folder) does not exist")
+            }
+        }
+    }
+
+    static func parseWidths(_ text: String, flag: String = "--widths") throws -> Widths {
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 3, let a = parts[0], let b = parts[1], let c = parts[2], a > 0, b > 0, c > 0 else {
+            throw ValidationError("\(flag) must be three positive integers like 64,256,256, got '\(text)'")
+        }
+        return Widths(block1: a, block2: b, block3: c)
+    }
+
+    /// The method's hyperparameters with the overrides applied (`--set` last, so it wins).
+    func hyperparameters(method: Method) throws -> Hyperparameters {
+        var h = method.hyperparameters
+        if let epochs { h.trainEpochs = epochs }
+        if let batchSize { h.batchSize = batchSize }
+        if let widths { h.widths = try Self.parseWidths(widths) }
+        if let tta { h.ttaLevel = tta }
+        if let lr { h.learningRate = lr }
+        if let weightDecay { h.weightDecay = weightDecay }
+        if let biasScaler { h.biasScaler = biasScaler }
+        if let flip { h.flip = FlipMode(rawValue: flip)! }
+        if let translate { h.translate = translate }
+        if let cutout { h.cutout = cutout }
+        if noShuffle { h.order = .sequential }
+        if let order { h.order = DataOrder(rawValue: order)! }
+        if let whitenBiasEpochs { h.whitenBiasEpochs = whitenBiasEpochs == "never" ? nil : Double(whitenBiasEpochs)! }
+        if noWhitening { h.whitening = false }
+        if noDirac { h.diracInit = false }
+        if noLookahead { h.lookahead = false }
+        for assignment in set { h = try Self.apply(assignment, to: h) }
+        return h
+    }
+
+    /// `name=value` applied through the JSON form of the hyperparameters (so every field, nested ones with dots,
+    /// is reachable, and the value is checked by the same decoder that reads logs).
+    static func apply(_ assignment: String, to h: Hyperparameters) throws -> Hyperparameters {
+        guard let equals = assignment.firstIndex(of: "=") else {
+            throw ValidationError("--set takes name=value, got '\(assignment)'")
+        }
+        let path = assignment[..<equals].split(separator: ".").map(String.init)
+        let text = String(assignment[assignment.index(after: equals)...])
+        // A bare word that is not JSON (alternating, muon) is taken as a string.
+        let value = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? text
+        guard var root = try JSONSerialization.jsonObject(with: JSONEncoder().encode(h)) as? [String: Any] else {
+            throw ValidationError("internal: hyperparameters are not a JSON object")
+        }
+        func assign(_ object: [String: Any], _ keys: ArraySlice<String>) throws -> [String: Any] {
+            var object = object
+            let key = keys.first!
+            guard object.keys.contains(key) || (keys.count == 1 && optionalKeys.contains(key)) else {
+                throw ValidationError("--set: no hyperparameter '\(path.joined(separator: "."))' (names: \(object.keys.sorted().joined(separator: ", ")))")
+            }
+            if keys.count == 1 {
+                object[key] = value
+            } else {
+                let inner = object[key] as? [String: Any] ?? (key == "proxy" ? defaultProxy : nil)
+                guard let inner else { throw ValidationError("--set: '\(key)' has no fields") }
+                object[key] = try assign(inner, keys.dropFirst())
+            }
+            return object
+        }
+        root = try assign(root, path[...])
+        do {
+            return try JSONDecoder().decode(Hyperparameters.self, from: JSONSerialization.data(withJSONObject: root))
+        } catch {
+            throw ValidationError("--set \(assignment): not a valid value for '\(path.joined(separator: "."))' (\(error))")
+        }
+    }
+
+    /// Optional fields the encoder leaves out when nil.
+    static let optionalKeys: Set<String> = ["proxy", "whitenBiasEpochs", "scalingFactor"]
+    static var defaultProxy: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(ProxyFiltering()))) as? [String: Any] ?? [:]
+    }
+}
