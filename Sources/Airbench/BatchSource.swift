@@ -4,16 +4,16 @@ import AirbenchData
 /// `CifarLoader`, every method but one), or an endless stream cut into full batches across epoch boundaries
 /// (airbench96_faster's `InfiniteCifarLoader`). Either way `stepsPerEpoch` is `count / batchSize` (rounded
 /// down), and the flip's parity follows the loader's epochs. Steps must be asked for in order.
-final class BatchSource {
+public final class BatchSource {
     let loader: CifarLoader
     let seed: UInt64
     let spansEpochs: Bool
-    var stepsPerEpoch: Int { loader.split.count / loader.batchSize }
+    public var stepsPerEpoch: Int { loader.split.count / loader.batchSize }
     /// The next position of the current epoch to serve (stream mode).
     private var position = 0
     private var nextStep = 0
 
-    init(split: CIFAR10Split, hyperparameters h: Hyperparameters, seed: UInt64) {
+    public init(split: CIFAR10Split, hyperparameters h: Hyperparameters, seed: UInt64) {
         loader = CifarLoader(split: split, batchSize: h.batchSize,
                              augmentation: Augmentation(flip: h.flip, translate: h.translate, cutout: h.cutout),
                              order: h.order, dropLast: true, seed: seed)
@@ -22,7 +22,7 @@ final class BatchSource {
     }
 
     /// Writes step `step`'s batch (`batchSize` images and labels).
-    func fill(step: Int, images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
+    public func fill(step: Int, images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
         precondition(step == nextStep, "batches are served in order: asked for step \(step), next is \(nextStep)")
         nextStep += 1
         guard spansEpochs else {

@@ -6,7 +6,7 @@ import AirbenchKernels
 /// per-example loss in training mode (BatchNorm statistics update) and keeps the `keep` highest; every
 /// `stepInterval`-th step it also trains on exactly those (loss = Σ kept losses). The main network then trains
 /// on the kept examples of the same stream.
-final class ProxyFilter {
+public final class ProxyFilter {
     let network: Network
     let configuration: ProxyFiltering
     let hyperparameters: Hyperparameters
@@ -57,13 +57,13 @@ final class ProxyFilter {
 
     /// The indices of the `keep` largest losses (`loss.argsort()[-keep:]`; ties go to the later index, as a
     /// stable ascending sort would leave them), in ascending index order (the order of `inputs[mask]`).
-    static func highestLosses(_ losses: [Double], keep: Int) -> [Int32] {
+    public static func highestLosses(_ losses: [Double], keep: Int) -> [Int32] {
         let ranked = losses.indices.sorted { losses[$0] != losses[$1] ? losses[$0] > losses[$1] : $0 > $1 }
         return ranked.prefix(keep).sorted().map { Int32($0) }
     }
 
     /// d(Σ kept losses)/d(logits): the rows of examples not kept become 0.
-    static func keepGradientRows(_ kept: [Int32], gradient: UnsafeMutablePointer<Float>, batch: Int, classes: Int) {
+    public static func keepGradientRows(_ kept: [Int32], gradient: UnsafeMutablePointer<Float>, batch: Int, classes: Int) {
         var keep = [Bool](repeating: false, count: batch)
         for index in kept { keep[Int(index)] = true }
         for b in 0..<batch where !keep[b] { (gradient + b * classes).update(repeating: 0, count: classes) }

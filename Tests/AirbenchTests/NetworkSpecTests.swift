@@ -61,10 +61,11 @@ final class NetworkSpecTests: XCTestCase {
     /// the max-pools make the loss piecewise smooth: at 10⁻³ a step already crosses a window's maximum for some
     /// conv1 weights (the finite difference then misses by 10–40% while 10⁻⁴ agrees to 0.1%); fp32 rounding of
     /// the loss over 2·10⁻⁴ stays within the absolute 2·10⁻³.
-    func checkBackwardAgainstFiniteDifferences(_ groups: [NetworkSpec.ConvGroup],
+    func checkBackwardAgainstFiniteDifferences(_ groups: [NetworkSpec.ConvGroup], trainableWhitening: Bool = false,
                                                file: StaticString = #filePath, line: UInt = #line) throws {
         KernelPrecision.use(.fp32)
-        let spec = NetworkSpec(name: "test", input: .init(height: 16, width: 16, channels: 3), groups: groups,
+        let spec = NetworkSpec(name: "test", input: .init(height: 16, width: 16, channels: 3),
+                               whitening: .init(trainable: trainableWhitening), groups: groups,
                                head: .init(classes: 4, outputScale: 1.0 / 9))
         let network = try Network(spec: spec)
         var generator = SeededGenerator(seed: 5)
@@ -92,8 +93,9 @@ final class NetworkSpecTests: XCTestCase {
                            "\(entry.name)[\(i)]: backward \(g[i]), finite differences \(numeric)", file: file, line: line)
             checked += 1
         }
-        // The whitening bias, each conv weight and norm bias, the head.
-        XCTAssertEqual(checked, 2 + 2 * groups.reduce(0) { $0 + $1.convs }, file: file, line: line)
+        // The whitening bias (and weight when it trains), each conv weight and norm bias, the head.
+        XCTAssertEqual(checked, 2 + (trainableWhitening ? 1 : 0) + 2 * groups.reduce(0) { $0 + $1.convs },
+                       file: file, line: line)
     }
 
     func testBackwardMatchesFiniteDifferencesForThreeConvGroups() throws {
@@ -108,5 +110,24 @@ final class NetworkSpecTests: XCTestCase {
     func testBackwardMatchesFiniteDifferencesForResidualGroupsActivationAfterTheAdd() throws {
         try checkBackwardAgainstFiniteDifferences([.init(width: 6, convs: 3, residual: true, activationAfterAdd: true),
                                                    .init(width: 8, convs: 3, residual: true, activationAfterAdd: true)])
+    }
+
+    /// The paper's ablation without whitening: the first conv's filters train, their gradient through GELU.
+    func testBackwardMatchesFiniteDifferencesWithATrainableFirstConv() throws {
+        try checkBackwardAgainstFiniteDifferences([.init(width: 6), .init(width: 8)], trainableWhitening: true)
+    }
+
+    func testCifarNetNamingGivesAirbench94MuonKeys() {
+        var h = Method.airbench94Muon.hyperparameters
+        h.widths = Widths(block1: 8, block2: 16, block3: 12)
+        let layout = Network.layout(spec: h.networkSpec())
+        let names = layout.entries.map(\.name)
+        XCTAssertEqual(names.first, "whiten.weight")
+        XCTAssertEqual(names[1], "whiten.bias")
+        XCTAssertEqual(names[2], "layers.1.conv1.weight")
+        XCTAssertTrue(names.contains("layers.3.norm2.running_var"))
+        XCTAssertEqual(names.last, "head.weight")
+        XCTAssertEqual(layout["head.weight"].shape, [10, 12])
+        XCTAssertEqual(h.networkSpec().head.outputScale, 1.0 / 12)  // ÷ the last group's width
     }
 }
