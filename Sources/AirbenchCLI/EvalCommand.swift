@@ -5,10 +5,10 @@ import Foundation
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Evaluate a saved airbench94 model on the CIFAR-10 test set.")
+        commandName: "eval", abstract: "Evaluate a saved model of any airbench method on the CIFAR-10 test set.")
 
     @OptionGroup var runtime: RuntimeOptions
-    @Option(help: ArgumentHelp("Model written by train94 --save-model.", valueName: "file.safetensors"))
+    @Option(help: ArgumentHelp("Model written by train --save-model (or a reference script's state_dict as safetensors).", valueName: "file.safetensors"))
     var model: String
     @Option(help: "TTA level: 0 none, 1 mirror, 2 mirror + translate.") var tta = 2
 
@@ -28,9 +28,9 @@ struct EvalCommand: ParsableCommand {
                 network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: tta)
             }
             let elapsed = ContinuousClock.now - start
-            print(String(format: "test accuracy (TTA level %d): %.4f   [%d images, widths %@, %.1f s]", tta, accuracy,
-                         data.test.count, network.spec.groups.map { String($0.width) }.joined(separator: ","),
-                         elapsed.seconds))
+            print(String(format: "test accuracy (TTA level %d): %.4f   [%@, %d images, widths %@, %.1f s]", tta, accuracy,
+                         network.spec.name, data.test.count,
+                         network.spec.groups.map { String($0.width) }.joined(separator: ","), elapsed.seconds))
         }
     }
 }

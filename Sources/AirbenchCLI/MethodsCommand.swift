@@ -49,7 +49,9 @@ struct MethodsCommand: ParsableCommand {
             optimizer += "; Muon on the filters lr \(format(h.muonLearningRate)) momentum \(format(h.muonMomentum))"
         }
         lines.append(optimizer)
-        lines.append("  schedule: \(format(h.scheduleStart)) → 1 at \(format(h.schedulePeak)) of training → \(format(h.scheduleEnd)); "
+        let schedule = h.schedulePeak == 0 ? "linear from \(format(h.scheduleStart)) to \(format(h.scheduleEnd))"
+            : "\(format(h.scheduleStart)) → 1 at \(format(h.schedulePeak)) of training → \(format(h.scheduleEnd))"
+        lines.append("  schedule: \(schedule); "
                      + "whitening bias \(h.whitenBiasEpochs.map { "trains \(format($0)) epochs" } ?? "never frozen")"
                      + (h.whitenBiasSchedule == .linearToFreeze ? " on its own linear decay" : "")
                      + "; Lookahead \(h.lookahead ? "every \(h.lookaheadInterval) steps" : "off")")

@@ -42,7 +42,7 @@ final class CommandLineTests: XCTestCase {
     func testHelpListsTheSubcommands() throws {
         let outcome = try run(["--help"])
         XCTAssertEqual(outcome.status, 0)
-        for command in ["train94", "eval", "bench"] { XCTAssertTrue(outcome.output.contains(command), command) }
+        for command in ["train", "train94", "methods", "eval", "bench"] { XCTAssertTrue(outcome.output.contains(command), command) }
         let train = try run(["train94", "--help"])
         for flag in ["--data", "--runs", "--seed", "--epochs", "--batch-size", "--widths", "--train-limit", "--tta",
                      "--threads", "--save-model", "--log"] {
@@ -56,6 +56,9 @@ final class CommandLineTests: XCTestCase {
                                   (["train94", "--precision", "fp16"], "--precision"),
                                   (["bench", "--precision", "int8"], "--precision"),
                                   (["train94", "--progress-interval", "-1"], "--progress-interval"),
+                                  (["train", "airbench97"], "airbench97"), (["methods", "airbench97"], "airbench97"),
+                                  (["train", "airbench94_muon", "--order", "random"], "--order"),
+                                  (["train", "airbench96", "--whiten-bias-epochs", "soon"], "--whiten-bias-epochs"),
                                   (["eval"], "--model")] {
             let outcome = try run(arguments)
             XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
@@ -114,5 +117,56 @@ final class CommandLineTests: XCTestCase {
         let eval = try run(["eval", "--model", model.path, "--tta", "1"])
         XCTAssertEqual(eval.status, 0, eval.error)
         XCTAssertTrue(eval.output.contains(String(format: "%.4f", logged)), "eval: \(eval.output) vs logged \(logged)")
+    }
+
+    /// `--set` reaches every hyperparameter and names what it cannot set.
+    func testSetOverridesAndItsErrors() throws {
+        for (assignment, expected) in [("nosuchfield=1", "no hyperparameter 'nosuchfield'"),
+                                       ("momentum=fast", "momentum"), ("novalue", "name=value")] {
+            let outcome = try run(["train", "airbench94", "--set", assignment, "--data", folder.path, "--no-warmup"])
+            XCTAssertEqual(outcome.status, 1, assignment)
+            XCTAssertTrue(outcome.error.contains(expected), "\(assignment): \(outcome.error)")
+        }
+    }
+
+    /// `methods` lists every preset with its FLOPs; `methods NAME` prints every hyperparameter as JSON that
+    /// `--set` names.
+    func testMethodsListsThePresets() throws {
+        let list = try run(["methods"])
+        XCTAssertEqual(list.status, 0, list.error)
+        for name in ["airbench93", "airbench94", "airbench94_muon", "airbench95", "airbench96", "airbench96_2024",
+                     "airbench96_faster"] {
+            XCTAssertTrue(list.output.contains(name + ":"), name)
+        }
+        XCTAssertTrue(list.output.contains("FLOPs per run: 0.360 PFLOPs"), list.output)
+        let muon = try run(["methods", "airbench94_muon"])
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(muon.output.utf8)) as? [String: Any])
+        XCTAssertEqual(json["filterOptimizer"] as? String, "muon")
+        XCTAssertEqual(json["batchSize"] as? Int, 2000)
+    }
+
+    /// A method other than airbench94, with overrides and ablations: the log records the method and every
+    /// resolved hyperparameter; the model records its spec, so `eval` rebuilds it and reproduces the accuracy.
+    func testTrainAMethodWithOverridesLogsItAndEvalLoadsIt() throws {
+        guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
+        let model = folder.appendingPathComponent("muon.safetensors"), log = folder.appendingPathComponent("muon.json")
+        let train = try run(["train", "airbench94_muon", "--train-limit", "2048", "--batch-size", "512", "--epochs", "1",
+                             "--widths", "8,16,16", "--tta", "2", "--no-warmup", "--no-epoch-eval", "--no-dirac",
+                             "--order", "fixed", "--set", "muonLearningRate=0.2", "--set", "residual=true",
+                             "--set", "convsPerGroup=3", "--save-model", model.path, "--log", log.path])
+        XCTAssertEqual(train.status, 0, train.error)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
+        XCTAssertEqual(json["method"] as? String, "airbench94_muon")
+        let h = try XCTUnwrap(json["hyperparameters"] as? [String: Any])
+        XCTAssertEqual(h["muonLearningRate"] as? Double, 0.2)
+        XCTAssertEqual(h["diracInit"] as? Bool, false)
+        XCTAssertEqual(h["order"] as? String, "fixed")
+        XCTAssertEqual(h["convsPerGroup"] as? Int, 3)
+        let results = try XCTUnwrap(json["results"] as? [[String: Any]])
+        let logged = try XCTUnwrap(results[0]["ttaValidationAccuracy"] as? Double)
+        let eval = try run(["eval", "--model", model.path, "--tta", "2"])
+        XCTAssertEqual(eval.status, 0, eval.error)
+        XCTAssertTrue(eval.output.contains(String(format: "%.4f", logged)), "eval: \(eval.output) vs logged \(logged)")
+        XCTAssertTrue(eval.output.contains("airbench94_muon"), eval.output)
     }
 }
