@@ -1,19 +1,36 @@
 #!/usr/bin/env python3
 """The PyTorch-on-CPU peer, for side-by-side timing and accuracy on the same machine as `airbench`.
 
-It runs airbench94 as in the paper's Listing 4, changed only to run on the CPU: no .cuda(), float32 or bfloat16
-autocast instead of half precision, channels_last kept, the training data read from the CIFAR-10 binary files
-(no torchvision). The network, whitening, Lookahead, schedule and TTA come from make_fixtures.py (our own
-re-implementation of Listing 4). Timing follows the paper: a warm-up first, then from the first access to
-training data to the test predictions, per-epoch evaluation excluded.
+It runs any method of the airbench family (spec/airbench-family.md) changed only to run on the CPU: no .cuda(), float32
+or bfloat16 autocast instead of half precision, channels_last kept, the training data read from the CIFAR-10 binary
+files (no torchvision), no torch.compile. Methods:
 
-Usage:  /path/to/venv/bin/python scripts/pytorch_peer.py --data DIR [--precision fp32|bf16] [--runs N]
-        [--epochs E] [--threads T] [--steps S]
+  airbench93         pip package train93: widths 64/128/128, 11 epochs, otherwise airbench94
+  airbench94         the paper's Listing 4 (the default)
+  airbench95         widths 128/384/384, 15 epochs, lr 10 (spec A.1)
+  airbench96         the paper's version (spec A.2): 3-conv residual groups, GELU before the add, 128/512/512,
+                     40 epochs, lr 9, translate 4, Cutout 12
+  airbench96_2024    the June-2024 version (spec A.3): GELU after the add, 128/384/512, 37 epochs, wd 0.012,
+                     PyTorch BN momentum 0.1, warm-up 10% then linear to 0
+  airbench94_muon    spec B: CifarNet, Muon on the block filters, batch 2000, 8 epochs, linear decay, no Lookahead
+  airbench96_faster  spec C: the June-2024 net trained on the 512 highest-loss examples of each 1024-batch of an endless
+                     stream, as chosen by a 32/64/64 proxy trained first (every 4th step); the main net's whitening bias
+                     is never frozen (the script's as-written behaviour)
+
+The networks, Muon and the schedules come from make_family_fixtures.py, whitening, Lookahead and TTA from
+make_fixtures.py (our own re-implementations). Timing follows the paper: a warm-up first (one epoch of 2048 images with
+random labels), then from the first access to training data to the test predictions, per-epoch evaluation excluded.
+
+Usage:  /path/to/venv/bin/python scripts/pytorch_peer.py --data DIR [--method M] [--precision fp32|bf16] [--runs N]
+        [--seed-offset K] [--epochs E] [--widths a,b,c] [--proxy-widths a,b,c] [--train-images N] [--batch-size B]
+        [--threads T] [--steps S] [--no-warmup] [--muon-ns bf16|fp32]
 DIR holds data_batch_1..5.bin and test_batch.bin (e.g. the cache folder `airbench` extracts into).
+Reduced scale: --train-images N keeps the first N training images; the schedules' T, the whitening-bias epochs and the
+Lookahead follow from the reduced steps per epoch (N // batch size) as the method computes them.
 --steps S times only the first S training steps and prints the seconds per step (for quick ratios).
---evaluate-model FILE loads a model saved by `airbench train94 --save-model` into this network with
-`load_state_dict(safetensors.torch.load_file(FILE), strict=False)` and prints its test accuracy at TTA 0 and 2.
-Never needed to build or test the Swift package.
+--evaluate-model FILE loads a model saved by `airbench` with --save-model (any method: read from the metadata key
+`method`, else inferred from the tensor names) with `load_state_dict(..., strict=False)` and prints its test accuracy at
+TTA 0 and 2. Never needed to build or test the Swift package.
 """
 
 import argparse
@@ -25,13 +42,39 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_fixtures as listing4  # noqa: E402
+import make_family_fixtures as family  # noqa: E402
 
 MEAN = torch.tensor((0.4914, 0.4822, 0.4465)).view(1, 3, 1, 1)
 STD = torch.tensor((0.2470, 0.2435, 0.2616)).view(1, 3, 1, 1)
 
+_SGD = dict(batch_size=1024, momentum=0.85, bias_scaler=64.0, label_smoothing=0.2, whiten_bias_epochs=3, tta_level=2)
+METHODS = {
+    "airbench93": dict(_SGD, widths=(64, 128, 128), epochs=11, lr=11.5, weight_decay=0.0153, bn_momentum=0.4,
+                       convs=2, activation_after_add=False, translate=2, cutout=0, schedule="triangle"),
+    "airbench94": dict(_SGD, widths=(64, 256, 256), epochs=9.9, lr=11.5, weight_decay=0.0153, bn_momentum=0.4,
+                       convs=2, activation_after_add=False, translate=2, cutout=0, schedule="triangle"),
+    "airbench95": dict(_SGD, widths=(128, 384, 384), epochs=15, lr=10.0, weight_decay=0.0153, bn_momentum=0.4,
+                       convs=2, activation_after_add=False, translate=2, cutout=0, schedule="triangle"),
+    "airbench96": dict(_SGD, widths=(128, 512, 512), epochs=40, lr=9.0, weight_decay=0.0153, bn_momentum=0.4,
+                       convs=3, activation_after_add=False, translate=4, cutout=12, schedule="triangle"),
+    "airbench96_2024": dict(_SGD, widths=(128, 384, 512), epochs=37, lr=9.0, weight_decay=0.012, bn_momentum=0.1,
+                            convs=3, activation_after_add=True, translate=4, cutout=12, schedule="warmup_linear"),
+    "airbench94_muon": dict(widths=(64, 256, 256), epochs=8, batch_size=2000, bn_momentum=0.4, convs=2,
+                            activation_after_add=False, translate=2, cutout=0, label_smoothing=0.2, tta_level=2,
+                            muon_lr=0.24, muon_momentum=0.6, bias_lr=0.053, head_lr=0.67, wd_per_example=2e-6,
+                            momentum=0.85, whiten_bias_epochs=3),
+    "airbench96_faster": dict(_SGD, widths=(128, 384, 512), proxy_widths=(32, 64, 64), epochs=45, lr=9.0,
+                              weight_decay=0.012, bn_momentum=0.1, convs=3, activation_after_add=True, translate=4,
+                              cutout=12, schedule="warmup_linear", proxy_every=4),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Data.
 
 def read_split(folder, names):
     records = np.concatenate([np.fromfile(os.path.join(folder, n), dtype=np.uint8).reshape(-1, 3073) for n in names])
@@ -44,136 +87,452 @@ def normalize(images):
     return ((images.float() / 255) - MEAN) / STD
 
 
-def batch_crop(images, crop_size):
+def random_flip(images, generator=None):
+    flip = (torch.rand(len(images), generator=generator) < 0.5).view(-1, 1, 1, 1)
+    return torch.where(flip, images.flip(-1), images)
+
+
+def batch_crop(images, crop_size, generator=None):
+    """Random translation: per image an integer shift (sy, sx), each uniform in [-r, r], of the padded images."""
     r = (images.size(-1) - crop_size) // 2
-    shifts = torch.randint(-r, r + 1, size=(len(images), 2))
+    shifts = torch.randint(-r, r + 1, size=(len(images), 2), generator=generator)
+    rows = torch.empty((len(images), 3, crop_size, images.size(-1)), dtype=images.dtype)
+    for s in range(-r, r + 1):
+        mask = shifts[:, 0] == s
+        rows[mask] = images[mask, :, r + s:r + s + crop_size, :]
     out = torch.empty((len(images), 3, crop_size, crop_size), dtype=images.dtype)
-    for sy in range(-r, r + 1):
-        for sx in range(-r, r + 1):
-            mask = (shifts[:, 0] == sy) & (shifts[:, 1] == sx)
-            out[mask] = images[mask, :, r + sy:r + sy + crop_size, r + sx:r + sx + crop_size]
+    for s in range(-r, r + 1):
+        mask = shifts[:, 1] == s
+        out[mask] = rows[mask, :, :, r + s:r + s + crop_size]
     return out
 
 
-def train_batches(images, labels, batch_size, epoch, state):
-    """Listing 4's CifarLoader with flip + translate 2 (alternating flip)."""
+def batch_cutout(images, size, generator=None):
+    """One size x size square per image, fully inside (top-left corner uniform in [0, 32 - size]), set to 0."""
+    n, _, h, w = images.shape
+    corner_y = torch.randint(0, h - size + 1, (n,), generator=generator)
+    corner_x = torch.randint(0, w - size + 1, (n,), generator=generator)
+    dy = torch.arange(h).view(1, 1, h, 1) - corner_y.view(-1, 1, 1, 1)
+    dx = torch.arange(w).view(1, 1, 1, w) - corner_x.view(-1, 1, 1, 1)
+    mask = (dy >= 0) & (dy < size) & (dx >= 0) & (dx < size)
+    return images.masked_fill(mask, 0)
+
+
+def train_batches(images, labels, cfg, epoch, state):
+    """CifarLoader with alternating flip, translate r (reflect padding), Cutout, drop_last, reshuffled per epoch."""
+    r, batch_size = cfg["translate"], cfg["batch_size"]
     if epoch == 0:
-        normed = normalize(images)
-        flip = (torch.rand(len(normed)) < 0.5).view(-1, 1, 1, 1)
-        normed = torch.where(flip, normed.flip(-1), normed)
-        state["pad"] = torch.nn.functional.pad(normed, (2,) * 4, "reflect")
-    batch = batch_crop(state["pad"], 32)
+        flipped = random_flip(normalize(images))
+        state["pad"] = F.pad(flipped, (r,) * 4, "reflect") if r > 0 else flipped
+    batch = batch_crop(state["pad"], 32) if r > 0 else state["pad"]
     if epoch % 2 == 1:
         batch = batch.flip(-1)
+    if cfg["cutout"] > 0:
+        batch = batch_cutout(batch, cfg["cutout"])
     indices = torch.randperm(len(batch))
     for i in range(len(batch) // batch_size):
         idx = indices[i * batch_size:(i + 1) * batch_size]
         yield batch[idx].contiguous(memory_format=torch.channels_last), labels[idx]
 
 
-def run(train, test, args, seed, warmup=False):
+# ----------------------------------------------------------------------------------------------
+# Networks.
+
+def build_net(cfg, widths=None, convs=None, scale=1 / 9, classes=10):
+    widths = widths or cfg["widths"]
+    return family.make_sequential_net(widths, cfg["bn_momentum"], convs=convs or cfg["convs"],
+                                      activation_after_add=cfg["activation_after_add"], scaling_factor=scale,
+                                      classes=classes).to(memory_format=torch.channels_last)
+
+
+def make_scheduler(optimizer, cfg, total):
+    if cfg["schedule"] == "triangle":
+        schedule = family.triangle_schedule(total, start=0.2, end=0.07, peak=0.23)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: schedule[i])
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: family.warmup_linear_factor(i, total))
+
+
+def evaluate(model, test, level, autocast):
+    images, labels = test
+    with autocast:
+        logits = torch.cat([listing4.infer(model, normalize(x).contiguous(memory_format=torch.channels_last), level)
+                            for x in images.split(2000)])
+    return (logits.float().argmax(1) == labels).float().mean().item()
+
+
+def run_name(args, seed, warmup):
+    return f"{args.method} warm-up" if warmup else f"{args.method} seed {seed}"
+
+
+class Timer:
+    def __init__(self):
+        self.elapsed = 0.0
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.elapsed += time.perf_counter() - self.start
+
+
+class StepLimit(Exception):
+    pass
+
+
+class Steps:
+    """Counts training steps; stops a warm-up after its limit and times --steps S."""
+
+    def __init__(self, limit, label):
+        self.limit, self.label, self.times, self.count = limit, label, [], 0
+
+    def start(self):
+        self.t = time.perf_counter()
+
+    def done(self):
+        self.times.append(time.perf_counter() - self.t)
+        self.count += 1
+        if self.limit and self.count >= self.limit:
+            raise StepLimit()
+
+    def report(self):
+        if self.label and len(self.times) > 1:
+            print(f"{self.label}: median step {np.median(self.times[1:]):.3f} s over {len(self.times) - 1} steps")
+
+
+# ----------------------------------------------------------------------------------------------
+# Training: SGD methods (airbench93/94/95/96/96_2024).
+
+def sgd_step(model, optimizer, scheduler, loss_fn, inputs, targets, autocast):
+    with autocast:
+        outputs = model(inputs)
+        loss = loss_fn(outputs.float(), targets).sum()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    return loss
+
+
+def run_sgd(train, test, args, cfg, seed, limit, autocast, warmup=False):
     torch.manual_seed(seed)
     images, labels = train
-    if warmup:
-        labels = torch.randint(0, 10, labels.shape)
-    batch_size, epochs, momentum = 1024, args.epochs, 0.85
-    kilostep_scale = 1024 * (1 + 1 / (1 - momentum))
-    lr = 11.5 / kilostep_scale
-    wd = 0.0153 * batch_size / kilostep_scale
-    lr_biases = lr * 64
-    model = listing4.make_net((64, 256, 256)).to(memory_format=torch.channels_last)
-    norm_biases = [p for k, p in model.named_parameters() if "norm" in k and p.requires_grad]
-    others = [p for k, p in model.named_parameters() if "norm" not in k and p.requires_grad]
-    optimizer = torch.optim.SGD([dict(params=norm_biases, lr=lr_biases, weight_decay=wd / lr_biases),
-                                 dict(params=others, lr=lr, weight_decay=wd / lr)], momentum=momentum, nesterov=True)
+    batch_size = cfg["batch_size"]
+    model = build_net(cfg)
+    optimizer, _ = family.kilostep_sgd(model, cfg, batch_size)
     steps_per_epoch = len(images) // batch_size
-    total = math.ceil(steps_per_epoch * epochs)
-    schedule = listing4.triangle(total, start=0.2, end=0.07, peak=0.23)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: schedule[i])
-    alpha = 0.95**5 * (torch.arange(total + 1) / total)**3
+    total = math.ceil(steps_per_epoch * cfg["epochs"])
+    scheduler = make_scheduler(optimizer, cfg, total)
+    alpha = family.lookahead_decays(total)
     lookahead = listing4.LookaheadState(model)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.2, reduction="none")
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg["label_smoothing"], reduction="none")
+    print(f"{run_name(args, seed, warmup)}: widths {cfg['widths']}, {len(images)} images, batch {batch_size}, "
+          f"{steps_per_epoch} steps/epoch, T = {total}", flush=True)
 
-    start = time.perf_counter()
-    listing4.init_whitening_conv(model[0], normalize(images[:5000]))
-    elapsed, step, state = time.perf_counter() - start, 0, {}
-    step_times = []
-    for epoch in range(math.ceil(epochs)):
-        model[0].bias.requires_grad = epoch < 3
-        start = time.perf_counter()
-        model.train()
-        for inputs, targets in train_batches(images, labels, batch_size, epoch, state):
-            t = time.perf_counter()
-            with autocast:
-                outputs = model(inputs)
-                loss = loss_fn(outputs.float(), targets).sum()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            if step % 5 == 0:
-                lookahead.update(model, decay=alpha[step].item())
-            if step >= total:
-                lookahead.update(model, decay=1.0)
-                break
-            step_times.append(time.perf_counter() - t)
-            if args.steps and step >= args.steps:
-                print(f"{args.precision}: median step {np.median(step_times[1:]):.3f} s over {len(step_times) - 1} steps")
-                return None
-        elapsed += time.perf_counter() - start
-        if warmup:
-            return None
-        print(f"epoch {epoch}: train_loss {loss.item() / batch_size:.4f} time {elapsed:.1f} s", flush=True)
-    start = time.perf_counter()
-    test_images, test_labels = test
-    with autocast:
-        logits = torch.cat([listing4.infer(model, normalize(x).contiguous(memory_format=torch.channels_last), 2)
-                            for x in test_images.split(2000)])
-    accuracy = (logits.float().argmax(1) == test_labels).float().mean().item()
-    elapsed += time.perf_counter() - start
-    print(f"seed {seed}: tta_val_acc {accuracy:.4f} time_seconds {elapsed:.1f}", flush=True)
-    return accuracy, elapsed
+    timer, steps, state, step = Timer(), Steps(limit, None if warmup else args.precision), {}, 0
+    with timer:
+        listing4.init_whitening_conv(model[0], normalize(images[:5000]))
+    try:
+        for epoch in range(math.ceil(total / steps_per_epoch)):
+            model[0].bias.requires_grad = epoch < cfg["whiten_bias_epochs"]
+            with timer:
+                model.train()
+                for inputs, targets in train_batches(images, labels, cfg, epoch, state):
+                    steps.start()
+                    loss = sgd_step(model, optimizer, scheduler, loss_fn, inputs, targets, autocast)
+                    step += 1
+                    if step % 5 == 0:
+                        lookahead.update(model, decay=alpha[step].item())
+                    if step >= total:
+                        lookahead.update(model, decay=1.0)
+                        steps.done()
+                        break
+                    steps.done()
+            print(f"epoch {epoch}: train_loss {loss.item() / batch_size:.4f} time {timer.elapsed:.1f} s", flush=True)
+    except StepLimit:
+        steps.report()
+        return None
+    return finish(model, test, cfg, seed, timer, autocast)
+
+
+def finish(model, test, cfg, seed, timer, autocast):
+    with timer:
+        tta = evaluate(model, test, cfg["tta_level"], autocast)
+    plain = evaluate(model, test, 0, autocast)
+    print(f"seed {seed}: tta_val_acc {tta:.4f} val_acc {plain:.4f} time_seconds {timer.elapsed:.1f}", flush=True)
+    return tta, plain, timer.elapsed
+
+
+# ----------------------------------------------------------------------------------------------
+# Training: airbench94_muon.
+
+def run_muon(train, test, args, cfg, seed, limit, autocast, warmup=False):
+    torch.manual_seed(seed)
+    images, labels = train
+    batch_size = cfg["batch_size"]
+    model = family.CifarNet(cfg["widths"], torch_momentum=cfg["bn_momentum"]).to(memory_format=torch.channels_last)
+    steps_per_epoch = len(images) // batch_size
+    total = math.ceil(cfg["epochs"] * steps_per_epoch)
+    whiten_bias_steps = math.ceil(cfg["whiten_bias_epochs"] * steps_per_epoch)
+    sgd, muon = family.muon_optimizers(model, batch_size, bias_lr=cfg["bias_lr"], head_lr=cfg["head_lr"],
+                                       wd_per_example=cfg["wd_per_example"], muon_lr=cfg["muon_lr"],
+                                       muon_momentum=cfg["muon_momentum"], sgd_momentum=cfg["momentum"],
+                                       ns_dtype=torch.bfloat16 if args.muon_ns == "bf16" else torch.float32)
+    print(f"{run_name(args, seed, warmup)}: widths {cfg['widths']}, {len(images)} images, batch {batch_size}, "
+          f"{steps_per_epoch} steps/epoch, T = {total}, whitening bias {whiten_bias_steps} steps, "
+          f"Newton-Schulz {args.muon_ns}", flush=True)
+
+    timer, steps, state, step = Timer(), Steps(limit, None if warmup else args.precision), {}, 0
+    with timer:
+        listing4.init_whitening_conv(model.whiten, normalize(images[:5000]))
+    try:
+        for epoch in range(math.ceil(total / steps_per_epoch)):
+            with timer:
+                model.train()
+                for inputs, targets in train_batches(images, labels, cfg, epoch, state):
+                    steps.start()
+                    with autocast:
+                        outputs = model(inputs, whiten_bias_grad=step < whiten_bias_steps)
+                        loss = F.cross_entropy(outputs.float(), targets, label_smoothing=cfg["label_smoothing"],
+                                               reduction="sum")
+                    loss.backward()
+                    family.set_muon_lrs(sgd, muon, step, total, whiten_bias_steps)
+                    sgd.step()
+                    muon.step()
+                    model.zero_grad(set_to_none=True)
+                    step += 1
+                    steps.done()
+                    if step >= total:
+                        break
+            print(f"epoch {epoch}: train_loss {loss.item() / batch_size:.4f} time {timer.elapsed:.1f} s", flush=True)
+    except StepLimit:
+        steps.report()
+        return None
+    return finish(model, test, cfg, seed, timer, autocast)
+
+
+# ----------------------------------------------------------------------------------------------
+# Training: airbench96_faster.
+
+def run_faster(train, test, args, cfg, seed, limit, autocast, warmup=False):
+    torch.manual_seed(seed)
+    images, labels = train
+    batch_size, keep = cfg["batch_size"], cfg["batch_size"] // 2
+    data_seed = seed
+    main = build_net(cfg)
+    proxy = build_net(cfg, widths=cfg["proxy_widths"], convs=2)
+    proxy[0].bias.requires_grad = False
+    steps_per_epoch = len(images) // batch_size
+    total = math.ceil(steps_per_epoch * cfg["epochs"])
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg["label_smoothing"], reduction="none")
+    print(f"{run_name(args, seed, warmup)}: widths {cfg['widths']}, proxy {cfg['proxy_widths']}, "
+          f"{len(images)} images, batch {batch_size} (keep {keep}), {steps_per_epoch} steps/epoch, T = {total}",
+          flush=True)
+    timer = Timer()
+    with timer:
+        listing4.init_whitening_conv(main[0], normalize(images[:5000]))
+
+    # The proxy: trained first through the whole stream, backward on every proxy_every-th step only.
+    optimizer, _ = family.kilostep_sgd(proxy, cfg, batch_size)
+    scheduler = make_scheduler(optimizer, cfg, total)
+    steps, masks = Steps(limit, None if warmup else f"{args.precision} proxy"), []
+    try:
+        with timer:
+            listing4.init_whitening_conv(proxy[0], normalize(images[:5000]))
+            proxy.train()
+            for t, (inputs, targets) in enumerate(stream(images, labels, cfg, data_seed)):
+                steps.start()
+                train_step = t % cfg["proxy_every"] == 0
+                with torch.set_grad_enabled(train_step), autocast:
+                    losses = loss_fn(proxy(inputs).float(), targets)
+                mask = torch.zeros(batch_size, dtype=torch.bool)
+                mask[losses.detach().argsort()[-keep:]] = True
+                masks.append(mask)
+                if train_step:
+                    loss = (losses * mask.float()).sum()
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                scheduler.step()
+                steps.done()
+                if t + 1 == total:
+                    break
+        if not warmup:
+            print(f"proxy: {total} steps, time {timer.elapsed:.1f} s", flush=True)
+    except StepLimit:  # warm-up or --steps: as many main steps as proxy steps
+        steps.report()
+        limit = len(masks)
+
+    # The main net on the same stream, on the kept half of each batch, with Lookahead; whitening bias never frozen.
+    optimizer, _ = family.kilostep_sgd(main, cfg, batch_size)
+    scheduler = make_scheduler(optimizer, cfg, total)
+    alpha = family.lookahead_decays(total)
+    lookahead = listing4.LookaheadState(main)
+    steps, step = Steps(limit, None if warmup else f"{args.precision} main"), 0
+    try:
+        with timer:
+            main.train()
+            for inputs, targets in stream(images, labels, cfg, data_seed):
+                steps.start()
+                mask = masks[step]
+                kept = inputs[mask].contiguous(memory_format=torch.channels_last)
+                loss = sgd_step(main, optimizer, scheduler, loss_fn, kept, targets[mask], autocast)
+                step += 1
+                if step % 5 == 0:
+                    lookahead.update(main, decay=alpha[step].item())
+                if step == total:
+                    lookahead.update(main, decay=1.0)
+                if not warmup and (step % steps_per_epoch == 0 or step == total):
+                    print(f"epoch {math.ceil(step / steps_per_epoch) - 1}: train_loss {loss.item() / batch_size:.4f} "
+                          f"time {timer.elapsed + time.perf_counter() - timer.start:.1f} s", flush=True)
+                steps.done()
+                if step == total:
+                    break
+    except StepLimit:
+        steps.report()
+        return None
+    return finish(main, test, cfg, seed, timer, autocast)
+
+
+def stream(images, labels, cfg, data_seed):
+    """airbench96_faster's InfiniteCifarLoader (spec C.2) as (inputs, labels): before epoch 1 a random flip seeded
+    1000*seed + 0 and reflect padding; each epoch e = 1, 2, ... crop, flip all if e is odd, Cutout, all seeded
+    1000*seed + e, then a permutation seeded 1000*seed + e again; batches of exactly batch_size span epoch
+    boundaries. The proxy and the main net get identical streams."""
+    cache = {}
+    r = cfg["translate"]
+    images0 = random_flip(normalize(images), torch.Generator().manual_seed(1000 * data_seed + 0))
+    if r > 0:
+        images0 = F.pad(images0, (r,) * 4, "reflect")
+    n, batch_size = len(images), cfg["batch_size"]
+    epoch, pointer, parts = 0, n, []
+    while True:
+        if pointer >= n:
+            epoch += 1
+            g = torch.Generator().manual_seed(1000 * data_seed + epoch)
+            images1 = batch_crop(images0, 32, g) if r > 0 else images0
+            if epoch % 2 == 1:
+                images1 = images1.flip(-1)
+            if cfg["cutout"] > 0:
+                images1 = batch_cutout(images1, cfg["cutout"], g)
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(1000 * data_seed + epoch))
+            cache["images"], pointer = images1, 0
+        need = batch_size - sum(len(p[0]) for p in parts)
+        idx = order[pointer:pointer + need]
+        pointer += len(idx)
+        parts.append((idx, cache["images"][idx], labels[idx]))
+        if sum(len(p[0]) for p in parts) == batch_size:
+            inputs = torch.cat([p[1] for p in parts]).contiguous(memory_format=torch.channels_last)
+            targets = torch.cat([p[2] for p in parts])
+            parts = []
+            yield inputs, targets
+
+
+# ----------------------------------------------------------------------------------------------
+# Evaluating a saved model.
+
+def infer_architecture(state, metadata):
+    method = metadata.get("method")
+    if method is None:
+        if "whiten.weight" in state:
+            method = "airbench94_muon"
+        elif "2.conv3.weight" in state:
+            method = "airbench96_2024" if metadata.get("activation_after_add") == "true" else "airbench96"
+        else:
+            method = "airbench94"
+    assert method in METHODS, f"unknown method {method!r}"
+    if method == "airbench94_muon":
+        widths = tuple(state[f"layers.{g}.conv1.weight"].shape[0] for g in (1, 2, 3))
+        classes = state["head.weight"].shape[0]
+        return method, family.CifarNet(widths, classes=classes), widths, f"1/{widths[2]}"
+    convs = 3 if "2.conv3.weight" in state else 2
+    after = metadata.get("activation_after_add") == "true" or method in ("airbench96_2024", "airbench96_faster")
+    widths = tuple(state[f"{g}.conv1.weight"].shape[0] for g in (2, 3, 4))
+    classes = state["7.weight"].shape[0]
+    model = family.make_sequential_net(widths, 0.1, convs=convs, activation_after_add=after, classes=classes)
+    return method, model, widths, f"1/9, {convs} convs per group" + (
+        f", GELU {'after' if after else 'before'} the add" if convs == 3 else "")
 
 
 def evaluate_model(path, test):
+    from safetensors import safe_open
     from safetensors.torch import load_file
     state = load_file(path)
-    widths = tuple(state[f"{g}.conv1.weight"].shape[0] for g in (2, 3, 4))
-    model = listing4.make_net(widths)
+    with safe_open(path, "pt") as f:
+        metadata = f.metadata() or {}
+    method, model, widths, note = infer_architecture(state, metadata)
     missing, unexpected = model.load_state_dict(state, strict=False)
-    print(f"loaded {path}: widths {widths}, missing {missing}, unexpected {unexpected}")
-    images, labels = test
+    print(f"loaded {path}: method {method} ({'metadata' if 'method' in metadata else 'inferred'}), widths {widths}, "
+          f"output scale {note}; missing {missing}, unexpected {unexpected}")
+    if unexpected or any(not k.endswith("num_batches_tracked") for k in missing):
+        sys.exit("the file does not match the network: missing or unexpected entries besides num_batches_tracked")
+    no_autocast = torch.autocast("cpu", enabled=False)
     for level in (0, 2):
-        logits = torch.cat([listing4.infer(model, normalize(x), level) for x in images.split(2000)])
-        print(f"PyTorch test accuracy, TTA {level}: {(logits.argmax(1) == labels).float().mean().item():.4f}")
+        print(f"PyTorch test accuracy, TTA {level}: {evaluate(model, test, level, no_autocast):.4f}")
+
+
+# ----------------------------------------------------------------------------------------------
+
+def parse_widths(text):
+    widths = tuple(int(w) for w in text.split(","))
+    if len(widths) != 3:
+        raise argparse.ArgumentTypeError("three comma-separated widths, e.g. 64,256,256")
+    return widths
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True)
+    parser.add_argument("--method", choices=list(METHODS), default="airbench94")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--epochs", type=float, default=9.9)
+    parser.add_argument("--seed-offset", type=int, default=0, help="seeds are OFFSET .. OFFSET+runs-1")
+    parser.add_argument("--epochs", type=float, help="override the method's epochs")
+    parser.add_argument("--widths", type=parse_widths, help="override the main network's widths, a,b,c")
+    parser.add_argument("--proxy-widths", type=parse_widths, help="airbench96_faster: override the proxy's widths")
+    parser.add_argument("--train-images", type=int, help="train on the first N training images")
+    parser.add_argument("--batch-size", type=int, help="override the method's batch size")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--steps", type=int, default=0)
+    parser.add_argument("--no-warmup", action="store_true")
+    parser.add_argument("--muon-ns", choices=["bf16", "fp32"], default="bf16",
+                        help="airbench94_muon: Newton-Schulz precision (the reference: bf16)")
     parser.add_argument("--evaluate-model", metavar="FILE")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.evaluate_model:
         evaluate_model(args.evaluate_model, read_split(args.data, ["test_batch.bin"]))
         return
+
+    cfg = dict(METHODS[args.method])
+    for key in ("epochs", "widths", "proxy_widths", "batch_size"):
+        if getattr(args, key) is not None:
+            if key not in cfg:
+                parser.error(f"--{key.replace('_', '-')} does not apply to {args.method}")
+            cfg[key] = getattr(args, key)
     train = read_split(args.data, [f"data_batch_{i}.bin" for i in range(1, 6)])
+    if args.train_images:
+        train = (train[0][:args.train_images], train[1][:args.train_images])
+    if len(train[0]) < cfg["batch_size"]:
+        parser.error(f"{len(train[0])} training images do not fill one batch of {cfg['batch_size']}")
     test = read_split(args.data, ["test_batch.bin"])
-    if not args.steps:
-        run((train[0][:2048], train[1][:2048]), test, args, seed=0, warmup=True)
-    results = [run(train, test, args, seed=s) for s in range(args.runs)]
+    runner = {"airbench94_muon": run_muon, "airbench96_faster": run_faster}.get(args.method, run_sgd)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
+
+    if not args.steps and not args.no_warmup:
+        # Warm-up: one epoch of the first 2048 images with random labels (the paper's airbench94 warm-up).
+        n = max(2048, cfg["batch_size"])
+        warm = (train[0][:n], torch.randint(0, 10, (min(n, len(train[0])),)))
+        runner(warm, test, args, cfg, seed=0, limit=len(warm[0]) // cfg["batch_size"], autocast=autocast, warmup=True)
+    results = [runner(train, test, args, cfg, seed=s, limit=args.steps, autocast=autocast)
+               for s in range(args.seed_offset, args.seed_offset + args.runs)]
     results = [r for r in results if r]
     if results:
-        accs = torch.tensor([r[0] for r in results])
-        print(f"Mean: {accs.mean():.4f}  Std: {accs.std() if len(accs) > 1 else 0:.4f}  "
-              f"time median {np.median([r[1] for r in results]):.1f} s")
+        tta = torch.tensor([r[0] for r in results])
+        plain = torch.tensor([r[1] for r in results])
+        std = (lambda x: x.std().item() if len(x) > 1 else 0.0)
+        print(f"{args.method}: {len(results)} runs. Mean tta_val_acc {tta.mean():.4f} (std {std(tta):.4f})  "
+              f"val_acc {plain.mean():.4f} (std {std(plain):.4f})  "
+              f"time median {np.median([r[2] for r in results]):.1f} s")
 
 
 if __name__ == "__main__":
