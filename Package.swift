@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Internal C micro-kernels (AVX-512 / AVX2 / portable), chosen at run time by CPU features.
@@ -30,9 +31,15 @@ let package = Package(
             dependencies: ["AirbenchFormats", .product(name: "Crypto", package: "swift-crypto")]),
         // The method: airbench94 network, whitening, optimizer, Lookahead, TTA, train94, model files.
         .target(name: "Airbench", dependencies: ["AirbenchKernels", "AirbenchData", "AirbenchFormats"]),
+        // Studies over many runs: sweep specs (TOML), sharded resumable sweeps, results, statistics, reports.
+        .target(
+            name: "AirbenchStudies",
+            dependencies: ["Airbench", "AirbenchData", "AirbenchFormats", "AirbenchKernels", .product(name: "TOMLKit", package: "TOMLKit"),
+                           .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "AirbenchCLI",
-            dependencies: ["Airbench", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Airbench", "AirbenchStudies",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels"]),
         .testTarget(
             name: "AirbenchDataTests", dependencies: ["AirbenchData", "AirbenchFormats"], resources: [.copy("Fixtures")]),
@@ -40,6 +47,7 @@ let package = Package(
             name: "AirbenchTests",
             dependencies: ["Airbench", "AirbenchFormats", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "AirbenchStudiesTests", dependencies: ["AirbenchStudies"], resources: [.copy("Fixtures")]),
         // Runs the built `airbench` executable (depending on it makes `swift test` build it first).
         .testTarget(name: "AirbenchCLITests", dependencies: ["AirbenchCLI"]),
     ]

@@ -3,6 +3,7 @@ import AirbenchKernels
 /// One augmented view of a test image: an optional left-right mirror after a translation by (dy, dx) pixels
 /// with reflection padding (Listing 4 `infer`).
 struct View {
+    func sameImage(as other: View) -> Bool { mirror == other.mirror && shift == other.shift }
     var mirror: Bool
     var shift: Int  // −1: up-and-left view padded[0:32], +1: down-and-right view padded[2:34] (32×32 images)
     var weight: Float
@@ -30,22 +31,44 @@ extension Network {
     /// views of `ttaLevel`.
     public func infer(images: UnsafePointer<Float>, count: Int, ttaLevel: Int, batchSize: Int = 500) -> [Float] {
         precondition((0...2).contains(ttaLevel), "TTA level must be 0, 1 or 2")
+        return inferLevels([ttaLevel], images: images, count: count, batchSize: batchSize)[0]
+    }
+
+    /// The logits of several TTA levels at once: each view runs once and is added, with its weight, to every
+    /// requested level that has it, in the order `infer` adds them, so each level equals its own `infer` bit
+    /// for bit (levels 0, 1 and 2 cost the 6 views of level 2).
+    public func inferLevels(_ levels: [Int], images: UnsafePointer<Float>, count: Int, batchSize: Int = 500) -> [[Float]] {
+        precondition(levels.allSatisfy { (0...2).contains($0) }, "TTA levels must be 0, 1 or 2")
         evaluationPacks = [:]  // pack each layer's weights once for all views and batches
         defer { evaluationPacks = nil }
         let ws = makeWorkspace(batch: min(batchSize, count))
         let classes = self.classes
-        var logits = [Float](repeating: 0, count: count * classes)
+        let weights = levels.map { level in TTA.views(level: 2).map { view in TTA.views(level: level).first { $0.sameImage(as: view) }?.weight } }
+        var logits = [[Float]](repeating: [Float](repeating: 0, count: count * classes), count: levels.count)
         var first = 0
         while first < count {
             let n = min(ws.batch, count - first)
-            for view in TTA.views(level: ttaLevel) {
+            for (v, view) in TTA.views(level: levels.max() ?? 0).enumerated() {
                 fillView(view, from: images + first * spec.input.pixels, count: n, into: ws)
                 forward(ws, training: false)
-                for i in 0..<n * classes { logits[first * classes + i] += view.weight * ws.logits[i] }
+                for l in levels.indices {
+                    guard let weight = weights[l][v] else { continue }
+                    for i in 0..<n * classes { logits[l][first * classes + i] += weight * ws.logits[i] }
+                }
             }
             first += n
         }
         return logits
+    }
+
+    /// The predicted class of each example (argmax, first maximum wins) of count × classes logits.
+    public func predictions(logits: [Float]) -> [UInt8] {
+        let classes = self.classes
+        return (0..<logits.count / classes).map { i in
+            var best = 0
+            for k in 1..<classes where logits[i * classes + k] > logits[i * classes + best] { best = k }
+            return UInt8(best)
+        }
     }
 
     /// Fraction of `labels` predicted correctly (argmax of the TTA logits, first maximum wins).

@@ -60,12 +60,7 @@ extension Hyperparameters {
         let forward = spec.referenceForwardFLOPsPerImage
         let trained = proxy?.keep ?? batchSize
         var proxyFLOPs = 0.0
-        if let proxy {
-            var p = self
-            p.widths = proxy.widths
-            p.convsPerGroup = 2
-            p.residual = false
-            p.activationAfterAdd = false
+        if let proxy, let p = proxyHyperparameters {
             let proxyForward = p.networkSpec(classes: classes).referenceForwardFLOPsPerImage
             let updates = (steps + proxy.stepInterval - 1) / proxy.stepInterval
             // Every batch is scored (one forward pass); every interval-th also trains (two more passes).

@@ -131,6 +131,22 @@ extension Hyperparameters {
         self = method.hyperparameters
     }
 
+    /// airbench96_faster's proxy network as a method of its own: the proxy's widths, 2-conv groups without a
+    /// residual, no Lookahead, no proxy; everything else (optimizer, schedule, BatchNorm, data) shared. nil
+    /// without proxy filtering.
+    public var proxyHyperparameters: Hyperparameters? {
+        guard let proxy else { return nil }
+        var p = self
+        p.method = method + " proxy"
+        p.widths = proxy.widths
+        p.convsPerGroup = 2
+        p.residual = false
+        p.activationAfterAdd = false
+        p.lookahead = false
+        p.proxy = nil
+        return p
+    }
+
     /// PyTorch SGD's per-group learning rates and the per-step weight decay these decoupled values give
     /// (Listing 4's conversion): what the reference scripts write.
     public var pytorchValues: (weights: Double, normBiases: Double, whitenBias: Double, decayPerStep: Double) {

@@ -15,13 +15,8 @@ public final class ProxyFilter {
     init(_ configuration: ProxyFiltering, hyperparameters h: Hyperparameters, classes: Int,
          convolution: ConvolutionAlgorithm, generator: inout SeededGenerator) throws {
         var p = h
-        p.widths = configuration.widths
-        p.convsPerGroup = 2
-        p.residual = false
-        p.activationAfterAdd = false
-        p.lookahead = false
-        p.proxy = nil
-        p.method = h.method + " proxy"
+        p.proxy = configuration
+        p = p.proxyHyperparameters!
         network = try Network(spec: p.networkSpec(input: .cifar, classes: classes),
                               batchNormMomentum: h.batchNormMomentum, batchNormEpsilon: h.batchNormEpsilon)
         network.initialize(using: &generator, dirac: h.diracInit)

@@ -12,9 +12,13 @@ struct BenchCommand: ParsableCommand {
             Prints the measured fp32 FMA peak (a register-only loop on each thread; with bf16 also the vdpbf16ps \
             peak), then for each convolution and \
             pass (forward, backward-data, backward-weights) the median time, GFLOP/s and % of that peak, then \
-            timed training steps on synthetic data with the epoch and full-run estimates. Synthetic data: no \
-            --data needed.
+            timed training steps of METHOD (default airbench94; with its optimizer, batch size and, for \
+            airbench96_faster, its proxy's steps) on synthetic data with the epoch and full-run estimates. \
+            Synthetic data: no --data needed.
             """)
+
+    @Option(help: ArgumentHelp("The method whose network, batch and steps are timed.", valueName: "method"))
+    var method = "airbench94"
 
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: ArgumentHelp("3×3 convolutions: direct or winograd (its GFLOP/s count the direct FLOPs).",
@@ -23,15 +27,18 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Precision of the convolutions' operands (default: the fastest this CPU has).",
                                valueName: "fp32|bf16"))
     var precision: KernelPrecision?
-    @Option(help: "Batch size.") var batchSize = 1024
-    @Option(help: "Block widths, comma-separated.") var widths = "64,256,256"
+    @Option(help: "Batch size (default: the method's).") var batchSize: Int?
+    @Option(help: "Block widths, comma-separated (default: the method's).") var widths: String?
     @Option(help: "Repetitions per measurement (the median is reported).") var repeats = 3
     @Option(help: "Training steps to time.") var steps = 4
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
-        if batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
+        if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
+        guard Method.named(method) != nil else {
+            throw ValidationError("unknown method '\(method)'; choose one of \(Method.all.map(\.name).joined(separator: ", "))")
+        }
         if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
         try validatePrecision(precision)
     }
@@ -40,8 +47,14 @@ struct BenchCommand: ParsableCommand {
         reportingErrors {
             KernelPrecision.use(precision ?? .fastest)
             let threadCount = KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            let parsed = try TrainingOptions.parseWidths(widths)
-            let report = measure(threads: threadCount, widths: parsed)
+            var h = Method.named(method)!.hyperparameters
+            if let widths { h.widths = try TrainingOptions.parseWidths(widths) }
+            if let batchSize {
+                // The proxy keeps the same fraction of a batch of another size.
+                if let keep = h.proxy?.keep { h.proxy!.keep = max(2, keep * batchSize / h.batchSize) }
+                h.batchSize = batchSize
+            }
+            let report = try measure(threads: threadCount, hyperparameters: h)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -52,17 +65,19 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    func measure(threads: Int, widths: Widths) -> BenchReport {
+    func measure(threads: Int, hyperparameters h: Hyperparameters) throws -> BenchReport {
         let corePeak = measureCorePeakFLOPS(seconds: 0.3)
         let coreBFloat16Peak = KernelPrecision.active == .bf16 ? measureCoreBFloat16PeakFLOPS(seconds: 0.3) : 0
         // % of peak is of the peak of the precision the direct convolutions run in (Winograd runs fp32).
         let peak = (KernelPrecision.active == .bf16 && convolution == .direct ? coreBFloat16Peak : corePeak) * Double(threads)
-        let network = Network(widths: widths)
+        let network = try Network(spec: h.networkSpec(), batchNormMomentum: h.batchNormMomentum)
         var generator = SeededGenerator(seed: 0)
         network.initialize(using: &generator)
         network.convolutionAlgorithm = convolution
+        // The batch the main network trains on (airbench96_faster: the proxy's selection of each batch).
+        let trainingBatch = h.proxy?.keep ?? h.batchSize
         var layers = [LayerTiming]()
-        for (name, shape) in network.convolutionShapes(batch: batchSize) {
+        for (name, shape) in network.convolutionShapes(batch: trainingBatch) {
             let input = FloatBuffer(count: shape.inputCount, repeating: 0.5)
             let output = FloatBuffer(count: shape.outputCount, repeating: 0.25)
             let weights = FloatBuffer(count: shape.weightCount, repeating: 0.01)
@@ -78,7 +93,7 @@ struct BenchCommand: ParsableCommand {
                 Convolution.forward(shape, input: input.pointer, weights: forward, output: output.pointer)
             })
             // The whitening layer's weight is frozen and its input is the data: it has no backward passes.
-            if name == "0" { continue }
+            if name == network.spec.whiteningModule && !network.spec.whitening.trainable { continue }
             layers.append(timing("backward-data") {
                 Convolution.backwardData(shape, gradOutput: output.pointer, weights: backward, gradInput: input.pointer)
             })
@@ -87,12 +102,23 @@ struct BenchCommand: ParsableCommand {
             })
         }
         // Whole training steps on synthetic data (whitening bias trainable: the slower case of the first epochs).
-        var h = Hyperparameters94()
-        h.widths = widths
-        h.batchSize = batchSize
-        let step = StepTimer(network: network, hyperparameters: h)
+        let step = StepTimer(network: network, hyperparameters: h, batch: trainingBatch)
         step.run(1)  // first touch of the buffers
         let stepSeconds = median(repeats) { step.run(steps) } / Double(steps)
+        let totalSteps = h.totalSteps(trainImages: 50_000)
+        // airbench96_faster's proxy: a scoring forward pass on every batch, a training step on every interval-th.
+        var proxySeconds = 0.0
+        if let proxy = h.proxy, let p = h.proxyHyperparameters {
+            let proxyNetwork = try Network(spec: p.networkSpec(), batchNormMomentum: p.batchNormMomentum)
+            proxyNetwork.initialize(using: &generator)
+            proxyNetwork.convolutionAlgorithm = convolution
+            let proxyStep = StepTimer(network: proxyNetwork, hyperparameters: p, batch: h.batchSize)
+            proxyStep.run(1)
+            let full = median(repeats) { proxyStep.run(steps) } / Double(steps)
+            let scoring = median(repeats) { proxyStep.score(steps) } / Double(steps)
+            let updates = (totalSteps + proxy.stepInterval - 1) / proxy.stepInterval
+            proxySeconds = scoring * Double(totalSteps - updates) + full * Double(updates)
+        }
         // One evaluation-mode forward pass of a batch of 500 (what `evaluate` runs per view and batch, on one
         // workspace allocated once per evaluation).
         let evalBatch = 500
@@ -100,18 +126,18 @@ struct BenchCommand: ParsableCommand {
         evalWorkspace.inputPointer.update(repeating: 0.1, count: evalBatch * network.spec.input.pixels)
         network.forward(evalWorkspace, training: false)  // first touch of the buffers
         let evalSeconds = median(repeats) { network.forward(evalWorkspace, training: false) }
-        let stepsPerEpoch = 50_000 / batchSize
-        let totalSteps = Int((Double(stepsPerEpoch) * h.trainEpochs).rounded(.up))
-        let ttaSeconds = evalSeconds * 6 * 10_000 / Double(evalBatch)
-        let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(batchSize)
+        let stepsPerEpoch = 50_000 / h.batchSize
+        let ttaSeconds = evalSeconds * Double(h.ttaViews) * 10_000 / Double(evalBatch)
+        let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(trainingBatch)
         return BenchReport(
             date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
             precision: KernelPrecision.active, convolution: convolution, threads: threads,
             corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9,
-            machinePeakGFLOPS: peak / 1e9,
-            batchSize: batchSize, widths: widths.array, layers: layers, stepSeconds: stepSeconds,
+            machinePeakGFLOPS: peak / 1e9, method: h.method,
+            batchSize: trainingBatch, widths: h.widths.array, layers: layers, stepSeconds: stepSeconds,
             stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: stepSeconds * Double(stepsPerEpoch),
-            ttaEvaluationSeconds: ttaSeconds, fullRunSeconds: stepSeconds * Double(totalSteps) + ttaSeconds)
+            totalSteps: totalSteps, proxySeconds: proxySeconds, ttaEvaluationSeconds: ttaSeconds,
+            fullRunSeconds: stepSeconds * Double(totalSteps) + proxySeconds + ttaSeconds)
     }
 
     /// Median wall time of `count` runs of `body`, in seconds.
@@ -125,21 +151,27 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// Runs full training steps (`TrainStep`: forward, loss, backward, optimizer; no Lookahead, constant schedule
-/// factor 0.5) on one synthetic batch.
+/// Runs full training steps (`TrainStep`: forward, loss, backward, the method's optimizers; no Lookahead,
+/// constant schedule factor 0.5) on one synthetic batch of `batch` examples.
 final class StepTimer {
     let step: TrainStep
 
-    init(network: Network, hyperparameters h: Hyperparameters94) {
-        step = TrainStep(network: network, hyperparameters: h, scheduleFactor: { _ in 0.5 }, lookaheadDecay: nil)
+    init(network: Network, hyperparameters h: Hyperparameters, batch: Int) {
+        step = TrainStep(network: network, hyperparameters: h, batch: batch, scheduleFactor: { _ in 0.5 },
+                         lookaheadDecay: nil)
         var generator = SeededGenerator(seed: 1)
-        for i in 0..<h.batchSize * network.spec.input.pixels { step.images[i] = generator.uniformFloat() * 2 - 1 }
-        for i in 0..<h.batchSize { step.labelPointer[i] = Int32(i % network.classes) }
+        for i in 0..<batch * network.spec.input.pixels { step.images[i] = generator.uniformFloat() * 2 - 1 }
+        for i in 0..<batch { step.labelPointer[i] = Int32(i % network.classes) }
     }
 
     func run(_ steps: Int) {
         // Only the time counts here: a non-finite loss (which skips that step's update) is not bench's concern.
         for _ in 0..<steps { _ = try? step(whitenBiasTrainable: true) }
+    }
+
+    /// Training-mode forward passes and losses only (airbench96_faster's proxy between its updates).
+    func score(_ steps: Int) {
+        for _ in 0..<steps { _ = try? step.forwardLoss() }
     }
 }
 
@@ -163,18 +195,23 @@ struct BenchReport: Codable {
     var coreBFloat16PeakGFLOPS: Double
     /// The peak that "% of peak" refers to: all threads, in the convolutions' precision.
     var machinePeakGFLOPS: Double
+    var method: String
+    /// Examples per timed step (airbench96_faster: those the proxy keeps).
     var batchSize: Int
     var widths: [Int]
     var layers: [LayerTiming]
     var stepSeconds: Double
     var stepGFLOPS: Double
     var epochSeconds: Double
+    var totalSteps: Int
+    /// airbench96_faster's proxy pass over the whole run (0 for the other methods).
+    var proxySeconds: Double
     var ttaEvaluationSeconds: Double
     var fullRunSeconds: Double
 
     func printTable() {
-        print("airbench bench — \(date), \(kernelPath) \(precision), \(convolution) 3×3 convolutions, \(threads) thread(s), "
-              + "batch \(batchSize), widths \(widths)")
+        print("airbench bench — \(date), \(method), \(kernelPath) \(precision), \(convolution) 3×3 convolutions, "
+              + "\(threads) thread(s), batch \(batchSize), widths \(widths)")
         print(String(format: "measured fp32 peak: %.1f GFLOP/s per core", corePeakGFLOPS)
               + (coreBFloat16PeakGFLOPS > 0 ? String(format: "; bf16 peak: %.1f GFLOP/s per core", coreBFloat16PeakGFLOPS) : "")
               + String(format: "; %% of peak below is of %.1f GFLOP/s (%d thread(s))", machinePeakGFLOPS, threads))
@@ -185,7 +222,9 @@ struct BenchReport: Codable {
             print(name + " " + pass + String(format: " %9.2f %10.1f %8.1f", l.milliseconds, l.gflops, l.percentOfPeak))
         }
         print(String(format: "training step: %.3f s (%.1f GFLOP/s over the convolution FLOPs)", stepSeconds, stepGFLOPS))
-        print(String(format: "epoch estimate: %.1f s; TTA-2 evaluation estimate: %.1f s; full airbench94 run estimate: %.1f s (%.1f min)",
-                     epochSeconds, ttaEvaluationSeconds, fullRunSeconds, fullRunSeconds / 60))
+        print(String(format: "epoch estimate: %.1f s; TTA evaluation estimate: %.1f s", epochSeconds, ttaEvaluationSeconds)
+              + (proxySeconds > 0 ? String(format: "; proxy pass estimate: %.1f s", proxySeconds) : ""))
+        print(String(format: "full %@ run estimate (%d steps): %.1f s (%.1f min)", method, totalSteps, fullRunSeconds,
+                     fullRunSeconds / 60))
     }
 }

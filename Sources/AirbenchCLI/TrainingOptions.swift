@@ -102,45 +102,15 @@ struct TrainingOptions: ParsableArguments {
         return h
     }
 
-    /// `name=value` applied through the JSON form of the hyperparameters (so every field, nested ones with dots,
-    /// is reachable, and the value is checked by the same decoder that reads logs).
+    /// `name=value`: the value is read as JSON (a bare word that is not JSON, like `muon`, as a string).
     static func apply(_ assignment: String, to h: Hyperparameters) throws -> Hyperparameters {
-        guard let equals = assignment.firstIndex(of: "=") else {
+        guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
             throw ValidationError("--set takes name=value, got '\(assignment)'")
         }
-        let path = assignment[..<equals].split(separator: ".").map(String.init)
-        let text = String(assignment[assignment.index(after: equals)...])
-        // A bare word that is not JSON (alternating, muon) is taken as a string.
+        let name = String(assignment[..<equals]), text = String(assignment[assignment.index(after: equals)...])
         let value = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? text
-        guard var root = try JSONSerialization.jsonObject(with: JSONEncoder().encode(h)) as? [String: Any] else {
-            throw ValidationError("internal: hyperparameters are not a JSON object")
+        do { return try h.setting(name, to: value) } catch {
+            throw ValidationError("--set \(assignment): \(error)")
         }
-        func assign(_ object: [String: Any], _ keys: ArraySlice<String>) throws -> [String: Any] {
-            var object = object
-            let key = keys.first!
-            guard object.keys.contains(key) || (keys.count == 1 && optionalKeys.contains(key)) else {
-                throw ValidationError("--set: no hyperparameter '\(path.joined(separator: "."))' (names: \(object.keys.sorted().joined(separator: ", ")))")
-            }
-            if keys.count == 1 {
-                object[key] = value
-            } else {
-                let inner = object[key] as? [String: Any] ?? (key == "proxy" ? defaultProxy : nil)
-                guard let inner else { throw ValidationError("--set: '\(key)' has no fields") }
-                object[key] = try assign(inner, keys.dropFirst())
-            }
-            return object
-        }
-        root = try assign(root, path[...])
-        do {
-            return try JSONDecoder().decode(Hyperparameters.self, from: JSONSerialization.data(withJSONObject: root))
-        } catch {
-            throw ValidationError("--set \(assignment): not a valid value for '\(path.joined(separator: "."))' (\(error))")
-        }
-    }
-
-    /// Optional fields the encoder leaves out when nil.
-    static let optionalKeys: Set<String> = ["proxy", "whitenBiasEpochs", "scalingFactor"]
-    static var defaultProxy: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(ProxyFiltering()))) as? [String: Any] ?? [:]
     }
 }

@@ -169,4 +169,128 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(eval.output.contains(String(format: "%.4f", logged)), "eval: \(eval.output) vs logged \(logged)")
         XCTAssertTrue(eval.output.contains("airbench94_muon"), eval.output)
     }
+
+    /// `bench --method` times that method's steps (Muon's optimizer, the proxy's passes) and estimates its run.
+    func testBenchEstimatesAMethodsRun() throws {
+        // 50,000 / 64 = 781 steps per epoch: 8 epochs for the Muon record, 45 for airbench96_faster.
+        for (method, proxy, totalSteps) in [("airbench94_muon", false, 781 * 8), ("airbench96_faster", true, 781 * 45)] {
+            let outcome = try run(["bench", "--method", method, "--widths", "8,16,16", "--batch-size", "64",
+                                   "--repeats", "1", "--steps", "1", "--threads", "1", "--json"])
+            XCTAssertEqual(outcome.status, 0, outcome.error)
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+            XCTAssertEqual(json["method"] as? String, method)
+            XCTAssertEqual(json["batchSize"] as? Int, proxy ? 64 / 2 : 64, method)  // the kept half trains
+            XCTAssertEqual((json["proxySeconds"] as? Double ?? 0) > 0, proxy, method)
+            let steps = try XCTUnwrap(json["totalSteps"] as? Int)
+            XCTAssertEqual(steps, totalSteps, method)
+            XCTAssertGreaterThan(json["fullRunSeconds"] as? Double ?? 0, Double(steps) * (json["stepSeconds"] as? Double ?? 0))
+        }
+    }
+
+    /// A tiny study for the sweep tests: 2 configurations × 3 seeds of a narrow airbench94 on 1,024 images.
+    func writeTinySpec() throws -> URL {
+        let spec = folder.appendingPathComponent("tiny.toml")
+        try """
+            name = "tiny"
+            seeds = 3
+            train_limit = 1024
+            [set]
+            trainEpochs = 2
+            batchSize = 256
+            whiteningImages = 512
+            widths = { block1 = 8, block2 = 16, block3 = 16 }
+            [grid]
+            flip = ["random", "alternating"]
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        return spec
+    }
+
+    /// SIGKILL at a random moment (after the first result) loses only the run in progress: the restart skips the
+    /// finished runs, leaves their files untouched, and ends with every run exactly once and every file whole.
+    func testKillingASweepLosesNothingButTheRunInProgress() throws {
+        guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
+        let spec = try writeTinySpec(), out = folder.appendingPathComponent("results")
+        func results() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []).filter { $0.contains("__seed") }.sorted()
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["sweep", spec.path, "--out", out.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(300)
+        while results().isEmpty && Date() < deadline && process.isRunning { usleep(20_000) }
+        usleep(UInt32.random(in: 0...1_500_000))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        let before = results()
+        XCTAssertFalse(before.isEmpty)
+        XCTAssertLessThan(before.count, 6, "the sweep finished before the kill: nothing was interrupted")
+        let contents = try before.map { try Data(contentsOf: out.appendingPathComponent($0)) }
+        let resumed = try run(["sweep", spec.path, "--out", out.path])
+        XCTAssertEqual(resumed.status, 0, resumed.error)
+        XCTAssertTrue(resumed.output.contains("\(before.count) already done"), resumed.output)
+        let after = results()
+        XCTAssertEqual(after.count, 6)
+        XCTAssertEqual(Set(after).count, 6)
+        for (name, data) in zip(before, contents) {
+            XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent(name)), data, "\(name) was rewritten")
+        }
+        for name in after {  // every result is whole
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent(name))) as? [String: Any]
+            XCTAssertEqual(json?["schemaVersion"] as? Int, 1, name)
+        }
+        let collect = try run(["collect", out.path])
+        XCTAssertEqual(collect.status, 0, collect.error)
+        XCTAssertTrue(collect.output.contains("flip=alternating,3,"), collect.output)
+    }
+
+    /// The study commands from the command line: dry run, collect, compare, report, and their errors.
+    func testStudyCommands() throws {
+        guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
+        let spec = try writeTinySpec(), out = folder.appendingPathComponent("results")
+        let dry = try run(["sweep", spec.path, "--out", out.path, "--shard", "1/2", "--dry-run"])
+        XCTAssertEqual(dry.status, 0, dry.error)
+        XCTAssertEqual(dry.output.split(separator: "\n").count, 3)
+        XCTAssertEqual(try run(["sweep", spec.path, "--out", out.path]).status, 0)
+        let compare = try run(["compare", out.path, "flip=random", "flip=alternating", "--detect", "0.02"])
+        XCTAssertEqual(compare.status, 0, compare.error)
+        XCTAssertTrue(compare.output.contains("Welch t ="), compare.output)
+        let report = try run(["report", out.path])
+        XCTAssertEqual(report.status, 0, report.error)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report/report.md").path))
+        for (arguments, expected) in [(["compare", out.path, "flip=random", "flip=none"], "no configuration 'flip=none'"),
+                                      (["sweep", folder.appendingPathComponent("none.toml").path, "--out", out.path], "none.toml"),
+                                      (["sweep", spec.path, "--out", out.path, "--shard", "2/2"], "--shard"),
+                                      (["collect", folder.appendingPathComponent("empty").path], "empty")] {
+            let outcome = try run(arguments)
+            XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
+            XCTAssertTrue(outcome.error.contains(expected), "\(arguments): \(outcome.error)")
+        }
+    }
+
+    /// scripts/slurm_test.sh: a one-node Slurm cluster runs a study as a job array with a task cancelled and
+    /// resubmitted. Needs root (it installs Slurm and starts its daemons): only with AIRBENCH_SLURM_TEST=1.
+    func testSweepOnARealSlurmCluster() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["AIRBENCH_SLURM_TEST"] == "1", let data = environment["AIRBENCH_DATA"] else {
+            throw XCTSkip("set AIRBENCH_SLURM_TEST=1 and AIRBENCH_DATA (needs root)")
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/slurm_test.sh")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script.path, executable.path, data]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        print(output)
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("PASS"), output)
+    }
 }

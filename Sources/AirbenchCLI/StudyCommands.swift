@@ -1,0 +1,128 @@
+import Airbench
+import AirbenchKernels
+import AirbenchStudies
+import ArgumentParser
+import Foundation
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run a study: the configurations of a TOML spec crossed with its seeds, one result file per run.",
+        discussion: """
+            Each run writes one JSON result into --out (schema: docs/sweep-results.md): the resolved configuration, \
+            seed, accuracies at TTA levels 0/1/2, time, program version, machine and every test prediction. Starting \
+            again skips the runs that have a result; a result appears whole or not at all, and an existing one is \
+            never overwritten, so retried, duplicated or killed tasks lose at most the run in progress. \
+            Sharding: --shard i/n, or from a Slurm job array (SLURM_ARRAY_TASK_ID, 0-based) or a Kubernetes Indexed \
+            Job (JOB_COMPLETION_INDEX) with the shard count from --shards, the spec's `shards`, or AIRBENCH_SHARDS. \
+            Spec format and examples: studies/README.md.
+            """)
+
+    @Argument(help: ArgumentHelp("The study's TOML spec.", valueName: "spec.toml")) var spec: String
+    @Option(help: ArgumentHelp("Folder for the result files (created if missing).", valueName: "folder")) var out: String
+    @Option(help: ArgumentHelp("Run only shard i of n (runs whose index is i modulo n).", valueName: "i/n")) var shard: String?
+    @Option(help: "Number of shards when the index comes from the scheduler's environment.") var shards: Int?
+    @Flag(help: "List this shard's runs and whether each is done, and exit.") var dryRun = false
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        if let shards, shards < 1 { throw ValidationError("--shards must be at least 1, got \(shards)") }
+        if let shard { do { _ = try Shard.parse(shard) } catch { throw ValidationError("\(error)") } }
+    }
+
+    func run() throws {
+        reportingErrors {
+            let spec = try SweepSpec.load(from: URL(fileURLWithPath: self.spec))
+            let shard = try self.shard.map(Shard.parse)
+                ?? Shard.fromEnvironment(ProcessInfo.processInfo.environment, count: shards ?? spec.shards)
+            let sweep = try Sweep(spec: spec, folder: URL(fileURLWithPath: out), shard: shard, convolution: runtime.convolution)
+            if dryRun {
+                let pending = Set(sweep.pending.map(\.fileName))
+                for run in sweep.runs { print("\(pending.contains(run.fileName) ? "todo" : "done")  \(run.fileName)") }
+                return
+            }
+            let threads = runtime.startKernels()
+            print("sweep \(spec.name): \(spec.configurations.count) configurations × \(spec.seeds.count) seeds, "
+                  + "shard \(shard), \(kernelConfiguration), \(threads) thread(s)")
+            fflush(nil)
+            try sweep.run(data: runtime.loadData()) { line in
+                print(line)
+                fflush(nil)
+            }
+        }
+    }
+}
+
+struct CollectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collect",
+        abstract: "Summarise a study folder: per-run and per-configuration tables (CSV and JSON).",
+        discussion: """
+            Writes runs.csv/json and configurations.csv/json into FOLDER/collected (or --into): per configuration \
+            n, mean, std and 95% CI (Student t) of the TTA and no-TTA accuracy, test-set std, distribution-wise \
+            std and CACE over the runs (estimators: docs/sweep-results.md), mean time and FLOPs per run.
+            """)
+
+    @Argument(help: ArgumentHelp("A sweep's --out folder.", valueName: "folder")) var folder: String
+    @Option(help: ArgumentHelp("Where to write the tables (default FOLDER/collected).", valueName: "folder")) var into: String?
+
+    func run() throws {
+        reportingErrors {
+            let collection = try StudyResults.read(folder: URL(fileURLWithPath: folder))
+            let target = URL(fileURLWithPath: into ?? (folder as NSString).appendingPathComponent("collected"))
+            let files = try collection.writeTables(to: target)
+            print(collection.configurationsCSV, terminator: "")
+            print("wrote \(files.map(\.path).joined(separator: ", "))")
+        }
+    }
+}
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare two configurations of a study: difference of means, 95% CI, Welch's t-test, runs needed.")
+
+    @Argument(help: ArgumentHelp("A sweep's --out folder.", valueName: "folder")) var folder: String
+    @Argument(help: "The first configuration's name (as collect prints it).") var first: String
+    @Argument(help: "The second configuration's name.") var second: String
+    @Flag(help: "Compare accuracy without TTA (default: each configuration's TTA level).") var noTTA = false
+    @Option(help: ArgumentHelp("Also print the runs per configuration needed to detect this difference (in accuracy points, e.g. 0.02).",
+                               valueName: "points"))
+    var detect: Double?
+    @Option(help: "Power for --detect.") var power = 0.8
+
+    func validate() throws {
+        if let detect, !(detect > 0) { throw ValidationError("--detect must be positive, got \(detect)") }
+        if !(power > 0 && power < 1) { throw ValidationError("--power must be in (0, 1), got \(power)") }
+    }
+
+    func run() throws {
+        reportingErrors {
+            let collection = try StudyResults.read(folder: URL(fileURLWithPath: folder))
+            let comparison = try Comparison(collection, first, second, plain: noTTA,
+                                            difference: detect.map { $0 / 100 }, power: power)
+            print(comparison.text)
+        }
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a Markdown report with tables and SVG plots of a study folder.")
+
+    @Argument(help: ArgumentHelp("A sweep's --out folder.", valueName: "folder")) var folder: String
+    @Option(help: ArgumentHelp("Where to write report.md and the SVGs (default FOLDER/report).", valueName: "folder"))
+    var into: String?
+    @Option(help: "The report's title.") var title: String?
+
+    func run() throws {
+        reportingErrors {
+            let url = URL(fileURLWithPath: folder)
+            let collection = try StudyResults.read(folder: url)
+            let target = URL(fileURLWithPath: into ?? (folder as NSString).appendingPathComponent("report"))
+            let files = try Report(collection, title: title ?? "Study \(url.lastPathComponent)").write(to: target)
+            print("wrote \(files.map(\.lastPathComponent).joined(separator: ", ")) into \(target.path)")
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Two configurations of a study compared: the difference of mean accuracies with its 95% confidence interval
+/// and Welch's t-test, and how many runs per configuration would detect a given difference.
+public struct Comparison: Sendable {
+    public var first: ConfigurationSummary, second: ConfigurationSummary
+    /// "tta" (each configuration's TTA level) or "plain" (level 0).
+    public var measure: String
+    public var test: WelchTest
+    /// Runs per configuration to detect `difference` (two-sided α = 0.05, two samples, at `power`), from the
+    /// pooled standard deviation of the two.
+    public var runsForDifference: (difference: Double, power: Double, runs: Int)?
+
+    public init(_ collection: StudyResults, _ a: String, _ b: String, plain: Bool = false,
+                difference: Double? = nil, power: Double = 0.8) throws {
+        func find(_ name: String) throws -> (ConfigurationSummary, [Double]) {
+            guard let summary = collection.summaries.first(where: { $0.configuration == name }) else {
+                throw SweepError("no configuration '\(name)' (configurations: \(collection.summaries.map(\.configuration).joined(separator: "; ")))")
+            }
+            let runs = collection.results.filter { $0.configuration == name }
+            return (summary, runs.map { plain ? $0.plainAccuracy : $0.ttaAccuracy })
+        }
+        let (sa, xa) = try find(a), (sb, xb) = try find(b)
+        guard xa.count >= 2, xb.count >= 2 else { throw SweepError("each configuration needs at least 2 runs to compare") }
+        (first, second, measure) = (sa, sb, plain ? "plain" : "tta")
+        test = WelchTest(xa, xb)
+        if let difference {
+            let pooled = ((Statistics.standardDeviation(xa).squared + Statistics.standardDeviation(xb).squared) / 2).squareRoot()
+            runsForDifference = (difference, power, Statistics.runsNeeded(difference: difference, standardDeviation: pooled,
+                                                                         alpha: 0.05, power: power, sides: 2, twoSample: true))
+        }
+    }
+
+    /// The comparison as a few lines of text (accuracies in percent).
+    public var text: String {
+        let p = { (x: Double) in String(format: "%.3f", 100 * x) }
+        var lines = [
+            "\(first.configuration): \(p(measure == "tta" ? first.tta.mean : first.plain.mean))% (n=\(first.runs))",
+            "\(second.configuration): \(p(measure == "tta" ? second.tta.mean : second.plain.mean))% (n=\(second.runs))",
+            "difference (\(measure)): \(p(test.difference)) points, 95% CI [\(p(test.low)), \(p(test.high))]; "
+                + String(format: "Welch t = %.3f, df = %.1f, p = %.4g", test.t, test.degreesOfFreedom, test.pValue),
+        ]
+        if let r = runsForDifference {
+            lines.append("runs per configuration to detect \(p(r.difference)) points at power \(r.power) (two-sided α = 0.05): \(r.runs)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Double {
+    var squared: Double { self * self }
+}

@@ -1,0 +1,114 @@
+import Airbench
+import AirbenchData
+import AirbenchKernels
+import Crypto
+import Foundation
+
+/// Runs the runs of one shard of a study that have no result yet, each writing exactly one result file into the
+/// output folder.
+///
+/// Resumable by construction: a run is done exactly when its result file exists, and a result appears whole or
+/// not at all. It is written to `.partial/` under a unique name, flushed to disk, then hard-linked to its final
+/// name: `link(2)` is atomic and fails when the name exists, so a retried or duplicated task can never
+/// overwrite or duplicate a finished result (two tasks racing on one run both compute it, and the second's
+/// result is dropped). A process killed mid-run leaves at most a file in `.partial/`, which nothing reads.
+public struct Sweep {
+    public let spec: SweepSpec
+    public let folder: URL
+    public let shard: Shard
+    public let convolution: ConvolutionAlgorithm
+
+    public init(spec: SweepSpec, folder: URL, shard: Shard, convolution: ConvolutionAlgorithm = .direct) throws {
+        self.spec = spec
+        self.folder = folder
+        self.shard = shard
+        self.convolution = convolution
+        do {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(".partial"),
+                                                    withIntermediateDirectories: true)
+        } catch { throw SweepError("cannot create the output folder \(folder.path): \(error.localizedDescription)") }
+    }
+
+    /// This shard's runs, in order.
+    public var runs: [SweepRun] { shard.select(spec.runs) }
+
+    /// The runs of this shard without a result file.
+    public var pending: [SweepRun] {
+        runs.filter { !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0.fileName).path) }
+    }
+
+    /// Trains every pending run on `data` (its first `spec.trainLimit` training images) and writes its result.
+    /// `report` hears of each run as it starts and ends.
+    public func run(data: CIFAR10, report: (String) -> Void = { _ in }) throws {
+        var data = data
+        if let limit = spec.trainLimit {
+            guard limit <= data.train.count else {
+                throw SweepError("train_limit \(limit) exceeds the \(data.train.count) training images")
+            }
+            data.train = data.train.subset(Array(0..<limit))
+        }
+        let testImages = CifarLoader.normalizedImages(data.test)
+        let labelsHash = SHA256.hash(data: Data(data.test.labels)).map { String(format: "%02x", $0) }.joined()
+        try writeTestLabels(data.test.labels, sha256: labelsHash)
+        let todo = pending
+        report("shard \(shard): \(runs.count) runs, \(runs.count - todo.count) already done, \(todo.count) to run")
+        for (i, run) in todo.enumerated() {
+            // Another task may have finished it meanwhile.
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent(run.fileName).path) { continue }
+            report("[\(i + 1)/\(todo.count)] \(run.configuration.name) seed \(run.seed)")
+            let started = Date()
+            let h = run.configuration.hyperparameters
+            let (network, result) = try train(data: data, hyperparameters: h, seed: run.seed, convolution: convolution,
+                                              evaluateEachEpoch: false)
+            let logits = testImages.withUnsafeBufferPointer {
+                network.inferLevels([0, 1, 2], images: $0.baseAddress!, count: data.test.count)
+            }
+            let predictions = logits.map { network.predictions(logits: $0) }
+            let accuracy = predictions.map { predicted in
+                Double(zip(predicted, data.test.labels).filter { $0 == $1 }.count) / Double(data.test.count)
+            }
+            let formatter = ISO8601DateFormatter()
+            let record = SweepResult(
+                sweep: spec.name, configuration: run.configuration.name, seed: run.seed, method: h.method,
+                hyperparameters: h, trainImages: data.train.count, testImages: data.test.count, accuracy: accuracy,
+                ttaLevel: h.ttaLevel, timeSeconds: result.timeSeconds,
+                predictions: predictions.map { Data($0).base64EncodedString() }, testLabelsSHA256: labelsHash,
+                programVersion: AirbenchVersion.current, machine: .current(convolution: convolution),
+                startedAt: formatter.string(from: started), finishedAt: formatter.string(from: Date()))
+            let published = try publish(record, as: run.fileName)
+            report(String(format: "    TTA %d: %.4f, no TTA: %.4f, %.1f s%@", h.ttaLevel, record.ttaAccuracy,
+                          record.plainAccuracy, record.timeSeconds, published ? "" : " (another task had finished it: kept theirs)"))
+        }
+    }
+
+    /// Writes the folder's `test-labels.json` unless it is there (then checks it holds these labels).
+    func writeTestLabels(_ labels: [UInt8], sha256: String) throws {
+        if let existing = try TestLabels.read(folder: folder) {
+            guard existing.sha256 == sha256 else {
+                throw SweepError("\(folder.path) holds results scored on other test labels: use another --out folder")
+            }
+            return
+        }
+        _ = try publish(TestLabels(sha256: sha256, base64: Data(labels).base64EncodedString()), as: TestLabels.fileName)
+    }
+
+    /// Writes `record` under `name` unless a file is there already; returns whether this one was kept.
+    public func publish<T: Encodable>(_ record: T, as name: String) throws -> Bool {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(record)
+        let partial = folder.appendingPathComponent(".partial/\(name).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
+            throw SweepError("cannot write \(partial.path)")
+        }
+        defer { unlink(partial.path) }
+        let handle = try FileHandle(forWritingTo: partial)
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+        try handle.close()
+        let final = folder.appendingPathComponent(name)
+        if link(partial.path, final.path) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw SweepError("cannot publish \(final.path): \(String(cString: strerror(errno)))")
+    }
+}

@@ -1,0 +1,90 @@
+import Airbench
+import AirbenchKernels
+import Foundation
+
+/// The result file of one run of a sweep, one JSON file per run. The schema is documented in
+/// docs/sweep-results.md; `schemaVersion` changes whenever a field changes meaning or disappears.
+public struct SweepResult: Codable, Sendable, Equatable {
+    public static let schemaName = "airbench-sweep-result"
+    public static let currentSchemaVersion = 1
+
+    public var schema: String = SweepResult.schemaName
+    public var schemaVersion: Int = SweepResult.currentSchemaVersion
+    public var sweep: String
+    public var configuration: String
+    public var seed: UInt64
+    public var method: String
+    /// Every resolved hyperparameter of the run.
+    public var hyperparameters: Hyperparameters
+    public var trainImages: Int
+    public var testImages: Int
+    /// Test accuracy at TTA levels 0, 1 and 2 (index = level).
+    public var accuracy: [Double]
+    /// The configuration's own TTA level (`hyperparameters.ttaLevel`): the accuracy a study reports as "TTA".
+    public var ttaLevel: Int
+    /// The run's timed seconds (paper Section 2: whitening, training and the evaluation at its TTA level).
+    public var timeSeconds: Double
+    /// Predicted class of every test image at TTA levels 0, 1 and 2: one byte per image, base64.
+    public var predictions: [String]
+    /// SHA-256 (hex) of the test labels the predictions are scored against, so runs on other data are caught.
+    public var testLabelsSHA256: String
+    public var programVersion: String
+    public var machine: Machine
+    public var startedAt: String
+    public var finishedAt: String
+
+    /// What ran the run: the things that change the bits, and where.
+    public struct Machine: Codable, Sendable, Equatable {
+        public var host: String
+        public var cpu: String
+        public var kernelPath: String
+        public var precision: String
+        public var convolution: String
+        public var threads: Int
+
+        /// This process's machine and kernel settings.
+        public static func current(convolution: ConvolutionAlgorithm) -> Machine {
+            Machine(host: ProcessInfo.processInfo.hostName, cpu: cpuModel(), kernelPath: KernelPath.active.description,
+                    precision: KernelPrecision.active.rawValue, convolution: convolution.rawValue,
+                    threads: KernelThreads.count)
+        }
+
+        static func cpuModel() -> String {
+            guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+                  let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }) else { return "unknown" }
+            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        }
+    }
+
+    /// The predicted classes at `level`.
+    public func predictedClasses(level: Int) -> [UInt8]? {
+        guard predictions.indices.contains(level), let data = Data(base64Encoded: predictions[level]) else { return nil }
+        return [UInt8](data)
+    }
+
+    /// The accuracy the configuration reports as TTA, and without TTA.
+    public var ttaAccuracy: Double { accuracy[ttaLevel] }
+    public var plainAccuracy: Double { accuracy[0] }
+
+    /// Reads and checks a result file.
+    public static func read(from url: URL) throws -> SweepResult {
+        let data = try Data(contentsOf: url)
+        let result: SweepResult
+        do { result = try JSONDecoder().decode(SweepResult.self, from: data) } catch {
+            throw SweepError("\(url.path): not a sweep result (\(error))")
+        }
+        guard result.schema == schemaName, result.schemaVersion == currentSchemaVersion else {
+            throw SweepError("\(url.path): schema \(result.schema) version \(result.schemaVersion); this program reads version \(currentSchemaVersion)")
+        }
+        guard result.accuracy.count == 3, result.predictions.count == 3 else {
+            throw SweepError("\(url.path): needs accuracies and predictions at TTA levels 0, 1 and 2")
+        }
+        return result
+    }
+}
+
+/// A sweep that cannot run, or results that cannot be read.
+public struct SweepError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,189 @@
+import Airbench
+import Foundation
+import TOMLKit
+
+/// A study: configurations of a method crossed with a range of seeds, read from a TOML file.
+///
+/// TOML because people write these by hand: comments, no quoting of keys, tables for the shared settings and a
+/// plain array per grid axis, and a strict, well-kept parser (toml++ through TOMLKit). Hyperparameter names are
+/// those of the run log's `hyperparameters` (and of `airbench train --set`), so nothing new has to be learnt:
+///
+///     name = "table1-reduced"
+///     method = "airbench94"
+///     seeds = 8                 # seeds 0..7; or [first, count]
+///     train_limit = 10000       # optional: the first N training images
+///     shards = 4                # optional: the default shard count (see `Shard`)
+///
+///     [set]                     # every configuration
+///     trainEpochs = 4
+///     widths = { block1 = 32, block2 = 64, block3 = 64 }
+///
+///     [grid]                    # every combination of these values
+///     order = ["reshuffle", "replacement"]
+///     flip = ["random", "alternating"]
+///
+///     [[configuration]]         # optional named variants, each crossed with the grid
+///     name = "cutout"
+///     set = { cutout = 12 }     # and optionally method = "airbench95": another preset under [set]
+public struct SweepSpec: Sendable {
+    public var name: String
+    public var description: String
+    public var method: String
+    public var trainLimit: Int?
+    public var seeds: [UInt64]
+    public var shards: Int?
+    /// Resolved configurations, in a fixed order (named variants, then the grid in key order).
+    public var configurations: [SweepConfiguration]
+
+    /// Every run of the study: configuration-major, seeds in order. Shards and result files follow this order.
+    public var runs: [SweepRun] {
+        configurations.indices.flatMap { c in seeds.map { SweepRun(configuration: configurations[c], seed: $0) } }
+    }
+
+    /// Reads and resolves the spec in `url`.
+    /// - Throws: `SweepSpecError` naming the file and what is wrong.
+    public static func load(from url: URL) throws -> SweepSpec {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw SweepSpecError(file: url.path, message: "cannot read the file (\(error.localizedDescription))")
+        }
+        return try parse(text, file: url.path)
+    }
+
+    /// Parses and resolves a spec's text; `file` names it in errors.
+    public static func parse(_ text: String, file: String = "<spec>") throws -> SweepSpec {
+        func fail(_ message: String) -> SweepSpecError { SweepSpecError(file: file, message: message) }
+        let root: [String: Any]
+        do {
+            let table = try TOMLTable(string: text)
+            guard let object = try JSONSerialization.jsonObject(with: Data(table.convert(to: .json).utf8)) as? [String: Any] else {
+                throw fail("not a TOML table")
+            }
+            root = object
+        } catch let error as TOMLParseError {
+            throw fail("line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+        }
+        let known: Set = ["name", "description", "method", "seeds", "train_limit", "shards", "set", "grid", "configuration"]
+        if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
+            throw fail("unknown key '\(unknown)' (keys: \(known.sorted().joined(separator: ", ")))")
+        }
+        guard let name = root["name"] as? String, !name.isEmpty else { throw fail("'name' (a string) is required") }
+        let methodName = root["method"] as? String ?? "airbench94"
+        func preset(_ name: String) throws -> Method {
+            guard let method = Method.named(name) else {
+                throw fail("unknown method '\(name)' (methods: \(Method.all.map(\.name).joined(separator: ", ")))")
+            }
+            return method
+        }
+        _ = try preset(methodName)
+        let seeds = try parseSeeds(root["seeds"], fail: fail)
+        let trainLimit = try optionalPositive(root["train_limit"], "train_limit", fail: fail)
+        let shards = try optionalPositive(root["shards"], "shards", fail: fail)
+        let shared = try table(root["set"], "set", fail: fail) ?? [:]
+        let variants = try parseVariants(root["configuration"], fail: fail)
+        let grid = try parseGrid(root["grid"], fail: fail)
+        var configurations = [SweepConfiguration]()
+        for variant in variants {
+            let base: Hyperparameters
+            do { base = try preset(variant.method ?? methodName).hyperparameters.applying(shared) } catch let error as SweepSpecError {
+                throw error
+            } catch { throw fail("[set]: \(error)") }
+            for point in grid {
+                let name = ([variant.name].compactMap { $0 } + point.map { "\($0.key)=\(describe($0.value))" })
+                    .joined(separator: ",")
+                var overrides = variant.set
+                for (key, value) in point { overrides[key] = value }
+                do {
+                    let h = try base.applying(overrides)
+                    configurations.append(SweepConfiguration(name: name.isEmpty ? "base" : name, overrides: overrides,
+                                                             hyperparameters: h))
+                } catch { throw fail("configuration '\(name)': \(error)") }
+            }
+        }
+        if Set(configurations.map(\.name)).count != configurations.count { throw fail("two configurations have the same name") }
+        return SweepSpec(name: name, description: root["description"] as? String ?? "", method: methodName,
+                         trainLimit: trainLimit, seeds: seeds, shards: shards, configurations: configurations)
+    }
+
+    static func parseSeeds(_ value: Any?, fail: (String) -> SweepSpecError) throws -> [UInt64] {
+        switch value {
+        case nil: throw fail("'seeds' is required: a count (seeds 0..count-1) or [first, count]")
+        case let count as Int where count > 0: return (0..<UInt64(count)).map { $0 }
+        case let pair as [Int] where pair.count == 2 && pair[0] >= 0 && pair[1] > 0:
+            return (0..<UInt64(pair[1])).map { UInt64(pair[0]) + $0 }
+        default: throw fail("'seeds' must be a positive count or [first, count], got \(describe(value!))")
+        }
+    }
+
+    static func optionalPositive(_ value: Any?, _ key: String, fail: (String) -> SweepSpecError) throws -> Int? {
+        guard let value else { return nil }
+        guard let number = value as? Int, number > 0 else { throw fail("'\(key)' must be a positive integer") }
+        return number
+    }
+
+    static func table(_ value: Any?, _ key: String, fail: (String) -> SweepSpecError) throws -> [String: Any]? {
+        guard let value else { return nil }
+        guard let table = value as? [String: Any] else { throw fail("'\(key)' must be a table") }
+        return table
+    }
+
+    /// The named variants (or one unnamed, empty one).
+    static func parseVariants(_ value: Any?, fail: (String) -> SweepSpecError) throws
+        -> [(name: String?, method: String?, set: [String: Any])] {
+        guard let value else { return [(nil, nil, [:])] }
+        guard let list = value as? [[String: Any]], !list.isEmpty else { throw fail("'configuration' must be an array of tables") }
+        return try list.enumerated().map { i, entry in
+            guard let name = entry["name"] as? String, !name.isEmpty else { throw fail("configuration \(i + 1) needs a 'name'") }
+            if let key = entry.keys.first(where: { !["name", "method", "set"].contains($0) }) {
+                throw fail("configuration '\(name)': unknown key '\(key)' (name, method, set)")
+            }
+            return (name, entry["method"] as? String, try table(entry["set"], "set", fail: fail) ?? [:])
+        }
+    }
+
+    /// Every point of the grid, axes in key order (one empty point without a grid).
+    static func parseGrid(_ value: Any?, fail: (String) -> SweepSpecError) throws -> [[(key: String, value: Any)]] {
+        guard let grid = try table(value, "grid", fail: fail) else { return [[]] }
+        var points: [[(key: String, value: Any)]] = [[]]
+        for key in grid.keys.sorted() {
+            guard let values = grid[key] as? [Any], !values.isEmpty else { throw fail("grid '\(key)' must be a non-empty array") }
+            points = points.flatMap { point in values.map { point + [(key, $0)] } }
+        }
+        return points
+    }
+}
+
+/// One configuration of a study: its name (the variant and grid values), the overrides and the resolved
+/// hyperparameters.
+public struct SweepConfiguration: @unchecked Sendable {
+    public var name: String
+    public var overrides: [String: Any]
+    public var hyperparameters: Hyperparameters
+}
+
+/// One run: a configuration and a seed.
+public struct SweepRun: @unchecked Sendable {
+    public var configuration: SweepConfiguration
+    public var seed: UInt64
+    /// The result file's name: the configuration's name made file-safe, then the seed.
+    public var fileName: String {
+        let safe = configuration.name.map { $0.isLetter || $0.isNumber || "=,._-".contains($0) ? String($0) : "_" }.joined()
+        return "\(safe)__seed\(seed).json"
+    }
+}
+
+/// A spec that cannot be read or resolved.
+public struct SweepSpecError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var message: String
+    public var description: String { "\(file): \(message)" }
+}
+
+/// A value as a spec or a configuration name shows it.
+func describe(_ value: Any) -> String {
+    if let string = value as? String { return string }
+    if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]) {
+        return String(decoding: data, as: UTF8.self)
+    }
+    return "\(value)"
+}
