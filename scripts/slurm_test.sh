@@ -46,7 +46,7 @@ munged --force --key-file="$WORK/munge/munge.key" --socket="$WORK/munge/socket" 
 started+=("$WORK/munge/munged.pid")
 
 HOST=$(hostname -s)
-CPUS=$(nproc)
+MEMORY=$(( $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) - 1024 ))
 mkdir -p "$WORK/spool" "$WORK/state" "$WORK/logs"
 cat > "$WORK/slurm.conf" <<CONF
 ClusterName=airbench-test
@@ -73,21 +73,25 @@ StateSaveLocation=$WORK/state
 SlurmctldLogFile=$WORK/logs/slurmctld.log
 SlurmdLogFile=$WORK/logs/slurmd.log
 SchedulerType=sched/builtin
-NodeName=$HOST CPUs=$CPUS State=UNKNOWN
+# Four CPUs on a 2-core machine, so that all four array tasks run at once (each runs one thread).
+SlurmdParameters=config_overrides
+NodeName=$HOST CPUs=4 RealMemory=$MEMORY State=UNKNOWN
 PartitionName=test Nodes=$HOST Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
-echo "CgroupPlugin=disabled" > "$WORK/cgroup.conf"
+# No cgroup.conf: with proctrack/linuxproc and task/none nothing needs cgroups (newer Slurm would also accept
+# CgroupPlugin=disabled; Debian 12's 22.05 does not know it).
 export SLURM_CONF="$WORK/slurm.conf"
 
-slurmctld -i -f "$SLURM_CONF"
+logs() { tail -n 20 "$WORK"/logs/*.log; }
+slurmctld -i -f "$SLURM_CONF" || { say "slurmctld did not start"; logs; exit 1; }
 started+=("$WORK/slurmctld.pid")
-slurmd -f "$SLURM_CONF"
+slurmd -f "$SLURM_CONF" || { say "slurmd did not start"; logs; exit 1; }
 started+=("$WORK/slurmd.pid")
 for i in $(seq 1 30); do
     sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)' && break
     sleep 1
 done
-sinfo -h -o %T | grep -qE '^(idle|mixed|allocated)' || { say "the node did not come up"; tail -20 "$WORK"/logs/*.log; exit 1; }
+sinfo -h -o %T | grep -qE '^(idle|mixed|allocated)' || { say "the node did not come up"; logs; exit 1; }
 say "cluster up: $(sinfo -h -o '%P %D %T %c')"
 
 # The study: 2 configurations × 4 seeds = 8 tiny runs, over 4 shards.
@@ -107,7 +111,7 @@ flip = ["random", "alternating"]
 SPEC
 OUT="$WORK/results"
 submit() {  # array indices; waits for the array to end
-    AIRBENCH="$BINARY" AIRBENCH_DATA="$DATA" sbatch --parsable --wait --cpus-per-task=1 --array="$1" \
+    AIRBENCH="$BINARY" AIRBENCH_DATA="$DATA" sbatch --parsable --wait --cpus-per-task=1 --mem=1G --array="$1" \
         --output="$WORK/logs/task-%A_%a.out" "$REPO/deploy/slurm-sweep.sbatch" "$WORK/spec.toml" "$OUT"
 }
 
@@ -115,7 +119,7 @@ say "submitting the array 0-3; task 2 is cancelled once it has started a run"
 submit 0-3 > "$WORK/first.jobid" 2>"$WORK/first.err" &
 waiter=$!
 cancelled=no
-for i in $(seq 1 240); do
+for i in $(seq 1 1200); do
     job=$(head -1 "$WORK/first.jobid" 2>/dev/null || true)
     if [ -z "$job" ]; then job=$(squeue -h -o %F 2>/dev/null | head -1); fi
     log=$(ls "$WORK"/logs/task-*_2.out 2>/dev/null | head -1 || true)
