@@ -23,9 +23,16 @@ cleanup() {
     for pidfile in "${started[@]}"; do
         [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null || true
     done
+    # Job steps outlive slurmd: end ours (those working in this test's folder) and what they started.
+    for pid in $(pgrep slurmstepd || true); do
+        case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in
+            "$WORK"*) pkill -9 -P "$pid" 2>/dev/null || true; kill -9 "$pid" 2>/dev/null || true ;;
+        esac
+    done
     if [ "$passed" = yes ]; then rm -rf "$WORK"; else echo "slurm_test: logs kept in $WORK"; fi
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 say() { echo "slurm_test: $*"; }
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
