@@ -118,7 +118,7 @@ flip = ["random", "alternating"]
 SPEC
 OUT="$WORK/results"
 submit() {  # array indices; waits for the array to end
-    AIRBENCH="$BINARY" AIRBENCH_DATA="$DATA" sbatch --parsable --wait --cpus-per-task=1 --mem=1G --array="$1" \
+    AIRBENCH="$BINARY" AIRBENCH_DATA="$DATA" sbatch --parsable --wait --chdir="$WORK" --cpus-per-task=1 --mem=1G --array="$1" \
         --output="$WORK/logs/task-%A_%a.out" "$REPO/deploy/slurm-sweep.sbatch" "$WORK/spec.toml" "$OUT"
 }
 
