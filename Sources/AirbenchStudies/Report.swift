@@ -43,11 +43,13 @@ public struct Report {
             }
             markdown += speedupTable(curves)
         }
-        files.append(("flops-vs-error.svg", SVGChart(title: "FLOPs against error", xLabel: "FLOPs per run", yLabel: "TTA error (%)",
-                                                     logX: true, logY: true)
-            .lines(s.map { SVGChart.Series(name: $0.configuration, points: [($0.flopsPerRun, 100 * (1 - $0.tta.mean), nil, nil)],
-                                           connect: false) })))
-        markdown += "![FLOPs against error](flops-vs-error.svg)\n"
+        if Set(s.map(\.flopsPerRun)).count > 1 {  // only where the configurations differ in their work
+            files.append(("flops-vs-error.svg", SVGChart(title: "FLOPs against error", xLabel: "FLOPs per run",
+                                                         yLabel: "TTA error (%)", logX: true, logY: true)
+                .lines(s.map { SVGChart.Series(name: $0.configuration, points: [($0.flopsPerRun, 100 * (1 - $0.tta.mean), nil, nil)],
+                                               connect: false) })))
+            markdown += "![FLOPs against error](flops-vs-error.svg)\n"
+        }
         files.append(("report.md", markdown))
         return try files.map { name, text in
             let url = folder.appendingPathComponent(name)

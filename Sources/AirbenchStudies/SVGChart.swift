@@ -17,8 +17,8 @@ public struct SVGChart {
 
     public var title: String, xLabel: String, yLabel: String
     public var logX = false, logY = false
-    let width = 720.0, height = 440.0
-    let left = 70.0, right = 190.0, top = 40.0, bottom = 55.0
+    let width = 820.0, height = 440.0
+    let left = 70.0, right = 290.0, top = 40.0, bottom = 55.0
     static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                          "#bcbd22", "#17becf"]
 
@@ -83,7 +83,8 @@ public struct SVGChart {
             (0..<bins).map { b in g.values.filter { min(bins - 1, Int(($0 - low) / step)) == b }.count }
         }
         let xAxis = Axis(values: [low, high], log: false, from: left, to: width - right)
-        let yAxis = Axis(values: [0, Double(counts.flatMap { $0 }.max() ?? 1)], log: false, from: height - bottom, to: top)
+        let yAxis = Axis(values: [0, Double(counts.flatMap { $0 }.max() ?? 1)], log: false, from: height - bottom, to: top,
+                         integers: true)
         var body = frame(xAxis, yAxis)
         let binWidth = (xAxis.map(high) - xAxis.map(low)) / Double(bins), barWidth = binWidth / Double(max(groups.count, 1))
         for (g, group) in groups.enumerated() {
@@ -120,7 +121,7 @@ public struct SVGChart {
 
     func legend(_ i: Int, _ name: String, _ color: String) -> String {
         let x = width - right + 12, y = top + 10 + Double(i) * 18
-        let text = name.count > 26 ? String(name.prefix(25)) + "…" : name
+        let text = name.count > 42 ? String(name.prefix(41)) + "…" : name
         return "<rect x=\"\(f(x))\" y=\"\(f(y - 6))\" width=\"12\" height=\"12\" fill=\"\(color)\"/>\n"
             + "<text x=\"\(f(x + 17))\" y=\"\(f(y + 4))\" font-size=\"11\">\(escape(text))</text>\n"
     }
@@ -144,24 +145,32 @@ struct Axis {
     let low: Double, high: Double, log: Bool, from: Double, to: Double
     let ticks: [Double]
 
-    init(values: [Double], log: Bool, from: Double, to: Double) {
+    init(values: [Double], log: Bool, from: Double, to: Double, integers: Bool = false) {
         let finite = values.filter { $0.isFinite && (!log || $0 > 0) }
         var lo = finite.min() ?? 0, hi = finite.max() ?? 1
         if hi <= lo { (lo, hi) = log ? (lo / 2, hi * 2) : (lo - 0.5, hi + 0.5) }
         if log {
             let (a, b) = (Foundation.log10(lo), Foundation.log10(hi)), pad = (b - a) * 0.06
             (lo, hi) = (pow(10, a - pad), pow(10, b + pad))
-            ticks = Array(Int(floor(Foundation.log10(lo)))...Int(ceil(Foundation.log10(hi)))).flatMap { e in
+            let decades = Array(Int(floor(Foundation.log10(lo)))...Int(ceil(Foundation.log10(hi)))).flatMap { e in
                 [1.0, 2, 5].map { $0 * pow(10, Double(e)) }
             }.filter { $0 >= lo && $0 <= hi }
+            // A range narrower than a 1-2-5 step gets evenly spaced round values instead.
+            ticks = decades.count >= 2 ? decades : Self.linearTicks(lo, hi, integers: false)
         } else {
             let pad = (hi - lo) * 0.06
-            (lo, hi) = (lo - pad, hi + pad)
-            let raw = (hi - lo) / 6, magnitude = pow(10, floor(Foundation.log10(raw)))
-            let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
-            ticks = stride(from: ceil(lo / step) * step, through: hi, by: step).map { $0 }
+            (lo, hi) = (integers ? max(lo - pad, 0) : lo - pad, hi + pad)
+            ticks = Self.linearTicks(lo, hi, integers: integers)
         }
         (low, high, self.log, self.from, self.to) = (lo, hi, log, from, to)
+    }
+
+    /// About six round values (steps of 1, 2, 2.5 or 5 × 10^k; at least 1 for counts) in [lo, hi].
+    static func linearTicks(_ lo: Double, _ hi: Double, integers: Bool) -> [Double] {
+        let raw = (hi - lo) / 6, magnitude = pow(10, floor(Foundation.log10(raw)))
+        var step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
+        if integers { step = max(1, step.rounded(.up)) }
+        return stride(from: ceil(lo / step) * step, through: hi, by: step).map { $0 }
     }
 
     func map(_ x: Double) -> Double {
@@ -172,6 +181,6 @@ struct Axis {
 
     func label(_ x: Double) -> String {
         if log { return x >= 1000 || x < 0.01 ? String(format: "%.0e", x) : String(format: "%g", x) }
-        return String(format: "%g", (x * 1e6).rounded() / 1e6)
+        return String(format: "%g", (x * 1e6).rounded() / 1e6 + 0)  // + 0 turns −0 into 0
     }
 }
