@@ -75,7 +75,7 @@ final class SweepSpecTests: XCTestCase {
             XCTAssertFalse(s.runs.isEmpty, file)
         }
         let flip = try SweepSpec.load(from: folder.appendingPathComponent("flip-reduced.toml"))
-        XCTAssertEqual(flip.configurations.count, 12)
+        XCTAssertEqual(flip.configurations.count, 9)
         XCTAssertGreaterThanOrEqual(flip.seeds.count, 8)
     }
 }
