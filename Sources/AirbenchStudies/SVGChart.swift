@@ -152,8 +152,10 @@ struct Axis {
         if log {
             let (a, b) = (Foundation.log10(lo), Foundation.log10(hi)), pad = (b - a) * 0.06
             (lo, hi) = (pow(10, a - pad), pow(10, b + pad))
+            // 1-2-5 per decade over wide ranges; every integer multiple (1, 2, 3, 4, …) within a decade or two.
+            let multiples: [Double] = Foundation.log10(hi / lo) > 2 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9]
             let decades = Array(Int(floor(Foundation.log10(lo)))...Int(ceil(Foundation.log10(hi)))).flatMap { e in
-                [1.0, 2, 5].map { $0 * pow(10, Double(e)) }
+                multiples.map { $0 * pow(10, Double(e)) }
             }.filter { $0 >= lo && $0 <= hi }
             // A range narrower than a 1-2-5 step gets evenly spaced round values instead.
             ticks = decades.count >= 2 ? decades : Self.linearTicks(lo, hi, integers: false)
