@@ -73,15 +73,12 @@ extension Network {
 
     /// Fraction of `labels` predicted correctly (argmax of the TTA logits, first maximum wins).
     public func evaluate(images: UnsafePointer<Float>, labels: [UInt8], ttaLevel: Int, batchSize: Int = 500) -> Double {
-        let logits = infer(images: images, count: labels.count, ttaLevel: ttaLevel, batchSize: batchSize)
-        let classes = self.classes
-        var correct = 0
-        for (i, label) in labels.enumerated() {
-            var best = 0
-            for k in 1..<classes where logits[i * classes + k] > logits[i * classes + best] { best = k }
-            if best == Int(label) { correct += 1 }
-        }
-        return Double(correct) / Double(labels.count)
+        accuracy(logits: infer(images: images, count: labels.count, ttaLevel: ttaLevel, batchSize: batchSize), labels: labels)
+    }
+
+    /// Fraction of `labels` whose argmax of `logits` (count × classes) is right.
+    public func accuracy(logits: [Float], labels: [UInt8]) -> Double {
+        Double(zip(predictions(logits: logits), labels).filter { $0 == $1 }.count) / Double(labels.count)
     }
 
     /// Writes `count` views into the workspace input; images beyond `count` in the workspace are zeroed.

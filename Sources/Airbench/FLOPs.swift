@@ -18,17 +18,11 @@ extension NetworkSpec {
         return flops + 2 * Double(head.classes * channels)
     }
 
-    /// Parameters as PyTorch counts them: every tensor of the state but the BatchNorm running statistics.
+    /// Parameters as PyTorch counts them (`sum(p.numel() for p in model.parameters())`): every entry of the
+    /// state layout except the BatchNorm running statistics, frozen ones included.
     public var parameterCount: Int {
-        let k = whitening.kernelSize
-        var count = whiteningWidth * input.channels * k * k + whiteningWidth
-        var channels = whiteningWidth
-        for group in groups {
-            count += group.width * channels * 9 + (group.convs - 1) * group.width * group.width * 9
-            count += group.convs * 2 * group.width  // BatchNorm weight (frozen) and bias
-            channels = group.width
-        }
-        return count + head.classes * channels
+        Network.layout(spec: self).entries.filter { !$0.name.hasSuffix("running_mean") && !$0.name.hasSuffix("running_var") }
+            .reduce(0) { $0 + $1.count }
     }
 }
 

@@ -11,15 +11,13 @@ public final class ProxyFilter {
     let configuration: ProxyFiltering
     let hyperparameters: Hyperparameters
 
-    /// The proxy for a method `h`, initialised from `generator`.
-    init(_ configuration: ProxyFiltering, hyperparameters h: Hyperparameters, classes: Int,
+    /// The proxy network of `p` (a method's `proxyHyperparameters`) selecting as `configuration` says,
+    /// initialised from `generator`.
+    init(_ p: Hyperparameters, selecting configuration: ProxyFiltering, classes: Int,
          convolution: ConvolutionAlgorithm, generator: inout SeededGenerator) throws {
-        var p = h
-        p.proxy = configuration
-        p = p.proxyHyperparameters!
         network = try Network(spec: p.networkSpec(input: .cifar, classes: classes),
-                              batchNormMomentum: h.batchNormMomentum, batchNormEpsilon: h.batchNormEpsilon)
-        network.initialize(using: &generator, dirac: h.diracInit)
+                              batchNormMomentum: p.batchNormMomentum, batchNormEpsilon: p.batchNormEpsilon)
+        network.initialize(using: &generator, dirac: p.diracInit)
         network.convolutionAlgorithm = convolution
         self.configuration = configuration
         hyperparameters = p

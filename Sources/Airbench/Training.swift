@@ -36,6 +36,11 @@ public struct RunResult: Codable, Sendable {
     public var ttaValidationAccuracy: Double
     public var timeSeconds: Double
     public var epochs: [EpochRecord]
+    /// The trained network's test logits (count × classes) at TTA levels 0 through the method's level, from the
+    /// one timed final evaluation (each level's views are among the highest level's). Not written to logs.
+    public var finalLogits: [[Float]] = []
+
+    enum CodingKeys: String, CodingKey { case seed, validationAccuracy, ttaValidationAccuracy, timeSeconds, epochs }
 }
 
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
@@ -77,8 +82,8 @@ public func train(data: CIFAR10, hyperparameters h: Hyperparameters = Hyperparam
     let batches = BatchSource(split: data.train, hyperparameters: h, seed: generator.next())
     let totalSteps = Int((Double(batches.stepsPerEpoch) * h.trainEpochs).rounded(.up))
     let schedules = GroupSchedules(h, totalSteps: totalSteps, stepsPerEpoch: batches.stepsPerEpoch)
-    let proxy = try h.proxy.map { try ProxyFilter($0, hyperparameters: h, classes: spec.head.classes,
-                                                  convolution: convolution, generator: &generator) }
+    let proxy = try h.proxyHyperparameters.map { try ProxyFilter($0, selecting: h.proxy!, classes: spec.head.classes,
+                                                                 convolution: convolution, generator: &generator) }
     // Listing 4 takes the Lookahead snapshot before the whitening initialisation; so does TrainStep's init.
     let trainStep = TrainStep(network: network, hyperparameters: h, batch: h.proxy?.keep, schedules: schedules)
     let testImages = CifarLoader.normalizedImages(data.test)
@@ -103,16 +108,18 @@ public func train(data: CIFAR10, hyperparameters h: Hyperparameters = Hyperparam
 
     var records = [EpochRecord](), lastLoss = 0.0, lastCorrect = 0
     let epochs = (totalSteps + batches.stepsPerEpoch - 1) / batches.stepsPerEpoch
-    let staging = proxy.map { _ in Buffer<Float>(count: h.batchSize * spec.input.pixels, repeating: 0) }
-    let stagingLabels = Buffer<Int32>(count: h.batchSize, repeating: 0)
+    let staging = proxy.map { _ in
+        (images: Buffer<Float>(count: h.batchSize * spec.input.pixels, repeating: 0),
+         labels: Buffer<Int32>(count: h.batchSize, repeating: 0))
+    }
     for epoch in 0..<epochs {
         clock = .now
         let steps = epoch * batches.stepsPerEpoch..<min(totalSteps, (epoch + 1) * batches.stepsPerEpoch)
         for step in steps {
             (lastLoss, lastCorrect) = try trainStep(whitenBiasTrainable: step < schedules.whitenBiasSteps) { images, labels in
                 if let staging, let selections {  // the proxy's choice out of the whole batch
-                    batches.fill(step: step, images: staging.pointer, labels: stagingLabels.pointer)
-                    gather(selections[step], from: staging.pointer, labels: stagingLabels.pointer,
+                    batches.fill(step: step, images: staging.images.pointer, labels: staging.labels.pointer)
+                    gather(selections[step], from: staging.images.pointer, labels: staging.labels.pointer,
                            pixels: spec.input.pixels, into: images, labels)
                 } else {
                     batches.fill(step: step, images: images, labels: labels)
@@ -140,19 +147,18 @@ public func train(data: CIFAR10, hyperparameters h: Hyperparameters = Hyperparam
 
     clock = .now
     let finalImages = CifarLoader.normalizedImages(data.test)
-    let ttaAccuracy = finalImages.withUnsafeBufferPointer {
-        network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: h.ttaLevel)
+    let finalLogits = finalImages.withUnsafeBufferPointer {
+        network.inferLevels(Array(0...h.ttaLevel), images: $0.baseAddress!, count: data.test.count)
     }
     stopClock()
-    let validation = records.last?.validationAccuracy ?? testImages.withUnsafeBufferPointer {
-        network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: 0)
-    }
+    let ttaAccuracy = network.accuracy(logits: finalLogits[h.ttaLevel], labels: data.test.labels)
+    let validation = records.last?.validationAccuracy ?? network.accuracy(logits: finalLogits[0], labels: data.test.labels)
     let final = EpochRecord(epoch: nil, validationAccuracy: validation, ttaValidationAccuracy: ttaAccuracy,
                             timeSeconds: timed)
     records.append(final)
     progress(final)
     return (network, RunResult(seed: seed, validationAccuracy: validation, ttaValidationAccuracy: ttaAccuracy,
-                               timeSeconds: timed, epochs: records))
+                               timeSeconds: timed, epochs: records, finalLogits: finalLogits))
 }
 
 /// Trains airbench94 (paper Listing 4 `main`): `train` with airbench94's hyperparameters by default.

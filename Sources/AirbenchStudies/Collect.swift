@@ -1,4 +1,5 @@
 import Airbench
+import AirbenchData
 import Foundation
 
 /// Mean, sample standard deviation and the 95% confidence interval of the mean (Student t) of some values.
@@ -77,7 +78,7 @@ public struct StudyResults {
         if runs.count >= 2, let labels {
             let predictions = runs.compactMap { $0.predictedClasses(level: level) }
             if predictions.count == runs.count {
-                ensemble = EnsembleStatistics(predictions: predictions, labels: labels, classes: classCount(h))
+                ensemble = EnsembleStatistics(predictions: predictions, labels: labels, classes: CIFAR10.classNames.count)
             }
         }
         return ConfigurationSummary(
@@ -90,8 +91,6 @@ public struct StudyResults {
             flopsPerRun: h.runCost(trainImages: first.trainImages, testImages: first.testImages).totalFLOPs,
             hyperparameters: h)
     }
-
-    static func classCount(_ h: Hyperparameters) -> Int { 10 }  // CIFAR-10, the one data set sweeps train on now
 }
 
 /// The test labels of a study folder (`test-labels.json`, written by the first run of any shard), so that

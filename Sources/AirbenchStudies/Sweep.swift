@@ -60,13 +60,15 @@ public struct Sweep {
             let h = run.configuration.hyperparameters
             let (network, result) = try train(data: data, hyperparameters: h, seed: run.seed, convolution: convolution,
                                               evaluateEachEpoch: false)
-            let logits = testImages.withUnsafeBufferPointer {
-                network.inferLevels([0, 1, 2], images: $0.baseAddress!, count: data.test.count)
+            // The run's own (timed) evaluation gave levels 0...ttaLevel; the higher ones cost their views here.
+            var logits = result.finalLogits
+            if logits.count < 3 {
+                logits += testImages.withUnsafeBufferPointer {
+                    network.inferLevels(Array(logits.count...2), images: $0.baseAddress!, count: data.test.count)
+                }
             }
             let predictions = logits.map { network.predictions(logits: $0) }
-            let accuracy = predictions.map { predicted in
-                Double(zip(predicted, data.test.labels).filter { $0 == $1 }.count) / Double(data.test.count)
-            }
+            let accuracy = logits.map { network.accuracy(logits: $0, labels: data.test.labels) }
             let formatter = ISO8601DateFormatter()
             let record = SweepResult(
                 sweep: spec.name, configuration: run.configuration.name, seed: run.seed, method: h.method,

@@ -192,12 +192,8 @@ public final class Network: @unchecked Sendable {
         }
     }
 
-    /// Parameters as PyTorch counts them (`sum(p.numel() for p in model.parameters())`): every entry except the
-    /// BatchNorm running statistics, frozen ones included.
-    public var parameterCount: Int {
-        state.layout.entries.filter { !$0.name.hasSuffix("running_mean") && !$0.name.hasSuffix("running_var") }
-            .reduce(0) { $0 + $1.count }
-    }
+    /// Parameters as PyTorch counts them (`NetworkSpec.parameterCount`).
+    public var parameterCount: Int { spec.parameterCount }
 
     /// The whitening convolution at batch size `batch`.
     func whiteningShape(batch: Int) -> ConvolutionShape {
