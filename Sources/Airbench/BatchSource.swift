@@ -13,10 +13,10 @@ public final class BatchSource {
     private var position = 0
     private var nextStep = 0
 
-    public init(split: CIFAR10Split, hyperparameters h: Hyperparameters, seed: UInt64) {
+    public init(split: ImageSplit, normalization: Normalization, hyperparameters h: Hyperparameters, seed: UInt64) {
         loader = CifarLoader(split: split, batchSize: h.batchSize,
                              augmentation: Augmentation(flip: h.flip, translate: h.translate, cutout: h.cutout),
-                             order: h.order, dropLast: true, seed: seed)
+                             order: h.order, dropLast: true, seed: seed, normalization: normalization)
         self.seed = seed
         spansEpochs = h.batchesSpanEpochs
     }
@@ -30,7 +30,7 @@ public final class BatchSource {
             loader.fillBatch(step % stepsPerEpoch, images: images, labels: labels)
             return
         }
-        let count = loader.split.count, pixels = CIFAR10Split.bytesPerImage
+        let count = loader.split.count, pixels = ImageSplit.bytesPerImage
         var filled = 0
         while filled < loader.batchSize {
             if loader.epoch == 0 || position == count {

@@ -13,7 +13,14 @@ struct View {
 public enum TTA {
     /// The weighted views of a level: 0 = the image; 1 = image and mirror (½ each); 2 = those two at ¼ each
     /// plus the mirrored and unmirrored one-pixel translations up-left and down-right at ⅛ each.
-    static func views(level: Int) -> [View] {
+    ///
+    /// Without `mirror` (data sets whose mirrored images are not of their class: SVHN's digits) the mirrored
+    /// views are left out and each remaining view counts double: level 1 is the image alone, level 2 the image
+    /// at ½ and the two translations at ¼.
+    static func views(level: Int, mirror: Bool = true) -> [View] {
+        guard mirror else {
+            return views(level: level).filter { !$0.mirror }.map { View(mirror: false, shift: $0.shift, weight: 2 * $0.weight) }
+        }
         switch level {
         case 0: return [View(mirror: false, shift: 0, weight: 1)]
         case 1: return [View(mirror: false, shift: 0, weight: 0.5), View(mirror: true, shift: 0, weight: 0.5)]
@@ -28,27 +35,32 @@ public enum TTA {
 
 extension Network {
     /// Logits (count × classes) of the network in evaluation mode on normalised NHWC images, averaged over the
-    /// views of `ttaLevel`.
-    public func infer(images: UnsafePointer<Float>, count: Int, ttaLevel: Int, batchSize: Int = 500) -> [Float] {
+    /// views of `ttaLevel` (without the mirrored views unless `mirror`).
+    public func infer(images: UnsafePointer<Float>, count: Int, ttaLevel: Int, mirror: Bool = true,
+                      batchSize: Int = 500) -> [Float] {
         precondition((0...2).contains(ttaLevel), "TTA level must be 0, 1 or 2")
-        return inferLevels([ttaLevel], images: images, count: count, batchSize: batchSize)[0]
+        return inferLevels([ttaLevel], images: images, count: count, mirror: mirror, batchSize: batchSize)[0]
     }
 
     /// The logits of several TTA levels at once: each view runs once and is added, with its weight, to every
     /// requested level that has it, in the order `infer` adds them, so each level equals its own `infer` bit
     /// for bit (levels 0, 1 and 2 cost the 6 views of level 2).
-    public func inferLevels(_ levels: [Int], images: UnsafePointer<Float>, count: Int, batchSize: Int = 500) -> [[Float]] {
+    public func inferLevels(_ levels: [Int], images: UnsafePointer<Float>, count: Int, mirror: Bool = true,
+                            batchSize: Int = 500) -> [[Float]] {
         precondition(levels.allSatisfy { (0...2).contains($0) }, "TTA levels must be 0, 1 or 2")
         evaluationPacks = [:]  // pack each layer's weights once for all views and batches
         defer { evaluationPacks = nil }
         let ws = makeWorkspace(batch: min(batchSize, count))
         let classes = self.classes
-        let weights = levels.map { level in TTA.views(level: 2).map { view in TTA.views(level: level).first { $0.sameImage(as: view) }?.weight } }
+        let allViews = TTA.views(level: levels.max() ?? 0, mirror: mirror)
+        let weights = levels.map { level in
+            allViews.map { view in TTA.views(level: level, mirror: mirror).first { $0.sameImage(as: view) }?.weight }
+        }
         var logits = [[Float]](repeating: [Float](repeating: 0, count: count * classes), count: levels.count)
         var first = 0
         while first < count {
             let n = min(ws.batch, count - first)
-            for (v, view) in TTA.views(level: levels.max() ?? 0).enumerated() {
+            for (v, view) in allViews.enumerated() {
                 fillView(view, from: images + first * spec.input.pixels, count: n, into: ws)
                 forward(ws, training: false)
                 for l in levels.indices {
@@ -72,8 +84,10 @@ extension Network {
     }
 
     /// Fraction of `labels` predicted correctly (argmax of the TTA logits, first maximum wins).
-    public func evaluate(images: UnsafePointer<Float>, labels: [UInt8], ttaLevel: Int, batchSize: Int = 500) -> Double {
-        accuracy(logits: infer(images: images, count: labels.count, ttaLevel: ttaLevel, batchSize: batchSize), labels: labels)
+    public func evaluate(images: UnsafePointer<Float>, labels: [UInt8], ttaLevel: Int, mirror: Bool = true,
+                         batchSize: Int = 500) -> Double {
+        accuracy(logits: infer(images: images, count: labels.count, ttaLevel: ttaLevel, mirror: mirror, batchSize: batchSize),
+                 labels: labels)
     }
 
     /// Fraction of `labels` whose argmax of `logits` (count × classes) is right.

@@ -44,11 +44,12 @@ extension Hyperparameters {
         Int((Double(trainImages / batchSize) * trainEpochs).rounded(.up))
     }
 
-    /// Test-time views per image at `ttaLevel`: 1, 2 (mirror) or 6 (mirror × three translations).
-    public var ttaViews: Int { [1, 2, 6][ttaLevel] }
+    /// Test-time views per image at `ttaLevel`: 1, 2 (mirror) or 6 (mirror × three translations); without the
+    /// mirrored views (SVHN) 1, 1 or 3.
+    public func ttaViews(mirror: Bool = true) -> Int { TTA.views(level: ttaLevel, mirror: mirror).count }
 
     /// What a run on `trainImages` training and `testImages` test images costs, counted as in the spec (D.2).
-    public func runCost(trainImages: Int = 50_000, testImages: Int = 10_000, classes: Int = 10) -> RunCost {
+    public func runCost(trainImages: Int = 50_000, testImages: Int = 10_000, classes: Int = 10, mirror: Bool = true) -> RunCost {
         let steps = totalSteps(trainImages: trainImages)
         let spec = networkSpec(classes: classes)
         let forward = spec.referenceForwardFLOPsPerImage
@@ -62,6 +63,6 @@ extension Hyperparameters {
         }
         return RunCost(steps: steps, examplesPerStep: trained, forwardFLOPsPerImage: forward,
                        trainingFLOPs: 3 * forward * Double(steps * trained), proxyFLOPs: proxyFLOPs,
-                       evaluationFLOPs: forward * Double(ttaViews * testImages))
+                       evaluationFLOPs: forward * Double(ttaViews(mirror: mirror) * testImages))
     }
 }

@@ -1,3 +1,5 @@
+import AirbenchData
+
 /// The training methods of the airbench family as named presets: each is a `Hyperparameters` value (spec
 /// `airbench-family.md`, sections 0, A, B, C and D'), every field of which a user may override.
 public struct Method: Sendable, Equatable {
@@ -8,13 +10,18 @@ public struct Method: Sendable, Equatable {
     /// Published accuracy, time and FLOPs, as the spec records them.
     public var published: String
     public var hyperparameters: Hyperparameters
+    /// The data set the preset is for (the paper's Table 5 presets); nil: any, CIFAR-10 by default.
+    public var dataset: DatasetSelection? = nil
 
-    /// Every preset, in order of size.
+    /// Every method of the family, in order of size.
     public static let all: [Method] = [airbench93, airbench94, airbench94Muon, airbench95, airbench96,
                                        airbench96June2024, airbench96Faster]
 
-    /// The preset named `name`, or nil.
-    public static func named(_ name: String) -> Method? { all.first { $0.name == name } }
+    /// The methods and then the paper's Table 5 presets: every name `airbench train` takes.
+    public static let allWithPresets: [Method] = all + table5
+
+    /// The method or Table 5 preset named `name`, or nil.
+    public static func named(_ name: String) -> Method? { allWithPresets.first { $0.name == name } }
 
     /// airbench94 (paper Listing 4; `legacy/airbench94.py`): every default of `Hyperparameters`.
     public static let airbench94 = Method(

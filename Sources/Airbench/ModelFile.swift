@@ -1,3 +1,4 @@
+import AirbenchData
 import Foundation
 
 /// The project version, written into logs and model files.
@@ -116,5 +117,27 @@ extension Network {
         return NetworkSpec(name: file.metadata["model"] ?? "airbench94", input: modelInput,
                            whitening: .init(kernelSize: whitening[2]), groups: groups,
                            head: .init(classes: head.first ?? 0, outputScale: scale), naming: naming)
+    }
+}
+
+extension Dataset {
+    /// What a saved model keeps of the data it was trained on: `dataset` (the selection as JSON: name, labels,
+    /// variants) and `normalization` (`{"mean": [...], "std": [...]}`), so that `eval` and a PyTorch user feed it
+    /// images normalised alike.
+    public var metadata: [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func json(_ value: some Encodable) -> String { String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) }
+        return ["dataset": json(selection), "normalization": json(normalization)]
+    }
+
+    /// The data set a model file records in its metadata (`metadata`), or nil for a file without one.
+    ///
+    /// - Throws: when the file cannot be read or its `dataset` entry does not parse.
+    public static func recorded(inModel url: URL) throws -> DatasetSelection? {
+        guard let json = try SafetensorsFile.read(from: url).metadata["dataset"] else { return nil }
+        do { return try JSONDecoder().decode(DatasetSelection.self, from: Data(json.utf8)) } catch {
+            throw ModelFileError.notAnAirbench94Model(file: url.path, reason: "its metadata 'dataset' does not parse: \(error)")
+        }
     }
 }

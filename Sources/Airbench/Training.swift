@@ -68,32 +68,33 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 ///
 /// Timing (the paper's Section 2): the whitening initialisation, the proxy's pass (airbench96_faster), every
 /// training step and the final TTA evaluation; not the per-epoch evaluations.
-public func train(data: CIFAR10, hyperparameters h: Hyperparameters = Hyperparameters(), seed: UInt64 = 0,
+public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparameters(), seed: UInt64 = 0,
                   convolution: ConvolutionAlgorithm = .direct, evaluateEachEpoch: Bool = true,
                   stepDone: (StepProgress) -> Void = { _ in },
                   progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network, result: RunResult) {
     try validate(h, trainCount: data.train.count)
     var generator = SeededGenerator(seed: seed)
     // Image size and class count come from the data set; the rest of the architecture from the method.
-    let spec = h.networkSpec(input: .cifar, classes: CIFAR10.classNames.count)
+    let spec = h.networkSpec(input: .cifar, classes: data.classCount)
     let network = try Network(spec: spec, batchNormMomentum: h.batchNormMomentum, batchNormEpsilon: h.batchNormEpsilon)
     network.initialize(using: &generator, dirac: h.diracInit, whitenBias: h.whitenBiasInit, head: h.headInit)
     network.convolutionAlgorithm = convolution
-    let batches = BatchSource(split: data.train, hyperparameters: h, seed: generator.next())
+    let batches = BatchSource(split: data.train, normalization: data.normalization, hyperparameters: h,
+                              seed: generator.next())
     let totalSteps = Int((Double(batches.stepsPerEpoch) * h.trainEpochs).rounded(.up))
     let schedules = GroupSchedules(h, totalSteps: totalSteps, stepsPerEpoch: batches.stepsPerEpoch)
     let proxy = try h.proxyHyperparameters.map { try ProxyFilter($0, selecting: h.proxy!, classes: spec.head.classes,
                                                                  convolution: convolution, generator: &generator) }
     // Listing 4 takes the Lookahead snapshot before the whitening initialisation; so does TrainStep's init.
     let trainStep = TrainStep(network: network, hyperparameters: h, batch: h.proxy?.keep, schedules: schedules)
-    let testImages = CifarLoader.normalizedImages(data.test)
+    let testImages = CifarLoader.normalizedImages(data.test, normalization: data.normalization)
 
     var clock = ContinuousClock.now, timed = 0.0
     func stopClock() { timed += seconds(since: clock) }
     // Timing starts at the first access to training data: the whitening initialisation.
     if h.whitening {
         let whiteningSplit = data.train.subset(Array(0..<min(h.whiteningImages, data.train.count)))
-        let whiteningImages = CifarLoader.normalizedImages(whiteningSplit)
+        let whiteningImages = CifarLoader.normalizedImages(whiteningSplit, normalization: data.normalization)
         let whitening = whiteningImages.withUnsafeBufferPointer {
             Whitening.parameters(images: $0.baseAddress!, count: whiteningSplit.count, epsilon: h.whiteningEpsilon,
                                  input: spec.input, kernelSize: spec.whitening.kernelSize)
@@ -103,7 +104,8 @@ public func train(data: CIFAR10, hyperparameters h: Hyperparameters = Hyperparam
     }
     // airbench96_faster: the proxy runs through the whole stream first and picks each batch's examples.
     let selections = try proxy?.select(totalSteps: totalSteps, schedules: schedules,
-                                       batches: BatchSource(split: data.train, hyperparameters: h, seed: batches.seed))
+                                       batches: BatchSource(split: data.train, normalization: data.normalization,
+                                                                          hyperparameters: h, seed: batches.seed))
     stopClock()
 
     var records = [EpochRecord](), lastLoss = 0.0, lastCorrect = 0
@@ -138,7 +140,7 @@ public func train(data: CIFAR10, hyperparameters h: Hyperparameters = Hyperparam
                                  timeSeconds: timed)
         if evaluateEachEpoch {
             record.validationAccuracy = testImages.withUnsafeBufferPointer {
-                network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: 0)
+                network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: 0, mirror: data.mirrorable)
             }
         }
         records.append(record)
@@ -146,9 +148,9 @@ public func train(data: CIFAR10, hyperparameters h: Hyperparameters = Hyperparam
     }
 
     clock = .now
-    let finalImages = CifarLoader.normalizedImages(data.test)
+    let finalImages = CifarLoader.normalizedImages(data.test, normalization: data.normalization)
     let finalLogits = finalImages.withUnsafeBufferPointer {
-        network.inferLevels(Array(0...h.ttaLevel), images: $0.baseAddress!, count: data.test.count)
+        network.inferLevels(Array(0...h.ttaLevel), images: $0.baseAddress!, count: data.test.count, mirror: data.mirrorable)
     }
     stopClock()
     let ttaAccuracy = network.accuracy(logits: finalLogits[h.ttaLevel], labels: data.test.labels)
@@ -162,7 +164,7 @@ public func train(data: CIFAR10, hyperparameters h: Hyperparameters = Hyperparam
 }
 
 /// Trains airbench94 (paper Listing 4 `main`): `train` with airbench94's hyperparameters by default.
-public func train94(data: CIFAR10, hyperparameters h: Hyperparameters94 = Hyperparameters94(), seed: UInt64 = 0,
+public func train94(data: Dataset, hyperparameters h: Hyperparameters94 = Hyperparameters94(), seed: UInt64 = 0,
                     convolution: ConvolutionAlgorithm = .direct, evaluateEachEpoch: Bool = true,
                     stepDone: (StepProgress) -> Void = { _ in },
                     progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
@@ -187,7 +189,7 @@ public func warmup(hyperparameters h: Hyperparameters = Hyperparameters(), convo
     warm.trainEpochs = Double(steps)
     warm.ttaLevel = 0
     warm.whiteningImages = min(h.whiteningImages, 2 * h.batchSize)
-    let data = CIFAR10(train: .synthetic(count: h.batchSize, seed: 1), test: .synthetic(count: 100, seed: 2))
+    let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: h.batchSize, seed: 1), test: .synthetic(count: 100, seed: 2)))
     _ = try train(data: data, hyperparameters: warm, seed: 0, convolution: convolution, evaluateEachEpoch: false)
 }
 

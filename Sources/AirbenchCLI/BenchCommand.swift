@@ -13,13 +13,14 @@ struct BenchCommand: ParsableCommand {
             peak), then for each convolution and \
             pass (forward, backward-data, backward-weights) the median time, GFLOP/s and % of that peak, then \
             timed training steps of METHOD (default airbench94; with its optimizer, batch size and, for \
-            airbench96_faster, its proxy's steps) on synthetic data with the epoch and full-run estimates. \
-            Synthetic data: no --data needed.
+            airbench96_faster, its proxy's steps) on synthetic data with the epoch and full-run estimates for the \
+            official sizes of --dataset (CIFAR-10 by default). Synthetic data: no --data needed.
             """)
 
     @Option(help: ArgumentHelp("The method whose network, batch and steps are timed.", valueName: "method"))
     var method = "airbench94"
 
+    @OptionGroup var datasetOptions: DatasetOptions
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: ArgumentHelp("3×3 convolutions: direct or winograd (its GFLOP/s count the direct FLOPs).",
                                valueName: "algorithm"))
@@ -36,9 +37,7 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
-        guard Method.named(method) != nil else {
-            throw ValidationError("unknown method '\(method)'; choose one of \(Method.all.map(\.name).joined(separator: ", "))")
-        }
+        guard Method.named(method) != nil else { throw ValidationError(unknownMethod(method)) }
         if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
         try validatePrecision(precision)
     }
@@ -47,14 +46,16 @@ struct BenchCommand: ParsableCommand {
         reportingErrors {
             KernelPrecision.use(precision ?? .fastest)
             let threadCount = KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            var h = Method.named(method)!.hyperparameters
+            let method = Method.named(method)!
+            let dataset = try datasetOptions.selection(implied: method.dataset, impliedBy: "the preset \(method.name)")
+            var h = method.hyperparameters.adapted(to: dataset)
             if let widths { h.widths = try TrainingOptions.parseWidths(widths) }
             if let batchSize {
                 // The proxy keeps the same fraction of a batch of another size.
                 if let keep = h.proxy?.keep { h.proxy!.keep = max(2, keep * batchSize / h.batchSize) }
                 h.batchSize = batchSize
             }
-            let report = try measure(threads: threadCount, hyperparameters: h)
+            let report = try measure(threads: threadCount, hyperparameters: h, dataset: dataset)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -65,12 +66,13 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    func measure(threads: Int, hyperparameters h: Hyperparameters) throws -> BenchReport {
+    func measure(threads: Int, hyperparameters h: Hyperparameters, dataset: DatasetSelection) throws -> BenchReport {
+        let (trainImages, testImages) = dataset.officialCounts
         let corePeak = measureCorePeakFLOPS(seconds: 0.3)
         let coreBFloat16Peak = KernelPrecision.active == .bf16 ? measureCoreBFloat16PeakFLOPS(seconds: 0.3) : 0
         // % of peak is of the peak of the precision the direct convolutions run in (Winograd runs fp32).
         let peak = (KernelPrecision.active == .bf16 && convolution == .direct ? coreBFloat16Peak : corePeak) * Double(threads)
-        let network = try Network(spec: h.networkSpec(), batchNormMomentum: h.batchNormMomentum)
+        let network = try Network(spec: h.networkSpec(classes: dataset.classCount), batchNormMomentum: h.batchNormMomentum)
         var generator = SeededGenerator(seed: 0)
         network.initialize(using: &generator)
         network.convolutionAlgorithm = convolution
@@ -105,11 +107,11 @@ struct BenchCommand: ParsableCommand {
         let step = StepTimer(network: network, hyperparameters: h, batch: trainingBatch)
         step.run(1)  // first touch of the buffers
         let stepSeconds = median(repeats) { step.run(steps) } / Double(steps)
-        let totalSteps = h.totalSteps(trainImages: 50_000)
+        let totalSteps = h.totalSteps(trainImages: trainImages)
         // airbench96_faster's proxy: a scoring forward pass on every batch, a training step on every interval-th.
         var proxySeconds = 0.0
         if let proxy = h.proxy, let p = h.proxyHyperparameters {
-            let proxyNetwork = try Network(spec: p.networkSpec(), batchNormMomentum: p.batchNormMomentum)
+            let proxyNetwork = try Network(spec: p.networkSpec(classes: dataset.classCount), batchNormMomentum: p.batchNormMomentum)
             proxyNetwork.initialize(using: &generator)
             proxyNetwork.convolutionAlgorithm = convolution
             let proxyStep = StepTimer(network: proxyNetwork, hyperparameters: p, batch: h.batchSize)
@@ -126,14 +128,15 @@ struct BenchCommand: ParsableCommand {
         evalWorkspace.inputPointer.update(repeating: 0.1, count: evalBatch * network.spec.input.pixels)
         network.forward(evalWorkspace, training: false)  // first touch of the buffers
         let evalSeconds = median(repeats) { network.forward(evalWorkspace, training: false) }
-        let stepsPerEpoch = 50_000 / h.batchSize
-        let ttaSeconds = evalSeconds * Double(h.ttaViews) * 10_000 / Double(evalBatch)
+        let stepsPerEpoch = trainImages / h.batchSize
+        let ttaSeconds = evalSeconds * Double(h.ttaViews(mirror: dataset.name.mirrorable) * testImages) / Double(evalBatch)
         let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(trainingBatch)
         return BenchReport(
             date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
             precision: KernelPrecision.active, convolution: convolution, threads: threads,
             corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9,
-            machinePeakGFLOPS: peak / 1e9, method: h.method,
+            machinePeakGFLOPS: peak / 1e9, method: h.method, dataset: dataset.description,
+            trainImages: trainImages, testImages: testImages,
             batchSize: trainingBatch, widths: h.widths.array, layers: layers, stepSeconds: stepSeconds,
             stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: stepSeconds * Double(stepsPerEpoch),
             totalSteps: totalSteps, proxySeconds: proxySeconds, ttaEvaluationSeconds: ttaSeconds,
@@ -196,6 +199,10 @@ struct BenchReport: Codable {
     /// The peak that "% of peak" refers to: all threads, in the convolutions' precision.
     var machinePeakGFLOPS: Double
     var method: String
+    /// The data set whose official sizes the estimates assume (the timings use synthetic images).
+    var dataset: String
+    var trainImages: Int
+    var testImages: Int
     /// Examples per timed step (airbench96_faster: those the proxy keeps).
     var batchSize: Int
     var widths: [Int]
@@ -224,7 +231,7 @@ struct BenchReport: Codable {
         print(String(format: "training step: %.3f s (%.1f GFLOP/s over the convolution FLOPs)", stepSeconds, stepGFLOPS))
         print(String(format: "epoch estimate: %.1f s; TTA evaluation estimate: %.1f s", epochSeconds, ttaEvaluationSeconds)
               + (proxySeconds > 0 ? String(format: "; proxy pass estimate: %.1f s", proxySeconds) : ""))
-        print(String(format: "full %@ run estimate (%d steps): %.1f s (%.1f min)", method, totalSteps, fullRunSeconds,
-                     fullRunSeconds / 60))
+        print(String(format: "full %@ run estimate on %@ (%d training, %d test images; %d steps): %.1f s (%.1f min)",
+                     method, dataset, trainImages, testImages, totalSteps, fullRunSeconds, fullRunSeconds / 60))
     }
 }

@@ -7,9 +7,11 @@ import Foundation
 /// Where the data is and how many threads to use: shared by every subcommand.
 struct RuntimeOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "CIFAR-10: a folder with the .bin files or cifar-10-batches-bin/, or the .tar.gz archive (extracted once into the cache). Default: $AIRBENCH_DATA, else the cache folder (downloads the official archive if empty).",
+        "The data: a folder of the data set's files (or holding its official folder, e.g. cifar-10-batches-bin/), or its official .tar.gz archive (extracted once into the cache). Default: $AIRBENCH_DATA, else the cache folder (downloads the official files if empty).",
         valueName: "path"))
     var data: String?
+
+    @OptionGroup var datasetOptions: DatasetOptions
 
     @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
     var threads: Int?
@@ -38,7 +40,45 @@ struct RuntimeOptions: ParsableArguments {
         return KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    func loadData() throws -> CIFAR10 { try CIFAR10.load(dataFlag: data) }
+    /// Finds and reads the data set (see `Dataset.load`).
+    func loadData(_ selection: DatasetSelection) throws -> Dataset { try Dataset.load(selection, dataFlag: data) }
+}
+
+/// Which data set (paper Table 5) and which variant of it.
+struct DatasetOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Data set: cifar10, cifar100, svhn or cinic10 (paper Table 5). Default: cifar10, or the Table 5 preset's, or the saved model's.",
+        valueName: "name"))
+    var dataset: DatasetName?
+
+    @Option(help: ArgumentHelp("CIFAR-100 labels: fine (100 classes) or coarse (20 superclasses).", valueName: "fine|coarse"))
+    var labels: CIFAR100Labels?
+
+    @Flag(help: "SVHN: also train on the 531,131 images of extra_32x32.mat.")
+    var svhnExtra = false
+
+    @Flag(help: "CINIC-10: train on train/ and valid/ together (180,000 images).")
+    var cinicValid = false
+
+    /// The data set the command line asks for, or nil when it names none (no --dataset, --labels, --svhn-extra or
+    /// --cinic-valid).
+    func requested() throws -> DatasetSelection? {
+        dataset == nil && labels == nil && !svhnExtra && !cinicValid ? nil : try selection()
+    }
+
+    /// The data set to use: `--dataset` with its variants, else `implied` (a Table 5 preset's or a saved model's),
+    /// else CIFAR-10. A `--dataset` that contradicts `implied` is an error.
+    func selection(implied: DatasetSelection? = nil, impliedBy source: String = "the preset") throws -> DatasetSelection {
+        if let dataset, let implied, dataset != implied.name {
+            throw CLIError("--dataset \(dataset.rawValue) contradicts \(source), which is for \(implied.name.rawValue)")
+        }
+        var selection = implied ?? DatasetSelection(dataset ?? .cifar10)
+        if let labels { selection.labels = labels }
+        if svhnExtra { selection.svhnExtra = true }
+        if cinicValid { selection.cinicValid = true }
+        try selection.validate()
+        return selection
+    }
 }
 
 /// Prints `message` to standard error and exits with status 1.
@@ -62,6 +102,8 @@ func writeAtomically(_ data: Data, to url: URL) throws {
 }
 
 extension ConvolutionAlgorithm: ExpressibleByArgument {}
+extension DatasetName: ExpressibleByArgument {}
+extension CIFAR100Labels: ExpressibleByArgument {}
 extension KernelPrecision: ExpressibleByArgument {}
 
 /// `--precision bf16` on a CPU without the bf16 path is an error, not a silent fp32 run.

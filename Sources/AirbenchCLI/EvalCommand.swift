@@ -5,7 +5,13 @@ import Foundation
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Evaluate a saved model of any airbench method on the CIFAR-10 test set.")
+        commandName: "eval",
+        abstract: "Evaluate a saved model of any airbench method on the test set of its data set.",
+        discussion: """
+            The data set is the one the model file records (models saved by `airbench train`), else --dataset, \
+            else CIFAR-10; the model's class count must match it. Images are normalised with that data set's \
+            statistics, and SVHN's test-time augmentation leaves out the mirrored views, as in training.
+            """)
 
     @OptionGroup var runtime: RuntimeOptions
     @Option(help: ArgumentHelp("Model written by train --save-model (or a reference script's state_dict as safetensors).", valueName: "file.safetensors"))
@@ -19,17 +25,23 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         reportingErrors {
             runtime.startKernels()
-            let network = try Network.load(from: URL(fileURLWithPath: model))
+            let url = URL(fileURLWithPath: model)
+            let network = try Network.load(from: url)
             network.convolutionAlgorithm = runtime.convolution
-            let data = try runtime.loadData()
-            let images = CifarLoader.normalizedImages(data.test)
+            let selection = try runtime.datasetOptions.selection(implied: try Dataset.recorded(inModel: url),
+                                                                 impliedBy: "the model \(model)")
+            guard network.classes == selection.classCount else {
+                throw CLIError("\(model) has \(network.classes) outputs, but \(selection) has \(selection.classCount) classes")
+            }
+            let data = try runtime.loadData(selection)
+            let images = CifarLoader.normalizedImages(data.test, normalization: data.normalization)
             let start = ContinuousClock.now
             let accuracy = images.withUnsafeBufferPointer {
-                network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: tta)
+                network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: tta, mirror: data.mirrorable)
             }
             let elapsed = ContinuousClock.now - start
-            print(String(format: "test accuracy (TTA level %d): %.4f   [%@, %d images, widths %@, %.1f s]", tta, accuracy,
-                         network.spec.name, data.test.count,
+            print(String(format: "test accuracy (TTA level %d): %.4f   [%@, %@, %d images, widths %@, %.1f s]", tta, accuracy,
+                         network.spec.name, selection.description, data.test.count,
                          network.spec.groups.map { String($0.width) }.joined(separator: ","), elapsed.seconds))
         }
     }

@@ -5,10 +5,11 @@ import Foundation
 struct MethodsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "methods",
-        abstract: "List the methods of the airbench family with their hyperparameters, size and FLOPs per run.",
+        abstract: "List the methods of the airbench family and the paper's Table 5 presets, with hyperparameters and FLOPs.",
         discussion: """
             Without a name: one block per method (the published figures, the main hyperparameters, parameters, \
-            FLOPs per run counted as the reference scripts count them on 50,000 training and 10,000 test images). \
+            FLOPs per run counted as the reference scripts count them on the official training and test images of \
+            the data set: CIFAR-10's 50,000 and 10,000 for the methods). Then the Table 5 presets, one line each. \
             With a name: every hyperparameter of that method as JSON (the names --set takes).
             """)
 
@@ -16,9 +17,7 @@ struct MethodsCommand: ParsableCommand {
     var method: String?
 
     func validate() throws {
-        if let method, Method.named(method) == nil {
-            throw ValidationError("unknown method '\(method)'; choose one of \(Method.all.map(\.name).joined(separator: ", "))")
-        }
+        if let method, Method.named(method) == nil { throw ValidationError(unknownMethod(method)) }
     }
 
     func run() throws {
@@ -29,6 +28,14 @@ struct MethodsCommand: ParsableCommand {
             return
         }
         for method in Method.all { print(describe(method)) }
+        print("Table 5 presets: airbench96 on other data sets without retuning (--dataset trains any method on them):")
+        for preset in Method.table5 {
+            let dataset = preset.dataset!, counts = dataset.officialCounts
+            let cost = preset.hyperparameters.runCost(trainImages: counts.train, testImages: counts.test,
+                                                      classes: dataset.classCount, mirror: dataset.name.mirrorable)
+            print("  \(preset.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(preset.summary); paper \(preset.published); "
+                  + String(format: "%.2f PFLOPs on %d + %d images", cost.totalFLOPs / 1e15, counts.train, counts.test))
+        }
     }
 
     func describe(_ method: Method) -> String {

@@ -27,12 +27,12 @@ struct SweepCommand: ParsableCommand {
 
     func validate() throws {
         if let shards, shards < 1 { throw ValidationError("--shards must be at least 1, got \(shards)") }
-        if let shard { do { _ = try Shard.parse(shard) } catch { throw ValidationError("\(error)") } }
+        if let shard { do { _ = try Shard.parse(shard) } catch { throw ValidationError("--shard \(shard): \(error)") } }
     }
 
     func run() throws {
         reportingErrors {
-            let spec = try SweepSpec.load(from: URL(fileURLWithPath: self.spec))
+            let spec = try SweepSpec.load(from: URL(fileURLWithPath: self.spec), dataset: runtime.datasetOptions.requested())
             let shard = try self.shard.map(Shard.parse)
                 ?? Shard.fromEnvironment(ProcessInfo.processInfo.environment, count: shards ?? spec.shards)
             let sweep = try Sweep(spec: spec, folder: URL(fileURLWithPath: out), shard: shard, convolution: runtime.convolution)
@@ -44,8 +44,10 @@ struct SweepCommand: ParsableCommand {
             let threads = runtime.startKernels()
             print("sweep \(spec.name): \(spec.configurations.count) configurations × \(spec.seeds.count) seeds, "
                   + "shard \(shard), \(kernelConfiguration), \(threads) thread(s)")
+            let data = try runtime.loadData(spec.dataset)
+            print("data: \(data.summary)")
             fflush(nil)
-            try sweep.run(data: runtime.loadData()) { line in
+            try sweep.run(data: data) { line in
                 print(line)
                 fflush(nil)
             }

@@ -9,8 +9,10 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a method of the airbench family and report per-epoch and TTA accuracy.",
         discussion: """
-            METHOD is one of \(Method.all.map(\.name).joined(separator: ", ")) (`airbench methods` lists them \
-            with their hyperparameters). Every hyperparameter can be overridden: the common ones and the paper's \
+            METHOD is one of \(Method.all.map(\.name).joined(separator: ", ")), or a preset of the paper's Table 5 \
+            (airbench96 on another data set: \(Method.table5.map(\.name).joined(separator: ", "))); `airbench \
+            methods` lists them with their hyperparameters. --dataset trains any method on CIFAR-10, CIFAR-100, \
+            SVHN or CINIC-10 without retuning (as Table 5 does: only SVHN is not flipped). Every hyperparameter can be overridden: the common ones and the paper's \
             ablations by their own options, any other with --set name=value. Prints the paper's table (run, \
             epoch, train_loss, train_acc, val_acc, tta_val_acc, time_seconds) and the mean and standard deviation \
             of the TTA accuracy over runs. Time follows the paper (Section 2): from the first access to training \
@@ -23,12 +25,16 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     func validate() throws {
-        guard Method.named(method) != nil else {
-            throw ValidationError("unknown method '\(method)'; choose one of \(Method.all.map(\.name).joined(separator: ", "))")
-        }
+        guard Method.named(method) != nil else { throw ValidationError(unknownMethod(method)) }
     }
 
     func run() throws { runTraining(Method.named(method)!, runtime: runtime, options: options) }
+}
+
+/// The error for a name that is neither a method nor a Table 5 preset.
+func unknownMethod(_ name: String) -> String {
+    "unknown method '\(name)'; choose one of \(Method.all.map(\.name).joined(separator: ", ")) "
+        + "or a Table 5 preset (\(Method.table5.map(\.name).joined(separator: ", ")))"
 }
 
 struct Train94Command: ParsableCommand {
@@ -47,8 +53,9 @@ struct Train94Command: ParsableCommand {
 func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOptions) {
     reportingErrors {
         let threads = runtime.startKernels()
-        let h = try options.hyperparameters(method: method)
-        var data = try runtime.loadData()
+        let selection = try runtime.datasetOptions.selection(implied: method.dataset, impliedBy: "the preset \(method.name)")
+        let h = try options.hyperparameters(method: method, dataset: selection)
+        var data = try runtime.loadData(selection)
         if let trainLimit = options.trainLimit {
             guard trainLimit <= data.train.count else {
                 throw CLIError("--train-limit \(trainLimit) exceeds the \(data.train.count) training images")
@@ -56,7 +63,9 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
             data.train = data.train.subset(Array(0..<trainLimit))
         }
         print("\(h.method): \(kernelConfiguration), \(runtime.convolution) 3×3 convolutions, \(threads) thread(s), "
-              + "widths \(h.widths.array), batch \(h.batchSize), \(h.trainEpochs) epochs, \(data.train.count) training images")
+              + "widths \(h.widths.array), batch \(h.batchSize), \(h.trainEpochs) epochs, flip \(h.flip.rawValue), "
+              + "\(data.train.count) training images")
+        print("data: \(data.summary)")
         fflush(nil)
         if !options.noWarmup { try warmup(hyperparameters: h, convolution: runtime.convolution) }
         let table = EpochTable(), status = ProgressLine(interval: options.progressInterval)
@@ -75,7 +84,7 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
             network = trained
             // Rewritten after every run, so an interrupted multi-run job keeps the runs it finished.
             if let log = options.log {
-                try writeLog(to: log, results: results, threads: threads, trainImages: data.train.count,
+                try writeLog(to: log, results: results, threads: threads, data: data,
                              hyperparameters: h, runtime: runtime, seed: options.seed)
             }
         }
@@ -83,7 +92,7 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
         print(String(format: "Mean: %.4f    Std: %.4f", mean, std))
         if let saveModel = options.saveModel, let network {
             try network.save(to: URL(fileURLWithPath: saveModel),
-                             metadata: network.specMetadata.merging([
+                             metadata: network.specMetadata.merging(data.metadata) { $1 }.merging([
                                  "method": h.method, "seed": String(options.seed + UInt64(options.runs - 1)),
                              ]) { $1 })
             print("saved model to \(saveModel)")
@@ -93,14 +102,16 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
 }
 
 /// Writes the `--log` JSON for the runs finished so far (atomically: temporary file, then rename).
-func writeLog(to path: String, results: [RunResult], threads: Int, trainImages: Int, hyperparameters h: Hyperparameters,
+func writeLog(to path: String, results: [RunResult], threads: Int, data: Dataset, hyperparameters h: Hyperparameters,
               runtime: RuntimeOptions, seed: UInt64) throws {
     let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
     let entry = RunLog(version: AirbenchVersion.current, command: CommandLine.arguments.joined(separator: " "),
                        method: h.method, kernelPath: KernelPath.active.description, precision: KernelPrecision.active,
                        convolution: runtime.convolution, threads: threads,
                        runs: results.count, seed: seed,
-                       trainImages: trainImages, hyperparameters: h, results: results,
+                       dataset: data.selection, normalization: data.normalization,
+                       normalizationSource: data.normalizationSource, mirroredViews: data.mirrorable,
+                       trainImages: data.train.count, testImages: data.test.count, hyperparameters: h, results: results,
                        meanTTAValidationAccuracy: mean, stdTTAValidationAccuracy: std,
                        meanTimeSeconds: results.map(\.timeSeconds).reduce(0, +) / Double(results.count))
     let encoder = JSONEncoder()
@@ -120,7 +131,13 @@ struct RunLog: Codable {
     var threads: Int
     var runs: Int
     var seed: UInt64
+    /// The data set, and what of it changes the bits: the normalisation and whether TTA mirrors.
+    var dataset: DatasetSelection
+    var normalization: Normalization
+    var normalizationSource: Dataset.NormalizationSource
+    var mirroredViews: Bool
     var trainImages: Int
+    var testImages: Int
     /// Every resolved hyperparameter of the run.
     var hyperparameters: Hyperparameters
     var results: [RunResult]

@@ -79,9 +79,10 @@ struct TrainingOptions: ParsableArguments {
         return Widths(block1: a, block2: b, block3: c)
     }
 
-    /// The method's hyperparameters with the overrides applied (`--set` last, so it wins).
-    func hyperparameters(method: Method) throws -> Hyperparameters {
-        var h = method.hyperparameters
+    /// The method's hyperparameters as it runs on `dataset` (paper Table 5: no flipping for SVHN), with the
+    /// overrides applied (`--set` last, so it wins).
+    func hyperparameters(method: Method, dataset: DatasetSelection) throws -> Hyperparameters {
+        var h = method.hyperparameters.adapted(to: dataset)
         if let epochs { h.trainEpochs = epochs }
         if let batchSize { h.batchSize = batchSize }
         if let widths { h.widths = try Self.parseWidths(widths) }

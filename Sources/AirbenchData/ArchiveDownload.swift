@@ -10,14 +10,14 @@ package enum ArchiveDownload {
     ///
     /// - Parameter timeout: seconds without any progress before giving up; short, so that an
     ///   offline machine fails in seconds rather than hanging.
-    /// - Throws: `CIFAR10Error.downloadFailed` (with the local-copy hint) or `.checksumMismatch`.
+    /// - Throws: `DataError.downloadFailed` (with the local-copy hint) or `.checksumMismatch`.
     package static func download(from url: URL, to destination: URL, expectedMD5: String, timeout: TimeInterval) throws {
         let folder = destination.deletingLastPathComponent()
         let partial = folder.appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw CIFAR10Error.fileSystem(path: folder.path, reason: "cannot create cache folder: \(error.localizedDescription)")
+            throw DataError.fileSystem(path: folder.path, reason: "cannot create cache folder: \(error.localizedDescription)")
         }
 
         let configuration = URLSessionConfiguration.ephemeral
@@ -52,19 +52,19 @@ package enum ArchiveDownload {
         finished.wait()
         if let failure = outcome.failure {
             try? FileManager.default.removeItem(at: partial)
-            throw CIFAR10Error.downloadFailed(url: url.absoluteString, reason: failure)
+            throw DataError.downloadFailed(url: url.absoluteString, reason: failure)
         }
 
         let actualMD5 = try MD5Checksum.hexDigest(ofFile: partial)
         guard actualMD5 == expectedMD5 else {
             try? FileManager.default.removeItem(at: partial)
-            throw CIFAR10Error.checksumMismatch(path: url.absoluteString, expected: expectedMD5, actual: actualMD5)
+            throw DataError.checksumMismatch(path: url.absoluteString, expected: expectedMD5, actual: actualMD5)
         }
         do {
             try? FileManager.default.removeItem(at: destination)
             try FileManager.default.moveItem(at: partial, to: destination)
         } catch {
-            throw CIFAR10Error.fileSystem(path: destination.path, reason: "cannot rename download into place: \(error.localizedDescription)")
+            throw DataError.fileSystem(path: destination.path, reason: "cannot rename download into place: \(error.localizedDescription)")
         }
     }
 

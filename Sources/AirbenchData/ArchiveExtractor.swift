@@ -5,14 +5,14 @@ import Foundation
 package enum ArchiveExtractor {
     /// Extracts the regular files of `archive` under `folder` (which must exist).
     ///
-    /// - Throws: `CIFAR10Error.badArchive` naming the archive when it cannot be decoded or holds an
-    ///   unsafe path; `CIFAR10Error.fileSystem` when a file cannot be written.
+    /// - Throws: `DataError.badArchive` naming the archive when it cannot be decoded or holds an
+    ///   unsafe path; `DataError.fileSystem` when a file cannot be written.
     package static func extractTarGzip(_ archive: URL, into folder: URL) throws {
         let compressed: Data
         do {
             compressed = try Data(contentsOf: archive, options: .alwaysMapped)
         } catch {
-            throw CIFAR10Error.fileSystem(path: archive.path, reason: "cannot read: \(error.localizedDescription)")
+            throw DataError.fileSystem(path: archive.path, reason: "cannot read: \(error.localizedDescription)")
         }
         var writer = FileWriter(folder: folder, archivePath: archive.path)
         defer { writer.close() }
@@ -25,7 +25,7 @@ package enum ArchiveExtractor {
             }
             try tar.finish()
         } catch let error as ArchiveError {
-            throw CIFAR10Error.badArchive(path: archive.path, reason: error.description)
+            throw DataError.badArchive(path: archive.path, reason: error.description)
         }
     }
 }
@@ -48,7 +48,7 @@ private struct FileWriter {
             let components = path.split(separator: "/").filter { $0 != "." }
             // An archive must not write outside the folder it is unpacked into.
             guard !path.hasPrefix("/"), !components.isEmpty, !components.contains("..") else {
-                throw CIFAR10Error.badArchive(path: archivePath, reason: "entry \"\(path)\" would land outside the extraction folder")
+                throw DataError.badArchive(path: archivePath, reason: "entry \"\(path)\" would land outside the extraction folder")
             }
             let file = components.reduce(folder) { $0.appendingPathComponent(String($1)) }
             currentPath = file.path
@@ -56,12 +56,12 @@ private struct FileWriter {
                 try FileManager.default.createDirectory(
                     at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             } catch {
-                throw CIFAR10Error.fileSystem(path: file.deletingLastPathComponent().path, reason: "cannot create folder: \(error.localizedDescription)")
+                throw DataError.fileSystem(path: file.deletingLastPathComponent().path, reason: "cannot create folder: \(error.localizedDescription)")
             }
             guard FileManager.default.createFile(atPath: file.path, contents: nil),
                   let handle = FileHandle(forWritingAtPath: file.path)
             else {
-                throw CIFAR10Error.fileSystem(path: file.path, reason: "cannot create file")
+                throw DataError.fileSystem(path: file.path, reason: "cannot create file")
             }
             current = handle
         case .fileData(let piece):
@@ -71,7 +71,7 @@ private struct FileWriter {
                     bytesNoCopy: UnsafeMutableRawPointer(mutating: piece.baseAddress!), count: piece.count,
                     deallocator: .none))
             } catch {
-                throw CIFAR10Error.fileSystem(path: currentPath, reason: "cannot write: \(error.localizedDescription)")
+                throw DataError.fileSystem(path: currentPath, reason: "cannot write: \(error.localizedDescription)")
             }
         case .fileEnd:
             close()

@@ -3,9 +3,9 @@ import Foundation
 /// The CIFAR-10 data set: 50,000 training and 10,000 test images of 10 classes.
 public struct CIFAR10: Sendable {
     /// The 50,000 training images (`data_batch_1.bin` … `data_batch_5.bin`, in file order).
-    public var train: CIFAR10Split
+    public var train: ImageSplit
     /// The 10,000 test images (`test_batch.bin`).
-    public var test: CIFAR10Split
+    public var test: ImageSplit
 
     /// Class names in label order.
     public static let classNames = [
@@ -24,14 +24,14 @@ public struct CIFAR10: Sendable {
     public static let recordsPerFile = 10_000
 
     /// Creates the data set from its two splits.
-    public init(train: CIFAR10Split, test: CIFAR10Split) {
+    public init(train: ImageSplit, test: ImageSplit) {
         self.train = train
         self.test = test
     }
 
     /// Reads the six batch files from `folder` (a folder such as `cifar-10-batches-bin/`).
     ///
-    /// - Throws: `CIFAR10Error` naming the file that is missing, has the wrong size or holds a bad label.
+    /// - Throws: `DataError` naming the file that is missing, has the wrong size or holds a bad label.
     public static func load(folder: URL) throws -> CIFAR10 {
         try load(folder: folder, recordsPerFile: recordsPerFile)
     }
@@ -40,25 +40,13 @@ public struct CIFAR10: Sendable {
     package static func load(folder: URL, recordsPerFile: Int) throws -> CIFAR10 {
         var trainImages: [UInt8] = []
         var trainLabels: [UInt8] = []
-        trainImages.reserveCapacity(trainFileNames.count * recordsPerFile * CIFAR10Split.bytesPerImage)
+        trainImages.reserveCapacity(trainFileNames.count * recordsPerFile * ImageSplit.bytesPerImage)
         for name in trainFileNames {
             let part = try CIFAR10BatchFile.read(folder.appendingPathComponent(name), records: recordsPerFile)
             trainImages.append(contentsOf: part.images)
             trainLabels.append(contentsOf: part.labels)
         }
         let test = try CIFAR10BatchFile.read(folder.appendingPathComponent(testFileName), records: recordsPerFile)
-        return CIFAR10(train: CIFAR10Split(images: trainImages, labels: trainLabels), test: test)
-    }
-
-    /// Finds the data as `locate(dataFlag:environment:cacheFolder:allowDownload:)` does, then loads it.
-    public static func load(
-        dataFlag: String?,
-        environment: [String: String] = ProcessInfo.processInfo.environment,
-        cacheFolder: URL? = nil,
-        allowDownload: Bool = true
-    ) throws -> CIFAR10 {
-        let folder = try locate(
-            dataFlag: dataFlag, environment: environment, cacheFolder: cacheFolder, allowDownload: allowDownload)
-        return try load(folder: folder)
+        return CIFAR10(train: ImageSplit(images: trainImages, labels: trainLabels), test: test)
     }
 }

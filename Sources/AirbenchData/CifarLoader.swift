@@ -26,13 +26,8 @@ public final class CifarLoader: @unchecked Sendable {
         case sequential
     }
 
-    /// Per-channel mean of CIFAR-10 training pixels (RGB, on the 0–1 scale).
-    public static let cifarMean: [Float] = [0.4914, 0.4822, 0.4465]
-    /// Per-channel standard deviation of CIFAR-10 training pixels (RGB, on the 0–1 scale).
-    public static let cifarStd: [Float] = [0.2470, 0.2435, 0.2616]
-
     /// The images and labels served.
-    public let split: CIFAR10Split
+    public let split: ImageSplit
     /// Images per full batch.
     public let batchSize: Int
     /// What is done to images each epoch.
@@ -58,15 +53,13 @@ public final class CifarLoader: @unchecked Sendable {
     /// This epoch's visiting order.
     private var visits: [Int]
 
-    private static let side = CIFAR10Split.imageSide
-    private static let channels = CIFAR10Split.channels
-    private static let floatsPerImage = CIFAR10Split.bytesPerImage
+    private static let side = ImageSplit.imageSide
+    private static let channels = ImageSplit.channels
+    private static let floatsPerImage = ImageSplit.bytesPerImage
 
-    /// `(Float(byte) / 255 - mean[c]) / std[c]` for every byte, channel-major: entry `c * 256 + byte`.
-    /// Computed in Float in exactly this order, so table lookups equal the formula bit for bit.
-    private static let normalizationTable: [Float] = (0 ..< 3).flatMap { channel in
-        (0 ..< 256).map { byte in (Float(byte) / 255 - cifarMean[channel]) / cifarStd[channel] }
-    }
+    /// The data set's per-channel statistics, and the 256-entry lookup table per channel made from them.
+    public let normalization: Normalization
+    private let normalizationTable: [Float]
 
     /// Creates a loader; no randomness is drawn until `startEpoch()`.
     ///
@@ -77,18 +70,19 @@ public final class CifarLoader: @unchecked Sendable {
     ///   - shuffle: visit images in a fresh random order each epoch (else in stored order).
     ///   - dropLast: leave out a final short batch.
     ///   - seed: seeds every random choice of this loader.
+    ///   - normalization: the data set's channel statistics (the paper's CIFAR-10 values by default).
     public convenience init(
-        split: CIFAR10Split, batchSize: Int, augmentation: Augmentation = .none, shuffle: Bool, dropLast: Bool,
-        seed: UInt64
+        split: ImageSplit, batchSize: Int, augmentation: Augmentation = .none, shuffle: Bool, dropLast: Bool,
+        seed: UInt64, normalization: Normalization = .cifar10
     ) {
         self.init(split: split, batchSize: batchSize, augmentation: augmentation, order: shuffle ? .reshuffle : .sequential,
-                  dropLast: dropLast, seed: seed)
+                  dropLast: dropLast, seed: seed, normalization: normalization)
     }
 
     /// Creates a loader visiting the images in `order`; no randomness is drawn until `startEpoch()`.
     public init(
-        split: CIFAR10Split, batchSize: Int, augmentation: Augmentation = .none, order: Order, dropLast: Bool,
-        seed: UInt64
+        split: ImageSplit, batchSize: Int, augmentation: Augmentation = .none, order: Order, dropLast: Bool,
+        seed: UInt64, normalization: Normalization = .cifar10
     ) {
         precondition(batchSize > 0, "batch size must be positive, got \(batchSize)")
         // Reflection padding repeats no edge pixel, so it cannot reach further than the image is wide.
@@ -102,6 +96,8 @@ public final class CifarLoader: @unchecked Sendable {
         self.order = order
         self.dropLast = dropLast
         generator = SeededGenerator(seed: seed)
+        self.normalization = normalization
+        normalizationTable = normalization.table
         baseFlips = [Bool](repeating: false, count: split.count)
         epochFlips = [Bool](repeating: false, count: split.count)
         shifts = [Int32](repeating: 0, count: 2 * split.count)
@@ -168,7 +164,7 @@ public final class CifarLoader: @unchecked Sendable {
         precondition(positions.lowerBound >= 0 && positions.upperBound <= split.count, "positions \(positions) outside the epoch")
         let start = positions.lowerBound, imageCount = positions.count
         split.images.withUnsafeBufferPointer { source in
-            Self.normalizationTable.withUnsafeBufferPointer { table in
+            normalizationTable.withUnsafeBufferPointer { table in
                 for position in 0 ..< imageCount {
                     let image = visits[start + position]
                     labels[position] = Int32(split.labels[image])
@@ -205,10 +201,10 @@ public final class CifarLoader: @unchecked Sendable {
         }
     }
 
-    /// All images of `split`, normalised, NHWC, without augmentation (for evaluation).
-    public static func normalizedImages(_ split: CIFAR10Split) -> [Float] {
+    /// All images of `split`, normalised with `normalization`, NHWC, without augmentation (for evaluation).
+    public static func normalizedImages(_ split: ImageSplit, normalization: Normalization = .cifar10) -> [Float] {
         [Float](unsafeUninitializedCapacity: split.images.count) { output, initializedCount in
-            normalizationTable.withUnsafeBufferPointer { table in
+            normalization.table.withUnsafeBufferPointer { table in
                 split.images.withUnsafeBufferPointer { bytes in
                     let red = table.baseAddress!
                     let green = red + 256

@@ -1,3 +1,3 @@
-// The CIFAR-10 file formats (batch files, CIFAR10Split, CIFAR10Error) live in AirbenchFormats; they
+// The CIFAR-10 file formats (batch files, ImageSplit, DataError) live in AirbenchFormats; they
 // are part of this module's public API, so importing AirbenchData brings them along.
 @_exported import AirbenchFormats

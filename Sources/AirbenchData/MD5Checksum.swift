@@ -12,11 +12,11 @@ package enum MD5Checksum {
     /// The digest of a file's contents as 32 lowercase hex digits, read in pieces of `pieceSize` bytes
     /// so that large files cost little memory.
     ///
-    /// - Throws: `CIFAR10Error.missingFile` when the file is not there, `.fileSystem` when it cannot be read.
+    /// - Throws: `DataError.missingFile` when the file is not there, `.fileSystem` when it cannot be read.
     package static func hexDigest(ofFile file: URL, pieceSize: Int = 1 << 22) throws -> String {
         precondition(pieceSize > 0, "piece size must be positive")
         guard let handle = FileHandle(forReadingAtPath: file.path) else {
-            throw CIFAR10Error.missingFile(path: file.path, expected: [file.lastPathComponent])
+            throw DataError.missingFile(path: file.path, expected: [file.lastPathComponent])
         }
         defer { try? handle.close() }
         var md5 = Insecure.MD5()
@@ -25,7 +25,7 @@ package enum MD5Checksum {
             do {
                 piece = try handle.read(upToCount: pieceSize) ?? Data()
             } catch {
-                throw CIFAR10Error.fileSystem(path: file.path, reason: "cannot read: \(error.localizedDescription)")
+                throw DataError.fileSystem(path: file.path, reason: "cannot read: \(error.localizedDescription)")
             }
             if piece.isEmpty { break }
             md5.update(data: piece)

@@ -1,7 +1,7 @@
 /// Why a gzip, DEFLATE or tar stream could not be decoded.
 ///
 /// These carry no file name because the decoders work on bytes; the caller that knows the file
-/// wraps them in `CIFAR10Error.badArchive(path:reason:)`.
+/// wraps them in `DataError.badArchive(path:reason:)`.
 package enum ArchiveError: Error, CustomStringConvertible, Equatable {
     /// The data ended before the stream did.
     case truncated(String)

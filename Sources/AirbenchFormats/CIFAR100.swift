@@ -49,7 +49,7 @@ public struct CIFAR100: Sendable {
 
 /// One half of CIFAR-100: NHWC image bytes with their fine and coarse labels.
 public struct CIFAR100Split: Sendable {
-    /// `count × 32 × 32 × 3` bytes, NHWC, as in `CIFAR10Split`.
+    /// `count × 32 × 32 × 3` bytes, NHWC, as in `ImageSplit`.
     public var images: [UInt8]
     /// One class index 0–99 per image.
     public var fineLabels: [UInt8]
@@ -62,8 +62,8 @@ public struct CIFAR100Split: Sendable {
     public init(images: [UInt8], fineLabels: [UInt8], coarseLabels: [UInt8]) {
         precondition(fineLabels.count == coarseLabels.count, "\(fineLabels.count) fine labels but \(coarseLabels.count) coarse labels")
         precondition(
-            images.count == fineLabels.count * CIFAR10Split.bytesPerImage,
-            "\(images.count) image bytes do not hold \(fineLabels.count) images of \(CIFAR10Split.bytesPerImage) bytes")
+            images.count == fineLabels.count * ImageSplit.bytesPerImage,
+            "\(images.count) image bytes do not hold \(fineLabels.count) images of \(ImageSplit.bytesPerImage) bytes")
         self.images = images
         self.fineLabels = fineLabels
         self.coarseLabels = coarseLabels
@@ -110,7 +110,7 @@ public enum CIFAR100Error: Error, CustomStringConvertible, Equatable {
 /// planes (32 × 32 each).
 package enum CIFAR100BinaryFile {
     /// Bytes per record: two labels and 3,072 pixel bytes.
-    package static let recordSize = 2 + CIFAR10Split.bytesPerImage
+    package static let recordSize = 2 + ImageSplit.bytesPerImage
 
     /// Reads one file of exactly `records` records, converting planar RGB to interleaved NHWC.
     ///
@@ -139,7 +139,7 @@ package enum CIFAR100BinaryFile {
         guard source.count == records * recordSize else {
             throw CIFAR100Error.wrongFileSize(path: path, expected: records * recordSize, actual: source.count)
         }
-        var images = [UInt8](repeating: 0, count: records * CIFAR10Split.bytesPerImage)
+        var images = [UInt8](repeating: 0, count: records * ImageSplit.bytesPerImage)
         var fine = [UInt8](repeating: 0, count: records)
         var coarse = [UInt8](repeating: 0, count: records)
         try images.withUnsafeMutableBufferPointer { destination in
@@ -154,7 +154,7 @@ package enum CIFAR100BinaryFile {
                     throw CIFAR100Error.invalidLabel(path: path, record: record, kind: .fine, value: fine[record])
                 }
                 CIFAR10BatchFile.interleave(
-                    planes: source, at: base + 2, into: destination, at: record * CIFAR10Split.bytesPerImage)
+                    planes: source, at: base + 2, into: destination, at: record * ImageSplit.bytesPerImage)
             }
         }
         return CIFAR100Split(images: images, fineLabels: fine, coarseLabels: coarse)

@@ -12,52 +12,52 @@ package enum CIFAR10BatchFile {
     package static let classCount = 10
 
     /// Bytes per record: the label and 3,072 pixel bytes.
-    package static let recordSize = 1 + CIFAR10Split.bytesPerImage
+    package static let recordSize = 1 + ImageSplit.bytesPerImage
 
     /// The size a batch file of `records` records must have.
     package static func expectedSize(records: Int) -> Int { records * recordSize }
 
     /// Reads one batch file, converting planar RGB to interleaved NHWC.
     ///
-    /// - Throws: `CIFAR10Error.missingFile`, `.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
-    package static func read(_ file: URL, records: Int) throws -> CIFAR10Split {
+    /// - Throws: `DataError.missingFile`, `.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
+    package static func read(_ file: URL, records: Int) throws -> ImageSplit {
         let path = file.path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw CIFAR10Error.missingFile(path: path, expected: fileNames)
+            throw DataError.missingFile(path: path, expected: fileNames)
         }
         let data: Data
         do {
             data = try Data(contentsOf: file, options: .mappedIfSafe)
         } catch {
-            throw CIFAR10Error.fileSystem(path: path, reason: "cannot read: \(error.localizedDescription)")
+            throw DataError.fileSystem(path: path, reason: "cannot read: \(error.localizedDescription)")
         }
         return try data.withUnsafeBytes { try parse($0, path: path, records: records) }
     }
 
     /// Parses the bytes of a batch file that must hold exactly `records` records; `path` names it in errors.
     ///
-    /// - Throws: `CIFAR10Error.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
-    package static func parse(_ source: UnsafeRawBufferPointer, path: String, records: Int) throws -> CIFAR10Split {
+    /// - Throws: `DataError.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
+    package static func parse(_ source: UnsafeRawBufferPointer, path: String, records: Int) throws -> ImageSplit {
         guard source.count % recordSize == 0 else {
-            throw CIFAR10Error.truncatedRecord(path: path, recordSize: recordSize, actual: source.count)
+            throw DataError.truncatedRecord(path: path, recordSize: recordSize, actual: source.count)
         }
         guard source.count == expectedSize(records: records) else {
-            throw CIFAR10Error.wrongFileSize(path: path, expected: expectedSize(records: records), actual: source.count)
+            throw DataError.wrongFileSize(path: path, expected: expectedSize(records: records), actual: source.count)
         }
-        var images = [UInt8](repeating: 0, count: records * CIFAR10Split.bytesPerImage)
+        var images = [UInt8](repeating: 0, count: records * ImageSplit.bytesPerImage)
         var labels = [UInt8](repeating: 0, count: records)
         try images.withUnsafeMutableBufferPointer { destination in
             for record in 0 ..< records {
                 let base = record * recordSize
                 let label = source[base]
                 guard label < classCount else {
-                    throw CIFAR10Error.invalidLabel(path: path, record: record, value: label)
+                    throw DataError.invalidLabel(path: path, record: record, value: label)
                 }
                 labels[record] = label
-                interleave(planes: source, at: base + 1, into: destination, at: record * CIFAR10Split.bytesPerImage)
+                interleave(planes: source, at: base + 1, into: destination, at: record * ImageSplit.bytesPerImage)
             }
         }
-        return CIFAR10Split(images: images, labels: labels)
+        return ImageSplit(images: images, labels: labels)
     }
 
     /// Copies one image stored as R, G and B planes (32 × 32 each) starting at `start` into interleaved
@@ -65,7 +65,7 @@ package enum CIFAR10BatchFile {
     package static func interleave(
         planes source: UnsafeRawBufferPointer, at start: Int, into destination: UnsafeMutableBufferPointer<UInt8>, at out: Int
     ) {
-        let planeSize = CIFAR10Split.imageSide * CIFAR10Split.imageSide
+        let planeSize = ImageSplit.imageSide * ImageSplit.imageSide
         let green = start + planeSize
         let blue = green + planeSize
         var out = out

@@ -4,16 +4,16 @@ import Foundation
 /// ImageNet, as the official archive unpacks: `train/`, `valid/` and `test/`, each with one folder per
 /// class (`airplane` … `truck`) of 32 × 32 PNG files; 9,000 images per class and split.
 ///
-/// Images come out as `CIFAR10Split` (NHWC bytes), class by class in label order and, within a class,
+/// Images come out as `ImageSplit` (NHWC bytes), class by class in label order and, within a class,
 /// by file name. Only the reader is here; the training engine does not use CINIC-10 yet.
 public struct CINIC10: Sendable {
-    public var train: CIFAR10Split
-    public var valid: CIFAR10Split
-    public var test: CIFAR10Split
+    public var train: ImageSplit
+    public var valid: ImageSplit
+    public var test: ImageSplit
 
     /// The training and validation images together, as CINIC-10 is often used (180,000 images).
-    public var trainAndValid: CIFAR10Split {
-        CIFAR10Split(images: train.images + valid.images, labels: train.labels + valid.labels)
+    public var trainAndValid: ImageSplit {
+        ImageSplit(images: train.images + valid.images, labels: train.labels + valid.labels)
     }
 
     /// Class folder names in label order (CIFAR-10's classes and order).
@@ -29,7 +29,7 @@ public struct CINIC10: Sendable {
         name: "CINIC-10.tar.gz", url: "https://datashare.ed.ac.uk/bitstream/handle/10283/3192/CINIC-10.tar.gz",
         md5: "6ee4d0c996905fe93221de577967a372", images: 270_000)
 
-    public init(train: CIFAR10Split, valid: CIFAR10Split, test: CIFAR10Split) {
+    public init(train: ImageSplit, valid: ImageSplit, test: ImageSplit) {
         self.train = train
         self.valid = valid
         self.test = test
@@ -54,7 +54,7 @@ public struct CINIC10: Sendable {
 
     /// Reads one split folder: ten class folders of PNG files. Hidden files (names starting with ".")
     /// are ignored; any other file that is not `.png`, and any folder inside a class folder, is an error.
-    package static func readSplit(_ split: URL, imagesPerClass: Int?) throws -> CIFAR10Split {
+    package static func readSplit(_ split: URL, imagesPerClass: Int?) throws -> ImageSplit {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: split.path, isDirectory: &isFolder), isFolder.boolValue else {
             throw CINIC10Error.missingFolder(path: split.path, expected: splitNames.map { $0 + "/" })
@@ -77,7 +77,7 @@ public struct CINIC10: Sendable {
             if let imagesPerClass, names.count != imagesPerClass {
                 throw CINIC10Error.wrongCount(path: classFolder.path, expected: imagesPerClass, actual: names.count)
             }
-            images.reserveCapacity(images.count + names.count * CIFAR10Split.bytesPerImage)
+            images.reserveCapacity(images.count + names.count * ImageSplit.bytesPerImage)
             for name in names {
                 let file = classFolder.appendingPathComponent(name)
                 guard name.lowercased().hasSuffix(".png") else {
@@ -90,7 +90,7 @@ public struct CINIC10: Sendable {
                 labels.append(UInt8(label))
             }
         }
-        return CIFAR10Split(images: images, labels: labels)
+        return ImageSplit(images: images, labels: labels)
     }
 
     /// One PNG file as 32 × 32 RGB bytes.
@@ -112,7 +112,7 @@ public struct CINIC10: Sendable {
         } catch let error as PNGError {
             throw CINIC10Error.badImage(path: path, reason: error.reason)
         }
-        guard image.width == CIFAR10Split.imageSide, image.height == CIFAR10Split.imageSide else {
+        guard image.width == ImageSplit.imageSide, image.height == ImageSplit.imageSide else {
             throw CINIC10Error.badImage(path: path, reason: "the image is \(image.width) × \(image.height), expected 32 × 32")
         }
         return image.pixels

@@ -10,6 +10,13 @@ public struct DataSetFile: Sendable, Equatable {
     public var md5: String
     /// Images in the file.
     public var images: Int
+
+    public init(name: String, url: String, md5: String, images: Int) {
+        self.name = name
+        self.url = url
+        self.md5 = md5
+        self.images = images
+    }
 }
 
 /// The Street View House Numbers data set, cropped-digits format ("Format 2"): `train_32x32.mat`
@@ -17,15 +24,15 @@ public struct DataSetFile: Sendable, Equatable {
 /// level-5 files each holding `X` (uint8, 32 × 32 × 3 × N, column-major) and `y` (N × 1, the digit,
 /// with 10 standing for the digit 0).
 ///
-/// Images come out as `CIFAR10Split` (NHWC bytes) with labels 0–9, label *d* for the digit *d*.
+/// Images come out as `ImageSplit` (NHWC bytes) with labels 0–9, label *d* for the digit *d*.
 /// Only the reader is here; the training engine does not use SVHN yet.
 public struct SVHN: Sendable {
     /// The 73,257 training images (`train_32x32.mat`).
-    public var train: CIFAR10Split
+    public var train: ImageSplit
     /// The 26,032 test images (`test_32x32.mat`).
-    public var test: CIFAR10Split
+    public var test: ImageSplit
     /// The 531,131 easier extra training images (`extra_32x32.mat`), when asked for.
-    public var extra: CIFAR10Split?
+    public var extra: ImageSplit?
 
     /// `train_32x32.mat` as published on the SVHN page.
     public static let trainFile = DataSetFile(
@@ -41,7 +48,7 @@ public struct SVHN: Sendable {
         md5: "a93ce644f1a588dc4d68dda5feec44a7", images: 531_131)
 
     /// Creates the data set from its splits.
-    public init(train: CIFAR10Split, test: CIFAR10Split, extra: CIFAR10Split? = nil) {
+    public init(train: ImageSplit, test: ImageSplit, extra: ImageSplit? = nil) {
         self.train = train
         self.test = test
         self.extra = extra
@@ -57,7 +64,7 @@ public struct SVHN: Sendable {
 
     /// `load(folder:includeExtra:)`, optionally without the check of the official image counts, so tests can use small files.
     package static func load(folder: URL, includeExtra: Bool, checkCounts: Bool) throws -> SVHN {
-        func read(_ file: DataSetFile) throws -> CIFAR10Split {
+        func read(_ file: DataSetFile) throws -> ImageSplit {
             let url = folder.appendingPathComponent(file.name)
             guard FileManager.default.fileExists(atPath: url.path) else {
                 let expected = [trainFile.name, testFile.name] + (includeExtra ? [extraFile.name] : [])
@@ -75,7 +82,7 @@ public struct SVHN: Sendable {
     /// Reads one cropped-digits file, whatever its number of images.
     ///
     /// - Throws: `SVHNError` naming the file.
-    public static func read(_ file: URL) throws -> CIFAR10Split {
+    public static func read(_ file: URL) throws -> ImageSplit {
         let data: Data
         do {
             data = try Data(contentsOf: file, options: .mappedIfSafe)
@@ -89,7 +96,7 @@ public struct SVHN: Sendable {
     }
 
     /// Parses the bytes of a cropped-digits file; `path` names it in errors.
-    package static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws -> CIFAR10Split {
+    package static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws -> ImageSplit {
         var images: [UInt8]?
         var labels: [UInt8]?
         do {
@@ -110,11 +117,11 @@ public struct SVHN: Sendable {
         }
         guard let images else { throw SVHNError.missingVariable(path: path, name: "X") }
         guard let labels else { throw SVHNError.missingVariable(path: path, name: "y") }
-        let imageCount = images.count / CIFAR10Split.bytesPerImage
+        let imageCount = images.count / ImageSplit.bytesPerImage
         guard imageCount == labels.count else {
             throw SVHNError.countMismatch(path: path, images: imageCount, labels: labels.count)
         }
-        return CIFAR10Split(images: images, labels: labels)
+        return ImageSplit(images: images, labels: labels)
     }
 
     /// `X(row, column, channel, image)`, column-major, to NHWC bytes.
@@ -126,18 +133,18 @@ public struct SVHN: Sendable {
         guard x.realType == .uint8 else {
             throw bad("its data is stored as \(x.realType?.name ?? "nothing"), expected miUINT8")
         }
-        let side = CIFAR10Split.imageSide
+        let side = ImageSplit.imageSide
         // MATLAB drops trailing singleton dimensions, so one image is 32 × 32 × 3.
         let dims = x.dimensions
-        guard dims.count == 4 || dims.count == 3, dims[0] == side, dims[1] == side, dims[2] == CIFAR10Split.channels else {
+        guard dims.count == 4 || dims.count == 3, dims[0] == side, dims[1] == side, dims[2] == ImageSplit.channels else {
             throw bad("its size is \(dims.map(String.init).joined(separator: " × ")), expected 32 × 32 × 3 × N")
         }
         let count = dims.count == 4 ? dims[3] : 1
-        var images = [UInt8](repeating: 0, count: count * CIFAR10Split.bytesPerImage)
+        var images = [UInt8](repeating: 0, count: count * ImageSplit.bytesPerImage)
         images.withUnsafeMutableBufferPointer { out in
             var source = 0
             for image in 0 ..< count {
-                let base = image * CIFAR10Split.bytesPerImage
+                let base = image * ImageSplit.bytesPerImage
                 for channel in 0 ..< 3 {
                     for column in 0 ..< side {
                         for row in 0 ..< side {

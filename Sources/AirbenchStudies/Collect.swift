@@ -78,7 +78,7 @@ public struct StudyResults {
         if runs.count >= 2, let labels {
             let predictions = runs.compactMap { $0.predictedClasses(level: level) }
             if predictions.count == runs.count {
-                ensemble = EnsembleStatistics(predictions: predictions, labels: labels, classes: CIFAR10.classNames.count)
+                ensemble = EnsembleStatistics(predictions: predictions, labels: labels, classes: runs[0].dataset?.classCount ?? 10)
             }
         }
         return ConfigurationSummary(

@@ -39,7 +39,10 @@ public struct Sweep {
 
     /// Trains every pending run on `data` (its first `spec.trainLimit` training images) and writes its result.
     /// `report` hears of each run as it starts and ends.
-    public func run(data: CIFAR10, report: (String) -> Void = { _ in }) throws {
+    public func run(data: Dataset, report: (String) -> Void = { _ in }) throws {
+        guard data.selection == spec.dataset else {
+            throw SweepError("the study \(spec.name) is on \(spec.dataset), but the data given is \(data.selection)")
+        }
         var data = data
         if let limit = spec.trainLimit {
             guard limit <= data.train.count else {
@@ -47,7 +50,7 @@ public struct Sweep {
             }
             data.train = data.train.subset(Array(0..<limit))
         }
-        let testImages = CifarLoader.normalizedImages(data.test)
+        let testImages = CifarLoader.normalizedImages(data.test, normalization: data.normalization)
         let labelsHash = SHA256.hash(data: Data(data.test.labels)).map { String(format: "%02x", $0) }.joined()
         try writeTestLabels(data.test.labels, sha256: labelsHash)
         let todo = pending
@@ -64,7 +67,8 @@ public struct Sweep {
             var logits = result.finalLogits
             if logits.count < 3 {
                 logits += testImages.withUnsafeBufferPointer {
-                    network.inferLevels(Array(logits.count...2), images: $0.baseAddress!, count: data.test.count)
+                    network.inferLevels(Array(logits.count...2), images: $0.baseAddress!, count: data.test.count,
+                                        mirror: data.mirrorable)
                 }
             }
             let predictions = logits.map { network.predictions(logits: $0) }
@@ -72,7 +76,7 @@ public struct Sweep {
             let formatter = ISO8601DateFormatter()
             let record = SweepResult(
                 sweep: spec.name, configuration: run.configuration.name, seed: run.seed, method: h.method,
-                hyperparameters: h, trainImages: data.train.count, testImages: data.test.count, accuracy: accuracy,
+                dataset: data.selection, hyperparameters: h, trainImages: data.train.count, testImages: data.test.count, accuracy: accuracy,
                 ttaLevel: h.ttaLevel, timeSeconds: result.timeSeconds,
                 predictions: predictions.map { Data($0).base64EncodedString() }, testLabelsSHA256: labelsHash,
                 programVersion: AirbenchVersion.current, machine: .current(convolution: convolution),

@@ -1,4 +1,5 @@
 import Airbench
+import AirbenchData
 import AirbenchKernels
 import Foundation
 
@@ -14,6 +15,8 @@ public struct SweepResult: Codable, Sendable, Equatable {
     public var configuration: String
     public var seed: UInt64
     public var method: String
+    /// The data set trained and scored on; absent in files written before there was a choice (CIFAR-10).
+    public var dataset: DatasetSelection?
     /// Every resolved hyperparameter of the run.
     public var hyperparameters: Hyperparameters
     public var trainImages: Int

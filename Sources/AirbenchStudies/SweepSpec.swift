@@ -1,4 +1,5 @@
 import Airbench
+import AirbenchData
 import Foundation
 import TOMLKit
 
@@ -9,7 +10,9 @@ import TOMLKit
 /// those of the run log's `hyperparameters` (and of `airbench train --set`), so nothing new has to be learnt:
 ///
 ///     name = "table1-reduced"
-///     method = "airbench94"
+///     method = "airbench94"     # or a Table 5 preset such as "table5-svhn"
+///     dataset = "cifar10"       # optional: cifar10 (default), cifar100, svhn, cinic10, or a table such as
+///                               # { name = "cifar100", labels = "coarse" }; one data set per study
 ///     seeds = 8                 # seeds 0..7; or [first, count]
 ///     train_limit = 10000       # optional: the first N training images
 ///     shards = 4                # optional: the default shard count (see `Shard`)
@@ -29,6 +32,8 @@ public struct SweepSpec: Sendable {
     public var name: String
     public var description: String
     public var method: String
+    /// The study's data set (every configuration trains on it; the method is adapted to it as in Table 5).
+    public var dataset: DatasetSelection
     public var trainLimit: Int?
     public var seeds: [UInt64]
     public var shards: Int?
@@ -40,18 +45,19 @@ public struct SweepSpec: Sendable {
         configurations.indices.flatMap { c in seeds.map { SweepRun(configuration: configurations[c], seed: $0) } }
     }
 
-    /// Reads and resolves the spec in `url`.
+    /// Reads and resolves the spec in `url`; `dataset` (the command line's `--dataset`) chooses the data set
+    /// when the spec names none, and must agree with it when it does.
     /// - Throws: `SweepSpecError` naming the file and what is wrong.
-    public static func load(from url: URL) throws -> SweepSpec {
+    public static func load(from url: URL, dataset: DatasetSelection? = nil) throws -> SweepSpec {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw SweepSpecError(file: url.path, message: "cannot read the file (\(error.localizedDescription))")
         }
-        return try parse(text, file: url.path)
+        return try parse(text, file: url.path, dataset: dataset)
     }
 
-    /// Parses and resolves a spec's text; `file` names it in errors.
-    public static func parse(_ text: String, file: String = "<spec>") throws -> SweepSpec {
+    /// Parses and resolves a spec's text; `file` names it in errors; `dataset` as in `load`.
+    public static func parse(_ text: String, file: String = "<spec>", dataset requested: DatasetSelection? = nil) throws -> SweepSpec {
         func fail(_ message: String) -> SweepSpecError { SweepSpecError(file: file, message: message) }
         let root: [String: Any]
         do {
@@ -63,15 +69,17 @@ public struct SweepSpec: Sendable {
         } catch let error as TOMLParseError {
             throw fail("line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
-        let known: Set = ["name", "description", "method", "seeds", "train_limit", "shards", "set", "grid", "configuration"]
+        let known: Set = ["name", "description", "method", "dataset", "seeds", "train_limit", "shards", "set", "grid",
+                          "configuration"]
         if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw fail("unknown key '\(unknown)' (keys: \(known.sorted().joined(separator: ", ")))")
         }
         guard let name = root["name"] as? String, !name.isEmpty else { throw fail("'name' (a string) is required") }
+        guard root["method"] == nil || root["method"] is String else { throw fail("'method' must be a string") }
         let methodName = root["method"] as? String ?? "airbench94"
         func preset(_ name: String) throws -> Method {
             guard let method = Method.named(name) else {
-                throw fail("unknown method '\(name)' (methods: \(Method.all.map(\.name).joined(separator: ", ")))")
+                throw fail("unknown method '\(name)' (methods: \(Method.allWithPresets.map(\.name).joined(separator: ", ")))")
             }
             return method
         }
@@ -82,10 +90,14 @@ public struct SweepSpec: Sendable {
         let shared = try table(root["set"], "set", fail: fail) ?? [:]
         let variants = try parseVariants(root["configuration"], fail: fail)
         let grid = try parseGrid(root["grid"], fail: fail)
+        let dataset = try resolveDataset(requested: requested, spec: parseDataset(root["dataset"], fail: fail),
+                                         methods: try ([methodName] + variants.compactMap(\.method)).map(preset), fail: fail)
         var configurations = [SweepConfiguration]()
         for variant in variants {
             let base: Hyperparameters
-            do { base = try preset(variant.method ?? methodName).hyperparameters.applying(shared) } catch let error as SweepSpecError {
+            do {
+                base = try preset(variant.method ?? methodName).hyperparameters.adapted(to: dataset).applying(shared)
+            } catch let error as SweepSpecError {
                 throw error
             } catch { throw fail("[set]: \(error)") }
             for point in grid {
@@ -102,7 +114,54 @@ public struct SweepSpec: Sendable {
         }
         if Set(configurations.map(\.name)).count != configurations.count { throw fail("two configurations have the same name") }
         return SweepSpec(name: name, description: root["description"] as? String ?? "", method: methodName,
-                         trainLimit: trainLimit, seeds: seeds, shards: shards, configurations: configurations)
+                         dataset: dataset, trainLimit: trainLimit, seeds: seeds, shards: shards, configurations: configurations)
+    }
+
+    /// The `dataset` key: a data set's name, or a table of `name`, `labels`, `svhn_extra`, `cinic_valid`.
+    static func parseDataset(_ value: Any?, fail: (String) -> SweepSpecError) throws -> DatasetSelection? {
+        let names = DatasetName.allCases.map(\.rawValue).joined(separator: ", ")
+        switch value {
+        case nil: return nil
+        case let name as String:
+            guard let dataset = DatasetName(rawValue: name) else { throw fail("unknown dataset '\(name)' (\(names))") }
+            return DatasetSelection(dataset)
+        case let table as [String: Any]:
+            if let key = table.keys.sorted().first(where: { !["name", "labels", "svhn_extra", "cinic_valid"].contains($0) }) {
+                throw fail("dataset: unknown key '\(key)' (name, labels, svhn_extra, cinic_valid)")
+            }
+            guard let name = table["name"] as? String, let dataset = DatasetName(rawValue: name) else {
+                throw fail("dataset: 'name' must be one of \(names)")
+            }
+            let labels = try table["labels"].map { value -> CIFAR100Labels in
+                guard let text = value as? String, let labels = CIFAR100Labels(rawValue: text) else {
+                    throw fail("dataset: 'labels' must be fine or coarse")
+                }
+                return labels
+            } ?? .fine
+            func flag(_ key: String) throws -> Bool {
+                guard let value = table[key] else { return false }
+                guard let flag = value as? Bool else { throw fail("dataset: '\(key)' must be true or false") }
+                return flag
+            }
+            let selection = DatasetSelection(dataset, labels: labels, svhnExtra: try flag("svhn_extra"),
+                                             cinicValid: try flag("cinic_valid"))
+            do { try selection.validate() } catch { throw fail("dataset: \(error)") }
+            return selection
+        default: throw fail("'dataset' must be a data set's name or a table")
+        }
+    }
+
+    /// One data set per study: the command line's, else the spec's, else a Table 5 preset's, else CIFAR-10; any
+    /// other that names a different data set is an error.
+    static func resolveDataset(requested: DatasetSelection?, spec: DatasetSelection?, methods: [Method],
+                               fail: (String) -> SweepSpecError) throws -> DatasetSelection {
+        let stated = [(requested, "--dataset"), (spec, "'dataset'")] + methods.map { ($0.dataset, "method '\($0.name)'") }
+        let given = stated.compactMap { selection, source in selection.map { ($0, source) } }
+        guard let (chosen, source) = given.first else { return DatasetSelection(.cifar10) }
+        if let (other, otherSource) = given.first(where: { $0.0.name != chosen.name }) {
+            throw fail("\(source) trains on \(chosen.name.rawValue) but \(otherSource) on \(other.name.rawValue): one data set per study")
+        }
+        return chosen
     }
 
     static func parseSeeds(_ value: Any?, fail: (String) -> SweepSpecError) throws -> [UInt64] {

@@ -16,6 +16,7 @@ typedef struct {
     void (*body)(void *, int, int, int);
     void *context;
     int count;
+    int threads;  // the threads that take part (thread_count when posted); the others sit this job out
 } job;
 
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -56,10 +57,10 @@ void *ab_shared_scratch(int slot, size_t bytes) {
     return shared_scratch[slot].pointer;
 }
 
-static void run_part(int thread, int threads) {
-    long count = current_job.count;
-    int begin = (int)(count * thread / threads), end = (int)(count * (thread + 1) / threads);
-    if (begin < end) current_job.body(current_job.context, begin, end, thread);
+static void run_part(const job *work, int thread) {
+    long count = work->count;
+    int begin = (int)(count * thread / work->threads), end = (int)(count * (thread + 1) / work->threads);
+    if (begin < end) work->body(work->context, begin, end, thread);
 }
 
 static int worker_start_generation[AB_MAX_THREADS];
@@ -71,15 +72,17 @@ static void *worker(void *argument) {
     int seen = worker_start_generation[thread];
     for (;;) {
         int spins = 0;
-        while (atomic_load_explicit(&generation, memory_order_acquire) == seen) {
-            if (++spins < 20000) continue;
-            pthread_mutex_lock(&pool_mutex);
-            while (atomic_load(&generation) == seen) pthread_cond_wait(&pool_wake, &pool_mutex);
-            pthread_mutex_unlock(&pool_mutex);
-        }
+        while (atomic_load_explicit(&generation, memory_order_acquire) == seen && ++spins < 20000) {}
+        // The generation and its job are read together under the mutex they are posted under: a worker that
+        // wakes late must not pair a new generation with an old job (or the reverse), nor take part in a job
+        // posted for fewer threads, which would not wait for it.
+        pthread_mutex_lock(&pool_mutex);
+        while (atomic_load(&generation) == seen) pthread_cond_wait(&pool_wake, &pool_mutex);
         seen = atomic_load(&generation);
-        if (thread < thread_count) {
-            run_part(thread, thread_count);
+        job work = current_job;
+        pthread_mutex_unlock(&pool_mutex);
+        if (thread < work.threads) {
+            run_part(&work, thread);
             atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
         }
     }
@@ -109,13 +112,14 @@ void ab_parallel_for(int count, void (*body)(void *, int, int, int), void *conte
         if (count > 0) body(context, 0, count, 0);
         return;
     }
-    current_job = (job){body, context, count};
-    // Every worker runs part t of thread_count; parts beyond `count` are empty.
-    atomic_store(&pending, thread_count - 1);
+    // Every worker t < thread_count runs part t; parts beyond `count` are empty.
+    job work = {body, context, count, thread_count};
     pthread_mutex_lock(&pool_mutex);
+    current_job = work;
+    atomic_store(&pending, thread_count - 1);
     atomic_fetch_add_explicit(&generation, 1, memory_order_release);
     pthread_cond_broadcast(&pool_wake);
     pthread_mutex_unlock(&pool_mutex);
-    run_part(0, thread_count);
+    run_part(&work, 0);
     while (atomic_load_explicit(&pending, memory_order_acquire) > 0) sched_yield();
 }

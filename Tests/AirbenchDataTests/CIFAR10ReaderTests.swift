@@ -12,7 +12,7 @@ final class CIFAR10ReaderTests: XCTestCase {
         XCTAssertEqual(data.test.count, testRecords)
         XCTAssertEqual(data.train.images.count, 5 * testRecords * 3072)
 
-        func check(_ split: CIFAR10Split, image: Int, against source: [UInt8], record: Int) {
+        func check(_ split: ImageSplit, image: Int, against source: [UInt8], record: Int) {
             let base = record * 3073
             XCTAssertEqual(split.labels[image], source[base])
             for y in 0 ..< 32 {
@@ -42,13 +42,13 @@ final class CIFAR10ReaderTests: XCTestCase {
         try writeBatchFiles(into: folder)
         let missing = folder.appendingPathComponent("data_batch_3.bin")
         try FileManager.default.removeItem(at: missing)
-        assertCIFAR10Error(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
+        assertDataError(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
                            mentions: [missing.path, "test_batch.bin", "data_batch_1.bin"]) {
             $0 == .missingFile(path: missing.path, expected: CIFAR10.batchFileNames)
         }
         // The public entry point reports the same for a folder that is not CIFAR-10 at all.
         let empty = try makeTemporaryFolder()
-        assertCIFAR10Error(try CIFAR10.load(folder: empty), mentions: [empty.appendingPathComponent("data_batch_1.bin").path])
+        assertDataError(try CIFAR10.load(folder: empty), mentions: [empty.appendingPathComponent("data_batch_1.bin").path])
     }
 
     func testWrongSizeAndTruncatedRecord() throws {
@@ -56,12 +56,12 @@ final class CIFAR10ReaderTests: XCTestCase {
         try writeBatchFiles(into: folder)
         let file = folder.appendingPathComponent("data_batch_2.bin")
         try Data(batchFile(records: testRecords - 1, seed: 1)).write(to: file)
-        assertCIFAR10Error(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
+        assertDataError(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
                            mentions: [file.path, "\(testRecords * 3073)", "\((testRecords - 1) * 3073)"]) {
             $0 == .wrongFileSize(path: file.path, expected: testRecords * 3073, actual: (testRecords - 1) * 3073)
         }
         try Data(batchFile(records: testRecords, seed: 1).dropLast(5)).write(to: file)
-        assertCIFAR10Error(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
+        assertDataError(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
                            mentions: [file.path, "truncated record"]) {
             $0 == .truncatedRecord(path: file.path, recordSize: 3073, actual: testRecords * 3073 - 5)
         }
@@ -74,23 +74,23 @@ final class CIFAR10ReaderTests: XCTestCase {
         labels[7] = 10
         let file = folder.appendingPathComponent("test_batch.bin")
         try Data(batchFile(records: testRecords, seed: 6, labels: labels)).write(to: file)
-        assertCIFAR10Error(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
+        assertDataError(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
                            mentions: [file.path, "record 7", "label 10"]) {
             $0 == .invalidLabel(path: file.path, record: 7, value: 10)
         }
     }
 
     func testSyntheticSplitAndSubset() {
-        let split = CIFAR10Split.synthetic(count: 300, seed: 3)
+        let split = ImageSplit.synthetic(count: 300, seed: 3)
         XCTAssertEqual(split.count, 300)
         XCTAssertEqual(split.images.count, 300 * 3072)
         XCTAssertTrue(split.labels.allSatisfy { $0 < 10 })
         XCTAssertEqual(Set(split.labels).count, 10)
         XCTAssertEqual(Set(split.images).count, 256, "pixels should cover all byte values")
-        let again = CIFAR10Split.synthetic(count: 300, seed: 3)
+        let again = ImageSplit.synthetic(count: 300, seed: 3)
         XCTAssertEqual(again.images, split.images)
         XCTAssertEqual(again.labels, split.labels)
-        XCTAssertNotEqual(CIFAR10Split.synthetic(count: 300, seed: 4).images, split.images)
+        XCTAssertNotEqual(ImageSplit.synthetic(count: 300, seed: 4).images, split.images)
 
         let subset = split.subset([5, 0, 5, 299])
         XCTAssertEqual(subset.count, 4)

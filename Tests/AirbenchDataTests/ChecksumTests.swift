@@ -44,6 +44,6 @@ final class ChecksumTests: XCTestCase {
         try Data().write(to: empty)
         XCTAssertEqual(try MD5Checksum.hexDigest(ofFile: empty), "d41d8cd98f00b204e9800998ecf8427e")
         let missing = file.deletingLastPathComponent().appendingPathComponent("missing")
-        assertCIFAR10Error(try MD5Checksum.hexDigest(ofFile: missing), mentions: [missing.path, "not found"])
+        assertDataError(try MD5Checksum.hexDigest(ofFile: missing), mentions: [missing.path, "not found"])
     }
 }

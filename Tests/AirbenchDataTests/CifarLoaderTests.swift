@@ -7,7 +7,7 @@ final class CifarLoaderTests: XCTestCase {
 
     /// Images whose pixels say where they came from: R = 8·column, G = 8·row, B = image index (mod 256).
     /// Mirroring, shifting and reflection are all visible in the bytes. Labels are the index (mod 256).
-    private func patternSplit(count: Int) -> CIFAR10Split {
+    private func patternSplit(count: Int) -> ImageSplit {
         var images = [UInt8](repeating: 0, count: count * 3072)
         for image in 0 ..< count {
             for y in 0 ..< 32 {
@@ -19,10 +19,10 @@ final class CifarLoaderTests: XCTestCase {
                 }
             }
         }
-        return CIFAR10Split(images: images, labels: (0 ..< count).map { UInt8(truncatingIfNeeded: $0) })
+        return ImageSplit(images: images, labels: (0 ..< count).map { UInt8(truncatingIfNeeded: $0) })
     }
 
-    private func image(_ split: CIFAR10Split, _ index: Int) -> [UInt8] {
+    private func image(_ split: ImageSplit, _ index: Int) -> [UInt8] {
         Array(split.images[index * 3072 ..< (index + 1) * 3072])
     }
 
@@ -81,7 +81,7 @@ final class CifarLoaderTests: XCTestCase {
     /// Byte that normalises to each float, per channel, from the formula (not from the library).
     private let inverse: [[UInt32: UInt8]] = (0 ..< 3).map { channel in
         Dictionary(uniqueKeysWithValues: (0 ... 255).map { byte in
-            (((Float(byte) / 255 - CifarLoader.cifarMean[channel]) / CifarLoader.cifarStd[channel]).bitPattern, UInt8(byte))
+            (((Float(byte) / 255 - Normalization.cifar10.mean[channel]) / Normalization.cifar10.std[channel]).bitPattern, UInt8(byte))
         })
     }
 
@@ -101,16 +101,16 @@ final class CifarLoaderTests: XCTestCase {
     // MARK: - Tests
 
     func testNormalisationMatchesFormula() {
-        let split = CIFAR10Split.synthetic(count: 20, seed: 1)
+        let split = ImageSplit.synthetic(count: 20, seed: 1)
         let normalized = CifarLoader.normalizedImages(split)
         XCTAssertEqual(normalized.count, 20 * 3072)
         for (offset, byte) in split.images.enumerated() {
             let channel = offset % 3
-            let expected = (Float(byte) / 255 - CifarLoader.cifarMean[channel]) / CifarLoader.cifarStd[channel]
+            let expected = (Float(byte) / 255 - Normalization.cifar10.mean[channel]) / Normalization.cifar10.std[channel]
             XCTAssertEqual(normalized[offset].bitPattern, expected.bitPattern, "offset \(offset)")
         }
-        XCTAssertEqual(CifarLoader.cifarMean, [0.4914, 0.4822, 0.4465])
-        XCTAssertEqual(CifarLoader.cifarStd, [0.2470, 0.2435, 0.2616])
+        XCTAssertEqual(Normalization.cifar10.mean, [0.4914, 0.4822, 0.4465])
+        XCTAssertEqual(Normalization.cifar10.std, [0.2470, 0.2435, 0.2616])
 
         let loader = CifarLoader(split: split, batchSize: 8, shuffle: false, dropLast: false, seed: 0)
         var served: [Float] = []
@@ -227,7 +227,7 @@ final class CifarLoaderTests: XCTestCase {
     }
 
     func testBatchCountsAndShortLastBatch() {
-        let split = CIFAR10Split.synthetic(count: 250, seed: 2)
+        let split = ImageSplit.synthetic(count: 250, seed: 2)
         let dropping = CifarLoader(split: split, batchSize: 64, shuffle: true, dropLast: true, seed: 1)
         XCTAssertEqual(dropping.batchCount, 3)
         var sizes: [Int] = []
@@ -250,13 +250,13 @@ final class CifarLoaderTests: XCTestCase {
         XCTAssertEqual(labels[58], -1, "wrote past the short batch")
         XCTAssertTrue(images[58 * 3072].isNaN, "wrote past the short batch")
 
-        let exact = CifarLoader(split: CIFAR10Split.synthetic(count: 256, seed: 2), batchSize: 64, shuffle: false, dropLast: false, seed: 1)
+        let exact = CifarLoader(split: ImageSplit.synthetic(count: 256, seed: 2), batchSize: 64, shuffle: false, dropLast: false, seed: 1)
         XCTAssertEqual(exact.batchCount, 4)
         XCTAssertEqual(CifarLoader(split: split, batchSize: 300, shuffle: false, dropLast: true, seed: 1).batchCount, 0)
     }
 
     func testEpochCounter() {
-        let loader = CifarLoader(split: CIFAR10Split.synthetic(count: 10, seed: 1), batchSize: 4, shuffle: true, dropLast: false, seed: 1)
+        let loader = CifarLoader(split: ImageSplit.synthetic(count: 10, seed: 1), batchSize: 4, shuffle: true, dropLast: false, seed: 1)
         XCTAssertEqual(loader.epoch, 0)
         loader.forEachBatch { _, _, _ in }
         XCTAssertEqual(loader.epoch, 1)
@@ -265,7 +265,7 @@ final class CifarLoaderTests: XCTestCase {
     }
 
     func testSameSeedSameBatchesDifferentSeedDifferent() {
-        let split = CIFAR10Split.synthetic(count: 300, seed: 3)
+        let split = ImageSplit.synthetic(count: 300, seed: 3)
         func run(seed: UInt64) -> [Float] {
             let loader = CifarLoader(split: split, batchSize: 128, augmentation: Augmentation(flip: .alternating, translate: 2, cutout: 4),
                                      shuffle: true, dropLast: false, seed: seed)
@@ -279,7 +279,7 @@ final class CifarLoaderTests: XCTestCase {
     }
 
     func testCutoutSquareSizeAndBounds() {
-        let split = CIFAR10Split.synthetic(count: 400, seed: 4)
+        let split = ImageSplit.synthetic(count: 400, seed: 4)
         let normalized = CifarLoader.normalizedImages(split)
         let side = 8
         let loader = CifarLoader(split: split, batchSize: 400, augmentation: Augmentation(flip: .none, translate: 0, cutout: side),
@@ -309,7 +309,7 @@ final class CifarLoaderTests: XCTestCase {
     }
 
     func testFillingABatchIsFast() {
-        let split = CIFAR10Split.synthetic(count: 4096, seed: 5)
+        let split = ImageSplit.synthetic(count: 4096, seed: 5)
         let loader = CifarLoader(split: split, batchSize: 1024, augmentation: Augmentation(), shuffle: true, dropLast: true, seed: 1)
         var images = [Float](repeating: 0, count: 1024 * 3072)
         var labels = [Int32](repeating: 0, count: 1024)

@@ -6,15 +6,15 @@ final class DataLocationTests: XCTestCase {
     /// A closed port on this machine: connecting fails at once, as it does with no network.
     private let unreachable = URL(string: "http://127.0.0.1:9/cifar-10-binary.tar.gz")!
 
-    /// `CIFAR10.locate` with small files, an explicit environment (never the caller's) and no real download.
+    /// CIFAR-10's layout with small files, an explicit environment (never the caller's) and no real download.
     private func locate(
         _ flag: String?, environment: [String: String] = [:], cache: URL, allowDownload: Bool = false,
-        downloadURL: URL? = nil, downloadMD5: String = CIFAR10.officialArchiveMD5
+        downloadURL: URL? = nil, downloadMD5: String = CIFAR10.officialArchive.md5
     ) throws -> URL {
-        try CIFAR10.locate(
-            dataFlag: flag, environment: environment, cacheFolder: cache, allowDownload: allowDownload,
-            recordsPerFile: testRecords, downloadURL: downloadURL ?? unreachable, downloadMD5: downloadMD5,
-            downloadTimeout: 5)
+        let url = downloadURL ?? unreachable
+        let download = DataSetFile(name: url.lastPathComponent, url: url.absoluteString, md5: downloadMD5, images: 60_000)
+        return try CIFAR10.layout(recordsPerFile: testRecords, download: download).locate(
+            dataFlag: flag, environment: environment, cacheFolder: cache, allowDownload: allowDownload, downloadTimeout: 5)
     }
 
     func testFolderOfBatchFiles() throws {
@@ -85,7 +85,7 @@ final class DataLocationTests: XCTestCase {
         XCTAssertTrue(CIFAR10BatchFile.folderIsComplete(found, records: testRecords))
 
         try Data(batchArchive()).write(to: shared.appendingPathComponent("second.tar.gz"))
-        assertCIFAR10Error(try locate(shared.path, cache: cache), mentions: [shared.path, "2 archives"])
+        assertDataError(try locate(shared.path, cache: cache), mentions: [shared.path, "2 archives"])
     }
 
     func testFlagTakesPrecedenceOverEnvironment() throws {
@@ -101,8 +101,8 @@ final class DataLocationTests: XCTestCase {
         let cache = root.appendingPathComponent("cache")
         let missing = root.appendingPathComponent("no-such-data").path
         // Even with downloads allowed, an explicit path never falls back to the internet.
-        assertCIFAR10Error(try locate(missing, cache: cache, allowDownload: true), mentions: [missing, "no such file"])
-        assertCIFAR10Error(try locate(nil, environment: ["AIRBENCH_DATA": missing], cache: cache, allowDownload: true),
+        assertDataError(try locate(missing, cache: cache, allowDownload: true), mentions: [missing, "no such file"])
+        assertDataError(try locate(nil, environment: ["AIRBENCH_DATA": missing], cache: cache, allowDownload: true),
                            mentions: [missing])
         XCTAssertFalse(FileManager.default.fileExists(atPath: cache.path))
     }
@@ -111,11 +111,11 @@ final class DataLocationTests: XCTestCase {
         let root = try makeTemporaryFolder()
         let empty = root.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        assertCIFAR10Error(try locate(empty.path, cache: root.appendingPathComponent("cache"), allowDownload: true),
+        assertDataError(try locate(empty.path, cache: root.appendingPathComponent("cache"), allowDownload: true),
                            mentions: [empty.path, "cifar-10-batches-bin", ".tar.gz"])
         let text = root.appendingPathComponent("notes.txt")
         try Data("x".utf8).write(to: text)
-        assertCIFAR10Error(try locate(text.path, cache: root), mentions: [text.path, "not a folder or a .tar.gz"])
+        assertDataError(try locate(text.path, cache: root), mentions: [text.path, "not a folder or a .tar.gz"])
     }
 
     func testPartialFolderReportsTheBadFile() throws {
@@ -124,9 +124,9 @@ final class DataLocationTests: XCTestCase {
         try writeBatchFiles(into: data)
         let file = data.appendingPathComponent("data_batch_5.bin")
         try Data(batchFile(records: testRecords, seed: 1).dropLast(1)).write(to: file)
-        assertCIFAR10Error(try locate(data.path, cache: root), mentions: [file.path, "truncated record"])
+        assertDataError(try locate(data.path, cache: root), mentions: [file.path, "truncated record"])
         try FileManager.default.removeItem(at: file)
-        assertCIFAR10Error(try locate(data.path, cache: root), mentions: [file.path, "not found"])
+        assertDataError(try locate(data.path, cache: root), mentions: [file.path, "not found"])
     }
 
     func testBrokenArchiveNamesItAndLeavesNothing() throws {
@@ -136,13 +136,13 @@ final class DataLocationTests: XCTestCase {
         bytes[bytes.count - 6] ^= 0x10  // inside the CRC-32
         try Data(bytes).write(to: archive)
         let cache = root.appendingPathComponent("cache")
-        assertCIFAR10Error(try locate(archive.path, cache: cache), mentions: [archive.path, "CRC-32"])
+        assertDataError(try locate(archive.path, cache: cache), mentions: [archive.path, "CRC-32"])
         let extracted = cache.appendingPathComponent("extracted").path
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: extracted), [])
 
         let wrongContents = root.appendingPathComponent("other.tar.gz")
         try Data(storedGzip(tarArchive([TarTestEntry(name: "readme.txt", contents: [1, 2])]))).write(to: wrongContents)
-        assertCIFAR10Error(try locate(wrongContents.path, cache: cache), mentions: [wrongContents.path, "cifar-10-batches-bin"])
+        assertDataError(try locate(wrongContents.path, cache: cache), mentions: [wrongContents.path, "cifar-10-batches-bin"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: extracted), [])
     }
 
@@ -160,7 +160,7 @@ final class DataLocationTests: XCTestCase {
     func testOfflineDownloadFailsFastWithHint() throws {
         let cache = try makeTemporaryFolder().appendingPathComponent("cache")
         let start = Date()
-        assertCIFAR10Error(try locate(nil, cache: cache, allowDownload: true),
+        assertDataError(try locate(nil, cache: cache, allowDownload: true),
                            mentions: [unreachable.absoluteString, "point --data at a local copy", "AIRBENCH_DATA"]) {
             if case .downloadFailed = $0 { return true } else { return false }
         }
@@ -168,7 +168,7 @@ final class DataLocationTests: XCTestCase {
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: cache.path)) ?? []
         XCTAssertEqual(leftovers, [], "partial download left in the cache")
 
-        assertCIFAR10Error(try locate(nil, cache: cache, allowDownload: false),
+        assertDataError(try locate(nil, cache: cache, allowDownload: false),
                            mentions: [cache.path, "downloading is off", "point --data"])
     }
 
@@ -179,7 +179,7 @@ final class DataLocationTests: XCTestCase {
         let url = server.url(path: "cifar-10-binary.tar.gz")
         let cache = try makeTemporaryFolder().appendingPathComponent("cache")
 
-        assertCIFAR10Error(try locate(nil, cache: cache, allowDownload: true, downloadURL: url, downloadMD5: "0123"),
+        assertDataError(try locate(nil, cache: cache, allowDownload: true, downloadURL: url, downloadMD5: "0123"),
                            mentions: [url.absoluteString, "checksum mismatch", MD5Checksum.hexDigest(archive)])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path), [], "rejected download kept")
 
@@ -195,14 +195,14 @@ final class DataLocationTests: XCTestCase {
         defer { server.stop() }
         let url = server.url(path: "cifar-10-binary.tar.gz")
         let cache = try makeTemporaryFolder()
-        assertCIFAR10Error(try locate(nil, cache: cache, allowDownload: true, downloadURL: url),
+        assertDataError(try locate(nil, cache: cache, allowDownload: true, downloadURL: url),
                            mentions: [url.absoluteString, "HTTP status 404", "AIRBENCH_DATA"])
     }
 
     func testDefaultCacheFolder() {
-        XCTAssertEqual(CIFAR10.defaultCacheFolder(environment: ["AIRBENCH_CACHE": "/tmp/a", "XDG_CACHE_HOME": "/tmp/x"]).path, "/tmp/a")
-        XCTAssertEqual(CIFAR10.defaultCacheFolder(environment: ["XDG_CACHE_HOME": "/tmp/x", "HOME": "/home/h"]).path, "/tmp/x/airbench")
-        XCTAssertEqual(CIFAR10.defaultCacheFolder(environment: ["HOME": "/home/h"]).path, "/home/h/.cache/airbench")
-        XCTAssertEqual(CIFAR10.defaultCacheFolder(environment: ["AIRBENCH_CACHE": "", "HOME": "/home/h"]).path, "/home/h/.cache/airbench")
+        XCTAssertEqual(DatasetLayout.defaultCacheFolder(environment: ["AIRBENCH_CACHE": "/tmp/a", "XDG_CACHE_HOME": "/tmp/x"]).path, "/tmp/a")
+        XCTAssertEqual(DatasetLayout.defaultCacheFolder(environment: ["XDG_CACHE_HOME": "/tmp/x", "HOME": "/home/h"]).path, "/tmp/x/airbench")
+        XCTAssertEqual(DatasetLayout.defaultCacheFolder(environment: ["HOME": "/home/h"]).path, "/home/h/.cache/airbench")
+        XCTAssertEqual(DatasetLayout.defaultCacheFolder(environment: ["AIRBENCH_CACHE": "", "HOME": "/home/h"]).path, "/home/h/.cache/airbench")
     }
 }

@@ -26,7 +26,7 @@ final class SVHNReaderTests: XCTestCase {
         return folder
     }
 
-    private func check(_ split: CIFAR10Split, against expectedName: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func check(_ split: ImageSplit, against expectedName: String, count: Int, file: StaticString = #filePath, line: UInt = #line) throws {
         let expected = try sample(expectedName)
         XCTAssertEqual(expected.count, count * (1 + 3072), expectedName, file: file, line: line)
         XCTAssertEqual(split.count, count, expectedName, file: file, line: line)
@@ -75,7 +75,7 @@ final class SVHNReaderTests: XCTestCase {
     func testBadVariablesAreRejectedWithTheReason() throws {
         let bad = try sampleFolder().appendingPathComponent("bad")
         func path(_ name: String) -> String { bad.appendingPathComponent(name).path }
-        func read(_ name: String) throws -> CIFAR10Split { try SVHN.read(bad.appendingPathComponent(name)) }
+        func read(_ name: String) throws -> ImageSplit { try SVHN.read(bad.appendingPathComponent(name)) }
         assertSVHNError(try read("x-double.mat"), mentions: [path("x-double.mat"), "'X'", "double", "expected uint8"])
         assertSVHNError(try read("x-shape.mat"), mentions: [path("x-shape.mat"), "'X'", "32 × 32 × 2 × 1", "32 × 32 × 3 × N"])
         assertSVHNError(try read("y-eleven.mat"), mentions: [path("y-eleven.mat"), "y(2) is 11.0", "1–10"]) {

@@ -82,7 +82,7 @@ final class TarReaderTests: XCTestCase {
         try Data(storedGzip(tarArchive([TarTestEntry(name: "../escape.txt", contents: [1])]))).write(to: archiveFile)
         let target = folder.appendingPathComponent("target")
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        assertCIFAR10Error(try ArchiveExtractor.extractTarGzip(archiveFile, into: target), mentions: ["evil.tar.gz", "../escape.txt"])
+        assertDataError(try ArchiveExtractor.extractTarGzip(archiveFile, into: target), mentions: ["evil.tar.gz", "../escape.txt"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("escape.txt").path))
     }
 

@@ -160,14 +160,14 @@ func batchArchive(records: Int = testRecords) -> [UInt8] {
     return storedGzip(tarArchive(entries))
 }
 
-/// Asserts that `body` throws a `CIFAR10Error` whose description mentions every string in `mentions`.
-func assertCIFAR10Error<T>(
+/// Asserts that `body` throws a `DataError` whose description mentions every string in `mentions`.
+func assertDataError<T>(
     _ body: @autoclosure () throws -> T, mentions: [String], file: StaticString = #filePath, line: UInt = #line,
-    check: (CIFAR10Error) -> Bool = { _ in true }
+    check: (DataError) -> Bool = { _ in true }
 ) {
     XCTAssertThrowsError(try body(), file: file, line: line) { error in
-        guard let error = error as? CIFAR10Error else {
-            return XCTFail("expected CIFAR10Error, got \(error)", file: file, line: line)
+        guard let error = error as? DataError else {
+            return XCTFail("expected DataError, got \(error)", file: file, line: line)
         }
         XCTAssertTrue(check(error), "unexpected case: \(error)", file: file, line: line)
         for text in mentions {

@@ -130,7 +130,7 @@ final class SweepRunTests: XCTestCase {
 
     func testASweepRunsOnceResumesAndSummarises() throws {
         let spec = try SweepSpec.parse(text)
-        let data = CIFAR10(train: .synthetic(count: 256, seed: 1), test: .synthetic(count: 100, seed: 2))
+        let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: 256, seed: 1), test: .synthetic(count: 100, seed: 2)))
         let halves = try (0..<2).map { try Sweep(spec: spec, folder: folder, shard: Shard(index: $0, count: 2)) }
         try halves[0].run(data: data)
         XCTAssertEqual(halves[0].pending.count, 0)

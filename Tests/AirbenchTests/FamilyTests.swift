@@ -76,8 +76,8 @@ final class FamilyTests: XCTestCase {
     }
 
     /// Labels 0, 1, 2, … identify the images a loader serves.
-    func indexedSplit(_ count: Int) -> CIFAR10Split {
-        var split = CIFAR10Split.synthetic(count: count, seed: 1)
+    func indexedSplit(_ count: Int) -> ImageSplit {
+        var split = ImageSplit.synthetic(count: count, seed: 1)
         split.labels = (0..<count).map { UInt8($0) }
         return split
     }
@@ -87,7 +87,7 @@ final class FamilyTests: XCTestCase {
         h.batchSize = 4
         h.order = .sequential
         h.batchesSpanEpochs = true
-        let source = BatchSource(split: indexedSplit(10), hyperparameters: h, seed: 0)
+        let source = BatchSource(split: indexedSplit(10), normalization: .cifar10, hyperparameters: h, seed: 0)
         XCTAssertEqual(source.stepsPerEpoch, 2)
         var images = [Float](repeating: 0, count: 4 * 3072), labels = [Int32](repeating: 0, count: 4)
         var served = [[Int32]]()
@@ -97,7 +97,7 @@ final class FamilyTests: XCTestCase {
         }
         XCTAssertEqual(served, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1], [2, 3, 4, 5], [6, 7, 8, 9]])
         h.batchesSpanEpochs = false  // whole epochs, the last partial batch dropped
-        let epochs = BatchSource(split: indexedSplit(10), hyperparameters: h, seed: 0)
+        let epochs = BatchSource(split: indexedSplit(10), normalization: .cifar10, hyperparameters: h, seed: 0)
         served = []
         for step in 0..<3 {
             epochs.fill(step: step, images: &images, labels: &labels)
@@ -132,7 +132,7 @@ final class FamilyTests: XCTestCase {
     /// Every preset trains end to end at a tiny size, reproducibly; airbench94_muon and airbench96_faster take
     /// their own paths (Muon, the proxy over a stream).
     func testEveryPresetTrainsEndToEndReproducibly() throws {
-        let data = CIFAR10(train: .synthetic(count: 512, seed: 1), test: .synthetic(count: 40, seed: 2))
+        let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: 512, seed: 1), test: .synthetic(count: 40, seed: 2)))
         for method in Method.all {
             var h = method.hyperparameters
             h.widths = Widths(block1: 8, block2: 12, block3: 16)

@@ -59,7 +59,7 @@ final class ModelHashTests: XCTestCase {
         h.whitenBiasEpochs = 1
         h.whiteningImages = 512
         h.ttaLevel = 0
-        let data = CIFAR10(train: .synthetic(count: 1024, seed: 1), test: .synthetic(count: 50, seed: 2))
+        let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: 1024, seed: 1), test: .synthetic(count: 50, seed: 2)))
         let (network, _) = try train94(data: data, hyperparameters: h, seed: 7, convolution: algorithm,
                                        evaluateEachEpoch: false)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("airbench-hash-\(UUID().uuidString).safetensors")

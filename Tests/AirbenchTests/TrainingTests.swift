@@ -6,14 +6,14 @@ import XCTest
 
 final class TrainingTests: XCTestCase {
     /// A configuration small enough for a test: narrow widths, 2 steps per epoch.
-    func tiny() -> (Hyperparameters94, CIFAR10) {
+    func tiny() -> (Hyperparameters94, Dataset) {
         var h = Hyperparameters94()
         h.widths = Widths(block1: 8, block2: 16, block3: 16)
         h.batchSize = 64
         h.trainEpochs = 1.5
         h.whiteningImages = 128
         h.ttaLevel = 2
-        let data = CIFAR10(train: .synthetic(count: 128, seed: 1), test: .synthetic(count: 40, seed: 2))
+        let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: 128, seed: 1), test: .synthetic(count: 40, seed: 2)))
         return (h, data)
     }
 
@@ -70,7 +70,7 @@ final class TrainingTests: XCTestCase {
     /// 20,000 images and widths 32/64/64; this shorter run reaches about 60%.
     func testSmokeTrainingOnRealDataBeatsChance() throws {
         guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
-        var data = try CIFAR10.load(dataFlag: nil)
+        var data = try Dataset.load(DatasetSelection(.cifar10), dataFlag: nil)
         data.train = data.train.subset(Array(0..<10_240))
         var h = Hyperparameters94()
         h.widths = Widths(block1: 32, block2: 64, block3: 64)

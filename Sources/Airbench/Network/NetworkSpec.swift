@@ -18,8 +18,8 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
         }
 
         /// CIFAR-10/100 images, as the data set defines them.
-        public static let cifar = Input(height: CIFAR10Split.imageSide, width: CIFAR10Split.imageSide,
-                                        channels: CIFAR10Split.channels)
+        public static let cifar = Input(height: ImageSplit.imageSide, width: ImageSplit.imageSide,
+                                        channels: ImageSplit.channels)
         public var pixels: Int { height * width * channels }
     }
 

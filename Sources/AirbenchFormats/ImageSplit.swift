@@ -1,9 +1,10 @@
-/// One half of CIFAR-10 (train or test): images as bytes and their class labels.
+/// One split of a 32 × 32 RGB data set (CIFAR-10, CIFAR-100, SVHN, CINIC-10; train or test): images as
+/// bytes and their class labels.
 ///
 /// Images stay as `UInt8` (3 KB each); the loader normalises to `Float` only while filling a batch,
 /// because the whole training set as floats would cost four times the memory.
-public struct CIFAR10Split: Sendable {
-    /// Side of a CIFAR-10 image in pixels.
+public struct ImageSplit: Sendable {
+    /// Side of an image in pixels (every data set here is 32 × 32).
     public static let imageSide = 32
     /// Colour channels per pixel (R, G, B).
     public static let channels = 3
@@ -12,7 +13,7 @@ public struct CIFAR10Split: Sendable {
 
     /// `count × 32 × 32 × 3` bytes, NHWC: images one after another, pixels row-major, RGB interleaved.
     public var images: [UInt8]
-    /// One class index 0–9 per image.
+    /// One class index per image (0 ..< the data set's class count).
     public var labels: [UInt8]
     /// Number of images.
     public var count: Int
@@ -28,7 +29,7 @@ public struct CIFAR10Split: Sendable {
     }
 
     /// The images at `indices`, in that order (indices may repeat).
-    public func subset(_ indices: [Int]) -> CIFAR10Split {
+    public func subset(_ indices: [Int]) -> ImageSplit {
         var subsetImages = [UInt8](repeating: 0, count: indices.count * Self.bytesPerImage)
         subsetImages.withUnsafeMutableBufferPointer { destination in
             images.withUnsafeBufferPointer { source in
@@ -40,6 +41,6 @@ public struct CIFAR10Split: Sendable {
                 }
             }
         }
-        return CIFAR10Split(images: subsetImages, labels: indices.map { labels[$0] })
+        return ImageSplit(images: subsetImages, labels: indices.map { labels[$0] })
     }
 }

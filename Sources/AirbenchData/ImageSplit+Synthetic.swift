@@ -1,6 +1,6 @@
-extension CIFAR10Split {
+extension ImageSplit {
     /// Random pixels and random labels 0–9, for warm-up runs and tests that need no real data.
-    public static func synthetic(count: Int, seed: UInt64) -> CIFAR10Split {
+    public static func synthetic(count: Int, seed: UInt64) -> ImageSplit {
         precondition(count >= 0, "synthetic split needs a non-negative count, got \(count)")
         var generator = SeededGenerator(seed: seed)
         var images = [UInt8](repeating: 0, count: count * bytesPerImage)
@@ -18,6 +18,6 @@ extension CIFAR10Split {
             }
         }
         let labels = (0 ..< count).map { _ in UInt8(generator.int(below: CIFAR10.classNames.count)) }
-        return CIFAR10Split(images: images, labels: labels)
+        return ImageSplit(images: images, labels: labels)
     }
 }
