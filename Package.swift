@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "airbench", targets: ["AirbenchCLI"]),
         // The file formats alone, for the fuzz harnesses in Fuzz/ (a separate package).
         .library(name: "AirbenchFormats", targets: ["AirbenchFormats"]),
+        // Sweep specs, results and statistics, for the sweep-spec fuzz harness and for scripts of studies.
+        .library(name: "AirbenchStudies", targets: ["AirbenchStudies"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -3,7 +3,7 @@
 // main build and CI never see the sanitizer flags. Build and run with scripts/fuzz.sh.
 import PackageDescription
 
-let harnesses = ["tar", "gzip", "cifar10", "cifar100", "mat", "png", "safetensors"]
+let harnesses = ["tar", "gzip", "cifar10", "cifar100", "mat", "png", "safetensors", "sweepspec"]
 
 let package = Package(
     name: "AirbenchFuzz",
@@ -11,7 +11,7 @@ let package = Package(
     targets: harnesses.map { name in
         .executableTarget(
             name: "fuzz-\(name)",
-            dependencies: [.product(name: "AirbenchFormats", package: "Airbench")],
+            dependencies: [.product(name: name == "sweepspec" ? "AirbenchStudies" : "AirbenchFormats", package: "Airbench")],
             path: "Sources/\(name)",
             // No `main`: libFuzzer's, linked in by -sanitize=fuzzer, calls LLVMFuzzerTestOneInput.
             swiftSettings: [.unsafeFlags(["-parse-as-library"])])

@@ -2,7 +2,7 @@
 # Builds the libFuzzer harnesses of Fuzz/ (with -sanitize=fuzzer,address) and runs each for SECONDS.
 #
 #   scripts/fuzz.sh [SECONDS] [HARNESS ...]      SECONDS defaults to 600; HARNESS defaults to all of:
-#                                                tar gzip cifar10 cifar100 mat png safetensors
+#                                                tar gzip cifar10 cifar100 mat png safetensors sweepspec
 #
 # Each harness starts from a fresh copy of its committed seed corpus Fuzz/corpus/HARNESS/ in
 # Fuzz/work/HARNESS/ (new inputs that reach new code are added there, not to the committed corpus), with
@@ -16,7 +16,7 @@
 # Exits 0 when no harness found anything, 1 when one did, 2 when the build failed.
 set -uo pipefail
 
-all=(tar gzip cifar10 cifar100 mat png safetensors)
+all=(tar gzip cifar10 cifar100 mat png safetensors sweepspec)
 seconds=${1:-600}
 [[ $# -gt 0 ]] && shift
 harnesses=("$@")

@@ -235,12 +235,13 @@ def triangle(steps, start=0, end=0, peak=0.5):
     return m[indices] * x + b[indices]
 
 
-def infer(model, inputs, tta_level):
+def infer(model, inputs, tta_level, mirror=True):
+    # mirror=False (our choice for SVHN, whose mirrored digits are not digits): the mirrored views are left out.
     def infer_basic(inputs, net):
         return net(inputs).clone()
 
     def infer_mirror(inputs, net):
-        return 0.5 * net(inputs) + 0.5 * net(inputs.flip(-1))
+        return 0.5 * net(inputs) + 0.5 * net(inputs.flip(-1)) if mirror else net(inputs)
 
     def infer_mirror_translate(inputs, net):
         logits = infer_mirror(inputs, net)

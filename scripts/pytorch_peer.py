@@ -29,8 +29,11 @@ Reduced scale: --train-images N keeps the first N training images; the schedules
 Lookahead follow from the reduced steps per epoch (N // batch size) as the method computes them.
 --steps S times only the first S training steps and prints the seconds per step (for quick ratios).
 --evaluate-model FILE loads a model saved by `airbench` with --save-model (any method: read from the metadata key
-`method`, else inferred from the tensor names) with `load_state_dict(..., strict=False)` and prints its test accuracy at
-TTA 0 and 2. Never needed to build or test the Swift package.
+`method`, else inferred from the tensor names; the class count from the head) with `load_state_dict(..., strict=False)`
+and prints its test accuracy at TTA 0 and 2 on the test split of the data set the metadata `dataset` names (CIFAR-10,
+CIFAR-100 fine or coarse, SVHN, CINIC-10; DIR is then that data set's folder, read here with numpy, SciPy and Pillow),
+normalised with the metadata's `normalization`; SVHN's TTA leaves out the mirrored views, as `airbench` does.
+Never needed to build or test the Swift package.
 """
 
 import argparse
@@ -83,8 +86,36 @@ def read_split(folder, names):
     return images, labels
 
 
-def normalize(images):
-    return ((images.float() / 255) - MEAN) / STD
+def normalize(images, mean=MEAN, std=STD):
+    return ((images.float() / 255) - mean) / std
+
+
+def read_test_split(folder, dataset):
+    """The test split of `dataset` (a selection as the model's metadata records it) as uint8 NCHW and labels."""
+    name = dataset.get("name", "cifar10")
+    if name == "cifar10":
+        return read_split(folder, ["test_batch.bin"])
+    if name == "cifar100":
+        records = np.fromfile(os.path.join(folder, "test.bin"), dtype=np.uint8).reshape(-1, 3074)
+        labels = records[:, 0 if dataset.get("labels") == "coarse" else 1].astype(np.int64)
+        return torch.from_numpy(records[:, 2:].reshape(-1, 3, 32, 32).copy()), torch.from_numpy(labels)
+    if name == "svhn":
+        import scipy.io
+        mat = scipy.io.loadmat(os.path.join(folder, "test_32x32.mat"))
+        images = np.ascontiguousarray(mat["X"].transpose(3, 2, 0, 1))  # 32 x 32 x 3 x N -> N x 3 x 32 x 32
+        labels = mat["y"].reshape(-1).astype(np.int64) % 10  # 10 is the digit 0
+        return torch.from_numpy(images), torch.from_numpy(labels)
+    if name == "cinic10":
+        from PIL import Image
+        classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+        images, labels = [], []
+        for label, cls in enumerate(classes):
+            folder_of_class = os.path.join(folder, "test", cls)
+            for file in sorted(f for f in os.listdir(folder_of_class) if f.endswith(".png")):
+                images.append(np.asarray(Image.open(os.path.join(folder_of_class, file)).convert("RGB")).transpose(2, 0, 1))
+                labels.append(label)
+        return torch.from_numpy(np.stack(images)), torch.tensor(labels)
+    raise SystemExit(f"unknown data set {name!r}")
 
 
 def random_flip(images, generator=None):
@@ -152,11 +183,11 @@ def make_scheduler(optimizer, cfg, total):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: family.warmup_linear_factor(i, total))
 
 
-def evaluate(model, test, level, autocast):
+def evaluate(model, test, level, autocast, mean=MEAN, std=STD, mirror=True):
     images, labels = test
     with autocast:
-        logits = torch.cat([listing4.infer(model, normalize(x).contiguous(memory_format=torch.channels_last), level)
-                            for x in images.split(2000)])
+        logits = torch.cat([listing4.infer(model, normalize(x, mean, std).contiguous(memory_format=torch.channels_last),
+                                           level, mirror) for x in images.split(2000)])
     return (logits.float().argmax(1) == labels).float().mean().item()
 
 
@@ -453,7 +484,8 @@ def infer_architecture(state, metadata):
         f", GELU {'after' if after else 'before'} the add" if convs == 3 else "")
 
 
-def evaluate_model(path, test):
+def evaluate_model(path, folder):
+    import json
     from safetensors import safe_open
     from safetensors.torch import load_file
     state = load_file(path)
@@ -461,13 +493,23 @@ def evaluate_model(path, test):
         metadata = f.metadata() or {}
     method, model, widths, note = infer_architecture(state, metadata)
     missing, unexpected = model.load_state_dict(state, strict=False)
+    dataset = json.loads(metadata.get("dataset", '{"name": "cifar10"}'))
+    normalization = json.loads(metadata.get("normalization", "null") or "null")
+    mean, std = (MEAN, STD) if normalization is None else (
+        torch.tensor(normalization["mean"]).view(1, 3, 1, 1), torch.tensor(normalization["std"]).view(1, 3, 1, 1))
+    classes = (state["head.weight"] if "head.weight" in state else state["7.weight"]).shape[0]
     print(f"loaded {path}: method {method} ({'metadata' if 'method' in metadata else 'inferred'}), widths {widths}, "
-          f"output scale {note}; missing {missing}, unexpected {unexpected}")
+          f"{classes} classes, output scale {note}, data set {dataset}; missing {missing}, unexpected {unexpected}")
     if unexpected or any(not k.endswith("num_batches_tracked") for k in missing):
         sys.exit("the file does not match the network: missing or unexpected entries besides num_batches_tracked")
+    test = read_test_split(folder, dataset)
+    if int(test[1].max()) >= classes:
+        sys.exit(f"the test labels reach {int(test[1].max())}, but the model has {classes} outputs")
     no_autocast = torch.autocast("cpu", enabled=False)
+    mirror = dataset.get("name") != "svhn"
     for level in (0, 2):
-        print(f"PyTorch test accuracy, TTA {level}: {evaluate(model, test, level, no_autocast):.4f}")
+        accuracy = evaluate(model, test, level, no_autocast, mean, std, mirror)
+        print(f"PyTorch test accuracy, TTA {level}: {accuracy:.4f} ({len(test[1])} images)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -500,7 +542,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.evaluate_model:
-        evaluate_model(args.evaluate_model, read_split(args.data, ["test_batch.bin"]))
+        evaluate_model(args.evaluate_model, args.data)
         return
 
     cfg = dict(METHODS[args.method])

@@ -15,11 +15,13 @@ public enum TTA {
     /// plus the mirrored and unmirrored one-pixel translations up-left and down-right at ⅛ each.
     ///
     /// Without `mirror` (data sets whose mirrored images are not of their class: SVHN's digits) the mirrored
-    /// views are left out and each remaining view counts double: level 1 is the image alone, level 2 the image
-    /// at ½ and the two translations at ¼.
+    /// views are left out and the others' weights scaled to sum to 1: level 1 is the image alone, level 2 the
+    /// image at ½ and the two translations at ¼.
     static func views(level: Int, mirror: Bool = true) -> [View] {
         guard mirror else {
-            return views(level: level).filter { !$0.mirror }.map { View(mirror: false, shift: $0.shift, weight: 2 * $0.weight) }
+            let kept = views(level: level).filter { !$0.mirror }
+            let total = kept.map(\.weight).reduce(0, +)
+            return kept.map { View(mirror: false, shift: $0.shift, weight: $0.weight / total) }
         }
         switch level {
         case 0: return [View(mirror: false, shift: 0, weight: 1)]

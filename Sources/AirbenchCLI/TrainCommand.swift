@@ -110,7 +110,7 @@ func writeLog(to path: String, results: [RunResult], threads: Int, data: Dataset
                        convolution: runtime.convolution, threads: threads,
                        runs: results.count, seed: seed,
                        dataset: data.selection, normalization: data.normalization,
-                       normalizationSource: data.normalizationSource, mirroredViews: data.mirrorable,
+                       trainingSplitStatistics: data.trainingSplitStatistics, mirroredViews: data.mirrorable,
                        trainImages: data.train.count, testImages: data.test.count, hyperparameters: h, results: results,
                        meanTTAValidationAccuracy: mean, stdTTAValidationAccuracy: std,
                        meanTimeSeconds: results.map(\.timeSeconds).reduce(0, +) / Double(results.count))
@@ -134,7 +134,7 @@ struct RunLog: Codable {
     /// The data set, and what of it changes the bits: the normalisation and whether TTA mirrors.
     var dataset: DatasetSelection
     var normalization: Normalization
-    var normalizationSource: Dataset.NormalizationSource
+    var trainingSplitStatistics: Normalization
     var mirroredViews: Bool
     var trainImages: Int
     var testImages: Int

@@ -16,7 +16,7 @@ public enum DatasetName: String, Sendable, Codable, CaseIterable {
 
     /// Statistics of the official training split as widely published (the paper's for CIFAR-10; CINIC-10's
     /// from its authors' README; CIFAR-100 and SVHN as used across PyTorch recipes).
-    public var publishedNormalization: Normalization? {
+    public var publishedNormalization: Normalization {
         switch self {
         case .cifar10: return .cifar10
         case .cifar100: return Normalization(mean: [0.5071, 0.4865, 0.4409], std: [0.2673, 0.2564, 0.2762])

@@ -100,6 +100,9 @@ public struct SweepSpec: Sendable {
             } catch let error as SweepSpecError {
                 throw error
             } catch { throw fail("[set]: \(error)") }
+            guard configurations.count + grid.count <= maximumConfigurations else {
+                throw fail("more than \(maximumConfigurations) configurations")
+            }
             for point in grid {
                 let name = ([variant.name].compactMap { $0 } + point.map { "\($0.key)=\(describe($0.value))" })
                     .joined(separator: ",")
@@ -164,9 +167,17 @@ public struct SweepSpec: Sendable {
         return chosen
     }
 
+    /// At most this many seeds, and this many configurations, per study: a spec is read whole into memory, so a
+    /// typo (or a hostile file) asking for 10¹⁸ seeds or a grid of 10¹² points is refused, not allocated.
+    public static let maximumSeeds = 1_000_000
+    public static let maximumConfigurations = 100_000
+
     static func parseSeeds(_ value: Any?, fail: (String) -> SweepSpecError) throws -> [UInt64] {
+        let limit = "at most \(maximumSeeds) seeds"
         switch value {
         case nil: throw fail("'seeds' is required: a count (seeds 0..count-1) or [first, count]")
+        case let count as Int where count > maximumSeeds: throw fail("'seeds' asks for \(count) seeds; \(limit)")
+        case let pair as [Int] where pair.count == 2 && pair[1] > maximumSeeds: throw fail("'seeds' asks for \(pair[1]) seeds; \(limit)")
         case let count as Int where count > 0: return (0..<UInt64(count)).map { $0 }
         case let pair as [Int] where pair.count == 2 && pair[0] >= 0 && pair[1] > 0:
             return (0..<UInt64(pair[1])).map { UInt64(pair[0]) + $0 }
@@ -206,6 +217,9 @@ public struct SweepSpec: Sendable {
         var points: [[(key: String, value: Any)]] = [[]]
         for key in grid.keys.sorted() {
             guard let values = grid[key] as? [Any], !values.isEmpty else { throw fail("grid '\(key)' must be a non-empty array") }
+            guard points.count * values.count <= maximumConfigurations else {
+                throw fail("the grid has more than \(maximumConfigurations) points (at '\(key)')")
+            }
             points = points.flatMap { point in values.map { point + [(key, $0)] } }
         }
         return points

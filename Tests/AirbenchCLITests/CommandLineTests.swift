@@ -119,6 +119,55 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(eval.output.contains(String(format: "%.4f", logged)), "eval: \(eval.output) vs logged \(logged)")
     }
 
+    /// CIFAR-100 in its official layout and sizes (random pixels; fine label i mod 100, coarse i mod 20): trains
+    /// with a 100-way head, the model records its data set, and `eval` finds it, normalises alike and reproduces
+    /// the accuracy; variants and data sets that do not fit are refused with the reason.
+    func testCIFAR100FromTheCommandLine() throws {
+        let data = folder.appendingPathComponent("cifar-100-binary")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        var state: UInt64 = 7
+        for (name, records) in [("train.bin", 50_000), ("test.bin", 10_000)] {
+            var bytes = [UInt8](repeating: 0, count: records * 3074)
+            for record in 0..<records {
+                bytes[record * 3074] = UInt8(record % 20)
+                bytes[record * 3074 + 1] = UInt8(record % 100)
+                for i in 2..<3074 {
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    bytes[record * 3074 + i] = UInt8(truncatingIfNeeded: state >> 56)
+                }
+            }
+            try Data(bytes).write(to: data.appendingPathComponent(name))
+        }
+        let model = folder.appendingPathComponent("c100.safetensors"), log = folder.appendingPathComponent("c100.json")
+        let train = try run(["train", "airbench94", "--dataset", "cifar100", "--data", folder.path, "--train-limit", "1024",
+                             "--batch-size", "512", "--epochs", "1", "--widths", "8,16,16", "--no-warmup", "--no-epoch-eval",
+                             "--save-model", model.path, "--log", log.path])
+        XCTAssertEqual(train.status, 0, train.error)
+        XCTAssertTrue(train.output.contains("data: cifar100 (fine labels): 1024 train, 10000 test images, 100 classes; "
+                                            + "published normalisation mean/std 0.5071/0.2673"), train.output)
+        XCTAssertTrue(train.output.contains("WARNING: the training split's own"), "random pixels are not CIFAR-100's: \(train.output)")
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
+        XCTAssertEqual((json["dataset"] as? [String: Any])?["name"] as? String, "cifar100")
+        XCTAssertEqual((json["normalization"] as? [String: Any])?["mean"] as? [Double], [0.5071, 0.4865, 0.4409])
+        XCTAssertNotNil(json["trainingSplitStatistics"] as? [String: Any])
+        let logged = try XCTUnwrap((json["results"] as? [[String: Any]])?.first?["ttaValidationAccuracy"] as? Double)
+        let eval = try run(["eval", "--model", model.path, "--data", folder.path])
+        XCTAssertEqual(eval.status, 0, eval.error)
+        XCTAssertTrue(eval.output.contains(String(format: "%.4f", logged)) && eval.output.contains("cifar100"), eval.output)
+        for (arguments, expected) in [
+            (["eval", "--model", model.path, "--data", folder.path, "--dataset", "cifar10"], "contradicts the model"),
+            (["eval", "--model", model.path, "--data", folder.path, "--labels", "coarse"], "has 100 outputs, but cifar100 (coarse labels) has 20 classes"),
+            (["train", "airbench94", "--dataset", "svhn", "--labels", "coarse", "--no-warmup"], "coarse labels exist only for cifar100"),
+            (["train", "table5-svhn", "--dataset", "cifar10", "--no-warmup"], "contradicts the preset table5-svhn"),
+            (["train", "airbench94", "--dataset", "svhn", "--data", folder.path, "--no-warmup"], "train_32x32.mat"),
+            (["train", "airbench94", "--dataset", "mnist"], "--dataset"),
+        ] {
+            let outcome = try run(arguments)
+            XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
+            XCTAssertTrue(outcome.error.contains(expected), "\(arguments): \(outcome.error)")
+        }
+    }
+
     /// `--set` reaches every hyperparameter and names what it cannot set.
     func testSetOverridesAndItsErrors() throws {
         for (assignment, expected) in [("nosuchfield=1", "no hyperparameter 'nosuchfield'"),
@@ -139,6 +188,8 @@ final class CommandLineTests: XCTestCase {
             XCTAssertTrue(list.output.contains(name + ":"), name)
         }
         XCTAssertTrue(list.output.contains("FLOPs per run: 0.360 PFLOPs"), list.output)
+        XCTAssertTrue(list.output.contains("table5-svhn            Table 5: airbench96 on SVHN without Cutout, no flipping; paper 97.38%"),
+                      list.output)
         let muon = try run(["methods", "airbench94_muon"])
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(muon.output.utf8)) as? [String: Any])
         XCTAssertEqual(json["filterOptimizer"] as? String, "muon")

@@ -42,14 +42,30 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(Normalization.computed(from: flat), Normalization(mean: [0.2, 0.4, 1.0], std: [1, 1, 1]))
     }
 
-    func testPublishedStatisticsAreUsedOnlyWhenTheSplitAgrees() {
-        let paper = Normalization.cifar10
-        let near = Normalization(mean: paper.mean.map { $0 + 0.004 }, std: paper.std)
-        XCTAssertTrue(Normalization.choose(computed: near, published: paper) == (paper, .published))
-        let far = Normalization(mean: paper.mean, std: paper.std.map { $0 + 0.006 })
-        XCTAssertTrue(Normalization.choose(computed: far, published: paper) == (far, .computed))
-        XCTAssertTrue(Normalization.choose(computed: far, published: nil) == (far, .computed))
-        XCTAssertEqual(far.distance(to: paper), 0.006, accuracy: 1e-6)
+    /// Every data set normalises with its published statistics; its training split's own are a check on the data.
+    func testPublishedStatisticsAreUsedAndTheSplitIsChecked() {
+        let random = Dataset(selection: DatasetSelection(.cifar10), train: .synthetic(count: 20, seed: 1), test: .synthetic(count: 2, seed: 2))
+        XCTAssertEqual(random.normalization, .cifar10)
+        XCTAssertEqual(random.trainingSplitStatistics, Normalization.computed(from: random.train))
+        XCTAssertFalse(random.statisticsAgree, "uniform random pixels have mean ½, far from CIFAR-10's")
+        XCTAssertTrue(random.summary.contains("WARNING: the training split's own"), random.summary)
+        for name in DatasetName.allCases {
+            let published = name.publishedNormalization
+            // A split made to have exactly the published means (to the byte) agrees on them; its deviations are
+            // whatever they are, so build one from two pixel values around each mean at the published spread.
+            var bytes = [UInt8]()
+            for i in 0..<(2 * 1024) {
+                for c in 0..<3 {
+                    let value = published.mean[c] + (i % 2 == 0 ? 1 : -1) * published.std[c]
+                    bytes.append(UInt8((value * 255).rounded()))
+                }
+            }
+            let data = Dataset(selection: DatasetSelection(name), train: ImageSplit(images: bytes, labels: [0, 1]),
+                               test: .synthetic(count: 1, seed: 1))
+            XCTAssertEqual(data.normalization, published, "\(name)")
+            XCTAssertTrue(data.statisticsAgree, "\(name): \(data.trainingSplitStatistics) vs \(published)")
+            XCTAssertTrue(data.summary.contains("the training split agrees"), data.summary)
+        }
     }
 
     func testNormalisationTablesFollowTheDataSet() {
@@ -81,9 +97,8 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(coarse.train.labels, reader.train.coarseLabels)
         XCTAssertNotEqual(coarse.train.labels, fine.train.labels)
         XCTAssertTrue(fine.mirrorable)
-        // Seven random images are far from CIFAR-100's statistics: the split's own are used, and said so.
-        XCTAssertEqual(fine.normalizationSource, .computed)
-        XCTAssertEqual(fine.normalization, Normalization.computed(from: reader.train.split(labels: .fine)))
+        XCTAssertEqual(fine.normalization, DatasetName.cifar100.publishedNormalization)
+        XCTAssertEqual(fine.trainingSplitStatistics, Normalization.computed(from: reader.train.split(labels: .fine)))
         XCTAssertTrue(fine.summary.contains("cifar100 (fine labels): 7 train, 3 test images, 100 classes"), fine.summary)
     }
 

@@ -65,6 +65,40 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertTrue(syntax.hasPrefix("x.toml: line 1"), syntax)
     }
 
+    /// One data set per study: the spec's `dataset`, a Table 5 preset's, or the command line's; configurations are
+    /// adapted to it (SVHN: no flipping) before the spec's own settings, which still win.
+    func testTheStudysDataSet() throws {
+        func parse(_ text: String, dataset: DatasetSelection? = nil) throws -> SweepSpec {
+            try SweepSpec.parse("name = \"d\"\nseeds = 1\n" + text, file: "d.toml", dataset: dataset)
+        }
+        XCTAssertEqual(try parse("").dataset, DatasetSelection(.cifar10))
+        let svhn = try parse("dataset = \"svhn\"")
+        XCTAssertEqual(svhn.dataset, DatasetSelection(.svhn))
+        XCTAssertEqual(svhn.configurations[0].hyperparameters.flip, .none)
+        XCTAssertEqual(try parse("dataset = \"svhn\"\n[set]\nflip = \"random\"").configurations[0].hyperparameters.flip, .random)
+        let coarse = try parse("dataset = { name = \"cifar100\", labels = \"coarse\" }")
+        XCTAssertEqual(coarse.dataset.classCount, 20)
+        XCTAssertEqual(try parse("method = \"table5-cinic10-cutout\"").dataset, DatasetSelection(.cinic10))
+        XCTAssertEqual(try parse("", dataset: DatasetSelection(.cifar100)).dataset, DatasetSelection(.cifar100))
+        XCTAssertEqual(try parse("dataset = \"cinic10\"", dataset: DatasetSelection(.cinic10, cinicValid: true)).dataset.cinicValid, true)
+        func message(_ text: String, dataset: DatasetSelection? = nil) -> String {
+            do { _ = try parse(text, dataset: dataset); return "" } catch { return "\(error)" }
+        }
+        for (text, dataset, expected) in [
+            ("dataset = \"imagenet\"", nil, "unknown dataset 'imagenet'"),
+            ("dataset = 3", nil, "'dataset' must be"),
+            ("dataset = { name = \"svhn\", labels = \"coarse\" }", nil, "coarse labels exist only for cifar100"),
+            ("dataset = { name = \"svhn\", extra = true }", nil, "unknown key 'extra'"),
+            ("dataset = \"svhn\"", DatasetSelection(.cifar10), "--dataset trains on cifar10 but 'dataset' on svhn"),
+            ("dataset = \"svhn\"\nmethod = \"table5-cifar100\"", nil, "one data set per study"),
+            ("[[configuration]]\nname = \"a\"\nmethod = \"table5-svhn\"\n[[configuration]]\nname = \"b\"\nmethod = \"table5-cifar10\"",
+             nil, "one data set per study"),
+        ] as [(String, DatasetSelection?, String)] {
+            let error = message(text, dataset: dataset)
+            XCTAssertTrue(error.hasPrefix("d.toml: ") && error.contains(expected), "\(text): \(error)")
+        }
+    }
+
     func testTheShippedStudiesParse() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("studies")
@@ -154,6 +188,11 @@ final class SweepRunTests: XCTestCase {
         let h = spec.runs[0].configuration.hyperparameters
         let again = try train(data: data, hyperparameters: h, seed: 0, evaluateEachEpoch: false)
         XCTAssertEqual(again.result.ttaValidationAccuracy, result.accuracy[h.ttaLevel])
+
+        XCTAssertEqual(result.dataset, DatasetSelection(.cifar10))
+        // The data given must be the study's data set.
+        let other = Dataset(selection: DatasetSelection(.svhn), train: data.train, test: data.test)
+        XCTAssertThrowsError(try whole.run(data: other)) { XCTAssertTrue("\($0)".contains("is on cifar10"), "\($0)") }
 
         let collection = try StudyResults.read(folder: folder)
         XCTAssertEqual(collection.results.count, 18)
