@@ -60,6 +60,7 @@ public struct SweepSpec: Sendable {
     public static func parse(_ text: String, file: String = "<spec>", dataset requested: DatasetSelection? = nil) throws -> SweepSpec {
         func fail(_ message: String) -> SweepSpecError { SweepSpecError(file: file, message: message) }
         let root: [String: Any]
+        if let problem = TOMLPreflight.problem(in: text) { throw fail("line \(problem.line): \(problem.message)") }
         do {
             let table = try TOMLTable(string: text)
             guard let object = try JSONSerialization.jsonObject(with: Data(table.convert(to: .json).utf8)) as? [String: Any] else {

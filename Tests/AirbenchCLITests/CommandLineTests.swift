@@ -236,6 +236,20 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(steps, totalSteps, method)
             XCTAssertGreaterThan(json["fullRunSeconds"] as? Double ?? 0, Double(steps) * (json["stepSeconds"] as? Double ?? 0))
         }
+        // Another data set's official sizes: CINIC-10 with valid, 180,000 / 64 = 2,812 steps per epoch; a Table 5
+        // preset brings its data set (SVHN: 73,257 / 64 = 1,144 steps per epoch, 40 epochs).
+        for (arguments, dataset, trainImages, totalSteps) in [
+            (["--method", "airbench94_muon", "--dataset", "cinic10", "--cinic-valid"], "cinic10 (train+valid)", 180_000, 2_812 * 8),
+            (["--method", "table5-svhn"], "svhn", 73_257, 1_144 * 40),
+        ] {
+            let outcome = try run(["bench"] + arguments + ["--widths", "8,16,16", "--batch-size", "64", "--repeats", "1",
+                                                           "--steps", "1", "--threads", "1", "--json"])
+            XCTAssertEqual(outcome.status, 0, outcome.error)
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+            XCTAssertEqual(json["dataset"] as? String, dataset)
+            XCTAssertEqual(json["trainImages"] as? Int, trainImages)
+            XCTAssertEqual(json["totalSteps"] as? Int, totalSteps)
+        }
     }
 
     /// A tiny study for the sweep tests: 2 configurations × 3 seeds of a narrow airbench94 on 1,024 images.

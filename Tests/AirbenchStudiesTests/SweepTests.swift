@@ -63,6 +63,16 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertTrue(message("name = \"a\"\nseeds = 2\n[grid]\nflip = []").contains("non-empty"))
         let syntax = message("name = \"a\nseeds = 2")
         XCTAssertTrue(syntax.hasPrefix("x.toml: line 1"), syntax)
+        // Headers that made the toml++ inside TOMLKit abort (found by Fuzz/ sweepspec; toml++ issue 294): errors now.
+        for (header, line) in [("[,2,3]", 3), ("[[[a]]]", 3), ("[&", 3), ("  [ =", 3), ("# c\n[[ ]]", 4)] {
+            let error = message("name = \"a\"\nseeds = 2\n" + header)
+            XCTAssertTrue(error.hasPrefix("x.toml: line \(line): a table header must start with a key"), "\(header): \(error)")
+        }
+        for (value, line) in [("[}", 3), ("[1, }", 3), ("[\n  # c\n  }", 5), ("[[1], [2,\n}]]", 4)] {
+            let error = message("name = \"a\"\nseeds = 2\ncutout = " + value)
+            XCTAssertTrue(error.hasPrefix("x.toml: line \(line): an array element cannot start with '}'"), "\(value): \(error)")
+        }
+        XCTAssertTrue(message("name = \"a\"\nseeds = 2\n[set]\nwidths = { block1 = 8 }").isEmpty)
     }
 
     /// One data set per study: the spec's `dataset`, a Table 5 preset's, or the command line's; configurations are
@@ -97,6 +107,30 @@ final class SweepSpecTests: XCTestCase {
             let error = message(text, dataset: dataset)
             XCTAssertTrue(error.hasPrefix("d.toml: ") && error.contains(expected), "\(text): \(error)")
         }
+    }
+
+    /// The header check follows strings, comments and brackets: brackets inside values are not headers.
+    func testBracketsInsideValuesAreNotHeaders() throws {
+        let text = #"""
+            name = "a"   # [, in a comment
+            description = """
+            [, at the start of a line of a multi-line string
+            """
+            seeds = [
+              0,
+              2,
+            ]
+            [set]
+            widths = { block1 = 8, block2 = 16, block3 = 16 }
+            [ "grid" ]
+            flip = [
+              "random", 'alternating'
+            ]
+            """#
+        let spec = try SweepSpec.parse(text)
+        XCTAssertTrue(spec.description.hasPrefix("[, at the start"))
+        XCTAssertEqual(spec.configurations.count, 2)
+        XCTAssertEqual(spec.seeds, [0, 1])
     }
 
     func testTheShippedStudiesParse() throws {

@@ -1,0 +1,98 @@
+/// A guard in front of the TOML parser: the toml++ inside TOMLKit 0.6 (the version SwiftPM has here) aborts the
+/// process, through an assertion (or undefined behaviour where assertions are off), on two kinds of malformed
+/// input that our fuzzer found (Fuzz/ sweepspec):
+/// - a table header whose key does not start with a key character: `[,2]`, `[[[a]]]`, `[&`
+///   (marzer/tomlplusplus issue 294, fixed upstream by pull request 301);
+/// - an array element that starts with `}`: `a = [}` (`parse_value`'s precondition, unchecked by `parse_array`).
+/// This scan finds both before the text reaches toml++, so such a file gets an error message instead of a crash.
+enum TOMLPreflight {
+    /// What is wrong, and on which line.
+    struct Problem: Equatable {
+        var line: Int
+        var message: String
+    }
+
+    /// The first line holding a table header whose key starts with a character that cannot start a key (a
+    /// bare-key character `A-Za-z0-9_-` or a quote), or an array element starting with `}`; nil if none.
+    ///
+    /// Headers are `[` or `[[` at the start of a line outside any string, array or inline table; the scan
+    /// follows TOML's strings (basic, literal and their multi-line forms, with escapes), comments and brackets
+    /// so that brackets inside values are not taken for headers.
+    static func problem(in text: String) -> Problem? {
+        let bytes = Array(text.utf8)
+        var i = 0, line = 1, atLineStart = true, expectElement = false
+        var open: [UInt8] = []  // the brackets of the values being read: [ or {
+        func at(_ k: Int) -> UInt8? { k < bytes.count ? bytes[k] : nil }
+        func startsKey(_ c: UInt8?) -> Bool {
+            guard let c else { return false }
+            return (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
+                || c == 0x5F || c == 0x2D || c == 0x22 || c == 0x27
+        }
+        /// Skips a string starting at `i` (on its opening quote); counts the lines it spans.
+        func skipString() {
+            let quote = bytes[i]
+            let multiline = at(i + 1) == quote && at(i + 2) == quote
+            i += multiline ? 3 : 1
+            while i < bytes.count {
+                let c = bytes[i]
+                if c == 0x0A { line += 1; if !multiline { return } }
+                if c == 0x5C && quote == 0x22 { i += 2; continue }  // an escape in a basic string
+                if c == quote && (!multiline || (at(i + 1) == quote && at(i + 2) == quote)) {
+                    i += multiline ? 3 : 1
+                    // A multi-line string may end in up to two more quotes that belong to it.
+                    while multiline && at(i) == quote { i += 1 }
+                    return
+                }
+                i += 1
+            }
+        }
+        while i < bytes.count {
+            let c = bytes[i]
+            switch c {
+            case 0x0A:
+                line += 1
+                atLineStart = true
+                i += 1
+                continue
+            case 0x20, 0x09, 0x0D:
+                i += 1
+                continue
+            case 0x23:  // a comment, to the end of the line
+                while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+                continue
+            case 0x7D where expectElement:
+                return Problem(line: line, message: "an array element cannot start with '}'")
+            case 0x22, 0x27:
+                skipString()
+            case 0x5B where atLineStart && open.isEmpty:  // a table header
+                i += 1
+                if at(i) == 0x5B { i += 1 }
+                while at(i) == 0x20 || at(i) == 0x09 { i += 1 }
+                guard startsKey(at(i)) else {
+                    return Problem(line: line, message: "a table header must start with a key (a letter, digit, _, - or a quote)")
+                }
+                while i < bytes.count && bytes[i] != 0x0A { i += 1 }  // a header is one line
+                continue
+            case 0x5B, 0x7B:
+                open.append(c)
+                i += 1
+                expectElement = c == 0x5B
+                atLineStart = false
+                continue
+            case 0x5D, 0x7D:
+                if !open.isEmpty { open.removeLast() }
+                i += 1
+            case 0x2C:
+                i += 1
+                expectElement = open.last == 0x5B
+                atLineStart = false
+                continue
+            default:
+                i += 1
+            }
+            atLineStart = false
+            expectElement = false
+        }
+        return nil
+    }
+}
