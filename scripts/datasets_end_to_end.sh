@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end on every data set from the command line: train a reduced airbench94 with --dataset, save the model,
-# evaluate it with `airbench eval`, load it into PyTorch and evaluate it there (scripts/README.md).
+# evaluate it with `airbench eval` (fp32, TTA 0 and 2), load it into PyTorch and evaluate it there (scripts/README.md).
 #
 #   scripts/datasets_end_to_end.sh PYTHON OUT
 #
@@ -26,7 +26,9 @@ run() {  # NAME DATA-FOR-AIRBENCH DATA-FOR-PYTORCH ARGS...
     echo "== $name"
     /usr/bin/time -f "   train: %e s wall, %M KiB max RSS" $airbench train "$@" --data "$data" \
         --save-model "$out/$name.safetensors" --log "$out/$name.json" --progress-interval 600 | grep -E '^data:|Mean:|^\| *0 *\| *eval'
-    $airbench eval --model "$out/$name.safetensors" --data "$data" | sed 's/^/   /'
+    # fp32, as PyTorch evaluates: the two accuracies then differ only by the order of float sums.
+    $airbench eval --model "$out/$name.safetensors" --data "$data" --precision fp32 --tta 0 | sed 's/^/   /'
+    $airbench eval --model "$out/$name.safetensors" --data "$data" --precision fp32 --tta 2 | sed 's/^/   /'
     "$python" scripts/pytorch_peer.py --data "$torchdata" --evaluate-model "$out/$name.safetensors" | sed 's/^/   /'
 }
 reduced=(--train-limit 10000 --epochs 5 --no-warmup --no-epoch-eval)

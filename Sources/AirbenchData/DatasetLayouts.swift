@@ -73,11 +73,36 @@ extension Dataset {
                 ?? data.train
             test = data.test
         case .cinic10:
-            let data = try CINIC10.load(folder: folder, imagesPerClass: sizes.cinicImagesPerClass)
-            (train, test) = (selection.cinicValid ? data.trainAndValid : data.train, data.test)
+            // valid/ is read only when it is trained on (90,000 PNG files).
+            let perClass = sizes.cinicImagesPerClass
+            let data = CINIC10(train: try CINIC10.readSplit(folder.appendingPathComponent("train"), imagesPerClass: perClass),
+                               valid: selection.cinicValid
+                                   ? try CINIC10.readSplit(folder.appendingPathComponent("valid"), imagesPerClass: perClass)
+                                   : ImageSplit(images: [], labels: []),
+                               test: try CINIC10.readSplit(folder.appendingPathComponent("test"), imagesPerClass: perClass))
+            // The folders list the images class by class; interleaved, any prefix (--train-limit, train_limit) is
+            // balanced across the classes, as a prefix of CIFAR-10's shuffled files is.
+            (train, test) = ((selection.cinicValid ? data.trainAndValid : data.train).interleavedByClass(), data.test)
         }
         return Dataset(selection: selection, train: train, test: test)
     }
+}
+
+extension ImageSplit {
+    /// The images reordered round-robin over the classes: the first image of each class in label order, then the
+    /// second of each, and so on (a class that runs out is skipped); within a class the order is kept.
+    public func interleavedByClass() -> ImageSplit {
+        var byClass = [Int: [Int]]()
+        for (index, label) in labels.enumerated() { byClass[Int(label), default: []].append(index) }
+        let classes = byClass.keys.sorted()
+        let longest = byClass.values.map(\.count).max() ?? 0
+        let order = (0..<longest).flatMap { k in classes.compactMap { byClass[$0]![safe: k] } }
+        return subset(order)
+    }
+}
+
+private extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
 
 extension CIFAR100Split {

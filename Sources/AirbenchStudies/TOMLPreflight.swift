@@ -19,22 +19,23 @@ enum TOMLPreflight {
     /// follows TOML's strings (basic, literal and their multi-line forms, with escapes), comments and brackets
     /// so that brackets inside values are not taken for headers.
     static func problem(in text: String) -> Problem? {
-        let bytes = Array(text.utf8)
+        let scalars = text.unicodeScalars.map(\.value)
         var i = 0, line = 1, atLineStart = true, expectElement = false
-        var open: [UInt8] = []  // the brackets of the values being read: [ or {
-        func at(_ k: Int) -> UInt8? { k < bytes.count ? bytes[k] : nil }
-        func startsKey(_ c: UInt8?) -> Bool {
+        var open: [UInt32] = []  // the brackets of the values being read: [ or {
+        func at(_ k: Int) -> UInt32? { k < scalars.count ? scalars[k] : nil }
+        func startsKey(_ c: UInt32?) -> Bool {
             guard let c else { return false }
             return (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
                 || c == 0x5F || c == 0x2D || c == 0x22 || c == 0x27
         }
+        func skipHorizontalWhitespace() { while let c = at(i), isHorizontalWhitespace(c) { i += 1 } }
         /// Skips a string starting at `i` (on its opening quote); counts the lines it spans.
         func skipString() {
-            let quote = bytes[i]
+            let quote = scalars[i]
             let multiline = at(i + 1) == quote && at(i + 2) == quote
             i += multiline ? 3 : 1
-            while i < bytes.count {
-                let c = bytes[i]
+            while i < scalars.count {
+                let c = scalars[i]
                 if c == 0x0A { line += 1; if !multiline { return } }
                 if c == 0x5C && quote == 0x22 { i += 2; continue }  // an escape in a basic string
                 if c == quote && (!multiline || (at(i + 1) == quote && at(i + 2) == quote)) {
@@ -46,19 +47,21 @@ enum TOMLPreflight {
                 i += 1
             }
         }
-        while i < bytes.count {
-            let c = bytes[i]
-            switch c {
-            case 0x0A:
+        while i < scalars.count {
+            let c = scalars[i]
+            if c == 0x0A {
                 line += 1
                 atLineStart = true
                 i += 1
                 continue
-            case 0x20, 0x09, 0x0D:
+            }
+            if isHorizontalWhitespace(c) || c == 0x0D {
                 i += 1
                 continue
+            }
+            switch c {
             case 0x23:  // a comment, to the end of the line
-                while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+                while i < scalars.count && scalars[i] != 0x0A { i += 1 }
                 continue
             case 0x7D where expectElement:
                 return Problem(line: line, message: "an array element cannot start with '}'")
@@ -66,12 +69,13 @@ enum TOMLPreflight {
                 skipString()
             case 0x5B where atLineStart && open.isEmpty:  // a table header
                 i += 1
+                skipHorizontalWhitespace()
                 if at(i) == 0x5B { i += 1 }
-                while at(i) == 0x20 || at(i) == 0x09 { i += 1 }
+                skipHorizontalWhitespace()
                 guard startsKey(at(i)) else {
                     return Problem(line: line, message: "a table header must start with a key (a letter, digit, _, - or a quote)")
                 }
-                while i < bytes.count && bytes[i] != 0x0A { i += 1 }  // a header is one line
+                while i < scalars.count && scalars[i] != 0x0A { i += 1 }  // a header is one line
                 continue
             case 0x5B, 0x7B:
                 open.append(c)
@@ -94,5 +98,12 @@ enum TOMLPreflight {
             expectElement = false
         }
         return nil
+    }
+
+    /// toml++'s horizontal whitespace: tab, space and the Unicode spaces it also skips (a byte-order mark among
+    /// them), so that the scan sees a header where toml++ does.
+    static func isHorizontalWhitespace(_ c: UInt32) -> Bool {
+        c == 0x09 || c == 0x20 || c == 0xA0 || c == 0x1680 || c == 0x180E || (0x2000...0x200B).contains(c)
+            || c == 0x202F || c == 0x205F || c == 0x2060 || c == 0x3000 || c == 0xFEFF
     }
 }

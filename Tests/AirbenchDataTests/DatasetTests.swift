@@ -188,11 +188,15 @@ final class DatasetTests: XCTestCase {
         let folder = try fixture("cinic10-sample")
         let reader = try CINIC10.load(folder: folder, imagesPerClass: nil)
         let cinic = try load(DatasetSelection(.cinic10), folder)
-        XCTAssertEqual(cinic.train.labels, reader.train.labels)
+        // The reader lists the classes one after another (2 images each); the data set interleaves them, so that
+        // any prefix is balanced: image 1 of every class, then image 2 of every class.
+        XCTAssertEqual(reader.train.labels, (0..<10).flatMap { [UInt8($0), UInt8($0)] })
+        XCTAssertEqual(cinic.train.labels, (0..<10).map(UInt8.init) + (0..<10).map(UInt8.init))
+        XCTAssertEqual(cinic.train.images, reader.train.subset((0..<10).map { 2 * $0 } + (0..<10).map { 2 * $0 + 1 }).images)
         XCTAssertEqual(cinic.test.images, reader.test.images)
         let both = try load(DatasetSelection(.cinic10, cinicValid: true), folder)
         XCTAssertEqual(both.train.count, 30)
-        XCTAssertEqual(both.train.labels, reader.train.labels + reader.valid.labels)
+        XCTAssertEqual(both.train.labels, [UInt8]((0..<3).flatMap { _ in (0..<10).map(UInt8.init) }))
 
         let copy = try makeTemporaryFolder().appendingPathComponent("CINIC-10")
         try FileManager.default.copyItem(at: folder, to: copy)
@@ -201,6 +205,13 @@ final class DatasetTests: XCTestCase {
         XCTAssertThrowsError(try load(DatasetSelection(.cinic10), copy.deletingLastPathComponent())) { error in
             XCTAssertTrue("\(error)".contains(copy.appendingPathComponent("valid/dog").path), "\(error)")
         }
+    }
+
+    func testInterleavingByClassKeepsEachClassInOrder() {
+        let split = ImageSplit(images: (0..<7).flatMap { [UInt8](repeating: UInt8($0), count: 3072) }, labels: [2, 2, 2, 0, 5, 0, 2])
+        let interleaved = split.interleavedByClass()
+        XCTAssertEqual(interleaved.labels, [0, 2, 5, 0, 2, 2, 2])
+        XCTAssertEqual(stride(from: 0, to: 7 * 3072, by: 3072).map { interleaved.images[$0] }, [3, 0, 4, 5, 1, 2, 6])
     }
 
     func testVariantsOfOtherDataSetsAreRejected() {

@@ -64,7 +64,8 @@ final class SweepSpecTests: XCTestCase {
         let syntax = message("name = \"a\nseeds = 2")
         XCTAssertTrue(syntax.hasPrefix("x.toml: line 1"), syntax)
         // Headers that made the toml++ inside TOMLKit abort (found by Fuzz/ sweepspec; toml++ issue 294): errors now.
-        for (header, line) in [("[,2,3]", 3), ("[[[a]]]", 3), ("[&", 3), ("  [ =", 3), ("# c\n[[ ]]", 4)] {
+        for (header, line) in [("[,2,3]", 3), ("[[[a]]]", 3), ("[&", 3), ("  [ =", 3), ("# c\n[[ ]]", 4),
+                               ("\u{FEFF}[{", 3), ("\u{3000}[\u{A0}=", 3)] {
             let error = message("name = \"a\"\nseeds = 2\n" + header)
             XCTAssertTrue(error.hasPrefix("x.toml: line \(line): a table header must start with a key"), "\(header): \(error)")
         }
