@@ -3,8 +3,11 @@
 /// input that our fuzzer found (Fuzz/ sweepspec):
 /// - a table header whose key does not start with a key character: `[,2]`, `[[[a]]]`, `[&`
 ///   (marzer/tomlplusplus issue 294, fixed upstream by pull request 301);
-/// - an array element that starts with `}`: `a = [}` (`parse_value`'s precondition, unchecked by `parse_array`).
-/// This scan finds both before the text reaches toml++, so such a file gets an error message instead of a crash.
+/// - an array element that starts with `}`: `a = [}` (`parse_value`'s precondition, unchecked by `parse_array`);
+/// - a number-like value followed by a space, a digit and the value's end: `a = 2024-01-0x 4 ` (its look-ahead
+///   for a date and time separated by a space asserts on what follows the digit).
+/// This scan finds them before the text reaches toml++, so such a file gets an error message instead of a crash.
+/// The third rule also refuses valid dates with a space before the time: specs hold no dates.
 enum TOMLPreflight {
     /// What is wrong, and on which line.
     struct Problem: Equatable {
@@ -20,7 +23,7 @@ enum TOMLPreflight {
     /// so that brackets inside values are not taken for headers.
     static func problem(in text: String) -> Problem? {
         let scalars = text.unicodeScalars.map(\.value)
-        var i = 0, line = 1, atLineStart = true, expectElement = false
+        var i = 0, line = 1, atLineStart = true, expectElement = false, expectValue = false
         var open: [UInt32] = []  // the brackets of the values being read: [ or {
         func at(_ k: Int) -> UInt32? { k < scalars.count ? scalars[k] : nil }
         func startsKey(_ c: UInt32?) -> Bool {
@@ -59,7 +62,21 @@ enum TOMLPreflight {
                 i += 1
                 continue
             }
+            if (expectValue || expectElement) && (isDigit(c) || c == 0x2B || c == 0x2D) {
+                var j = i
+                while let d = at(j), !isValueTerminator(d) { j += 1 }
+                if at(j) == 0x20, let next = at(j + 1), isDigit(next) {
+                    return Problem(line: line, message: "a value followed by a space and a digit (specs hold no dates or times)")
+                }
+            }
+            if c != 0x5B && c != 0x7B { expectValue = false }
             switch c {
+            case 0x3D:  // '=': a value follows
+                i += 1
+                expectValue = true
+                expectElement = false
+                atLineStart = false
+                continue
             case 0x23:  // a comment, to the end of the line
                 while i < scalars.count && scalars[i] != 0x0A { i += 1 }
                 continue
@@ -81,6 +98,7 @@ enum TOMLPreflight {
                 open.append(c)
                 i += 1
                 expectElement = c == 0x5B
+                expectValue = false
                 atLineStart = false
                 continue
             case 0x5D, 0x7D:
@@ -98,6 +116,14 @@ enum TOMLPreflight {
             expectElement = false
         }
         return nil
+    }
+
+    static func isDigit(_ c: UInt32) -> Bool { c >= 0x30 && c <= 0x39 }
+
+    /// What ends a bare value for toml++: any whitespace (line breaks included), `]`, `}`, `,` or `#`.
+    static func isValueTerminator(_ c: UInt32) -> Bool {
+        isHorizontalWhitespace(c) || (0x0A...0x0D).contains(c) || c == 0x85 || c == 0x2028 || c == 0x2029
+            || c == 0x5D || c == 0x7D || c == 0x2C || c == 0x23
     }
 
     /// toml++'s horizontal whitespace: tab, space and the Unicode spaces it also skips (a byte-order mark among

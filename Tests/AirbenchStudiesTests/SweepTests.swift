@@ -73,7 +73,12 @@ final class SweepSpecTests: XCTestCase {
             let error = message("name = \"a\"\nseeds = 2\ncutout = " + value)
             XCTAssertTrue(error.hasPrefix("x.toml: line \(line): an array element cannot start with '}'"), "\(value): \(error)")
         }
+        for (value, line) in [("3172-02-0= 4 48", 3), ("[1, 2024-01-01 7]", 3), ("{ a = 12 3 }", 3)] {
+            let error = message("name = \"a\"\nseeds = 2\ncutout = " + value)
+            XCTAssertTrue(error.hasPrefix("x.toml: line \(line): a value followed by a space and a digit"), "\(value): \(error)")
+        }
         XCTAssertTrue(message("name = \"a\"\nseeds = 2\n[set]\nwidths = { block1 = 8 }").isEmpty)
+        XCTAssertTrue(message("name = \"a\"\nseeds = [1, 2]   # 3 4\n[set]\ntrainEpochs = 1.5 # 2").isEmpty)
     }
 
     /// One data set per study: the spec's `dataset`, a Table 5 preset's, or the command line's; configurations are
