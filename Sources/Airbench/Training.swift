@@ -148,8 +148,7 @@ public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparam
     }
 
     clock = .now
-    let finalImages = CifarLoader.normalizedImages(data.test, normalization: data.normalization)
-    let finalLogits = finalImages.withUnsafeBufferPointer {
+    let finalLogits = testImages.withUnsafeBufferPointer {
         network.inferLevels(Array(0...h.ttaLevel), images: $0.baseAddress!, count: data.test.count, mirror: data.mirrorable)
     }
     stopClock()
