@@ -4,7 +4,8 @@
 #   scripts/time_extraction.sh CHECKOUT_A CHECKOUT_B ARCHIVE [ROUNDS]
 #
 # For each checkout it builds (release, nice -n 19) a tiny harness package that depends on the
-# checkout by path and calls the public `CIFAR10.locate(dataFlag:environment:cacheFolder:allowDownload:)`
+# checkout by path and calls the public `Dataset.locate(_:dataFlag:environment:cacheFolder:allowDownload:)`
+# (checkouts from before data sets, commit 5ce40b0, had `CIFAR10.locate(dataFlag:…)`: edit the harness for them)
 # on ARCHIVE with a fresh, empty cache folder: exactly the extraction (mmap, gunzip, untar, write the
 # six batch files, check their sizes) and nothing else. Prints one line per run and the medians.
 set -eu
@@ -31,7 +32,8 @@ import Foundation
 let archive = CommandLine.arguments[1]
 let cache = URL(fileURLWithPath: CommandLine.arguments[2])
 let start = DispatchTime.now().uptimeNanoseconds
-let folder = try CIFAR10.locate(dataFlag: archive, environment: [:], cacheFolder: cache, allowDownload: false)
+let folder = try Dataset.locate(DatasetSelection(.cifar10), dataFlag: archive, environment: [:], cacheFolder: cache,
+                                allowDownload: false)
 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 print(String(format: "%.3f", seconds), folder.path)
 SWIFT

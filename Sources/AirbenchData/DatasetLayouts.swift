@@ -44,6 +44,17 @@ extension Dataset {
                  allowDownload: allowDownload, sizes: .official)
     }
 
+    /// Only finds the folder of the data set's files (unpacking or downloading as `load` does), without reading them.
+    public static func locate(
+        _ selection: DatasetSelection, dataFlag: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        cacheFolder: URL? = nil, allowDownload: Bool = true
+    ) throws -> URL {
+        try selection.validate()
+        return try selection.layout().locate(dataFlag: dataFlag, environment: environment, cacheFolder: cacheFolder,
+                                             allowDownload: allowDownload)
+    }
+
     /// `load` with other file sizes, so tests can use small files.
     package static func load(
         _ selection: DatasetSelection, dataFlag: String?, environment: [String: String], cacheFolder: URL?,

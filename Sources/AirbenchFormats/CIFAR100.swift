@@ -4,7 +4,7 @@ import Foundation
 /// 50,000 training and 10,000 test images, each with a fine label (100 classes) and a coarse label
 /// (20 superclasses).
 ///
-/// Only the reader is here; the training engine does not use CIFAR-100 yet.
+/// The engine trains on it as `Dataset` (`DatasetSelection(.cifar100)`, fine or coarse labels).
 public struct CIFAR100: Sendable {
     /// The 50,000 training images (`train.bin`).
     public var train: CIFAR100Split

@@ -5,7 +5,7 @@ import Foundation
 /// class (`airplane` … `truck`) of 32 × 32 PNG files; 9,000 images per class and split.
 ///
 /// Images come out as `ImageSplit` (NHWC bytes), class by class in label order and, within a class,
-/// by file name. Only the reader is here; the training engine does not use CINIC-10 yet.
+/// by file name (the engine's `Dataset` interleaves the training images by class).
 public struct CINIC10: Sendable {
     public var train: ImageSplit
     public var valid: ImageSplit

@@ -25,7 +25,7 @@ public struct DataSetFile: Sendable, Equatable {
 /// with 10 standing for the digit 0).
 ///
 /// Images come out as `ImageSplit` (NHWC bytes) with labels 0–9, label *d* for the digit *d*.
-/// Only the reader is here; the training engine does not use SVHN yet.
+/// The engine trains on it as `Dataset` (`DatasetSelection(.svhn)`, not flipped).
 public struct SVHN: Sendable {
     /// The 73,257 training images (`train_32x32.mat`).
     public var train: ImageSplit

@@ -10,8 +10,8 @@ final class RealDataTests: XCTestCase {
         // Unpack into a throw-away cache unless the caller chose one, so the user's cache is never touched.
         let chosenCache = environment["AIRBENCH_CACHE"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
         let cache = try chosenCache ?? makeTemporaryFolder()
-        let folder = try DatasetSelection(.cifar10).layout().locate(
-            dataFlag: nil, environment: environment, cacheFolder: cache, allowDownload: false)
+        let folder = try Dataset.locate(DatasetSelection(.cifar10), dataFlag: nil, environment: environment,
+                                        cacheFolder: cache, allowDownload: false)
         let cifar = try Dataset.load(DatasetSelection(.cifar10), dataFlag: nil, environment: environment,
                                      cacheFolder: cache, allowDownload: false)
         XCTAssertEqual(cifar.train.count, 50_000)
