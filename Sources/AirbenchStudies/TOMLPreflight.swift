@@ -3,7 +3,8 @@
 /// input that our fuzzer found (Fuzz/ sweepspec):
 /// - a table header whose key does not start with a key character: `[,2]`, `[[[a]]]`, `[&`
 ///   (marzer/tomlplusplus issue 294, fixed upstream by pull request 301);
-/// - an array element that starts with `}`: `a = [}` (`parse_value`'s precondition, unchecked by `parse_array`);
+/// - an array element that starts with `}` or a Unicode line separator (U+0085, U+2028, U+2029): `a = [}`
+///   (`parse_value`'s precondition, unchecked by `parse_array`);
 /// - a number-like value followed by a space, a digit and the value's end: `a = 2024-01-0x 4 ` (its look-ahead
 ///   for a date and time separated by a space asserts on what follows the digit).
 /// This scan finds them before the text reaches toml++, so such a file gets an error message instead of a crash.
@@ -82,6 +83,8 @@ enum TOMLPreflight {
                 continue
             case 0x7D where expectElement:
                 return Problem(line: line, message: "an array element cannot start with '}'")
+            case 0x85, 0x2028, 0x2029 where expectElement:  // Unicode line separators: toml++ skips none of them here
+                return Problem(line: line, message: "an array element cannot start with a Unicode line separator")
             case 0x22, 0x27:
                 skipString()
             case 0x5B where atLineStart && open.isEmpty:  // a table header

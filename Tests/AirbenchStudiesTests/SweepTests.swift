@@ -69,9 +69,9 @@ final class SweepSpecTests: XCTestCase {
             let error = message("name = \"a\"\nseeds = 2\n" + header)
             XCTAssertTrue(error.hasPrefix("x.toml: line \(line): a table header must start with a key"), "\(header): \(error)")
         }
-        for (value, line) in [("[}", 3), ("[1, }", 3), ("[\n  # c\n  }", 5), ("[[1], [2,\n}]]", 4)] {
+        for (value, line) in [("[}", 3), ("[1, }", 3), ("[\n  # c\n  }", 5), ("[[1], [2,\n}]]", 4), ("[[\u{85}", 3), ("[1,\u{2028}]", 3)] {
             let error = message("name = \"a\"\nseeds = 2\ncutout = " + value)
-            XCTAssertTrue(error.hasPrefix("x.toml: line \(line): an array element cannot start with '}'"), "\(value): \(error)")
+            XCTAssertTrue(error.hasPrefix("x.toml: line \(line): an array element cannot start with "), "\(value): \(error)")
         }
         for (value, line) in [("3172-02-0= 4 48", 3), ("[1, 2024-01-01 7]", 3), ("{ a = 12 3 }", 3)] {
             let error = message("name = \"a\"\nseeds = 2\ncutout = " + value)
