@@ -4,7 +4,8 @@
 /// - a table header whose key does not start with a key character: `[,2]`, `[[[a]]]`, `[&`
 ///   (marzer/tomlplusplus issue 294, fixed upstream by pull request 301);
 /// - an array element that starts with `}` or a Unicode line separator (U+0085, U+2028, U+2029): `a = [}`
-///   (`parse_value`'s precondition, unchecked by `parse_array`);
+///   (`parse_value`'s precondition, unchecked by `parse_array`); those separators are refused anywhere outside
+///   strings and comments, where TOML never allows them;
 /// - a number-like value followed by a space, a digit and the value's end: `a = 2024-01-0x 4 ` (its look-ahead
 ///   for a date and time separated by a space asserts on what follows the digit).
 /// This scan finds them before the text reaches toml++, so such a file gets an error message instead of a crash.
@@ -83,8 +84,9 @@ enum TOMLPreflight {
                 continue
             case 0x7D where expectElement:
                 return Problem(line: line, message: "an array element cannot start with '}'")
-            case 0x85, 0x2028, 0x2029 where expectElement:  // Unicode line separators: toml++ skips none of them here
-                return Problem(line: line, message: "an array element cannot start with a Unicode line separator")
+            case 0x85, 0x2028, 0x2029:
+                // Never valid TOML outside strings and comments; toml++ aborts on one starting an array element.
+                return Problem(line: line, message: "a Unicode line separator (U+0085, U+2028 or U+2029) outside a string")
             case 0x22, 0x27:
                 skipString()
             case 0x5B where atLineStart && open.isEmpty:  // a table header
