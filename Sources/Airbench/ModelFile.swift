@@ -59,8 +59,12 @@ extension Network {
     /// without a spec are read as airbench96's (paper version, GELU before the add).
     public static func load(from url: URL, input: NetworkSpec.Input = .cifar, outputScale: Double? = nil)
         throws -> Network {
-        let file = try SafetensorsFile.read(from: url)
-        let name = url.path
+        try load(file: try SafetensorsFile.read(from: url), name: url.path, input: input, outputScale: outputScale)
+    }
+
+    /// `load(from:)` for a file already read; `name` names it in errors.
+    public static func load(file: SafetensorsFile, name: String, input: NetworkSpec.Input = .cifar,
+                            outputScale: Double? = nil) throws -> Network {
         let spec: NetworkSpec
         if let json = file.metadata["spec"] {
             do { spec = try JSONDecoder().decode(NetworkSpec.self, from: Data(json.utf8)) } catch {
@@ -131,13 +135,14 @@ extension Dataset {
         return ["dataset": json(selection), "normalization": json(normalization)]
     }
 
-    /// The data set a model file records in its metadata (`metadata`), or nil for a file without one.
+    /// The data set a model file records in its metadata (`metadata`), or nil for a file without one; `name`
+    /// names the file in errors.
     ///
-    /// - Throws: when the file cannot be read or its `dataset` entry does not parse.
-    public static func recorded(inModel url: URL) throws -> DatasetSelection? {
-        guard let json = try SafetensorsFile.read(from: url).metadata["dataset"] else { return nil }
+    /// - Throws: when the `dataset` entry does not parse.
+    public static func recorded(inModel file: SafetensorsFile, name: String) throws -> DatasetSelection? {
+        guard let json = file.metadata["dataset"] else { return nil }
         do { return try JSONDecoder().decode(DatasetSelection.self, from: Data(json.utf8)) } catch {
-            throw ModelFileError.notAnAirbench94Model(file: url.path, reason: "its metadata 'dataset' does not parse: \(error)")
+            throw ModelFileError.notAnAirbench94Model(file: name, reason: "its metadata 'dataset' does not parse: \(error)")
         }
     }
 }

@@ -26,9 +26,10 @@ struct EvalCommand: ParsableCommand {
         reportingErrors {
             runtime.startKernels()
             let url = URL(fileURLWithPath: model)
-            let network = try Network.load(from: url)
+            let file = try SafetensorsFile.read(from: url)  // read once: the network and the data set it records
+            let network = try Network.load(file: file, name: url.path)
             network.convolutionAlgorithm = runtime.convolution
-            let selection = try runtime.datasetOptions.selection(implied: try Dataset.recorded(inModel: url),
+            let selection = try runtime.datasetOptions.selection(implied: try Dataset.recorded(inModel: file, name: url.path),
                                                                  impliedBy: "the model \(model)")
             guard network.classes == selection.classCount else {
                 throw CLIError("\(model) has \(network.classes) outputs, but \(selection) has \(selection.classCount) classes")

@@ -9,26 +9,24 @@ public struct Dataset: Sendable {
     public var train: ImageSplit
     /// The images evaluated on.
     public var test: ImageSplit
+    /// The training split's own statistics, computed on load: a check on the data (see `statisticsAgree`).
+    public var trainingSplitStatistics: Normalization
+
     /// Labels are 0 ..< `classCount`; the network's head has this many outputs.
-    public var classCount: Int
+    public var classCount: Int { selection.classCount }
     /// The per-channel statistics the loader normalises with: the data set's published ones (the paper's
     /// for CIFAR-10), whatever the split, so that every run on a data set normalises alike and matches the
     /// reference scripts bit for bit.
-    public var normalization: Normalization
-    /// The training split's own statistics, computed on load: a check on the data (see `statisticsAgree`).
-    public var trainingSplitStatistics: Normalization
+    public var normalization: Normalization { selection.name.publishedNormalization }
     /// Whether images may be mirrored left-right, in training and at test time (false for SVHN: digits).
-    public var mirrorable: Bool
+    public var mirrorable: Bool { selection.name.mirrorable }
 
     /// A data set from its splits, normalised with its published statistics.
     public init(selection: DatasetSelection, train: ImageSplit, test: ImageSplit) {
         self.selection = selection
         self.train = train
         self.test = test
-        classCount = selection.classCount
-        normalization = selection.name.publishedNormalization
         trainingSplitStatistics = Normalization.computed(from: train)
-        mirrorable = selection.name.mirrorable
     }
 
     /// Whether the training split's statistics are within `Normalization.publishedTolerance` of the published

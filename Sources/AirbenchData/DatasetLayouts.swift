@@ -80,20 +80,18 @@ extension Dataset {
             (train, test) = (data.train.split(labels: selection.labels), data.test.split(labels: selection.labels))
         case .svhn:
             let data = try SVHN.load(folder: folder, includeExtra: selection.svhnExtra, checkCounts: sizes.svhnOfficialCounts)
-            train = data.extra.map { ImageSplit(images: data.train.images + $0.images, labels: data.train.labels + $0.labels) }
-                ?? data.train
+            train = data.extra.map(data.train.appending) ?? data.train
             test = data.test
         case .cinic10:
-            // valid/ is read only when it is trained on (90,000 PNG files).
-            let perClass = sizes.cinicImagesPerClass
-            let data = CINIC10(train: try CINIC10.readSplit(folder.appendingPathComponent("train"), imagesPerClass: perClass),
-                               valid: selection.cinicValid
-                                   ? try CINIC10.readSplit(folder.appendingPathComponent("valid"), imagesPerClass: perClass)
-                                   : ImageSplit(images: [], labels: []),
-                               test: try CINIC10.readSplit(folder.appendingPathComponent("test"), imagesPerClass: perClass))
-            // The folders list the images class by class; interleaved, any prefix (--train-limit, train_limit) is
-            // balanced across the classes, as a prefix of CIFAR-10's shuffled files is.
-            (train, test) = ((selection.cinicValid ? data.trainAndValid : data.train).interleavedByClass(), data.test)
+            func split(_ name: String) throws -> ImageSplit {
+                try CINIC10.readSplit(folder.appendingPathComponent(name), imagesPerClass: sizes.cinicImagesPerClass)
+            }
+            // valid/ is read only when it is trained on (90,000 PNG files). The folders list the images class by
+            // class; interleaved, any prefix (--train-limit, train_limit) is balanced across the classes, as a
+            // prefix of CIFAR-10's shuffled files is.
+            let images = try split("train")
+            train = (selection.cinicValid ? images.appending(try split("valid")) : images).interleavedByClass()
+            test = try split("test")
         }
         return Dataset(selection: selection, train: train, test: test)
     }
@@ -103,17 +101,10 @@ extension ImageSplit {
     /// The images reordered round-robin over the classes: the first image of each class in label order, then the
     /// second of each, and so on (a class that runs out is skipped); within a class the order is kept.
     public func interleavedByClass() -> ImageSplit {
-        var byClass = [Int: [Int]]()
-        for (index, label) in labels.enumerated() { byClass[Int(label), default: []].append(index) }
-        let classes = byClass.keys.sorted()
-        let longest = byClass.values.map(\.count).max() ?? 0
-        let order = (0..<longest).flatMap { k in classes.compactMap { byClass[$0]![safe: k] } }
-        return subset(order)
+        var seen = [Int](repeating: 0, count: 256)
+        let rank = labels.map { label in defer { seen[Int(label)] += 1 }; return seen[Int(label)] }
+        return subset(labels.indices.sorted { (rank[$0], labels[$0]) < (rank[$1], labels[$1]) })
     }
-}
-
-private extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
 
 extension CIFAR100Split {

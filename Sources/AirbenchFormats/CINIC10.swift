@@ -12,9 +12,7 @@ public struct CINIC10: Sendable {
     public var test: ImageSplit
 
     /// The training and validation images together, as CINIC-10 is often used (180,000 images).
-    public var trainAndValid: ImageSplit {
-        ImageSplit(images: train.images + valid.images, labels: train.labels + valid.labels)
-    }
+    public var trainAndValid: ImageSplit { train.appending(valid) }
 
     /// Class folder names in label order (CIFAR-10's classes and order).
     public static let classNames = [

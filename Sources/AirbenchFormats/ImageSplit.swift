@@ -28,6 +28,11 @@ public struct ImageSplit: Sendable {
         self.count = labels.count
     }
 
+    /// These images followed by `other`'s.
+    public func appending(_ other: ImageSplit) -> ImageSplit {
+        ImageSplit(images: images + other.images, labels: labels + other.labels)
+    }
+
     /// The images at `indices`, in that order (indices may repeat).
     public func subset(_ indices: [Int]) -> ImageSplit {
         var subsetImages = [UInt8](repeating: 0, count: indices.count * Self.bytesPerImage)

@@ -107,8 +107,8 @@ final class DatasetTrainingTests: XCTestCase {
         let with = folder.appendingPathComponent("with.safetensors"), without = folder.appendingPathComponent("without.safetensors")
         try network.save(to: with, metadata: data.metadata)
         try network.save(to: without)
-        XCTAssertEqual(try Dataset.recorded(inModel: with), DatasetSelection(.svhn))
-        XCTAssertNil(try Dataset.recorded(inModel: without))
+        XCTAssertEqual(try Dataset.recorded(inModel: SafetensorsFile.read(from: with), name: "with"), DatasetSelection(.svhn))
+        XCTAssertNil(try Dataset.recorded(inModel: SafetensorsFile.read(from: without), name: "without"))
         let normalization = try SafetensorsFile.read(from: with).metadata["normalization"]
         XCTAssertEqual(try JSONDecoder().decode(Normalization.self, from: Data(try XCTUnwrap(normalization).utf8)), data.normalization)
     }
