@@ -69,7 +69,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 /// Timing (the paper's Section 2): the whitening initialisation, the proxy's pass (airbench96_faster), every
 /// training step and the final TTA evaluation; not the per-epoch evaluations.
 public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparameters(), seed: UInt64 = 0,
-                  convolution: ConvolutionAlgorithm = .direct, evaluateEachEpoch: Bool = true,
+                  convolution: ConvolutionAlgorithm = .auto, evaluateEachEpoch: Bool = true,
                   stepDone: (StepProgress) -> Void = { _ in },
                   progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network, result: RunResult) {
     try validate(h, trainCount: data.train.count)
@@ -164,7 +164,7 @@ public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparam
 
 /// Trains airbench94 (paper Listing 4 `main`): `train` with airbench94's hyperparameters by default.
 public func train94(data: Dataset, hyperparameters h: Hyperparameters94 = Hyperparameters94(), seed: UInt64 = 0,
-                    convolution: ConvolutionAlgorithm = .direct, evaluateEachEpoch: Bool = true,
+                    convolution: ConvolutionAlgorithm = .auto, evaluateEachEpoch: Bool = true,
                     stepDone: (StepProgress) -> Void = { _ in },
                     progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
     try train(data: data, hyperparameters: h, seed: seed, convolution: convolution,
@@ -182,7 +182,7 @@ func gather(_ indices: [Int32], from images: UnsafePointer<Float>, labels: Unsaf
 
 /// A short run on synthetic data so that the first timed run does not pay for first-touch page faults and
 /// thread start-up (the paper's warm-up run, Section 2; on a CPU a few steps suffice).
-public func warmup(hyperparameters h: Hyperparameters = Hyperparameters(), convolution: ConvolutionAlgorithm = .direct,
+public func warmup(hyperparameters h: Hyperparameters = Hyperparameters(), convolution: ConvolutionAlgorithm = .auto,
                    steps: Int = 3) throws {
     var warm = h
     warm.trainEpochs = Double(steps)
@@ -193,7 +193,7 @@ public func warmup(hyperparameters h: Hyperparameters = Hyperparameters(), convo
 }
 
 /// `warmup` with airbench94's hyperparameters by default.
-public func warmup94(hyperparameters h: Hyperparameters94 = Hyperparameters94(), convolution: ConvolutionAlgorithm = .direct,
+public func warmup94(hyperparameters h: Hyperparameters94 = Hyperparameters94(), convolution: ConvolutionAlgorithm = .auto,
                      steps: Int = 3) throws {
     try warmup(hyperparameters: h, convolution: convolution, steps: steps)
 }

@@ -22,9 +22,9 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var datasetOptions: DatasetOptions
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: ArgumentHelp("3×3 convolutions: direct or winograd (its GFLOP/s count the direct FLOPs).",
+    @Option(help: ArgumentHelp("3×3 convolutions: auto (per layer and pass), direct or winograd (its GFLOP/s count the direct FLOPs).",
                                valueName: "algorithm"))
-    var convolution: ConvolutionAlgorithm = .direct
+    var convolution: ConvolutionAlgorithm = .auto
     @Option(help: ArgumentHelp("Precision of the convolutions' operands (default: the fastest this CPU has).",
                                valueName: "fp32|bf16"))
     var precision: KernelPrecision?
@@ -70,8 +70,8 @@ struct BenchCommand: ParsableCommand {
         let (trainImages, testImages) = dataset.officialCounts
         let corePeak = measureCorePeakFLOPS(seconds: 0.3)
         let coreBFloat16Peak = KernelPrecision.active == .bf16 ? measureCoreBFloat16PeakFLOPS(seconds: 0.3) : 0
-        // % of peak is of the peak of the precision the direct convolutions run in (Winograd runs fp32).
-        let peak = (KernelPrecision.active == .bf16 && convolution == .direct ? coreBFloat16Peak : corePeak) * Double(threads)
+        // Each pass's % of peak is of the peak of the precision it ran in (Winograd runs fp32).
+        func peak(_ precision: KernelPrecision) -> Double { (precision == .bf16 ? coreBFloat16Peak : corePeak) * Double(threads) }
         let network = try Network(spec: h.networkSpec(classes: dataset.classCount), batchNormMomentum: h.batchNormMomentum)
         var generator = SeededGenerator(seed: 0)
         network.initialize(using: &generator)
@@ -86,20 +86,22 @@ struct BenchCommand: ParsableCommand {
             let forward = PackedWeights.forward(weights.pointer, shape: shape, algorithm: convolution)
             let backward = PackedWeights.backwardData(weights.pointer, shape: shape, algorithm: convolution)
             let grad = FloatBuffer(count: shape.weightCount)
-            func timing(_ pass: String, _ body: () -> Void) -> LayerTiming {
+            func timing(_ pass: String, _ algorithm: ConvolutionAlgorithm, _ precision: KernelPrecision,
+                        _ body: () -> Void) -> LayerTiming {
                 let seconds = median(repeats) { body() }
-                return LayerTiming(layer: name, pass: pass, milliseconds: seconds * 1e3, gflops: shape.flops / seconds / 1e9,
-                                   percentOfPeak: 100 * shape.flops / seconds / peak)
+                return LayerTiming(layer: name, pass: pass, algorithm: algorithm, precision: precision,
+                                   milliseconds: seconds * 1e3, gflops: shape.flops / seconds / 1e9,
+                                   percentOfPeak: 100 * shape.flops / seconds / peak(precision))
             }
-            layers.append(timing("forward") {
+            layers.append(timing("forward", forward.algorithm, forward.precision) {
                 Convolution.forward(shape, input: input.pointer, weights: forward, output: output.pointer)
             })
             // The whitening layer's weight is frozen and its input is the data: it has no backward passes.
             if name == network.spec.whiteningModule && !network.spec.whitening.trainable { continue }
-            layers.append(timing("backward-data") {
+            layers.append(timing("backward-data", backward.algorithm, backward.precision) {
                 Convolution.backwardData(shape, gradOutput: output.pointer, weights: backward, gradInput: input.pointer)
             })
-            layers.append(timing("backward-weights") {
+            layers.append(timing("backward-weights", .direct, KernelPrecision.active) {
                 Convolution.backwardWeights(shape, input: input.pointer, gradOutput: output.pointer, gradWeights: grad.pointer)
             })
         }
@@ -134,8 +136,7 @@ struct BenchCommand: ParsableCommand {
         return BenchReport(
             date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
             precision: KernelPrecision.active, convolution: convolution, threads: threads,
-            corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9,
-            machinePeakGFLOPS: peak / 1e9, method: h.method, dataset: dataset.description,
+            corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9, method: h.method, dataset: dataset.description,
             trainImages: trainImages, testImages: testImages,
             batchSize: trainingBatch, widths: h.widths.array, layers: layers, stepSeconds: stepSeconds,
             stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: stepSeconds * Double(stepsPerEpoch),
@@ -181,6 +182,9 @@ final class StepTimer {
 struct LayerTiming: Codable {
     var layer: String
     var pass: String
+    /// The algorithm and operand precision this pass ran in; percentOfPeak is of that precision's peak.
+    var algorithm: ConvolutionAlgorithm
+    var precision: KernelPrecision
     var milliseconds: Double
     var gflops: Double
     var percentOfPeak: Double
@@ -196,8 +200,6 @@ struct BenchReport: Codable {
     var corePeakGFLOPS: Double
     /// bf16 (`vdpbf16ps`) peak of one core; 0 unless the convolutions run bf16.
     var coreBFloat16PeakGFLOPS: Double
-    /// The peak that "% of peak" refers to: all threads, in the convolutions' precision.
-    var machinePeakGFLOPS: Double
     var method: String
     /// The data set whose official sizes the estimates assume (the timings use synthetic images).
     var dataset: String
@@ -221,12 +223,12 @@ struct BenchReport: Codable {
               + "\(threads) thread(s), batch \(batchSize), widths \(widths)")
         print(String(format: "measured fp32 peak: %.1f GFLOP/s per core", corePeakGFLOPS)
               + (coreBFloat16PeakGFLOPS > 0 ? String(format: "; bf16 peak: %.1f GFLOP/s per core", coreBFloat16PeakGFLOPS) : "")
-              + String(format: "; %% of peak below is of %.1f GFLOP/s (%d thread(s))", machinePeakGFLOPS, threads))
-        print("layer          pass                  ms    GFLOP/s   % peak")
+              + String(format: "; %% of peak below is of that peak × %d thread(s), in each pass's precision", threads))
+        print("layer          pass             algorithm precision        ms    GFLOP/s   % peak")
         for l in layers {
-            let name = l.layer.padding(toLength: 14, withPad: " ", startingAt: 0)
-            let pass = l.pass.padding(toLength: 16, withPad: " ", startingAt: 0)
-            print(name + " " + pass + String(format: " %9.2f %10.1f %8.1f", l.milliseconds, l.gflops, l.percentOfPeak))
+            let columns = [(l.layer, 14), (l.pass, 16), (l.algorithm.rawValue, 9), (l.precision.rawValue, 9)]
+            print(columns.map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
+                  + String(format: " %9.2f %10.1f %8.1f", l.milliseconds, l.gflops, l.percentOfPeak))
         }
         print(String(format: "training step: %.3f s (%.1f GFLOP/s over the convolution FLOPs)", stepSeconds, stepGFLOPS))
         print(String(format: "epoch estimate: %.1f s; TTA evaluation estimate: %.1f s", epochSeconds, ttaEvaluationSeconds)

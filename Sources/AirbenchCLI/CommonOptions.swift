@@ -17,9 +17,9 @@ struct RuntimeOptions: ParsableArguments {
     var threads: Int?
 
     @Option(help: ArgumentHelp(
-        "How the 3×3 convolutions compute: direct (implicit GEMM) or winograd (F(2×2,3×3), fewer multiply-adds, equal up to rounding).",
+        "How the 3×3 convolutions compute: auto (each layer's forward and backward-data pass by its shape and precision: Winograd where it is faster, fp32 only), direct (implicit GEMM) or winograd (F(2×2,3×3): fewer multiply-adds, equal up to rounding, always fp32). Default: auto.",
         valueName: "algorithm"))
-    var convolution: ConvolutionAlgorithm = .direct
+    var convolution: ConvolutionAlgorithm = .auto
 
     @Option(help: ArgumentHelp(
         "Precision of the convolutions' operands: fp32, or bf16 (rounded operands, fp32 sums; needs AVX512_BF16). Default: the fastest this CPU has.",

@@ -1,5 +1,6 @@
 import Airbench
 import AirbenchData
+import AirbenchKernels
 import ArgumentParser
 import Foundation
 
@@ -41,6 +42,7 @@ struct EvalCommand: ParsableCommand {
                 network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: tta, mirror: data.mirrorable)
             }
             let elapsed = ContinuousClock.now - start
+            print("\(kernelConfiguration); 3×3 convolutions (--convolution \(runtime.convolution)): \(network.convolutionPlan)")
             print(String(format: "test accuracy (TTA level %d): %.4f   [%@, %@, %d images, widths %@, %.1f s]", tta, accuracy,
                          network.spec.name, selection.description, data.test.count,
                          network.spec.groups.map { String($0.width) }.joined(separator: ","), elapsed.seconds))

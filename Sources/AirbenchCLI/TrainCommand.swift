@@ -62,10 +62,13 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
             }
             data.train = data.train.subset(Array(0..<trainLimit))
         }
-        print("\(h.method): \(kernelConfiguration), \(runtime.convolution) 3×3 convolutions, \(threads) thread(s), "
+        let plans = try h.convolutionPlans(classes: data.classCount, algorithm: runtime.convolution)
+        print("\(h.method): \(kernelConfiguration), \(threads) thread(s), "
               + "widths \(h.widths.array), batch \(h.batchSize), \(h.trainEpochs) epochs, flip \(h.flip.rawValue), "
               + "\(data.train.count) training images")
         print("data: \(data.summary)")
+        print("3×3 convolutions (--convolution \(runtime.convolution)): \(plans.network)"
+              + (plans.proxy.map { "; proxy: \($0)" } ?? ""))
         fflush(nil)
         if !options.noWarmup { try warmup(hyperparameters: h, convolution: runtime.convolution) }
         let table = EpochTable(), status = ProgressLine(interval: options.progressInterval)
@@ -84,7 +87,7 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
             network = trained
             // Rewritten after every run, so an interrupted multi-run job keeps the runs it finished.
             if let log = options.log {
-                try writeLog(to: log, results: results, threads: threads, data: data,
+                try writeLog(to: log, results: results, threads: threads, data: data, plans: plans,
                              hyperparameters: h, runtime: runtime, seed: options.seed)
             }
         }
@@ -102,12 +105,14 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
 }
 
 /// Writes the `--log` JSON for the runs finished so far (atomically: temporary file, then rename).
-func writeLog(to path: String, results: [RunResult], threads: Int, data: Dataset, hyperparameters h: Hyperparameters,
+func writeLog(to path: String, results: [RunResult], threads: Int, data: Dataset,
+              plans: (network: ConvolutionPlan, proxy: ConvolutionPlan?), hyperparameters h: Hyperparameters,
               runtime: RuntimeOptions, seed: UInt64) throws {
     let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
     let entry = RunLog(version: AirbenchVersion.current, command: CommandLine.arguments.joined(separator: " "),
                        method: h.method, kernelPath: KernelPath.active.description, precision: KernelPrecision.active,
-                       convolution: runtime.convolution, threads: threads,
+                       convolution: runtime.convolution, convolutionPlan: plans.network,
+                       proxyConvolutionPlan: plans.proxy, threads: threads,
                        runs: results.count, seed: seed,
                        dataset: data.selection, normalization: data.normalization,
                        trainingSplitStatistics: data.trainingSplitStatistics, mirroredViews: data.mirrorable,
@@ -128,6 +133,9 @@ struct RunLog: Codable {
     var kernelPath: String
     var precision: KernelPrecision
     var convolution: ConvolutionAlgorithm
+    /// The algorithm of each layer's forward and backward-data passes (what `convolution` resolved to).
+    var convolutionPlan: ConvolutionPlan
+    var proxyConvolutionPlan: ConvolutionPlan?
     var threads: Int
     var runs: Int
     var seed: UInt64

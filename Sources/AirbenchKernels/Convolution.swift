@@ -31,6 +31,16 @@ public struct ConvolutionShape: Sendable, Equatable {
     /// Multiply-adds × 2 of one pass (forward, backward-data and backward-weights each do this many).
     public var flops: Double { 2 * Double(batch * outputHeight * outputWidth) * Double(weightCount) }
 
+    /// The shape backward-data runs on: the forward pass of the flipped, transposed kernel over gradOutput,
+    /// writing the full input side.
+    public var backwardDataShape: ConvolutionShape {
+        var forward = c
+        let b = ab_conv_backward_data_shape(&forward)
+        return ConvolutionShape(batch: Int(b.batch), inputHeight: Int(b.in_h), inputWidth: Int(b.in_w),
+                                inputChannels: Int(b.in_c), outputChannels: Int(b.out_c), kernelSize: Int(b.kernel_h),
+                                padding: Int(b.pad), outputHeight: Int(b.out_h), outputWidth: Int(b.out_w))
+    }
+
     var c: ab_conv_shape {
         ab_conv_shape(batch: Int32(batch), in_h: Int32(inputHeight), in_w: Int32(inputWidth),
                       in_c: Int32(inputChannels), out_h: Int32(outputHeight), out_w: Int32(outputWidth),
@@ -46,11 +56,29 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// Winograd's F(2×2, 3×3) for 3×3 kernels: 16 instead of 36 multiply-adds per 2×2 outputs and input channel,
     /// equal to `direct` up to rounding. Other kernel sizes fall back to `direct`.
     case winograd
+    /// Each pass of each layer the algorithm `preferred(forPass:precision:)` gives for its shape (the default).
+    case auto
 
-    /// The algorithm actually used for `shape`.
-    public func effective(for shape: ConvolutionShape) -> ConvolutionAlgorithm {
-        var s = shape.c
-        return self == .winograd && ab_winograd_supports(&s) != 0 ? .winograd : .direct
+    /// The algorithm actually used for a pass whose kernels run on `run` (for backward-data:
+    /// `shape.backwardDataShape`) in `precision`: `direct` or `winograd`, never `auto`.
+    public func effective(forPass run: ConvolutionShape,
+                          precision: KernelPrecision = .active) -> ConvolutionAlgorithm {
+        var s = run.c
+        let algorithm = self == .auto ? Self.preferred(forPass: run, precision: precision) : self
+        return algorithm == .winograd && ab_winograd_supports(&s) != 0 ? .winograd : .direct
+    }
+
+    /// The faster algorithm for a pass of shape `run`, a rule of its shape and precision alone (never of the batch
+    /// or of timings taken at run time), so that a seed gives the same bits on every CPU of one instruction path.
+    /// Measured per layer on a Zen 3 (AVX2) and a Zen 5 (AVX-512), BENCHMARKS.md "Per-layer convolution algorithm":
+    /// - bf16: `direct`. Winograd runs fp32, and bf16 direct is faster on every large layer.
+    /// - fp32: Winograd wins where the pass reads ≥ 32 channels and writes at least 6×6 (airbench94: every pass
+    ///   from 2.conv1's backward-data down to 4.conv1, whose forward writes the 6×6 its max-pool reads). With fewer
+    ///   input channels its GEMMs are too short (2.conv1's forward, 24 channels); on a 3×3 output the 2×2 tiles
+    ///   compute 16 outputs for 9 and the transforms weigh more (4.conv2).
+    public static func preferred(forPass run: ConvolutionShape, precision: KernelPrecision) -> ConvolutionAlgorithm {
+        guard precision == .fp32, run.kernelSize == 3 else { return .direct }
+        return run.inputChannels >= 32 && min(run.outputHeight, run.outputWidth) >= 6 ? .winograd : .direct
     }
 }
 
@@ -66,17 +94,17 @@ public struct PackedWeights: @unchecked Sendable {
 
     /// Packs OIHW `weights` for `Convolution.forward` on `shape`.
     public static func forward(_ weights: UnsafePointer<Float>, shape: ConvolutionShape,
-                               algorithm: ConvolutionAlgorithm = .direct) -> PackedWeights {
+                               algorithm: ConvolutionAlgorithm = .auto) -> PackedWeights {
         var s = shape.c
-        return pack(s, algorithm: algorithm.effective(for: shape),
+        return pack(s, algorithm: algorithm.effective(forPass: shape),
                     direct: { ab_conv_pack_weights(&s, weights, $0) }, winograd: { ab_winograd_pack_weights(&s, weights, $0) })
     }
 
     /// Packs OIHW `weights` of the forward `shape` for `Convolution.backwardData`.
     public static func backwardData(_ weights: UnsafePointer<Float>, shape: ConvolutionShape,
-                                    algorithm: ConvolutionAlgorithm = .direct) -> PackedWeights {
+                                    algorithm: ConvolutionAlgorithm = .auto) -> PackedWeights {
         var forward = shape.c
-        return pack(ab_conv_backward_data_shape(&forward), algorithm: algorithm.effective(for: shape),
+        return pack(ab_conv_backward_data_shape(&forward), algorithm: algorithm.effective(forPass: shape.backwardDataShape),
                     direct: { ab_conv_pack_weights_backward_data(&forward, weights, $0) },
                     winograd: { ab_winograd_pack_weights_backward_data(&forward, weights, $0) })
     }
@@ -91,7 +119,7 @@ public struct PackedWeights: @unchecked Sendable {
         case .direct:
             buffer = FloatBuffer(count: ab_conv_packed_count(&s))
             direct(buffer.pointer)
-        case .winograd:
+        case .winograd, .auto:
             buffer = FloatBuffer(count: ab_winograd_packed_count(&s))
             winograd(buffer.pointer)
         }
@@ -107,7 +135,7 @@ public struct PackedWeights: @unchecked Sendable {
         case .direct:
             precondition(precision == KernelPrecision.active, "weights packed in \(precision), kernels now run \(KernelPrecision.active)")
             ab_conv_forward(&s, input, buffer.pointer, output)
-        case .winograd: ab_winograd_forward(&s, input, buffer.pointer, output)
+        case .winograd, .auto: ab_winograd_forward(&s, input, buffer.pointer, output)
         }
     }
 }

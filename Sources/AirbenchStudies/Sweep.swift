@@ -18,7 +18,7 @@ public struct Sweep {
     public let shard: Shard
     public let convolution: ConvolutionAlgorithm
 
-    public init(spec: SweepSpec, folder: URL, shard: Shard, convolution: ConvolutionAlgorithm = .direct) throws {
+    public init(spec: SweepSpec, folder: URL, shard: Shard, convolution: ConvolutionAlgorithm = .auto) throws {
         self.spec = spec
         self.folder = folder
         self.shard = shard
@@ -79,7 +79,7 @@ public struct Sweep {
                 dataset: data.selection, hyperparameters: h, trainImages: data.train.count, testImages: data.test.count, accuracy: accuracy,
                 ttaLevel: h.ttaLevel, timeSeconds: result.timeSeconds,
                 predictions: predictions.map { Data($0).base64EncodedString() }, testLabelsSHA256: labelsHash,
-                programVersion: AirbenchVersion.current, machine: .current(convolution: convolution),
+                programVersion: AirbenchVersion.current, machine: .current(convolution: convolution, plan: network.convolutionPlan),
                 startedAt: formatter.string(from: started), finishedAt: formatter.string(from: Date()))
             let published = try publish(record, as: run.fileName)
             report(String(format: "    TTA %d: %.4f, no TTA: %.4f, %.1f s%@", h.ttaLevel, record.ttaAccuracy,

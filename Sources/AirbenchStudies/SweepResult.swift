@@ -43,13 +43,16 @@ public struct SweepResult: Codable, Sendable, Equatable {
         public var kernelPath: String
         public var precision: String
         public var convolution: String
+        /// What `convolution` resolved to per layer (`ConvolutionPlan.description`; absent in results written
+        /// before the per-layer choice existed).
+        public var convolutionPlan: String?
         public var threads: Int
 
-        /// This process's machine and kernel settings.
-        public static func current(convolution: ConvolutionAlgorithm) -> Machine {
+        /// This process's machine and kernel settings; `plan` is the run's network's convolution plan.
+        public static func current(convolution: ConvolutionAlgorithm, plan: ConvolutionPlan) -> Machine {
             Machine(host: ProcessInfo.processInfo.hostName, cpu: cpuModel(), kernelPath: KernelPath.active.description,
                     precision: KernelPrecision.active.rawValue, convolution: convolution.rawValue,
-                    threads: KernelThreads.count)
+                    convolutionPlan: plan.description, threads: KernelThreads.count)
         }
 
         static func cpuModel() -> String {

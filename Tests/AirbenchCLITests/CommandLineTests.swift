@@ -108,6 +108,12 @@ final class CommandLineTests: XCTestCase {
         // What changes the bits is recorded: the instruction path and the convolutions' precision.
         XCTAssertNotNil(json["kernelPath"] as? String)
         XCTAssertTrue(["fp32", "bf16"].contains(json["precision"] as? String ?? ""), "\(json)")
+        // ... and the algorithm of each convolution's passes under the default per-layer choice.
+        XCTAssertEqual(json["convolution"] as? String, "auto")
+        let plan = try XCTUnwrap((json["convolutionPlan"] as? [String: Any])?["layers"] as? [[String: String]])
+        XCTAssertEqual(plan.map { $0["layer"] }, ["0", "2.conv1", "2.conv2", "3.conv1", "3.conv2", "4.conv1", "4.conv2"])
+        XCTAssertTrue(plan.allSatisfy { ["direct", "winograd"].contains($0["forward"]) && ["direct", "winograd"].contains($0["backwardData"]) })
+        XCTAssertTrue(train.output.contains("3×3 convolutions (--convolution auto): "), train.output)
         let results = try XCTUnwrap(json["results"] as? [[String: Any]])
         XCTAssertEqual(results.count, 2)
         XCTAssertEqual(results.map { $0["seed"] as? Int }, [3, 4])

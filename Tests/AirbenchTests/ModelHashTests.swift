@@ -32,6 +32,13 @@ final class ModelHashTests: XCTestCase {
         "avx512 fp32 winograd": "c5d39a466fa8b3711cd73488518697e85d3a4f8abd928c337ecf834dd4870a87",
         "avx512 bf16 direct": "b18b76c17aab4107087e971e7a1510e175b83e77d59cf14a97a455c8c05afdd3",
         "avx512 bf16 winograd": "40851a004b5da22d6d2bdfd669140eda799b0d9af61ebf6a65e1f5de286f5be2",
+        // The per-layer choice (recorded when it was introduced, issue 10). In fp32 it mixes the two algorithms
+        // (widths 16/32/32: Winograd where a pass reads ≥ 32 channels), so its hash is neither of the above; in
+        // bf16 it is direct everywhere, so its hash must be direct's.
+        "portable fp32 auto": "d5c40ccfd149cb2f9842a725836fe06e0390cc83d3a606dbf77297656655c0d1",
+        "avx2+fma fp32 auto": "24e5a0b55baff3003927684d7a40469c97c955d0f72248b543f68ec76a3311dc",
+        "avx512 fp32 auto": "24e5a0b55baff3003927684d7a40469c97c955d0f72248b543f68ec76a3311dc",
+        "avx512 bf16 auto": "b18b76c17aab4107087e971e7a1510e175b83e77d59cf14a97a455c8c05afdd3",
     ]
 
     /// Where the bf16 hashes were recorded, as `cpuIdentity` gives it.

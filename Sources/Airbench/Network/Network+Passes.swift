@@ -61,7 +61,7 @@ extension Network {
 
     /// The weights `name` packed for the forward pass: packed anew on every call in training (the weights change
     /// every step), once per evaluation while `infer` runs (its views and batches share the weights).
-    func forwardWeights(_ name: String, shape: ConvolutionShape, algorithm: ConvolutionAlgorithm = .direct) -> PackedWeights {
+    func forwardWeights(_ name: String, shape: ConvolutionShape, algorithm: ConvolutionAlgorithm = .auto) -> PackedWeights {
         if let packed = evaluationPacks?[name] { return packed }
         let packed = PackedWeights.forward(state.pointer(name), shape: shape, algorithm: algorithm)
         evaluationPacks?[name] = packed

@@ -27,7 +27,7 @@ public final class Network: @unchecked Sendable {
     public let scalingFactor: Float
     /// How the 3×3 convolutions run their forward and backward-data passes (an engine choice, not part of the
     /// method: Winograd differs from direct only by rounding).
-    public var convolutionAlgorithm: ConvolutionAlgorithm = .direct
+    public var convolutionAlgorithm: ConvolutionAlgorithm = .auto
     /// Forward weights packed once for a whole evaluation (set by `infer`, nil otherwise).
     var evaluationPacks: [String: PackedWeights]?
 

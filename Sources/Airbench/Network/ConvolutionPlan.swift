@@ -1,0 +1,56 @@
+import AirbenchKernels
+
+/// The algorithm each convolution's forward and backward-data passes run with (backward-weights is always the
+/// direct sum over the batch). With the instruction path and the precision, this is what decides the bits of a
+/// run, so the train header and the `--log` JSON record it.
+public struct ConvolutionPlan: Codable, Sendable, Equatable, CustomStringConvertible {
+    public struct Layer: Codable, Sendable, Equatable {
+        /// PyTorch module path of the convolution, e.g. "3.conv1".
+        public var layer: String
+        public var forward: ConvolutionAlgorithm
+        public var backwardData: ConvolutionAlgorithm
+    }
+
+    public var layers: [Layer]
+
+    /// One line: the passes that run Winograd, e.g. "winograd: 2.conv1 backward-data, 2.conv2, 3.conv1; direct
+    /// elsewhere", or "direct" / "winograd" when every 3×3 pass runs the same.
+    public var description: String {
+        let passes = layers.flatMap { l in
+            [(l.layer, "forward", l.forward), (l.layer, "backward-data", l.backwardData)]
+        }
+        let winograd = passes.filter { $0.2 == .winograd }
+        if winograd.isEmpty { return "direct" }
+        let names = Dictionary(grouping: winograd, by: \.0)
+        let listed = layers.compactMap { l -> String? in
+            guard let both = names[l.layer] else { return nil }
+            return both.count == 2 ? l.layer : "\(l.layer) \(both[0].1)"
+        }
+        return "winograd: " + listed.joined(separator: ", ") + "; direct elsewhere"
+    }
+}
+
+extension Network {
+    /// The plan of `convolutionAlgorithm` in the active precision. It depends on the layer shapes, not on the
+    /// batch size, so training and evaluation share it.
+    public var convolutionPlan: ConvolutionPlan {
+        ConvolutionPlan(layers: convolutionShapes(batch: 1).map { name, shape in
+            ConvolutionPlan.Layer(layer: name, forward: convolutionAlgorithm.effective(forPass: shape),
+                                  backwardData: convolutionAlgorithm.effective(forPass: shape.backwardDataShape))
+        })
+    }
+}
+
+extension Hyperparameters {
+    /// The convolution plan of this method's network (and of airbench96_faster's proxy) for `classes` classes
+    /// under `algorithm`, in the active precision.
+    public func convolutionPlans(classes: Int, algorithm: ConvolutionAlgorithm)
+        throws -> (network: ConvolutionPlan, proxy: ConvolutionPlan?) {
+        func plan(_ h: Hyperparameters) throws -> ConvolutionPlan {
+            let network = try Network(spec: h.networkSpec(classes: classes))
+            network.convolutionAlgorithm = algorithm
+            return network.convolutionPlan
+        }
+        return (try plan(self), try proxyHyperparameters.map(plan))
+    }
+}
