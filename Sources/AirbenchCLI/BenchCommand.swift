@@ -28,6 +28,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Precision of the convolutions' operands (default: the fastest this CPU has).",
                                valueName: "fp32|bf16"))
     var precision: KernelPrecision?
+    @Option(help: ArgumentHelp("Instruction-set path: portable, avx2 or avx512 (default: the best this CPU has), to compare paths on one machine.",
+                               valueName: "path"))
+    var kernelPath: KernelPath?
     @Option(help: "Batch size (default: the method's).") var batchSize: Int?
     @Option(help: "Block widths, comma-separated (default: the method's).") var widths: String?
     @Option(help: "Repetitions per measurement (the median is reported).") var repeats = 3
@@ -40,11 +43,18 @@ struct BenchCommand: ParsableCommand {
         guard Method.named(method) != nil else { throw ValidationError(unknownMethod(method)) }
         if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
         try validatePrecision(precision)
+        if let kernelPath, kernelPath.rawValue > KernelPath.detected.rawValue {
+            throw ValidationError("--kernel-path \(kernelPath.name): this CPU has only the \(KernelPath.detected.name) path")
+        }
+        if precision == .bf16, let kernelPath, kernelPath != .avx512 {
+            throw ValidationError("--precision bf16 runs on the avx512 path only, not --kernel-path \(kernelPath.name)")
+        }
     }
 
     func run() throws {
         reportingErrors {
-            KernelPrecision.use(precision ?? .fastest)
+            if let kernelPath { KernelPath.use(kernelPath) }
+            KernelPrecision.use(precision ?? (kernelPath.map { $0 == .avx512 } ?? true ? .fastest : .fp32))
             let threadCount = KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let method = Method.named(method)!
             let dataset = try datasetOptions.selection(implied: method.dataset, impliedBy: "the preset \(method.name)")
@@ -236,4 +246,22 @@ struct BenchReport: Codable {
         print(String(format: "full %@ run estimate on %@ (%d training, %d test images; %d steps): %.1f s (%.1f min)",
                      method, dataset, trainImages, testImages, totalSteps, fullRunSeconds, fullRunSeconds / 60))
     }
+}
+
+extension KernelPath: ExpressibleByArgument {
+    /// The name `--kernel-path` takes.
+    var name: String {
+        switch self {
+        case .portable: "portable"
+        case .avx2: "avx2"
+        case .avx512: "avx512"
+        }
+    }
+
+    public init?(argument: String) {
+        guard let path = KernelPath.allCases.first(where: { $0.name == argument }) else { return nil }
+        self = path
+    }
+
+    public static var allValueStrings: [String] { allCases.map(\.name) }
 }

@@ -244,6 +244,27 @@ void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *pa
 
 typedef ab_weights_job weights_job;  // (internal.h) block = MR here, AB_WIDE_BLOCK on the AVX-512 path
 
+// Prefetches slice `part` of `parts` of the memory the chunk of rows first ..< first+count reads: its dOut rows
+// and the input pixels its taps read (element = bytes per input element: 4, or 2 from a bf16 copy). A thread
+// spreads one chunk's prefetch over the tiles of the chunk before, so the rows arrive from memory while it
+// computes instead of stalling its packing and its first gather (in conv1 layers dOut is 4× the input).
+void ab_prefetch_chunk(const ab_conv_shape *s, const void *input, int element, const float *grad_output,
+                       long first, int count, int part, int parts) {
+    if (count <= 0 || parts <= 0) return;
+    long pixels = (long)s->out_h * s->out_w, last = first + count - 1;
+    int n0 = (int)(first / pixels), n1 = (int)(last / pixels);
+    int y0 = (int)(first % pixels) / s->out_w - s->pad, y1 = (int)(last % pixels) / s->out_w + s->kernel_h - 1 - s->pad;
+    long from = ((long)n0 * s->in_h + (y0 < 0 ? 0 : y0)) * s->in_w;
+    long to = ((long)n1 * s->in_h + (y1 >= s->in_h ? s->in_h - 1 : y1) + 1) * s->in_w;
+    const char *regions[2] = {(const char *)input + (size_t)from * s->in_c * element,
+                              (const char *)(grad_output + (size_t)first * s->out_c)};
+    size_t bytes[2] = {(size_t)(to - from) * s->in_c * element, (size_t)count * s->out_c * sizeof(float)};
+    for (int r = 0; r < 2; r++) {
+        size_t lines = (bytes[r] + 63) / 64, begin = lines * part / parts, end = lines * (part + 1) / parts;
+        for (size_t i = begin; i < end; i++) __builtin_prefetch(regions[r] + 64 * i, 0, 2);
+    }
+}
+
 #define BLOCK_STRIDE (CHUNK_ROWS * MR + 8)  // floats per gathered ci block; the slack takes 8-wide copies' spill
 
 // acc[r][0..NR) += Σ_m a[m·MR + r] · g[m·NR + j] for r < MR.
@@ -342,6 +363,9 @@ static void weights_part(void *context, int begin, int end, int thread) {
             // consecutive tiles reuse the same dOut panel from L1
             int tap = tile / per_tap, rest = tile % per_tap;
             int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
+            long next = first + CHUNK_ROWS;
+            ab_prefetch_chunk(s, job->input, 4, job->grad_output, next,
+                              (int)(rows - next < CHUNK_ROWS ? rows - next : CHUNK_ROWS), tile - begin, end - begin);
             if (tap != gathered) {
                 gather_tap(s, job->input, first, count, tap, job->ci_blocks, a);
                 gathered = tap;
@@ -371,7 +395,7 @@ void ab_conv_backward_weights(const ab_conv_shape *s, const float *input, const 
 #if defined(__x86_64__)
     if (wide) {
         if (bf16_active()) job.input_bf16 = ab_shared_bf16_copy(input, (size_t)s->batch * s->in_h * s->in_w * s->in_c);
-        ab_parallel_for(taps * panels * ci_blocks, ab_weights_part_avx512, &job);
+        ab_parallel_for(taps * ((panels + 1) / 2) * ci_blocks, ab_weights_part_avx512, &job);  // pairs of panels
     } else
 #endif
         ab_parallel_for(taps * panels * ci_blocks, weights_part, &job);

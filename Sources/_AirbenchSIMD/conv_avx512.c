@@ -200,6 +200,36 @@ AVX512 static void weights_tile_fp32(const float *a, const float *g, int count, 
     for (int r = 0; r < BLOCK; r++) _mm512_storeu_ps(acc + (size_t)r * ldacc, t[r]);
 }
 
+// The same over two panels of output channels, g0 and g1 (acc's columns 0..NR and NR..2·NR), in two halves of
+// 8 input channels: per row 2 loads and 8 broadcasts feed 16 FMAs (the one-panel tile needs 17 loads for 16).
+// Only the halves holding some of the block's `channels` input channels run (24 channels: 1½ blocks).
+AVX512 static void weights_tile2_fp32(const float *a, const float *g0, const float *g1, int count, float *acc,
+                                      int ldacc, int channels) {
+    for (int half = 0; half < BLOCK && half < channels; half += 8) {
+        __m512 t0[8], t1[8];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < 8; r++) {
+            t0[r] = _mm512_loadu_ps(acc + (size_t)(half + r) * ldacc);
+            t1[r] = _mm512_loadu_ps(acc + (size_t)(half + r) * ldacc + NR);
+        }
+        const float *am = a + half;
+        for (int m = 0; m < count; m++, am += BLOCK) {
+            __m512 u = _mm512_load_ps(g0 + (size_t)m * NR), v = _mm512_load_ps(g1 + (size_t)m * NR);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < 8; r++) {
+                __m512 x = _mm512_set1_ps(am[r]);
+                t0[r] = _mm512_fmadd_ps(x, u, t0[r]);
+                t1[r] = _mm512_fmadd_ps(x, v, t1[r]);
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int r = 0; r < 8; r++) {
+            _mm512_storeu_ps(acc + (size_t)(half + r) * ldacc, t0[r]);
+            _mm512_storeu_ps(acc + (size_t)(half + r) * ldacc + NR, t1[r]);
+        }
+    }
+}
+
 // -- bf16: rows in pairs, a[block][m/2][16][2], g[panel][m/2][16][2] --
 
 // Writes 16 pairs to[2i] = bf16(x0[i]), to[2i+1] = bf16(x1[i]) for the lanes in `mask` (zero elsewhere);
@@ -262,12 +292,41 @@ BF16 static void weights_tile_bf16(const uint16_t *a, const uint16_t *g, int pai
     for (int r = 0; r < BLOCK; r++) _mm512_storeu_ps(acc + (size_t)r * ldacc, t[r]);
 }
 
-// Tiles [begin, end) in the order (tap, co panel, ci block), as conv.c's weights_part.
+BF16 static void weights_tile2_bf16(const uint16_t *a, const uint16_t *g0, const uint16_t *g1, int pairs, float *acc,
+                                    int ldacc, int channels) {
+    for (int half = 0; half < BLOCK && half < channels; half += 8) {
+        __m512 t0[8], t1[8];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < 8; r++) {
+            t0[r] = _mm512_loadu_ps(acc + (size_t)(half + r) * ldacc);
+            t1[r] = _mm512_loadu_ps(acc + (size_t)(half + r) * ldacc + NR);
+        }
+        const uint16_t *ap = a + 2 * half;
+        for (int p = 0; p < pairs; p++, ap += 2 * BLOCK) {
+            __m512bh u = (__m512bh)_mm512_load_si512(g0 + (size_t)p * 2 * NR);
+            __m512bh v = (__m512bh)_mm512_load_si512(g1 + (size_t)p * 2 * NR);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < 8; r++) {
+                __m512bh x = (__m512bh)_mm512_set1_epi32(*(const bf16_pair *)(ap + 2 * r));
+                t0[r] = _mm512_dpbf16_ps(t0[r], x, u);
+                t1[r] = _mm512_dpbf16_ps(t1[r], x, v);
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int r = 0; r < 8; r++) {
+            _mm512_storeu_ps(acc + (size_t)(half + r) * ldacc, t0[r]);
+            _mm512_storeu_ps(acc + (size_t)(half + r) * ldacc + NR, t1[r]);
+        }
+    }
+}
+
+// Tiles [begin, end) in the order (tap, pair of co panels, ci block), as conv.c's weights_part; a last, odd panel
+// is a tile of its own.
 void ab_weights_part_avx512(void *context, int begin, int end, int thread) {
     ab_weights_job *job = context;
     const ab_conv_shape *s = job->s;
     int bf16 = job->input_bf16 != NULL, element = bf16 ? 2 : 4, chunk = CHUNK_BYTES / (BLOCK * element);
-    int ldacc = job->panels * NR, per_tap = job->panels * job->ci_blocks;
+    int ldacc = job->panels * NR, per_tap = (job->panels + 1) / 2 * job->ci_blocks;
     long rows = (long)s->batch * s->out_h * s->out_w;
     char *a = ab_thread_scratch(thread, 1, (size_t)job->ci_blocks * CHUNK_BYTES);
     char *g = ab_thread_scratch(thread, 2, (size_t)job->panels * CHUNK_BYTES);
@@ -281,14 +340,26 @@ void ab_weights_part_avx512(void *context, int begin, int end, int thread) {
         for (int tile = begin; tile < end; tile++) {
             int tap = tile / per_tap, rest = tile % per_tap;
             int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
+            long next = first + chunk;
+            ab_prefetch_chunk(s, bf16 ? (const void *)job->input_bf16 : job->input, element, job->grad_output, next,
+                              (int)(rows - next < chunk ? rows - next : chunk), tile - begin, end - begin);
             if (tap != gathered) {
                 if (bf16) gather_tap_bf16(s, job->input_bf16, at, count, tap, job->ci_blocks, chunk, (uint16_t *)a);
                 else gather_tap_fp32(s, job->input, at, count, tap, job->ci_blocks, chunk, (float *)a);
                 gathered = tap;
             }
+            panel *= 2;
             float *acc = job->accumulator + ((size_t)tap * job->ci_blocks * BLOCK + block * BLOCK) * ldacc + panel * NR;
             const char *a_block = a + (size_t)block * CHUNK_BYTES, *g_panel = g + (size_t)panel * CHUNK_BYTES;
-            if (bf16) weights_tile_bf16((const uint16_t *)a_block, (const uint16_t *)g_panel, (count + 1) / 2, acc, ldacc);
+            const char *g_next = g_panel + CHUNK_BYTES;
+            int two = panel + 1 < job->panels, channels = s->in_c - block * BLOCK;
+            if (bf16 && two)
+                weights_tile2_bf16((const uint16_t *)a_block, (const uint16_t *)g_panel, (const uint16_t *)g_next,
+                                   (count + 1) / 2, acc, ldacc, channels);
+            else if (bf16) weights_tile_bf16((const uint16_t *)a_block, (const uint16_t *)g_panel, (count + 1) / 2, acc, ldacc);
+            else if (two)
+                weights_tile2_fp32((const float *)a_block, (const float *)g_panel, (const float *)g_next, count, acc,
+                                   ldacc, channels);
             else weights_tile_fp32((const float *)a_block, (const float *)g_panel, count, acc, ldacc);
         }
     }

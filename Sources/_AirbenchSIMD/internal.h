@@ -37,6 +37,11 @@ typedef struct {
     int ci_blocks, panels, block;
 } ab_weights_job;
 
+/// Prefetches slice `part` of `parts` of what backward-weights reads for output rows first ..< first+count (its
+/// dOut rows and input pixels; `element` bytes per input element). Nothing for count ≤ 0.
+void ab_prefetch_chunk(const ab_conv_shape *s, const void *input, int element, const float *grad_output,
+                       long first, int count, int part, int parts);
+
 // ---- AVX-512 and bf16 pieces (conv_avx512.c), callable only where the CPU has them --------------------------
 #if defined(__x86_64__)
 extern const ab_gemm_kernel ab_kernel_avx512;
