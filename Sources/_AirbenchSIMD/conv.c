@@ -384,12 +384,34 @@ static void weights_part(void *context, int begin, int end, int thread) {
     }
 }
 
+// grad_oihw[co][ci][tap] = accumulator[tap][ci][co] for output channels [begin, end) (one task per channel).
+typedef struct {
+    const ab_conv_shape *s;
+    const float *accumulator;
+    size_t width, ldacc;
+    float *grad_oihw;
+} transpose_job;
+
+static void transpose_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    transpose_job *job = context;
+    const ab_conv_shape *s = job->s;
+    int taps = taps_of(s);
+    for (int co = begin; co < end; co++)
+        for (int ci = 0; ci < s->in_c; ci++)
+            for (int tap = 0; tap < taps; tap++)
+                job->grad_oihw[((size_t)co * s->in_c + ci) * taps + tap] =
+                    job->accumulator[((size_t)tap * job->width + ci) * job->ldacc + co];
+}
+
 void ab_conv_backward_weights(const ab_conv_shape *s, const float *input, const float *grad_output,
                               float *grad_oihw) {
     int wide = ab_isa_active() == AB_ISA_AVX512, block = wide ? AB_WIDE_BLOCK : MR;
     int taps = taps_of(s), panels = panels_of(s->out_c), ci_blocks = (s->in_c + block - 1) / block;
     size_t width = (size_t)ci_blocks * block, ldacc = (size_t)panels * NR, total = taps * width * ldacc;
-    float *accumulator = aligned_alloc(64, (sizeof(float) * total + 63) & ~(size_t)63);
+    // Kept between calls (shared scratch slot 1; slot 0 holds the bf16 copy of the input): a fresh allocation of
+    // megabytes each call costs page faults.
+    float *accumulator = ab_shared_scratch(1, sizeof(float) * total);
     memset(accumulator, 0, sizeof(float) * total);
     weights_job job = {s, input, grad_output, NULL, accumulator, ci_blocks, panels, block};
 #if defined(__x86_64__)
@@ -399,9 +421,6 @@ void ab_conv_backward_weights(const ab_conv_shape *s, const float *input, const 
     } else
 #endif
         ab_parallel_for(taps * panels * ci_blocks, weights_part, &job);
-    for (int co = 0; co < s->out_c; co++)
-        for (int ci = 0; ci < s->in_c; ci++)
-            for (int tap = 0; tap < taps; tap++)
-                grad_oihw[((size_t)co * s->in_c + ci) * taps + tap] = accumulator[((size_t)tap * width + ci) * ldacc + co];
-    free(accumulator);
+    transpose_job transpose = {s, accumulator, width, ldacc, grad_oihw};
+    ab_parallel_for(s->out_c, transpose_part, &transpose);
 }
