@@ -200,6 +200,25 @@ AVX512 static void weights_tile_fp32(const float *a, const float *g, int count, 
     for (int r = 0; r < BLOCK; r++) _mm512_storeu_ps(acc + (size_t)r * ldacc, t[r]);
 }
 
+// 8 accumulator rows of a two-panel tile: t0 = columns 0..NR, t1 = NR..2·NR of rows 0..8 of acc.
+AVX512 static inline __attribute__((always_inline)) void load_tile2_rows(const float *acc, int ldacc, __m512 *t0,
+                                                                        __m512 *t1) {
+#pragma clang loop unroll(full)
+    for (int r = 0; r < 8; r++) {
+        t0[r] = _mm512_loadu_ps(acc + (size_t)r * ldacc);
+        t1[r] = _mm512_loadu_ps(acc + (size_t)r * ldacc + NR);
+    }
+}
+
+AVX512 static inline __attribute__((always_inline)) void store_tile2_rows(float *acc, int ldacc, const __m512 *t0,
+                                                                         const __m512 *t1) {
+#pragma clang loop unroll(full)
+    for (int r = 0; r < 8; r++) {
+        _mm512_storeu_ps(acc + (size_t)r * ldacc, t0[r]);
+        _mm512_storeu_ps(acc + (size_t)r * ldacc + NR, t1[r]);
+    }
+}
+
 // The same over two panels of output channels, g0 and g1 (acc's columns 0..NR and NR..2·NR), in two halves of
 // 8 input channels: per row 2 loads and 8 broadcasts feed 16 FMAs (the one-panel tile needs 17 loads for 16).
 // Only the halves holding some of the block's `channels` input channels run (24 channels: 1½ blocks).
@@ -207,11 +226,7 @@ AVX512 static void weights_tile2_fp32(const float *a, const float *g0, const flo
                                       int ldacc, int channels) {
     for (int half = 0; half < BLOCK && half < channels; half += 8) {
         __m512 t0[8], t1[8];
-#pragma clang loop unroll(full)
-        for (int r = 0; r < 8; r++) {
-            t0[r] = _mm512_loadu_ps(acc + (size_t)(half + r) * ldacc);
-            t1[r] = _mm512_loadu_ps(acc + (size_t)(half + r) * ldacc + NR);
-        }
+        load_tile2_rows(acc + (size_t)half * ldacc, ldacc, t0, t1);
         const float *am = a + half;
         for (int m = 0; m < count; m++, am += BLOCK) {
             __m512 u = _mm512_load_ps(g0 + (size_t)m * NR), v = _mm512_load_ps(g1 + (size_t)m * NR);
@@ -222,11 +237,7 @@ AVX512 static void weights_tile2_fp32(const float *a, const float *g0, const flo
                 t1[r] = _mm512_fmadd_ps(x, v, t1[r]);
             }
         }
-#pragma clang loop unroll(full)
-        for (int r = 0; r < 8; r++) {
-            _mm512_storeu_ps(acc + (size_t)(half + r) * ldacc, t0[r]);
-            _mm512_storeu_ps(acc + (size_t)(half + r) * ldacc + NR, t1[r]);
-        }
+        store_tile2_rows(acc + (size_t)half * ldacc, ldacc, t0, t1);
     }
 }
 
@@ -296,11 +307,7 @@ BF16 static void weights_tile2_bf16(const uint16_t *a, const uint16_t *g0, const
                                     int ldacc, int channels) {
     for (int half = 0; half < BLOCK && half < channels; half += 8) {
         __m512 t0[8], t1[8];
-#pragma clang loop unroll(full)
-        for (int r = 0; r < 8; r++) {
-            t0[r] = _mm512_loadu_ps(acc + (size_t)(half + r) * ldacc);
-            t1[r] = _mm512_loadu_ps(acc + (size_t)(half + r) * ldacc + NR);
-        }
+        load_tile2_rows(acc + (size_t)half * ldacc, ldacc, t0, t1);
         const uint16_t *ap = a + 2 * half;
         for (int p = 0; p < pairs; p++, ap += 2 * BLOCK) {
             __m512bh u = (__m512bh)_mm512_load_si512(g0 + (size_t)p * 2 * NR);
@@ -312,11 +319,7 @@ BF16 static void weights_tile2_bf16(const uint16_t *a, const uint16_t *g0, const
                 t1[r] = _mm512_dpbf16_ps(t1[r], x, v);
             }
         }
-#pragma clang loop unroll(full)
-        for (int r = 0; r < 8; r++) {
-            _mm512_storeu_ps(acc + (size_t)(half + r) * ldacc, t0[r]);
-            _mm512_storeu_ps(acc + (size_t)(half + r) * ldacc + NR, t1[r]);
-        }
+        store_tile2_rows(acc + (size_t)half * ldacc, ldacc, t0, t1);
     }
 }
 
