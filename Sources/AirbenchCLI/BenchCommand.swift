@@ -54,7 +54,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         reportingErrors {
             if let kernelPath { KernelPath.use(kernelPath) }
-            KernelPrecision.use(precision ?? (kernelPath.map { $0 == .avx512 } ?? true ? .fastest : .fp32))
+            KernelPrecision.use(precision ?? .fastest)  // bf16 is active only on the avx512 path: fp32 elsewhere
             let threadCount = KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let method = Method.named(method)!
             let dataset = try datasetOptions.selection(implied: method.dataset, impliedBy: "the preset \(method.name)")

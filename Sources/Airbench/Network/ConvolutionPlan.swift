@@ -14,18 +14,17 @@ public struct ConvolutionPlan: Codable, Sendable, Equatable, CustomStringConvert
     public var layers: [Layer]
 
     /// One line: the passes that run Winograd, e.g. "winograd: 2.conv1 backward-data, 2.conv2, 3.conv1; direct
-    /// elsewhere", or "direct" / "winograd" when every 3×3 pass runs the same.
+    /// elsewhere" (a layer named alone runs both passes with it), or "direct" when none does.
     public var description: String {
-        let passes = layers.flatMap { l in
-            [(l.layer, "forward", l.forward), (l.layer, "backward-data", l.backwardData)]
-        }
-        let winograd = passes.filter { $0.2 == .winograd }
-        if winograd.isEmpty { return "direct" }
-        let names = Dictionary(grouping: winograd, by: \.0)
         let listed = layers.compactMap { l -> String? in
-            guard let both = names[l.layer] else { return nil }
-            return both.count == 2 ? l.layer : "\(l.layer) \(both[0].1)"
+            switch (l.forward, l.backwardData) {
+            case (.winograd, .winograd): l.layer
+            case (.winograd, _): "\(l.layer) forward"
+            case (_, .winograd): "\(l.layer) backward-data"
+            default: nil
+            }
         }
+        if listed.isEmpty { return "direct" }
         return "winograd: " + listed.joined(separator: ", ") + "; direct elsewhere"
     }
 }
