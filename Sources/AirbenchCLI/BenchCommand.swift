@@ -22,7 +22,7 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var datasetOptions: DatasetOptions
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: ArgumentHelp("3×3 convolutions: auto (per layer and pass), direct or winograd (its GFLOP/s count the direct FLOPs).",
+    @Option(help: ArgumentHelp("3×3 convolutions: auto (per layer and pass), direct, winograd (F(2×2,3×3)) or winograd4x4 (F(4×4,3×3)); a Winograd's GFLOP/s count the direct FLOPs.",
                                valueName: "algorithm"))
     var convolution: ConvolutionAlgorithm = .auto
     @Option(help: ArgumentHelp("Precision of the convolutions' operands (default: the fastest this CPU has).",
@@ -234,9 +234,9 @@ struct BenchReport: Codable {
         print(String(format: "measured fp32 peak: %.1f GFLOP/s per core", corePeakGFLOPS)
               + (coreBFloat16PeakGFLOPS > 0 ? String(format: "; bf16 peak: %.1f GFLOP/s per core", coreBFloat16PeakGFLOPS) : "")
               + String(format: "; %% of peak below is of that peak × %d thread(s), in each pass's precision", threads))
-        print("layer          pass             algorithm precision        ms    GFLOP/s   % peak")
+        print("layer          pass             algorithm   precision        ms    GFLOP/s   % peak")
         for l in layers {
-            let columns = [(l.layer, 14), (l.pass, 16), (l.algorithm.rawValue, 9), (l.precision.rawValue, 9)]
+            let columns = [(l.layer, 14), (l.pass, 16), (l.algorithm.rawValue, 11), (l.precision.rawValue, 9)]
             print(columns.map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
                   + String(format: " %9.2f %10.1f %8.1f", l.milliseconds, l.gflops, l.percentOfPeak))
         }

@@ -56,29 +56,53 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// Winograd's F(2×2, 3×3) for 3×3 kernels: 16 instead of 36 multiply-adds per 2×2 outputs and input channel,
     /// equal to `direct` up to rounding. Other kernel sizes fall back to `direct`.
     case winograd
+    /// Winograd's F(4×4, 3×3): 36 instead of 144 multiply-adds per 4×4 outputs and input channel, with larger
+    /// transforms that round more than F(2×2)'s. Other kernel sizes fall back to `direct`.
+    case winograd4x4 = "winograd4x4"
     /// Each pass of each layer the algorithm `preferred(forPass:precision:)` gives for its shape (the default).
     case auto
 
+    /// The outputs per side of a Winograd tile (F(m×m, 3×3)); nil for the other algorithms.
+    public var winogradTile: Int? {
+        switch self {
+        case .winograd: 2
+        case .winograd4x4: 4
+        case .direct, .auto: nil
+        }
+    }
+
     /// The algorithm actually used for a pass whose kernels run on `run` (for backward-data:
-    /// `shape.backwardDataShape`) in `precision`: `direct` or `winograd`, never `auto`.
+    /// `shape.backwardDataShape`) in `precision`: `direct` or a Winograd, never `auto`.
     public func effective(forPass run: ConvolutionShape,
                           precision: KernelPrecision = .active) -> ConvolutionAlgorithm {
         var s = run.c
         let algorithm = self == .auto ? Self.preferred(forPass: run, precision: precision) : self
-        return algorithm == .winograd && ab_winograd_supports(&s) != 0 ? .winograd : .direct
+        return algorithm.winogradTile != nil && ab_winograd_supports(&s) != 0 ? algorithm : .direct
     }
 
     /// The faster algorithm for a pass of shape `run`, a rule of its shape and precision alone (never of the batch
     /// or of timings taken at run time), so that a seed gives the same bits on every CPU of one instruction path.
-    /// Measured per layer on a Zen 3 (AVX2) and a Zen 5 (AVX-512), BENCHMARKS.md "Per-layer convolution algorithm":
-    /// - bf16: `direct`. Winograd runs fp32, and bf16 direct is faster on every large layer.
-    /// - fp32: Winograd wins where the pass reads ≥ 32 channels and writes at least 6×6 (airbench94: every pass
-    ///   from 2.conv1's backward-data down to 4.conv1, whose forward writes the 6×6 its max-pool reads). With fewer
-    ///   input channels its GEMMs are too short (2.conv1's forward, 24 channels); on a 3×3 output the 2×2 tiles
-    ///   compute 16 outputs for 9 and the transforms weigh more (4.conv2).
+    ///
+    /// Of direct, F(2×2) and F(4×4), the one with the fewest multiply-adds per input and output channel
+    /// (`multiplyAdds(forPass:)`: a Winograd counts its whole tiles, also where they overhang the output; a tie
+    /// goes to the smaller tile), provided a Winograd needs at most a fraction of direct's: ⅔ in fp32, where its
+    /// transforms cost the rest, and ⅓ in bf16, whose direct kernel does twice the multiply-adds per instruction
+    /// (Winograd always runs fp32). A pass reading fewer than 16 channels stays direct: its transforms would
+    /// outweigh its GEMMs. Measured per layer of airbench94 on a Zen 5 (AVX2 and AVX-512 paths, fp32 and bf16),
+    /// BENCHMARKS.md "Winograd F(4×4, 3×3)": in fp32 F(4×4) wins every pass except 4.conv1's forward (6×6
+    /// output, F(2×2)'s tie); in bf16 bf16-direct keeps 4.conv1's forward and 4.conv2 (⁴⁄₉ of direct's).
     public static func preferred(forPass run: ConvolutionShape, precision: KernelPrecision) -> ConvolutionAlgorithm {
-        guard precision == .fp32, run.kernelSize == 3 else { return .direct }
-        return run.inputChannels >= 32 && min(run.outputHeight, run.outputWidth) >= 6 ? .winograd : .direct
+        guard run.kernelSize == 3, run.inputChannels >= 16 else { return .direct }
+        let best = [ConvolutionAlgorithm.winograd, .winograd4x4].min { multiplyAdds(forPass: run, $0) < multiplyAdds(forPass: run, $1) }!
+        let fraction = precision == .bf16 ? 1.0 / 3 : 2.0 / 3
+        return Double(multiplyAdds(forPass: run, best)) <= fraction * Double(multiplyAdds(forPass: run, .direct)) ? best : .direct
+    }
+
+    /// Multiply-adds of a 3×3 pass of shape `run` per image, input channel and output channel under `algorithm`
+    /// (`direct` or a Winograd): 9 per output pixel, or (m+2)² per m×m tile covering the output.
+    public static func multiplyAdds(forPass run: ConvolutionShape, _ algorithm: ConvolutionAlgorithm) -> Int {
+        guard let m = algorithm.winogradTile else { return 9 * run.outputHeight * run.outputWidth }
+        return (run.outputHeight + m - 1) / m * ((run.outputWidth + m - 1) / m) * (m + 2) * (m + 2)
     }
 }
 
@@ -97,7 +121,7 @@ public struct PackedWeights: @unchecked Sendable {
                                algorithm: ConvolutionAlgorithm = .auto) -> PackedWeights {
         var s = shape.c
         return pack(s, algorithm: algorithm.effective(forPass: shape),
-                    direct: { ab_conv_pack_weights(&s, weights, $0) }, winograd: { ab_winograd_pack_weights(&s, weights, $0) })
+                    direct: { ab_conv_pack_weights(&s, weights, $0) }, winograd: { ab_winograd_pack_weights(&s, $0, weights, $1) })
     }
 
     /// Packs OIHW `weights` of the forward `shape` for `Convolution.backwardData`.
@@ -106,22 +130,21 @@ public struct PackedWeights: @unchecked Sendable {
         var forward = shape.c
         return pack(ab_conv_backward_data_shape(&forward), algorithm: algorithm.effective(forPass: shape.backwardDataShape),
                     direct: { ab_conv_pack_weights_backward_data(&forward, weights, $0) },
-                    winograd: { ab_winograd_pack_weights_backward_data(&forward, weights, $0) })
+                    winograd: { ab_winograd_pack_weights_backward_data(&forward, $0, weights, $1) })
     }
 
     /// Allocates the packed buffer for the C shape `run` (the shape the packed weights are run on) and fills it.
     private static func pack(_ run: ab_conv_shape, algorithm: ConvolutionAlgorithm,
                              direct: (UnsafeMutablePointer<Float>) -> Void,
-                             winograd: (UnsafeMutablePointer<Float>) -> Void) -> PackedWeights {
+                             winograd: (Int32, UnsafeMutablePointer<Float>) -> Void) -> PackedWeights {
         var s = run
         let buffer: FloatBuffer
-        switch algorithm {
-        case .direct:
+        if let tile = algorithm.winogradTile {
+            buffer = FloatBuffer(count: ab_winograd_packed_count(&s, Int32(tile)))
+            winograd(Int32(tile), buffer.pointer)
+        } else {
             buffer = FloatBuffer(count: ab_conv_packed_count(&s))
             direct(buffer.pointer)
-        case .winograd, .auto:
-            buffer = FloatBuffer(count: ab_winograd_packed_count(&s))
-            winograd(buffer.pointer)
         }
         let precision = algorithm == .direct ? KernelPrecision.active : .fp32
         return PackedWeights(buffer: buffer, algorithm: algorithm, precision: precision, shape: run)
@@ -131,11 +154,11 @@ public struct PackedWeights: @unchecked Sendable {
     func run(_ s: ab_conv_shape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         var s = s
         precondition(shape.in_c == s.in_c && shape.out_c == s.out_c, "weights packed for another shape")
-        switch algorithm {
-        case .direct:
+        if let tile = algorithm.winogradTile {
+            ab_winograd_forward(&s, Int32(tile), input, buffer.pointer, output)
+        } else {
             precondition(precision == KernelPrecision.active, "weights packed in \(precision), kernels now run \(KernelPrecision.active)")
             ab_conv_forward(&s, input, buffer.pointer, output)
-        case .winograd, .auto: ab_winograd_forward(&s, input, buffer.pointer, output)
         }
     }
 }

@@ -1,12 +1,17 @@
-// 3×3 convolution (stride 1) by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray 2016): every 2×2 block of
-// outputs ("tile") is Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d Bᵀᵀ) ] A over the 4×4 input patch d it reads, so a tile costs
-// 16 multiply-adds per (ci, co) instead of 36. Summed over ci, the elementwise product becomes 16 independent
-// GEMMs, one per position ξ of the 4×4 transformed tile:
+// 3×3 convolution (stride 1) by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray 2016), m = 2 or 4: every
+// m×m block of outputs ("tile") is Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A over the (m+2)×(m+2) input patch d it reads, so
+// a tile costs (m+2)² multiply-adds per (ci, co) instead of 9m² (F(2×2): 16 for 36; F(4×4): 36 for 144). Summed
+// over ci, the elementwise product becomes (m+2)² independent GEMMs, one per position ξ of the transformed tile:
 //   M[ξ][t][co] = Σ_ci V[ξ][t][ci] · U[ξ][ci][co],   V = Bᵀ d B (input transform), U = G g Gᵀ (weights)
-// run with the same micro-kernel as the direct convolution. A group of tiles has its V (16 × tiles × in_c) in a
-// per-thread buffer; per panel of NR output channels the 16 GEMMs fill M, and the output transform writes the
-// tiles' outputs. The arithmetic differs from the direct convolution only by rounding.
-// Threads own whole tile groups, so every output is the same computation whatever the thread count.
+// run with the same micro-kernel as the direct convolution. A group of tiles has its V (ξ × tiles × in_c) in a
+// per-thread buffer; per panel of NR output channels the GEMMs fill M, and the output transform writes the
+// tiles' outputs. The arithmetic differs from the direct convolution only by rounding: F(4×4)'s transforms
+// multiply by up to 8 and 5 (F(2×2)'s only add), so it rounds more, still far below what training notices
+// (BENCHMARKS.md: full runs).
+// Threads own whole tile groups, so every output is the same computation whatever the thread count. The
+// transforms are compiled for two targets (target_clones); contraction into FMAs is off so that both give the
+// same bits, and the bits depend on the instruction-set path of the GEMM micro-kernel alone.
+#pragma STDC FP_CONTRACT OFF
 #include "airbench_simd.h"
 #include "internal.h"
 #include <stdlib.h>
@@ -19,68 +24,33 @@
 #endif
 
 #define NR AB_NR
-#define POSITIONS 16                    // ξ: the 4×4 transformed tile
-// V of one tile group: up to 768 KiB. Each transformed weight panel is reused by every tile of a group, so the
-// group must be large (48 tiles at 256 channels); V then streams from L3 once per panel, which costs far less.
-#define GROUP_FLOATS (192 * 1024)
+#define MAX_ALPHA 6                         // m + 2 for m = 4
+#define MAX_POSITIONS (MAX_ALPHA * MAX_ALPHA)
 
 static int panels_of(int channels) { return (channels + NR - 1) / NR; }
 
-int ab_winograd_supports(const ab_conv_shape *s) { return s->kernel_h == 3 && s->kernel_w == 3; }
+// ---- F(2×2, 3×3) ------------------------------------------------------------------------------------------------
 
-size_t ab_winograd_packed_count(const ab_conv_shape *s) {
-    return (size_t)POSITIONS * panels_of(s->out_c) * s->in_c * NR;
+// U = G g Gᵀ with G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]; u[4i + l].
+static void weight_transform_2(const float g[3][3], float *u) {
+    float t[4][3];
+    for (int k = 0; k < 3; k++) {
+        t[0][k] = g[0][k];
+        t[1][k] = 0.5f * (g[0][k] + g[1][k] + g[2][k]);
+        t[2][k] = 0.5f * (g[0][k] - g[1][k] + g[2][k]);
+        t[3][k] = g[2][k];
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i + 0] = t[i][0];
+        u[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[4 * i + 3] = t[i][2];
+    }
 }
-
-// U[ξ = 4i + l][ci][co] = (G g Gᵀ)[i][l] with G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], stored as
-// packed[(ξ·panels + co/NR)·in_c + ci][co % NR] (0 past out_c). g(ky, kx) is weight_at(co, ci, ky, kx).
-static void pack_transformed(const ab_conv_shape *s, const float *w, int backward_data, float *packed) {
-    int panels = panels_of(s->out_c);
-    memset(packed, 0, sizeof(float) * ab_winograd_packed_count(s));
-    for (int co = 0; co < s->out_c; co++)
-        for (int ci = 0; ci < s->in_c; ci++) {
-            float g[3][3], t[4][3];
-            for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++)
-                    // backward-data: output channel = forward ci, input channel = forward co, kernel flipped
-                    g[ky][kx] = backward_data ? w[((size_t)ci * s->out_c + co) * 9 + (2 - ky) * 3 + (2 - kx)]
-                                              : w[((size_t)co * s->in_c + ci) * 9 + ky * 3 + kx];
-            for (int k = 0; k < 3; k++) {
-                t[0][k] = g[0][k];
-                t[1][k] = 0.5f * (g[0][k] + g[1][k] + g[2][k]);
-                t[2][k] = 0.5f * (g[0][k] - g[1][k] + g[2][k]);
-                t[3][k] = g[2][k];
-            }
-            for (int i = 0; i < 4; i++) {
-                float u[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]), 0.5f * (t[i][0] - t[i][1] + t[i][2]),
-                              t[i][2]};
-                for (int l = 0; l < 4; l++)
-                    packed[(((size_t)(i * 4 + l) * panels + co / NR) * s->in_c + ci) * NR + co % NR] = u[l];
-            }
-        }
-}
-
-void ab_winograd_pack_weights(const ab_conv_shape *s, const float *w, float *packed) {
-    pack_transformed(s, w, 0, packed);
-}
-
-void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, const float *w, float *packed) {
-    ab_conv_shape b = ab_conv_backward_data_shape(forward);
-    pack_transformed(&b, w, 1, packed);
-}
-
-typedef struct {
-    const ab_conv_shape *s;
-    const float *input, *packed;
-    float *output;
-    int tiles_h, tiles_w, tiles_per_group;
-    long tiles;
-    ab_gemm_kernel kernel;  // fp32 on every path
-} winograd_job;
 
 // V[ξ][t][c] = (Bᵀ d B)[ξ] with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], d[j][k] = patch[4j + k][c]
 // (each patch pixel a row of `channels` floats; padding pixels point at a row of zeros).
-MULTIVERSION static void input_transform(const float *const patch[16], int channels, float *v, size_t position_stride) {
+MULTIVERSION static void input_transform_2(const float *const patch[], int channels, float *v, size_t position_stride) {
 #pragma clang loop vectorize(assume_safety)
     for (int c = 0; c < channels; c++) {
         float d[4][4], t[4][4];
@@ -102,8 +72,8 @@ MULTIVERSION static void input_transform(const float *const patch[16], int chann
 }
 
 // The 2×2 outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A with Aᵀ = [1 1 1 0; 0 1 −1 −1],
-// M[ξ][j] = m[ξ·m_stride + j]; out[a][b] points at the output pixel's channels (NULL: outside the output).
-MULTIVERSION static void output_transform(const float *m, size_t m_stride, int cols, float *const out[2][2]) {
+// M[ξ][j] = m[ξ·m_stride + j]; out[2a + b] points at the output pixel's channels (NULL: outside the output).
+MULTIVERSION static void output_transform_2(const float *m, size_t m_stride, int cols, float *const out[]) {
 #pragma clang loop vectorize(assume_safety)
     for (int j = 0; j < cols; j++) {
         float s[2][4];
@@ -114,47 +84,215 @@ MULTIVERSION static void output_transform(const float *m, size_t m_stride, int c
             s[1][l] = m1 - m2 - m3;
         }
         for (int a = 0; a < 2; a++) {
-            if (out[a][0]) out[a][0][j] = s[a][0] + s[a][1] + s[a][2];
-            if (out[a][1]) out[a][1][j] = s[a][1] - s[a][2] - s[a][3];
+            if (out[2 * a + 0]) out[2 * a + 0][j] = s[a][0] + s[a][1] + s[a][2];
+            if (out[2 * a + 1]) out[2 * a + 1][j] = s[a][1] - s[a][2] - s[a][3];
         }
     }
 }
 
-// The tile's 16 input pixels (a row of zeros where the patch leaves the image).
-static void tile_patch(const winograd_job *job, long tile, const float *zeros, const float *patch[16]) {
-    const ab_conv_shape *s = job->s;
-    long per_image = (long)job->tiles_h * job->tiles_w;
-    int n = (int)(tile / per_image), rest = (int)(tile % per_image);
-    int iy0 = 2 * (rest / job->tiles_w) - s->pad, ix0 = 2 * (rest % job->tiles_w) - s->pad;
-    for (int j = 0; j < 4; j++)
-        for (int k = 0; k < 4; k++) {
-            int iy = iy0 + j, ix = ix0 + k;
-            patch[4 * j + k] = iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w
-                                   ? zeros
-                                   : job->input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+// ---- F(4×4, 3×3) ------------------------------------------------------------------------------------------------
+// Interpolation points 0, ±1, ±2 and ∞ (Lavin & Gray 2016, section 4.2).
+
+// G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1], applied to the three values x of a column or
+// row: y[0..5].
+static void weight_rows_4(float x0, float x1, float x2, float y[6]) {
+    y[0] = 0.25f * x0;
+    y[1] = -(x0 + x1 + x2) / 6.0f;
+    y[2] = -(x0 - x1 + x2) / 6.0f;
+    y[3] = (x0 + 2.0f * x1 + 4.0f * x2) / 24.0f;
+    y[4] = (x0 - 2.0f * x1 + 4.0f * x2) / 24.0f;
+    y[5] = x2;
+}
+
+// U = G g Gᵀ; u[6i + l].
+static void weight_transform_4(const float g[3][3], float *u) {
+    float t[6][3], y[6];
+    for (int k = 0; k < 3; k++) {
+        weight_rows_4(g[0][k], g[1][k], g[2][k], y);
+        for (int i = 0; i < 6; i++) t[i][k] = y[i];
+    }
+    for (int i = 0; i < 6; i++) weight_rows_4(t[i][0], t[i][1], t[i][2], u + 6 * i);
+}
+
+// F(4×4)'s transforms are too long for the loop vectorizer's cost model, so they are written over 8 channels at a
+// time in the compiler's vector extension (AVX: one register; the portable clone: two SSE registers).
+typedef float lanes __attribute__((vector_size(32), aligned(4), may_alias));
+#define LANES 8
+
+// (Through pointers: a 32-byte vector passed by value would change the ABI of the portable clone.)
+static inline void load_lanes(lanes *x, const float *p, int n) {
+    if (n == LANES) *x = *(const lanes *)p;
+    else {
+        *x = (lanes){0};
+        memcpy(x, p, sizeof(float) * n);
+    }
+}
+
+static inline void store_lanes(float *p, const lanes *x, int n) {
+    if (n == LANES) *(lanes *)p = *x;
+    else memcpy(p, x, sizeof(float) * n);
+}
+
+// y = Bᵀ x for the six values x of a column or row of the patch:
+// Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1].
+static inline void input_rows_4(const lanes x[6], lanes y[6]) {
+    lanes a = x[4] - 4.0f * x[2], b = x[3] - 4.0f * x[1], c = x[4] - x[2], e = 2.0f * (x[3] - x[1]);
+    y[0] = 4.0f * x[0] - 5.0f * x[2] + x[4];
+    y[1] = a + b;
+    y[2] = a - b;
+    y[3] = c + e;
+    y[4] = c - e;
+    y[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];
+}
+
+// V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[6j + k][c].
+MULTIVERSION static void input_transform_4(const float *const patch[], int channels, float *v, size_t position_stride) {
+    for (int c = 0; c < channels; c += LANES) {
+        int n = channels - c < LANES ? channels - c : LANES;
+        lanes t[6][6];  // t[k][i] = (Bᵀ d)[i][k]
+        for (int k = 0; k < 6; k++) {
+            lanes x[6];
+            for (int j = 0; j < 6; j++) load_lanes(&x[j], patch[6 * j + k] + c, n);
+            input_rows_4(x, t[k]);
+        }
+        for (int i = 0; i < 6; i++) {
+            lanes x[6], y[6];
+            for (int k = 0; k < 6; k++) x[k] = t[k][i];
+            input_rows_4(x, y);
+            for (int l = 0; l < 6; l++) store_lanes(v + (6 * i + l) * position_stride + c, &y[l], n);
+        }
+    }
+}
+
+// y = Aᵀ x for six values: Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
+static inline void output_rows_4(const lanes x[6], lanes y[4]) {
+    lanes p = x[1] + x[2], q = x[1] - x[2], r = x[3] + x[4], s = x[3] - x[4];
+    y[0] = x[0] + p + r;
+    y[1] = q + 2.0f * s;
+    y[2] = p + 4.0f * r;
+    y[3] = q + 8.0f * s + x[5];
+}
+
+// The 4×4 outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A, M[ξ][j] = m[ξ·m_stride + j];
+// out[4a + b] points at the output pixel's channels (NULL: outside the output).
+MULTIVERSION static void output_transform_4(const float *m, size_t m_stride, int cols, float *const out[]) {
+    for (int j = 0; j < cols; j += LANES) {
+        int n = cols - j < LANES ? cols - j : LANES;
+        lanes s[6][4];  // s[l][a] = (Aᵀ M)[a][l]
+        for (int l = 0; l < 6; l++) {
+            lanes x[6];
+            for (int i = 0; i < 6; i++) load_lanes(&x[i], m + (6 * i + l) * m_stride + j, n);
+            output_rows_4(x, s[l]);
+        }
+        for (int a = 0; a < 4; a++) {
+            lanes x[6], y[4];
+            for (int l = 0; l < 6; l++) x[l] = s[l][a];
+            output_rows_4(x, y);
+            for (int b = 0; b < 4; b++)
+                if (out[4 * a + b]) store_lanes(out[4 * a + b] + j, &y[b], n);
+        }
+    }
+}
+
+// ---- both -------------------------------------------------------------------------------------------------------
+
+typedef struct {
+    int tile, alpha, positions;  // m, m + 2, (m + 2)²
+    // V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
+    // large (F(2×2): 48 tiles at 256 channels); V then streams from L3 once per panel, which costs far less.
+    int group_floats;
+    void (*weights)(const float g[3][3], float *u);
+    void (*input)(const float *const patch[], int channels, float *v, size_t position_stride);
+    void (*output)(const float *m, size_t m_stride, int cols, float *const out[]);
+} variant;
+
+static variant variant_of(int tile) {
+    if (tile == 4) return (variant){4, 6, 36, 192 * 1024, weight_transform_4, input_transform_4, output_transform_4};
+    return (variant){2, 4, 16, 192 * 1024, weight_transform_2, input_transform_2, output_transform_2};
+}
+
+int ab_winograd_supports(const ab_conv_shape *s) { return s->kernel_h == 3 && s->kernel_w == 3; }
+
+size_t ab_winograd_packed_count(const ab_conv_shape *s, int tile) {
+    return (size_t)variant_of(tile).positions * panels_of(s->out_c) * s->in_c * NR;
+}
+
+// U[ξ][ci][co] stored as packed[(ξ·panels + co/NR)·in_c + ci][co % NR] (0 past out_c), g(ky, kx) the 3×3 kernel
+// of (co, ci): weights[co][ci] forward; backward-data: the forward kernel of (ci, co), flipped.
+static void pack_transformed(const ab_conv_shape *s, int tile, const float *w, int backward_data, float *packed) {
+    variant v = variant_of(tile);
+    int panels = panels_of(s->out_c);
+    memset(packed, 0, sizeof(float) * ab_winograd_packed_count(s, tile));
+    for (int co = 0; co < s->out_c; co++)
+        for (int ci = 0; ci < s->in_c; ci++) {
+            float g[3][3], u[MAX_POSITIONS];
+            for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++)
+                    g[ky][kx] = backward_data ? w[((size_t)ci * s->out_c + co) * 9 + (2 - ky) * 3 + (2 - kx)]
+                                              : w[((size_t)co * s->in_c + ci) * 9 + ky * 3 + kx];
+            v.weights(g, u);
+            for (int xi = 0; xi < v.positions; xi++)
+                packed[(((size_t)xi * panels + co / NR) * s->in_c + ci) * NR + co % NR] = u[xi];
         }
 }
 
-static void tile_outputs(const winograd_job *job, long tile, int co, float *out[2][2]) {
+void ab_winograd_pack_weights(const ab_conv_shape *s, int tile, const float *w, float *packed) {
+    pack_transformed(s, tile, w, 0, packed);
+}
+
+void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, int tile, const float *w, float *packed) {
+    ab_conv_shape b = ab_conv_backward_data_shape(forward);
+    pack_transformed(&b, tile, w, 1, packed);
+}
+
+typedef struct {
+    const ab_conv_shape *s;
+    variant v;
+    const float *input, *packed;
+    float *output;
+    int tiles_h, tiles_w, tiles_per_group;
+    long tiles;
+    ab_gemm_kernel kernel;  // fp32 on every path
+} winograd_job;
+
+// The tile's alpha² input pixels (a row of zeros where the patch leaves the image).
+static void tile_patch(const winograd_job *job, long tile, const float *zeros, const float *patch[]) {
     const ab_conv_shape *s = job->s;
+    int m = job->v.tile, alpha = job->v.alpha;
     long per_image = (long)job->tiles_h * job->tiles_w;
     int n = (int)(tile / per_image), rest = (int)(tile % per_image);
-    int oy0 = 2 * (rest / job->tiles_w), ox0 = 2 * (rest % job->tiles_w);
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 2; b++)
-            out[a][b] = oy0 + a < s->out_h && ox0 + b < s->out_w
-                            ? job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co
-                            : NULL;
+    int iy0 = m * (rest / job->tiles_w) - s->pad, ix0 = m * (rest % job->tiles_w) - s->pad;
+    for (int j = 0; j < alpha; j++)
+        for (int k = 0; k < alpha; k++) {
+            int iy = iy0 + j, ix = ix0 + k;
+            patch[alpha * j + k] = iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w
+                                       ? zeros
+                                       : job->input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+        }
+}
+
+// out[m·a + b]: the tile's output pixel (a, b) at channel co, NULL where it lies outside the output.
+static void tile_outputs(const winograd_job *job, long tile, int co, float *out[]) {
+    const ab_conv_shape *s = job->s;
+    int m = job->v.tile;
+    long per_image = (long)job->tiles_h * job->tiles_w;
+    int n = (int)(tile / per_image), rest = (int)(tile % per_image);
+    int oy0 = m * (rest / job->tiles_w), ox0 = m * (rest % job->tiles_w);
+    for (int a = 0; a < m; a++)
+        for (int b = 0; b < m; b++)
+            out[m * a + b] = oy0 + a < s->out_h && ox0 + b < s->out_w
+                                 ? job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co
+                                 : NULL;
 }
 
 static void winograd_part(void *context, int begin, int end, int thread) {
     winograd_job *job = context;
     const ab_conv_shape *s = job->s;
-    int group_tiles = job->tiles_per_group, depth = s->in_c, panels = panels_of(s->out_c);
-    int mr = job->kernel.tile_rows;
+    int positions = job->v.positions, group_tiles = job->tiles_per_group, depth = s->in_c;
+    int panels = panels_of(s->out_c), mr = job->kernel.tile_rows;
     size_t v_stride = (size_t)group_tiles * depth;  // floats per position ξ of V: [ξ][t][ci]
-    float *v = ab_thread_scratch(thread, 0, sizeof(float) * POSITIONS * v_stride);
-    float *m = ab_thread_scratch(thread, 1, sizeof(float) * POSITIONS * group_tiles * NR);  // [ξ][t][NR]
+    float *v = ab_thread_scratch(thread, 0, sizeof(float) * positions * v_stride);
+    float *m = ab_thread_scratch(thread, 1, sizeof(float) * positions * group_tiles * NR);  // [ξ][t][NR]
     float *zeros = ab_thread_scratch(thread, 2, sizeof(float) * depth);
     memset(zeros, 0, sizeof(float) * depth);
     for (int group = begin; group < end; group++) {
@@ -162,14 +300,14 @@ static void winograd_part(void *context, int begin, int end, int thread) {
         int count = (int)(job->tiles - first < group_tiles ? job->tiles - first : group_tiles);
         int padded = (count + mr - 1) / mr * mr;
         for (int t = 0; t < count; t++) {
-            const float *patch[16];
+            const float *patch[MAX_POSITIONS];
             tile_patch(job, first + t, zeros, patch);
-            input_transform(patch, depth, v + (size_t)t * depth, v_stride);
+            job->v.input(patch, depth, v + (size_t)t * depth, v_stride);
         }
-        for (int xi = 0; xi < POSITIONS; xi++)  // rows the micro-kernel reads past the last tile
+        for (int xi = 0; xi < positions; xi++)  // rows the micro-kernel reads past the last tile
             memset(v + xi * v_stride + (size_t)count * depth, 0, sizeof(float) * (padded - count) * depth);
         for (int panel = 0; panel < panels; panel++) {
-            for (int xi = 0; xi < POSITIONS; xi++) {
+            for (int xi = 0; xi < positions; xi++) {
                 const float *u = job->packed + ((size_t)xi * panels + panel) * depth * NR;
                 for (int r = 0; r < count; r += mr)
                     job->kernel.run(depth, v + xi * v_stride + (size_t)r * depth, depth, u,
@@ -177,21 +315,22 @@ static void winograd_part(void *context, int begin, int end, int thread) {
             }
             int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
             for (int t = 0; t < count; t++) {
-                float *out[2][2];
+                float *out[MAX_POSITIONS];
                 tile_outputs(job, first + t, co, out);
-                output_transform(m + (size_t)t * NR, (size_t)group_tiles * NR, cols, out);
+                job->v.output(m + (size_t)t * NR, (size_t)group_tiles * NR, cols, out);
             }
         }
     }
 }
 
-void ab_winograd_forward(const ab_conv_shape *s, const float *input, const float *packed, float *output) {
-    int tiles_h = (s->out_h + 1) / 2, tiles_w = (s->out_w + 1) / 2;
+void ab_winograd_forward(const ab_conv_shape *s, int tile, const float *input, const float *packed, float *output) {
+    variant v = variant_of(tile);
+    int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
     ab_gemm_kernel kernel = ab_fp32_kernel();
-    int mr = kernel.tile_rows, per_group = GROUP_FLOATS / (POSITIONS * s->in_c) / mr * mr;
+    int mr = kernel.tile_rows, per_group = v.group_floats / (v.positions * s->in_c) / mr * mr;
     if (per_group < mr) per_group = mr;
     if (per_group > 16 * mr) per_group = 16 * mr;
-    winograd_job job = {s, input, packed, output, tiles_h, tiles_w, per_group,
+    winograd_job job = {s, v, input, packed, output, tiles_h, tiles_w, per_group,
                         (long)s->batch * tiles_h * tiles_w, kernel};
     ab_parallel_for((int)((job.tiles + per_group - 1) / per_group), winograd_part, &job);
 }

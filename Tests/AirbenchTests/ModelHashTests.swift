@@ -32,13 +32,17 @@ final class ModelHashTests: XCTestCase {
         "avx512 fp32 winograd": "c5d39a466fa8b3711cd73488518697e85d3a4f8abd928c337ecf834dd4870a87",
         "avx512 bf16 direct": "b18b76c17aab4107087e971e7a1510e175b83e77d59cf14a97a455c8c05afdd3",
         "avx512 bf16 winograd": "40851a004b5da22d6d2bdfd669140eda799b0d9af61ebf6a65e1f5de286f5be2",
-        // The per-layer choice (recorded when it was introduced, issue 10). In fp32 it mixes the two algorithms
-        // (widths 16/32/32: Winograd where a pass reads ≥ 32 channels), so its hash is neither of the above; in
-        // bf16 it is direct everywhere, so its hash must be direct's.
-        "portable fp32 auto": "d5c40ccfd149cb2f9842a725836fe06e0390cc83d3a606dbf77297656655c0d1",
-        "avx2+fma fp32 auto": "24e5a0b55baff3003927684d7a40469c97c955d0f72248b543f68ec76a3311dc",
-        "avx512 fp32 auto": "24e5a0b55baff3003927684d7a40469c97c955d0f72248b543f68ec76a3311dc",
-        "avx512 bf16 auto": "b18b76c17aab4107087e971e7a1510e175b83e77d59cf14a97a455c8c05afdd3",
+        // Winograd F(4×4, 3×3) (issue 10, recorded when it was introduced; F(2×2)'s hashes above did not move).
+        "portable fp32 winograd4x4": "de7fb4cff958ac8d760e1ec8af9b109fc06293d45ea4cbe942563a05986022af",
+        "avx2+fma fp32 winograd4x4": "cc032ac37c3f81841bd5cf3612d8116025f6ae5d42285142d894f66d1c11a413",
+        "avx512 fp32 winograd4x4": "cc032ac37c3f81841bd5cf3612d8116025f6ae5d42285142d894f66d1c11a413",
+        "avx512 bf16 winograd4x4": "cf5659a6ebd12ba2eedd4e7912c4cae6ada06512bc9259a07fba5e3ad67c8451",
+        // The per-layer choice, re-recorded when F(4×4) joined it (issue 10). It mixes the algorithms in both
+        // precisions (widths 16/32/32), so its hash is none of the above.
+        "portable fp32 auto": "9f9d8db2d85a945562af7d48d0cf27a12be9ecb640776cfed8a89c34b558a6f0",
+        "avx2+fma fp32 auto": "f759f3d5962d2f3865a6129e2b18055e05f7f0bb51ec842d2449e8d4077fbd14",
+        "avx512 fp32 auto": "f759f3d5962d2f3865a6129e2b18055e05f7f0bb51ec842d2449e8d4077fbd14",
+        "avx512 bf16 auto": "839a5108ad2e5cc91b42a752f8c42edf9a2a82e082a970c085c30302e19ef3bb",
     ]
 
     /// Where the bf16 hashes were recorded, as `cpuIdentity` gives it.

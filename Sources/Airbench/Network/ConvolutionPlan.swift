@@ -13,19 +13,22 @@ public struct ConvolutionPlan: Codable, Sendable, Equatable, CustomStringConvert
 
     public var layers: [Layer]
 
-    /// One line: the passes that run Winograd, e.g. "winograd: 2.conv1 backward-data, 2.conv2, 3.conv1; direct
-    /// elsewhere" (a layer named alone runs both passes with it), or "direct" when none does.
+    /// One line: the passes of each Winograd, e.g. "winograd4x4: 2.conv1, 3.conv1 backward-data; winograd:
+    /// 4.conv1 forward; direct elsewhere" (a layer named alone runs both passes with it), or "direct" when no
+    /// pass runs a Winograd.
     public var description: String {
-        let listed = layers.compactMap { l -> String? in
-            switch (l.forward, l.backwardData) {
-            case (.winograd, .winograd): l.layer
-            case (.winograd, _): "\(l.layer) forward"
-            case (_, .winograd): "\(l.layer) backward-data"
-            default: nil
+        let parts = ConvolutionAlgorithm.allCases.filter { $0.winogradTile != nil }.reversed().compactMap { algorithm -> String? in
+            let listed = layers.compactMap { l -> String? in
+                switch (l.forward == algorithm, l.backwardData == algorithm) {
+                case (true, true): l.layer
+                case (true, false): "\(l.layer) forward"
+                case (false, true): "\(l.layer) backward-data"
+                case (false, false): nil
+                }
             }
+            return listed.isEmpty ? nil : "\(algorithm.rawValue): " + listed.joined(separator: ", ")
         }
-        if listed.isEmpty { return "direct" }
-        return "winograd: " + listed.joined(separator: ", ") + "; direct elsewhere"
+        return parts.isEmpty ? "direct" : (parts + ["direct elsewhere"]).joined(separator: "; ")
     }
 }
 

@@ -96,15 +96,18 @@ void ab_conv_backward_weights(const ab_conv_shape *shape, const float *input, co
 
 /// Whether ab_winograd_forward handles `shape`: 3×3 kernels (stride 1, any padding and output size).
 int ab_winograd_supports(const ab_conv_shape *shape);
-/// Floats needed for Winograd-transformed weights of `shape` (for ab_winograd_forward).
-size_t ab_winograd_packed_count(const ab_conv_shape *shape);
-/// Transforms and packs OIHW 3×3 weights for ab_winograd_forward with `shape`.
-void ab_winograd_pack_weights(const ab_conv_shape *shape, const float *weight_oihw, float *packed);
+/// Winograd's F(m×m, 3×3) computes m×m outputs per tile: `tile` is m, 2 or 4.
+/// Floats needed for Winograd-transformed weights of `shape` (for ab_winograd_forward with the same tile).
+size_t ab_winograd_packed_count(const ab_conv_shape *shape, int tile);
+/// Transforms and packs OIHW 3×3 weights for ab_winograd_forward with `shape` and `tile`.
+void ab_winograd_pack_weights(const ab_conv_shape *shape, int tile, const float *weight_oihw, float *packed);
 /// The same for the backward-data pass: for ab_winograd_forward with ab_conv_backward_data_shape(forward).
-void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, const float *weight_oihw, float *packed);
-/// The convolution of ab_conv_forward by Winograd's F(2×2, 3×3): the same result up to rounding, with 16 instead
-/// of 36 multiply-adds per 2×2 outputs.
-void ab_winograd_forward(const ab_conv_shape *shape, const float *input, const float *packed, float *output);
+void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, int tile, const float *weight_oihw,
+                                            float *packed);
+/// The convolution of ab_conv_forward by Winograd's F(tile×tile, 3×3): the same result up to rounding, with
+/// (tile+2)² instead of 9·tile² multiply-adds per tile×tile outputs (F(2×2): 16 for 36; F(4×4): 36 for 144).
+void ab_winograd_forward(const ab_conv_shape *shape, int tile, const float *input, const float *packed,
+                         float *output);
 
 // ---------------------------------------------------------------------------------------------------------
 // Memory-bound layers (NHWC rows × channels)
