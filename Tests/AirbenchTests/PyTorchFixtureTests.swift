@@ -10,8 +10,8 @@ import XCTest
 /// the tensor's scale per operation; after a forward and backward pass through ~20 layers (BatchNorm over a
 /// batch of 8 amplifies differences) 1e-4 of the tensor's scale holds with margin, and 5 optimizer steps with
 /// learning rates up to 64× keep the state within 1e-4 as well. A wrong formula (momentum convention, label
-/// smoothing, bias scaler, dirac, schedule index) moves the results by 1e-2 or more. Both convolution algorithms
-/// are held to the same tolerances (Winograd's extra rounding is far below them).
+/// smoothing, bias scaler, dirac, schedule index) moves the results by 1e-2 or more. Every convolution algorithm
+/// is held to the same tolerances (the Winograds' extra rounding, F(4×4)'s included, is far below them).
 final class PyTorchFixtureTests: XCTestCase {
     var fixture: SafetensorsFile!
     var widths = Widths()
