@@ -41,7 +41,7 @@ final class BFloat16Tests: XCTestCase {
                 let input = random.array(s.inputCount), weights = random.array(s.weightCount)
                 let output = FloatBuffer(count: s.outputCount, repeating: .nan)
                 weights.withUnsafeBufferPointer { w in
-                    let packed = PackedWeights.forward(w.baseAddress!, shape: s)
+                    let packed = PackedWeights.forward(w.baseAddress!, shape: s, algorithm: .direct)
                     XCTAssertEqual(packed.precision, .bf16)
                     Convolution.forward(s, input: input, weights: packed, output: output.pointer)
                 }
@@ -61,7 +61,7 @@ final class BFloat16Tests: XCTestCase {
                 let gradInput = FloatBuffer(count: s.inputCount, repeating: .nan)
                 weights.withUnsafeBufferPointer { w in
                     Convolution.backwardData(s, gradOutput: gradOutput,
-                                             weights: .backwardData(w.baseAddress!, shape: s), gradInput: gradInput.pointer)
+                                             weights: .backwardData(w.baseAddress!, shape: s, algorithm: .direct), gradInput: gradInput.pointer)
                 }
                 let rounded = Reference.convolutionBackwardData(s, gradOutput: gradOutput.roundedToBFloat16,
                                                                 weights: weights.roundedToBFloat16)
