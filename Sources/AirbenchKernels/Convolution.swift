@@ -87,12 +87,13 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// (`multiplyAdds(forPass:)`: a Winograd counts its whole tiles, also where they overhang the output; a tie
     /// goes to the smaller tile), provided a Winograd needs at most a fraction of direct's: ⅔ in fp32, where its
     /// transforms cost the rest, and ⅓ in bf16, whose direct kernel does twice the multiply-adds per instruction
-    /// (Winograd always runs fp32). A pass reading fewer than 16 channels stays direct: its transforms would
-    /// outweigh its GEMMs. Measured per layer of airbench94 on a Zen 5 (AVX2 and AVX-512 paths, fp32 and bf16),
-    /// BENCHMARKS.md "Winograd F(4×4, 3×3)": in fp32 F(4×4) wins every pass except 4.conv1's forward (6×6
-    /// output, F(2×2)'s tie); in bf16 bf16-direct keeps 4.conv1's forward and 4.conv2 (⁴⁄₉ of direct's).
+    /// (Winograd always runs fp32). A pass reading fewer than 8 channels stays direct, the fewest measured (its
+    /// transforms run 8 channels at a time). Measured per layer of airbench94 on a Zen 5 (AVX2 and AVX-512 paths,
+    /// fp32 and bf16), BENCHMARKS.md "Winograd F(4×4, 3×3)": in fp32 F(4×4) wins every pass except 4.conv1's
+    /// forward (6×6 output, F(2×2)'s tie); in bf16 bf16-direct keeps 4.conv1's forward and 4.conv2 (⁴⁄₉ of
+    /// direct's). At widths 8/16/16 F(4×4) also won the 8-channel passes.
     public static func preferred(forPass run: ConvolutionShape, precision: KernelPrecision) -> ConvolutionAlgorithm {
-        guard run.kernelSize == 3, run.inputChannels >= 16 else { return .direct }
+        guard run.kernelSize == 3, run.inputChannels >= 8 else { return .direct }
         let best = [ConvolutionAlgorithm.winograd, .winograd4x4].min { multiplyAdds(forPass: run, $0) < multiplyAdds(forPass: run, $1) }!
         let fraction = precision == .bf16 ? 1.0 / 3 : 2.0 / 3
         return Double(multiplyAdds(forPass: run, best)) <= fraction * Double(multiplyAdds(forPass: run, .direct)) ? best : .direct

@@ -48,8 +48,8 @@ final class ConvolutionPlanTests: XCTestCase {
         XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(3), precision: .fp32), .winograd4x4)  // 36 ≤ ⅔·81
         XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(3), precision: .bf16), .direct)  // 36 > ⅓·81
         XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(1), precision: .fp32), .direct)  // 9 < 16
-        XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(16, channels: 15), precision: .fp32), .direct)
-        XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(16, channels: 16), precision: .fp32), .winograd4x4)
+        XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(16, channels: 7), precision: .fp32), .direct)
+        XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(16, channels: 8), precision: .fp32), .winograd4x4)
     }
 
     /// The forced algorithms stay uniform; the whitening convolution (2×2) is direct in every plan.
@@ -85,10 +85,10 @@ final class ConvolutionPlanTests: XCTestCase {
     func testAutoPacksThePlannedAlgorithm() {
         KernelPrecision.use(.fp32)
         // 4.conv1 of airbench94 at batch 2 (forward: F(2×2) on the 6×6 its max-pool reads; backward-data:
-        // F(4×4) over the full 7×7) and a layer reading 8 channels (direct both ways).
+        // F(4×4) over the full 7×7) and a layer reading 4 channels (direct both ways).
         let conv1 = ConvolutionShape(batch: 2, inputHeight: 7, inputWidth: 7, inputChannels: 256, outputChannels: 256,
                                      kernelSize: 3, padding: 1, outputHeight: 6, outputWidth: 6)
-        let narrow = ConvolutionShape(batch: 2, inputHeight: 9, inputWidth: 9, inputChannels: 8, outputChannels: 8,
+        let narrow = ConvolutionShape(batch: 2, inputHeight: 9, inputWidth: 9, inputChannels: 4, outputChannels: 4,
                                       kernelSize: 3, padding: 1)
         var generator = SeededGenerator(seed: 3)
         for (shape, forward, backwardData) in [(conv1, ConvolutionAlgorithm.winograd, ConvolutionAlgorithm.winograd4x4),
