@@ -217,23 +217,43 @@ size_t ab_winograd_packed_count(const ab_conv_shape *s, int tile) {
     return (size_t)variant_of(tile).positions * panels_of(s->out_c) * s->in_c * NR;
 }
 
+typedef struct {
+    const ab_conv_shape *s;
+    variant v;
+    const float *w;
+    int backward_data;
+    float *packed;
+} pack_job;
+
 // U[ξ][ci][co] stored as packed[(ξ·panels + co/NR)·in_c + ci][co % NR] (0 past out_c), g(ky, kx) the 3×3 kernel
-// of (co, ci): weights[co][ci] forward; backward-data: the forward kernel of (ci, co), flipped.
-static void pack_transformed(const ab_conv_shape *s, int tile, const float *w, int backward_data, float *packed) {
-    variant v = variant_of(tile);
+// of (co, ci): weights[co][ci] forward; backward-data: the forward kernel of (ci, co), flipped. Each part packs
+// whole panels, whose slots no other panel touches (packing runs once per step and was serial).
+static void pack_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    const pack_job *job = context;
+    const ab_conv_shape *s = job->s;
     int panels = panels_of(s->out_c);
-    memset(packed, 0, sizeof(float) * ab_winograd_packed_count(s, tile));
-    for (int co = 0; co < s->out_c; co++)
-        for (int ci = 0; ci < s->in_c; ci++) {
-            float g[3][3], u[MAX_POSITIONS];
-            for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++)
-                    g[ky][kx] = backward_data ? w[((size_t)ci * s->out_c + co) * 9 + (2 - ky) * 3 + (2 - kx)]
-                                              : w[((size_t)co * s->in_c + ci) * 9 + ky * 3 + kx];
-            v.weights(g, u);
-            for (int xi = 0; xi < v.positions; xi++)
-                packed[(((size_t)xi * panels + co / NR) * s->in_c + ci) * NR + co % NR] = u[xi];
-        }
+    for (int panel = begin; panel < end; panel++) {
+        for (int xi = 0; xi < job->v.positions; xi++)
+            memset(job->packed + ((size_t)xi * panels + panel) * s->in_c * NR, 0, sizeof(float) * s->in_c * NR);
+        int last = (panel + 1) * NR < s->out_c ? (panel + 1) * NR : s->out_c;
+        for (int co = panel * NR; co < last; co++)
+            for (int ci = 0; ci < s->in_c; ci++) {
+                float g[3][3], u[MAX_POSITIONS];
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                        g[ky][kx] = job->backward_data ? job->w[((size_t)ci * s->out_c + co) * 9 + (2 - ky) * 3 + (2 - kx)]
+                                                       : job->w[((size_t)co * s->in_c + ci) * 9 + ky * 3 + kx];
+                job->v.weights(g, u);
+                for (int xi = 0; xi < job->v.positions; xi++)
+                    job->packed[(((size_t)xi * panels + panel) * s->in_c + ci) * NR + co % NR] = u[xi];
+            }
+    }
+}
+
+static void pack_transformed(const ab_conv_shape *s, int tile, const float *w, int backward_data, float *packed) {
+    pack_job job = {s, variant_of(tile), w, backward_data, packed};
+    ab_parallel_for(panels_of(s->out_c), pack_part, &job);
 }
 
 void ab_winograd_pack_weights(const ab_conv_shape *s, int tile, const float *w, float *packed) {
