@@ -58,7 +58,7 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     case winograd
     /// Winograd's F(4×4, 3×3): 36 instead of 144 multiply-adds per 4×4 outputs and input channel, with larger
     /// transforms that round more than F(2×2)'s. Other kernel sizes fall back to `direct`.
-    case winograd4x4 = "winograd4x4"
+    case winograd4x4
     /// Each pass of each layer the algorithm `preferred(forPass:precision:)` gives for its shape (the default).
     case auto
 

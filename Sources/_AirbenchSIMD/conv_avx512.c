@@ -342,7 +342,7 @@ void ab_weights_part_avx512(void *context, int begin, int end, int thread) {
         int gathered = -1;
         for (int tile = begin; tile < end; tile++) {
             int tap = tile / per_tap, rest = tile % per_tap;
-            int panel = rest / job->ci_blocks, block = rest % job->ci_blocks;
+            int panel = 2 * (rest / job->ci_blocks), block = rest % job->ci_blocks;  // the pair's first panel
             long next = first + chunk;
             ab_prefetch_chunk(s, bf16 ? (const void *)job->input_bf16 : job->input, element, job->grad_output, next,
                               (int)(rows - next < chunk ? rows - next : chunk), tile - begin, end - begin);
@@ -351,7 +351,6 @@ void ab_weights_part_avx512(void *context, int begin, int end, int thread) {
                 else gather_tap_fp32(s, job->input, at, count, tap, job->ci_blocks, chunk, (float *)a);
                 gathered = tap;
             }
-            panel *= 2;
             float *acc = job->accumulator + ((size_t)tap * job->ci_blocks * BLOCK + block * BLOCK) * ldacc + panel * NR;
             const char *a_block = a + (size_t)block * CHUNK_BYTES, *g_panel = g + (size_t)panel * CHUNK_BYTES;
             const char *g_next = g_panel + CHUNK_BYTES;

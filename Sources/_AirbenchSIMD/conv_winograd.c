@@ -198,19 +198,21 @@ MULTIVERSION static void output_transform_4(const float *m, size_t m_stride, int
 
 // ---- both -------------------------------------------------------------------------------------------------------
 
+// V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
+// large (F(2×2): 48 tiles at 256 channels); V then streams from L3 once per panel, which costs far less. The same
+// size suits F(4×4) (BENCHMARKS.md: tile groups).
+#define GROUP_FLOATS (192 * 1024)
+
 typedef struct {
     int tile, alpha, positions;  // m, m + 2, (m + 2)²
-    // V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
-    // large (F(2×2): 48 tiles at 256 channels); V then streams from L3 once per panel, which costs far less.
-    int group_floats;
     void (*weights)(const float g[3][3], float *u);
     void (*input)(const float *const patch[], int channels, float *v, size_t position_stride);
     void (*output)(const float *m, size_t m_stride, int cols, float *const out[]);
 } variant;
 
 static variant variant_of(int tile) {
-    if (tile == 4) return (variant){4, 6, 36, 192 * 1024, weight_transform_4, input_transform_4, output_transform_4};
-    return (variant){2, 4, 16, 192 * 1024, weight_transform_2, input_transform_2, output_transform_2};
+    if (tile == 4) return (variant){4, 6, 36, weight_transform_4, input_transform_4, output_transform_4};
+    return (variant){2, 4, 16, weight_transform_2, input_transform_2, output_transform_2};
 }
 
 int ab_winograd_supports(const ab_conv_shape *s) { return s->kernel_h == 3 && s->kernel_w == 3; }
@@ -349,7 +351,7 @@ void ab_winograd_forward(const ab_conv_shape *s, int tile, const float *input, c
     variant v = variant_of(tile);
     int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
     ab_gemm_kernel kernel = ab_fp32_kernel();
-    int mr = kernel.tile_rows, per_group = v.group_floats / (v.positions * s->in_c) / mr * mr;
+    int mr = kernel.tile_rows, per_group = GROUP_FLOATS / (v.positions * s->in_c) / mr * mr;
     if (per_group < mr) per_group = mr;
     if (per_group > 16 * mr) per_group = 16 * mr;
     winograd_job job = {s, v, input, packed, output, tiles_h, tiles_w, per_group,
