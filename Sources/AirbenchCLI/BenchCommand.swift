@@ -111,8 +111,10 @@ struct BenchCommand: ParsableCommand {
             layers.append(timing("backward-data", backward.algorithm, backward.precision) {
                 Convolution.backwardData(shape, gradOutput: output.pointer, weights: backward, gradInput: input.pointer)
             })
-            layers.append(timing("backward-weights", .direct, KernelPrecision.active) {
-                Convolution.backwardWeights(shape, input: input.pointer, gradOutput: output.pointer, gradWeights: grad.pointer)
+            let weightsAlgorithm = convolution.effective(forPass: shape)
+            layers.append(timing("backward-weights", weightsAlgorithm, weightsAlgorithm == .direct ? KernelPrecision.active : .fp32) {
+                Convolution.backwardWeights(shape, input: input.pointer, gradOutput: output.pointer, gradWeights: grad.pointer,
+                                            algorithm: convolution)
             })
         }
         // Whole training steps on synthetic data (whitening bias trainable: the slower case of the first epochs).

@@ -49,7 +49,7 @@ public struct ConvolutionShape: Sendable, Equatable {
     }
 }
 
-/// How the forward and backward-data passes compute a convolution.
+/// How the passes of a convolution compute it (forward, backward-data and backward-weights).
 public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// Implicit GEMM over the im2col rows: kernel² · in_c multiply-adds per output.
     case direct
@@ -180,10 +180,16 @@ public enum Convolution {
         weights.run(ab_conv_backward_data_shape(&forward), input: gradOutput, output: gradInput)
     }
 
-    /// gradWeights (OIHW) is overwritten with Σ over the batch of gradOutput ⊗ input.
+    /// gradWeights (OIHW) is overwritten with Σ over the batch of gradOutput ⊗ input, by `algorithm` as
+    /// `effective(forPass: shape)` resolves it: direct, or Winograd's F(3×3, m×m) over the forward pass's tiles.
     public static func backwardWeights(_ shape: ConvolutionShape, input: UnsafePointer<Float>,
-                                       gradOutput: UnsafePointer<Float>, gradWeights: UnsafeMutablePointer<Float>) {
+                                       gradOutput: UnsafePointer<Float>, gradWeights: UnsafeMutablePointer<Float>,
+                                       algorithm: ConvolutionAlgorithm = .auto) {
         var s = shape.c
-        ab_conv_backward_weights(&s, input, gradOutput, gradWeights)
+        if let tile = algorithm.effective(forPass: shape).winogradTile {
+            ab_winograd_backward_weights(&s, Int32(tile), input, gradOutput, gradWeights)
+        } else {
+            ab_conv_backward_weights(&s, input, gradOutput, gradWeights)
+        }
     }
 }

@@ -302,6 +302,65 @@ __attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a
 }
 #endif
 
+// ---- the weight-gradient tiles of Winograd's weight gradient (conv_winograd_weights.c) --------------------------
+// Blocks of 8 input channels, so the transforms' 8-lane groups fill whole blocks: acc[r][j] += Σ_m a[m·8 + r] · g[m·NR
+// + j] for r < 8 and the NR columns of one panel (or two).
+#define WINOGRAD_BLOCK 8
+
+static void winograd_tile_portable(const float *a, const float *g, int count, float *acc, int ldacc) {
+    for (int m = 0; m < count; m++)
+        for (int r = 0; r < WINOGRAD_BLOCK; r++)
+            for (int j = 0; j < NR; j++) acc[r * ldacc + j] += a[m * WINOGRAD_BLOCK + r] * g[m * NR + j];
+}
+
+static void winograd_tiles_portable(const float *a, const float *g0, const float *g1, int count, float *acc,
+                                    int ldacc, int channels) {
+    (void)channels;
+    winograd_tile_portable(a, g0, count, acc, ldacc);
+    if (g1) winograd_tile_portable(a, g1, count, acc + NR, ldacc);
+}
+
+#if defined(__x86_64__)
+// Four rows at a time (8 ymm accumulators; per row 2 loads and 4 broadcasts feed 8 FMAs).
+__attribute__((target("avx2,fma"))) static void winograd_tile_avx2(const float *a, const float *g, int count,
+                                                                   float *acc, int ldacc, int channels) {
+    for (int half = 0; half < WINOGRAD_BLOCK && half < channels; half += 4) {
+        float *c = acc + (size_t)half * ldacc;
+        __m256 t00 = _mm256_loadu_ps(c), t01 = _mm256_loadu_ps(c + 8);
+        __m256 t10 = _mm256_loadu_ps(c + ldacc), t11 = _mm256_loadu_ps(c + ldacc + 8);
+        __m256 t20 = _mm256_loadu_ps(c + 2 * ldacc), t21 = _mm256_loadu_ps(c + 2 * ldacc + 8);
+        __m256 t30 = _mm256_loadu_ps(c + 3 * ldacc), t31 = _mm256_loadu_ps(c + 3 * ldacc + 8);
+        const float *am = a + half, *gm = g;
+#pragma clang loop unroll_count(2)
+        for (int m = 0; m < count; m++, am += WINOGRAD_BLOCK, gm += NR) {
+            __m256 g0 = _mm256_load_ps(gm), g1 = _mm256_load_ps(gm + 8), x;
+            x = _mm256_broadcast_ss(am + 0); t00 = _mm256_fmadd_ps(x, g0, t00); t01 = _mm256_fmadd_ps(x, g1, t01);
+            x = _mm256_broadcast_ss(am + 1); t10 = _mm256_fmadd_ps(x, g0, t10); t11 = _mm256_fmadd_ps(x, g1, t11);
+            x = _mm256_broadcast_ss(am + 2); t20 = _mm256_fmadd_ps(x, g0, t20); t21 = _mm256_fmadd_ps(x, g1, t21);
+            x = _mm256_broadcast_ss(am + 3); t30 = _mm256_fmadd_ps(x, g0, t30); t31 = _mm256_fmadd_ps(x, g1, t31);
+        }
+        _mm256_storeu_ps(c, t00); _mm256_storeu_ps(c + 8, t01);
+        _mm256_storeu_ps(c + ldacc, t10); _mm256_storeu_ps(c + ldacc + 8, t11);
+        _mm256_storeu_ps(c + 2 * ldacc, t20); _mm256_storeu_ps(c + 2 * ldacc + 8, t21);
+        _mm256_storeu_ps(c + 3 * ldacc, t30); _mm256_storeu_ps(c + 3 * ldacc + 8, t31);
+    }
+}
+
+static void winograd_tiles_avx2(const float *a, const float *g0, const float *g1, int count, float *acc, int ldacc,
+                                int channels) {
+    winograd_tile_avx2(a, g0, count, acc, ldacc, channels);
+    if (g1) winograd_tile_avx2(a, g1, count, acc + NR, ldacc, channels);
+}
+#endif
+
+ab_weights_tile ab_weights_tile_fp32(void) {
+#if defined(__x86_64__)
+    if (ab_isa_active() == AB_ISA_AVX512) return ab_weights_tile_avx512;
+    if (ab_isa_active() == AB_ISA_AVX2) return (ab_weights_tile){winograd_tiles_avx2, WINOGRAD_BLOCK};
+#endif
+    return (ab_weights_tile){winograd_tiles_portable, WINOGRAD_BLOCK};
+}
+
 // Packs dOut rows first ..< first+count panel-major: g[panel][m][NR], zeros past out_c.
 static void pack_grad_output(const ab_conv_shape *s, const float *grad_output, long first, int count, int panels,
                              float *g) {

@@ -241,6 +241,14 @@ AVX512 static void weights_tile2_fp32(const float *a, const float *g0, const flo
     }
 }
 
+AVX512 static void weights_tiles_fp32(const float *a, const float *g0, const float *g1, int count, float *acc,
+                                      int ldacc, int channels) {
+    if (g1) weights_tile2_fp32(a, g0, g1, count, acc, ldacc, channels);
+    else weights_tile_fp32(a, g0, count, acc, ldacc);
+}
+
+const ab_weights_tile ab_weights_tile_avx512 = {weights_tiles_fp32, BLOCK};
+
 // -- bf16: rows in pairs, a[block][m/2][16][2], g[panel][m/2][16][2] --
 
 // Writes 16 pairs to[2i] = bf16(x0[i]), to[2i+1] = bf16(x1[i]) for the lanes in `mask` (zero elsewhere);

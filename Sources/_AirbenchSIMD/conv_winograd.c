@@ -196,6 +196,99 @@ MULTIVERSION static void output_transform_4(const float *m, size_t m_stride, int
     }
 }
 
+// ---- weight-gradient transforms (conv_winograd_weights.c) -------------------------------------------------------
+// The weight gradient of a tile is the correlation of its input patch d with its dOut block dY: F(3×3, m×m) by the
+// same three matrices with their roles exchanged (transposition principle), dW = Gᵀ [ (A dY Aᵀ) ⊙ (Bᵀ d B) ] G.
+// Bᵀ d B is the forward pass's input transform.
+
+// y = A x for the m values x of a column or row of the dOut block: A = (Aᵀ)ᵀ, F(2×2): [1 0; 1 1; 1 −1; 0 −1];
+// F(4×4): [1 0 0 0; 1 1 1 1; 1 −1 1 −1; 1 2 4 8; 1 −2 4 −8; 0 0 0 1].
+static inline void grad_rows_2(const lanes x[2], lanes y[4]) {
+    y[0] = x[0];
+    y[1] = x[0] + x[1];
+    y[2] = x[0] - x[1];
+    y[3] = -x[1];
+}
+
+static inline void grad_rows_4(const lanes x[4], lanes y[6]) {
+    lanes p = x[0] + x[2], q = x[1] + x[3], r = x[0] + 4.0f * x[2], t = 2.0f * x[1] + 8.0f * x[3];
+    y[0] = x[0];
+    y[1] = p + q;
+    y[2] = p - q;
+    y[3] = r + t;
+    y[4] = r - t;
+    y[5] = x[3];
+}
+
+// U[ξ][c] = (A dY Aᵀ)[ξ] at u[ξ·position_stride + c], dY[a][b] = block[m·a + b][c] (a row of zeros off the output).
+MULTIVERSION static void grad_transform_2(const float *const block[], int channels, float *u, size_t position_stride) {
+    for (int c = 0; c < channels; c += LANES) {
+        int n = channels - c < LANES ? channels - c : LANES;
+        lanes t[2][4];  // t[b][i] = (A dY)[i][b]
+        for (int b = 0; b < 2; b++) {
+            lanes x[2];
+            for (int a = 0; a < 2; a++) load_lanes(&x[a], block[2 * a + b] + c, n);
+            grad_rows_2(x, t[b]);
+        }
+        for (int i = 0; i < 4; i++) {
+            lanes x[2] = {t[0][i], t[1][i]}, y[4];
+            grad_rows_2(x, y);
+            for (int l = 0; l < 4; l++) store_lanes(u + (4 * i + l) * position_stride + c, &y[l], n);
+        }
+    }
+}
+
+MULTIVERSION static void grad_transform_4(const float *const block[], int channels, float *u, size_t position_stride) {
+    for (int c = 0; c < channels; c += LANES) {
+        int n = channels - c < LANES ? channels - c : LANES;
+        lanes t[4][6];  // t[b][i] = (A dY)[i][b]
+        for (int b = 0; b < 4; b++) {
+            lanes x[4];
+            for (int a = 0; a < 4; a++) load_lanes(&x[a], block[4 * a + b] + c, n);
+            grad_rows_4(x, t[b]);
+        }
+        for (int i = 0; i < 6; i++) {
+            lanes x[4] = {t[0][i], t[1][i], t[2][i], t[3][i]}, y[6];
+            grad_rows_4(x, y);
+            for (int l = 0; l < 6; l++) store_lanes(u + (6 * i + l) * position_stride + c, &y[l], n);
+        }
+    }
+}
+
+// y = Gᵀ x for the alpha values x of a row or column of the summed product M (in double: once per weight).
+static void gradient_rows_2(const double x[4], double y[3]) {
+    y[0] = x[0] + 0.5 * (x[1] + x[2]);
+    y[1] = 0.5 * (x[1] - x[2]);
+    y[2] = 0.5 * (x[1] + x[2]) + x[3];
+}
+
+static void gradient_rows_4(const double x[6], double y[3]) {
+    double s12 = x[1] + x[2], d12 = x[2] - x[1], s34 = x[3] + x[4], d34 = x[3] - x[4];
+    y[0] = 0.25 * x[0] - s12 / 6 + s34 / 24;
+    y[1] = d12 / 6 + d34 / 12;
+    y[2] = (s34 - s12) / 6 + x[5];
+}
+
+// w[3ky + kx] = (Gᵀ M G)[ky][kx], M[ξ] = m[ξ·stride] for the alpha² positions ξ.
+static void gradient_transform(int alpha, void (*rows)(const double *, double *), const float *m, size_t stride,
+                               float w[9]) {
+    double t[MAX_ALPHA][3];  // t[i] = Gᵀ M[i][·]
+    for (int i = 0; i < alpha; i++) {
+        double x[MAX_ALPHA];
+        for (int l = 0; l < alpha; l++) x[l] = m[(alpha * i + l) * stride];
+        rows(x, t[i]);
+    }
+    for (int kx = 0; kx < 3; kx++) {
+        double x[MAX_ALPHA], y[3];
+        for (int i = 0; i < alpha; i++) x[i] = t[i][kx];
+        rows(x, y);
+        for (int ky = 0; ky < 3; ky++) w[3 * ky + kx] = (float)y[ky];
+    }
+}
+
+static void gradient_transform_2(const float *m, size_t stride, float w[9]) { gradient_transform(4, gradient_rows_2, m, stride, w); }
+static void gradient_transform_4(const float *m, size_t stride, float w[9]) { gradient_transform(6, gradient_rows_4, m, stride, w); }
+
 // ---- both -------------------------------------------------------------------------------------------------------
 
 // V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
@@ -203,17 +296,17 @@ MULTIVERSION static void output_transform_4(const float *m, size_t m_stride, int
 // size suits F(4×4) (BENCHMARKS.md: tile groups).
 #define GROUP_FLOATS (192 * 1024)
 
-typedef struct {
-    int tile, alpha, positions;  // m, m + 2, (m + 2)²
-    void (*weights)(const float g[3][3], float *u);
-    void (*input)(const float *const patch[], int channels, float *v, size_t position_stride);
-    void (*output)(const float *m, size_t m_stride, int cols, float *const out[]);
-} variant;
+typedef ab_winograd_variant variant;  // (internal.h)
 
-static variant variant_of(int tile) {
-    if (tile == 4) return (variant){4, 6, 36, weight_transform_4, input_transform_4, output_transform_4};
-    return (variant){2, 4, 16, weight_transform_2, input_transform_2, output_transform_2};
+variant ab_winograd_variant_of(int tile) {
+    if (tile == 4)
+        return (variant){4, 6, 36, weight_transform_4, input_transform_4, output_transform_4, grad_transform_4,
+                         gradient_transform_4};
+    return (variant){2, 4, 16, weight_transform_2, input_transform_2, output_transform_2, grad_transform_2,
+                     gradient_transform_2};
 }
+
+static variant variant_of(int tile) { return ab_winograd_variant_of(tile); }
 
 int ab_winograd_supports(const ab_conv_shape *s) { return s->kernel_h == 3 && s->kernel_w == 3; }
 

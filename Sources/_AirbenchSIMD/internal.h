@@ -42,10 +42,33 @@ typedef struct {
 void ab_prefetch_chunk(const ab_conv_shape *s, const void *input, int element, const float *grad_output,
                        long first, int count, int part, int parts);
 
+/// A tile of Winograd's weight gradient on the active path, fp32: acc[r][j] += Σ_m a[m·block + r] · g[m·NR + j] for
+/// r < min(block, channels), j < NR from g0 and NR ≤ j < 2·NR from g1 (NULL: one panel), each a chain of fmas over
+/// m ascending on every path (so the AVX2 and AVX-512 paths compute the same bits).
+typedef struct {
+    void (*run)(const float *a, const float *g0, const float *g1, int count, float *acc, int ldacc, int channels);
+    int block;  ///< input channels per tile, a power of two ≥ 8: 8, or AB_WIDE_BLOCK on AVX-512
+} ab_weights_tile;
+ab_weights_tile ab_weights_tile_fp32(void);
+
+/// Winograd's F(m×m, 3×3) for m = tile (conv_winograd.c): its sizes and transforms.
+typedef struct {
+    int tile, alpha, positions;  // m, m + 2, (m + 2)²
+    // forward and backward-data: U = G g Gᵀ (u[alpha·i + l]); V = Bᵀ d B of a patch; Y = Aᵀ M A of a tile
+    void (*weights)(const float g[3][3], float *u);
+    void (*input)(const float *const patch[], int channels, float *v, size_t position_stride);
+    void (*output)(const float *m, size_t m_stride, int cols, float *const out[]);
+    // backward-weights: U = A dY Aᵀ of a dOut block (and V = Bᵀ d B by `input`); dW = Gᵀ M G
+    void (*grad)(const float *const block[], int channels, float *u, size_t position_stride);
+    void (*gradient)(const float *m, size_t stride, float w[9]);
+} ab_winograd_variant;
+ab_winograd_variant ab_winograd_variant_of(int tile);
+
 // ---- AVX-512 and bf16 pieces (conv_avx512.c), callable only where the CPU has them --------------------------
 #if defined(__x86_64__)
 extern const ab_gemm_kernel ab_kernel_avx512;
 extern const ab_gemm_kernel ab_kernel_bf16;
+extern const ab_weights_tile ab_weights_tile_avx512;
 /// `count` floats rounded to bf16 (all threads), in shared scratch slot 0; valid until the next call.
 const uint16_t *ab_shared_bf16_copy(const float *x, size_t count);
 /// The im2col row of output pixel m (see conv.c's gather_row) from a bf16 copy of the input; `depth` even, a

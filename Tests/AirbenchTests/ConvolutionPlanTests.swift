@@ -15,22 +15,24 @@ final class ConvolutionPlanTests: XCTestCase {
     }
 
     /// The plan the rule of `ConvolutionAlgorithm.preferred` gives airbench94, as measured fastest per pass and
-    /// listed in BENCHMARKS.md "Winograd F(4×4, 3×3)": in fp32 F(4×4) everywhere but 4.conv1's forward (6×6
-    /// output: F(2×2) ties it on multiply-adds and transforms less).
+    /// listed in BENCHMARKS.md ("Winograd F(4×4, 3×3)", "Winograd weight gradient"): in fp32 F(4×4) everywhere but
+    /// 4.conv1's forward and backward-weights, which tile its 6×6 output (F(2×2) ties F(4×4) on multiply-adds).
     func testAirbench94InFP32() {
         KernelPrecision.use(.fp32)
         let layers = plan(.auto).layers
         XCTAssertEqual(layers.map(\.layer), ["0", "2.conv1", "2.conv2", "3.conv1", "3.conv2", "4.conv1", "4.conv2"])
         XCTAssertEqual(layers.map(\.forward), [.direct, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4, .winograd, .winograd4x4])
         XCTAssertEqual(layers.map(\.backwardData), [.direct, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4])
+        XCTAssertEqual(layers.map(\.backwardWeights), [.direct, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4, .winograd, .winograd4x4])
         XCTAssertEqual(plan(.auto).description,
-                       "winograd4x4: 2.conv1, 2.conv2, 3.conv1, 3.conv2, 4.conv1 backward-data, 4.conv2; winograd: 4.conv1 forward; direct elsewhere")
+                       "winograd4x4: 2.conv1, 2.conv2, 3.conv1, 3.conv2, 4.conv1 backward-data, 4.conv2; winograd: 4.conv1 forward and backward-weights; direct elsewhere")
     }
 
-    /// In bf16 a Winograd must need at most ⅓ of direct's multiply-adds: 4.conv1's forward (6×6) and 4.conv2
-    /// (3×3) need ⁴⁄₉ and stay bf16-direct.
+    /// In bf16 a Winograd must need at most ⅓ of direct's multiply-adds: 4.conv1's forward and backward-weights
+    /// (6×6) and 4.conv2 (3×3) need ⁴⁄₉ and stay bf16-direct.
     func testAirbench94InBFloat16() throws {
         guard KernelPrecision.use(.bf16) == .bf16 else { throw XCTSkip("this CPU has no bf16 path") }
+        XCTAssertEqual(plan(.auto).layers.map(\.backwardWeights), [.direct, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4, .direct, .direct])
         XCTAssertEqual(plan(.auto).description,
                        "winograd4x4: 2.conv1, 2.conv2, 3.conv1, 3.conv2, 4.conv1 backward-data; direct elsewhere")
     }
@@ -59,9 +61,10 @@ final class ConvolutionPlanTests: XCTestCase {
         for algorithm in [ConvolutionAlgorithm.winograd, .winograd4x4] {
             let layers = plan(algorithm).layers
             XCTAssertEqual(layers.first?.forward, .direct)
-            XCTAssertTrue(layers.dropFirst().allSatisfy { $0.forward == algorithm && $0.backwardData == algorithm })
+            XCTAssertEqual(layers.first?.backwardWeights, .direct)
+            XCTAssertTrue(layers.dropFirst().allSatisfy { $0.passes(running: algorithm).count == 3 })
         }
-        XCTAssertTrue(plan(.auto).layers.allSatisfy { $0.forward != .auto && $0.backwardData != .auto })
+        XCTAssertTrue(plan(.auto).layers.allSatisfy { $0.passes(running: .auto).isEmpty })
     }
 
     /// The rule reads channels and sizes, never the batch: training (batch 1,024) and evaluation (500) agree.
@@ -80,19 +83,21 @@ final class ConvolutionPlanTests: XCTestCase {
         }
     }
 
-    /// Weights packed under `auto` run the planned algorithm: the same bits as forcing it, and bits that differ
-    /// from each of the other algorithms.
+    /// Weights packed under `auto` run the planned algorithm, and so does backward-weights under `auto`: the same
+    /// bits as forcing it, and bits that differ from each of the other algorithms.
     func testAutoPacksThePlannedAlgorithm() {
         KernelPrecision.use(.fp32)
-        // 4.conv1 of airbench94 at batch 2 (forward: F(2×2) on the 6×6 its max-pool reads; backward-data:
-        // F(4×4) over the full 7×7) and a layer reading 4 channels (direct both ways).
+        // 4.conv1 of airbench94 at batch 2 (forward and backward-weights: F(2×2) on the 6×6 its max-pool reads;
+        // backward-data: F(4×4) over the full 7×7) and a layer reading 4 channels (direct in every pass).
         let conv1 = ConvolutionShape(batch: 2, inputHeight: 7, inputWidth: 7, inputChannels: 256, outputChannels: 256,
                                      kernelSize: 3, padding: 1, outputHeight: 6, outputWidth: 6)
         let narrow = ConvolutionShape(batch: 2, inputHeight: 9, inputWidth: 9, inputChannels: 4, outputChannels: 4,
                                       kernelSize: 3, padding: 1)
         var generator = SeededGenerator(seed: 3)
-        for (shape, forward, backwardData) in [(conv1, ConvolutionAlgorithm.winograd, ConvolutionAlgorithm.winograd4x4),
-                                               (narrow, .direct, .direct)] {
+        for (shape, forward, backwardData, backwardWeights) in [
+            (conv1, ConvolutionAlgorithm.winograd, ConvolutionAlgorithm.winograd4x4, ConvolutionAlgorithm.winograd),
+            (narrow, .direct, .direct, .direct),
+        ] {
             let weights = FloatBuffer(count: shape.weightCount)
             for i in 0..<shape.weightCount { weights.pointer[i] = generator.uniformFloat() - 0.5 }
             let input = FloatBuffer(count: shape.inputCount), gradOutput = FloatBuffer(count: shape.outputCount)
@@ -110,13 +115,21 @@ final class ConvolutionPlanTests: XCTestCase {
                 Convolution.backwardData(shape, gradOutput: gradOutput.pointer, weights: packed, gradInput: gradInput.pointer)
                 return gradInput.array
             }
+            func weightsBits(_ algorithm: ConvolutionAlgorithm) -> [Float] {
+                let gradWeights = FloatBuffer(count: shape.weightCount)
+                Convolution.backwardWeights(shape, input: input.pointer, gradOutput: gradOutput.pointer,
+                                            gradWeights: gradWeights.pointer, algorithm: algorithm)
+                return gradWeights.array
+            }
             XCTAssertEqual(PackedWeights.forward(weights.pointer, shape: shape, algorithm: .auto).algorithm, forward)
             XCTAssertEqual(PackedWeights.backwardData(weights.pointer, shape: shape, algorithm: .auto).algorithm, backwardData)
             XCTAssertEqual(forwardBits(.auto), forwardBits(forward))
             XCTAssertEqual(backwardBits(.auto), backwardBits(backwardData))
+            XCTAssertEqual(weightsBits(.auto), weightsBits(backwardWeights))
             for other in [ConvolutionAlgorithm.direct, .winograd, .winograd4x4] {
                 if other != forward { XCTAssertNotEqual(forwardBits(.auto), forwardBits(other), "\(other)") }
                 if other != backwardData { XCTAssertNotEqual(backwardBits(.auto), backwardBits(other), "\(other)") }
+                if other != backwardWeights { XCTAssertNotEqual(weightsBits(.auto), weightsBits(other), "\(other)") }
             }
         }
     }

@@ -25,24 +25,25 @@ import XCTest
 final class ModelHashTests: XCTestCase {
     static let expected: [String: String] = [
         "portable fp32 direct": "29fbc4e0359cd54abac530930ee0350a9ae8ad87ef5656ceb0dd6a99f69582c9",
-        "portable fp32 winograd": "0d791cba949ee32057a277b022a28c3b47e3b6ba7d1b50d06b47c0191ba427ef",
+        "portable fp32 winograd": "4957c8c30a33891df0d29c00d5bd126ddd3d7bc168a06d902ae535a043aa45c2",
         "avx2+fma fp32 direct": "4a01735d500663b0941f7cf3ecb056131505f1530c916c25f86926b22eaae75b",
-        "avx2+fma fp32 winograd": "c5d39a466fa8b3711cd73488518697e85d3a4f8abd928c337ecf834dd4870a87",
+        "avx2+fma fp32 winograd": "e12109522b164ba9d813e1c908f89e9201d107acd5b4c676f7a4266d172688ae",
         "avx512 fp32 direct": "4a01735d500663b0941f7cf3ecb056131505f1530c916c25f86926b22eaae75b",
-        "avx512 fp32 winograd": "c5d39a466fa8b3711cd73488518697e85d3a4f8abd928c337ecf834dd4870a87",
+        "avx512 fp32 winograd": "e12109522b164ba9d813e1c908f89e9201d107acd5b4c676f7a4266d172688ae",
         "avx512 bf16 direct": "b18b76c17aab4107087e971e7a1510e175b83e77d59cf14a97a455c8c05afdd3",
-        "avx512 bf16 winograd": "40851a004b5da22d6d2bdfd669140eda799b0d9af61ebf6a65e1f5de286f5be2",
-        // Winograd F(4×4, 3×3) (issue 10, recorded when it was introduced; F(2×2)'s hashes above did not move).
-        "portable fp32 winograd4x4": "de7fb4cff958ac8d760e1ec8af9b109fc06293d45ea4cbe942563a05986022af",
-        "avx2+fma fp32 winograd4x4": "cc032ac37c3f81841bd5cf3612d8116025f6ae5d42285142d894f66d1c11a413",
-        "avx512 fp32 winograd4x4": "cc032ac37c3f81841bd5cf3612d8116025f6ae5d42285142d894f66d1c11a413",
-        "avx512 bf16 winograd4x4": "cf5659a6ebd12ba2eedd4e7912c4cae6ada06512bc9259a07fba5e3ad67c8451",
-        // The per-layer choice, re-recorded when F(4×4) joined it (issue 10). It mixes the algorithms in both
-        // precisions (widths 16/32/32), so its hash is none of the above.
-        "portable fp32 auto": "9f9d8db2d85a945562af7d48d0cf27a12be9ecb640776cfed8a89c34b558a6f0",
-        "avx2+fma fp32 auto": "f759f3d5962d2f3865a6129e2b18055e05f7f0bb51ec842d2449e8d4077fbd14",
-        "avx512 fp32 auto": "f759f3d5962d2f3865a6129e2b18055e05f7f0bb51ec842d2449e8d4077fbd14",
-        "avx512 bf16 auto": "839a5108ad2e5cc91b42a752f8c42edf9a2a82e082a970c085c30302e19ef3bb",
+        "avx512 bf16 winograd": "4abb484cc036db625438955b9873fa2ca1d87017921ad1692a8fd56135dd7d5f",
+        // Winograd F(4×4, 3×3) (issue 10). The Winograd and auto hashes were re-recorded when backward-weights
+        // joined the algorithms (Winograd's F(3×3, m×m)); the direct ones did not move.
+        "portable fp32 winograd4x4": "4c0c6d1cb5e6102b7256b8c4c28965ae4252f4735366b8a3988a220663f023f2",
+        "avx2+fma fp32 winograd4x4": "fb3d581320923445999f329452de70bd3429c1b7436b7df42ac29ab1590b31d6",
+        "avx512 fp32 winograd4x4": "fb3d581320923445999f329452de70bd3429c1b7436b7df42ac29ab1590b31d6",
+        "avx512 bf16 winograd4x4": "5eacd5034df40a481e28d5bc903fde1477b4b4dbc6e305ca1d3e81d29bc15de6",
+        // The per-layer choice (issue 10). It mixes the algorithms in both precisions (widths 16/32/32), so its hash
+        // is none of the above.
+        "portable fp32 auto": "a90180294ef66e320746021bcd7fc7f8378a7aa2fc9c7b9fe55cb050f2d1e902",
+        "avx2+fma fp32 auto": "329dd54753af1e401b68935b01a9818daa7b165880516beb8243e8527923f7be",
+        "avx512 fp32 auto": "329dd54753af1e401b68935b01a9818daa7b165880516beb8243e8527923f7be",
+        "avx512 bf16 auto": "5a37dc80df19ba925e5a0aec5357226a7d9e8da1da2493c125ae0efbbe6aea7e",
     ]
 
     /// Where the bf16 hashes were recorded, as `cpuIdentity` gives it.

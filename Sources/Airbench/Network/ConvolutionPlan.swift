@@ -1,30 +1,34 @@
 import AirbenchKernels
 
-/// The algorithm each convolution's forward and backward-data passes run with (backward-weights is always the
-/// direct sum over the batch). With the instruction path and the precision, this is what decides the bits of a
-/// run, so the train header and the `--log` JSON record it.
+/// The algorithm each pass of each convolution runs with (forward, backward-data, backward-weights). With the
+/// instruction path and the precision, this is what decides the bits of a run, so the train header and the `--log`
+/// JSON record it.
 public struct ConvolutionPlan: Codable, Sendable, Equatable, CustomStringConvertible {
     public struct Layer: Codable, Sendable, Equatable {
         /// PyTorch module path of the convolution, e.g. "3.conv1".
         public var layer: String
         public var forward: ConvolutionAlgorithm
         public var backwardData: ConvolutionAlgorithm
+        public var backwardWeights: ConvolutionAlgorithm
+
+        /// The passes that run `algorithm`, by name.
+        public func passes(running algorithm: ConvolutionAlgorithm) -> [String] {
+            [("forward", forward), ("backward-data", backwardData), ("backward-weights", backwardWeights)]
+                .filter { $0.1 == algorithm }.map(\.0)
+        }
     }
 
     public var layers: [Layer]
 
     /// One line: the passes of each Winograd, e.g. "winograd4x4: 2.conv1, 3.conv1 backward-data; winograd:
-    /// 4.conv1 forward; direct elsewhere" (a layer named alone runs both passes with it), or "direct" when no
-    /// pass runs a Winograd.
+    /// 4.conv1 forward and backward-weights; direct elsewhere" (a layer named alone runs all three passes with it),
+    /// or "direct" when no pass runs a Winograd.
     public var description: String {
         let parts = ConvolutionAlgorithm.allCases.filter { $0.winogradTile != nil }.reversed().compactMap { algorithm -> String? in
             let listed = layers.compactMap { l -> String? in
-                switch (l.forward == algorithm, l.backwardData == algorithm) {
-                case (true, true): l.layer
-                case (true, false): "\(l.layer) forward"
-                case (false, true): "\(l.layer) backward-data"
-                case (false, false): nil
-                }
+                let passes = l.passes(running: algorithm)
+                if passes.isEmpty { return nil }
+                return passes.count == 3 ? l.layer : "\(l.layer) " + passes.joined(separator: " and ")
             }
             return listed.isEmpty ? nil : "\(algorithm.rawValue): " + listed.joined(separator: ", ")
         }
@@ -38,7 +42,8 @@ extension Network {
     public var convolutionPlan: ConvolutionPlan {
         ConvolutionPlan(layers: convolutionShapes(batch: 1).map { name, shape in
             ConvolutionPlan.Layer(layer: name, forward: convolutionAlgorithm.effective(forPass: shape),
-                                  backwardData: convolutionAlgorithm.effective(forPass: shape.backwardDataShape))
+                                  backwardData: convolutionAlgorithm.effective(forPass: shape.backwardDataShape),
+                                  backwardWeights: convolutionAlgorithm.effective(forPass: shape))
         })
     }
 }

@@ -145,7 +145,8 @@ extension Network {
                                      gradients: gradients)
                 }
                 Convolution.backwardWeights(laterConv, input: a.activations[k - 1].pointer, gradOutput: grad.pointer,
-                                            gradWeights: gradients.pointer(block.conv(k) + ".weight"))
+                                            gradWeights: gradients.pointer(block.conv(k) + ".weight"),
+                                            algorithm: convolutionAlgorithm)
                 Convolution.backwardData(laterConv, gradOutput: grad.pointer,
                                          weights: .backwardData(state.pointer(block.conv(k) + ".weight"),
                                                                 shape: laterConv, algorithm: convolutionAlgorithm),
@@ -161,7 +162,8 @@ extension Network {
             MaxPool.backward(grad.pointer, argmax: a.argmax.pointer, batch: batch, height: 2 * block.pooledHeight,
                              width: 2 * block.pooledWidth, channels: c, kernel: 2, gradInput: ws.gradientConv1.pointer)
             Convolution.backwardWeights(conv1, input: blockInput.pointer, gradOutput: ws.gradientConv1.pointer,
-                                        gradWeights: gradients.pointer(block.conv(0) + ".weight"))
+                                        gradWeights: gradients.pointer(block.conv(0) + ".weight"),
+                                        algorithm: convolutionAlgorithm)
             // With the whitening bias frozen nothing below block 1 trains: skip its backward-data pass.
             if i > 0 || whitenBiasTrainable || spec.whitening.trainable {
                 Convolution.backwardData(conv1, gradOutput: ws.gradientConv1.pointer,
@@ -180,7 +182,8 @@ extension Network {
         // The ablation without whitening trains the first conv's filters too.
         if spec.whitening.trainable {
             Convolution.backwardWeights(whiteningShape(batch: batch), input: ws.input.pointer,
-                                        gradOutput: ws.gradientA.pointer, gradWeights: gradients.pointer(whiteningWeight))
+                                        gradOutput: ws.gradientA.pointer, gradWeights: gradients.pointer(whiteningWeight),
+                                        algorithm: convolutionAlgorithm)
         }
     }
 

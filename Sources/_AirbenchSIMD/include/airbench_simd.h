@@ -108,6 +108,10 @@ void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, int ti
 /// (tile+2)² instead of 9·tile² multiply-adds per tile×tile outputs (F(2×2): 16 for 36; F(4×4): 36 for 144).
 void ab_winograd_forward(const ab_conv_shape *shape, int tile, const float *input, const float *packed,
                          float *output);
+/// The weight gradient of ab_conv_backward_weights by Winograd's F(3×3, tile×tile) (the same result up to
+/// rounding): (tile+2)² instead of 9·tile² multiply-adds per tile×tile outputs, input and output channel.
+void ab_winograd_backward_weights(const ab_conv_shape *shape, int tile, const float *input, const float *grad_output,
+                                  float *grad_oihw);
 
 // ---------------------------------------------------------------------------------------------------------
 // Memory-bound layers (NHWC rows × channels)

@@ -1,0 +1,160 @@
+// The weight gradient of a 3×3 convolution (stride 1) by Winograd's F(3×3, m×m), m = 2 or 4: tile the output as
+// the forward pass does; per tile, the input patch d ((m+2)² pixels) and the dOut block dY (m², zeros past the
+// output) give dW = Gᵀ [ (A dY Aᵀ) ⊙ (Bᵀ d B) ] G, F(m×m, 3×3)'s matrices with their roles exchanged. Summed over
+// the tiles (and input and output channels), the elementwise product becomes (m+2)² independent GEMMs, one per
+// position ξ:
+//   M[ξ][ci][co] = Σ_tiles V[ξ][t][ci] · U[ξ][t][co],   V = Bᵀ d B,  U = A dY Aᵀ,   dW[co][ci] = Gᵀ M[·][ci][co] G
+// (m+2)² instead of 9m² multiply-adds per tile, input and output channel: F(4×4) 36 for 144. The GEMM is direct
+// backward-weights' reduction with tiles for rows and positions for taps, run by the same tile kernels
+// (ab_weights_tile). The transforms multiply by up to 8 (dOut) and 5 (input), so the sums round more than the
+// direct ones; BENCHMARKS.md has the full runs.
+//
+// The tiles are added chunk by chunk, in two parallel phases: the threads transform the chunk's tiles (V and U of
+// each tile, into block-major buffers [ξ][ci block][t][block] and [ξ][panel][t][NR] that the tile kernels read
+// contiguously), then add them into M, each thread its own positions ξ. Each element of M is one chain of fmas over
+// the tiles in ascending order, whatever the number of threads, the chunk size or the path's tile width.
+#include "airbench_simd.h"
+#include "internal.h"
+#include <string.h>
+
+#define NR AB_NR
+#define MAX_ALPHA 6
+// Floats of V and U per chunk (shared by the threads): 4 MiB, 56 tiles of a 256 × 256 layer. A larger chunk loads and
+// stores M (9.4 MB there) less often but leaves the caches sooner: 8 MiB measured no faster, 16 slower.
+#define CHUNK_FLOATS (1024 * 1024)
+
+typedef struct {
+    const ab_conv_shape *s;
+    ab_winograd_variant v;
+    ab_weights_tile kernel;
+    const float *input, *grad_output;
+    float *accumulator;  // M: [ξ][width][ldacc]
+    float *v_chunk, *u_chunk;  // [ξ][ci block][t][block], [ξ][panel][t][NR]
+    int tiles_h, tiles_w, chunk, blocks, panels, width, ldacc;
+    long first;  // the chunk of tiles being added: first ..< first + count
+    int count;
+} weights_job;
+
+// The tile's alpha² input pixels and m² dOut pixels (`zeros` where they leave the image or the output).
+static void tile_pixels(const weights_job *job, long tile, const float *zeros, const float *patch[],
+                        const float *block[]) {
+    const ab_conv_shape *s = job->s;
+    int m = job->v.tile, alpha = job->v.alpha;
+    long per_image = (long)job->tiles_h * job->tiles_w;
+    int n = (int)(tile / per_image), rest = (int)(tile % per_image);
+    int oy0 = m * (rest / job->tiles_w), ox0 = m * (rest % job->tiles_w);
+    for (int j = 0; j < alpha; j++)
+        for (int k = 0; k < alpha; k++) {
+            int iy = oy0 - s->pad + j, ix = ox0 - s->pad + k;
+            patch[alpha * j + k] = iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w
+                                       ? zeros
+                                       : job->input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+        }
+    for (int a = 0; a < m; a++)
+        for (int b = 0; b < m; b++) {
+            int oy = oy0 + a, ox = ox0 + b;
+            block[m * a + b] = oy >= s->out_h || ox >= s->out_w
+                                   ? zeros
+                                   : job->grad_output + (((size_t)n * s->out_h + oy) * s->out_w + ox) * s->out_c;
+        }
+}
+
+// Copies row[ξ][b·width ..< (b+1)·width) (positions `stride` apart) to target[ξ][b][t][width] for tile slot t:
+// whole cache lines of 8 or 16 floats.
+static inline void scatter(const float *row, size_t stride, int positions, int blocks, int width, int chunk, int t,
+                           float *target) {
+    for (int xi = 0; xi < positions; xi++)
+        for (int b = 0; b < blocks; b++) {
+            float *to = target + (((size_t)xi * blocks + b) * chunk + t) * width;
+            const float *from = row + xi * stride + (size_t)b * width;
+            if (width == 16) memcpy(to, from, sizeof(float) * 16);
+            else memcpy(to, from, sizeof(float) * 8);
+        }
+}
+
+// Phase 1: V and U of the chunk's tiles [begin, end), each transformed into a row of positions, then scattered
+// block-major (faster than storing the transforms' 8-lane groups there directly).
+static void transform_part(void *context, int begin, int end, int thread) {
+    weights_job *job = context;
+    const ab_conv_shape *s = job->s;
+    int positions = job->v.positions;
+    size_t co_width = (size_t)job->panels * NR;
+    // One tile's V and U before they are scattered; zeros past the channels stay.
+    float *row = ab_thread_scratch(thread, 0, sizeof(float) * positions * (job->width + co_width));
+    float *grad_row = row + (size_t)positions * job->width;
+    memset(row, 0, sizeof(float) * positions * (job->width + co_width));
+    int zero_count = s->in_c > s->out_c ? s->in_c : s->out_c;
+    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zero_count);
+    memset(zeros, 0, sizeof(float) * zero_count);
+    for (int t = begin; t < end; t++) {
+        const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[16];
+        tile_pixels(job, job->first + t, zeros, patch, dy);
+        job->v.input(patch, s->in_c, row, job->width);
+        scatter(row, job->width, positions, job->blocks, job->kernel.block, job->chunk, t, job->v_chunk);
+        job->v.grad(dy, s->out_c, grad_row, co_width);
+        scatter(grad_row, co_width, positions, job->panels, NR, job->chunk, t, job->u_chunk);
+    }
+}
+
+// Phase 2: M[ξ] += the chunk's V[ξ]ᵀ U[ξ] for positions ξ ∈ [begin, end).
+static void multiply_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    weights_job *job = context;
+    int chunk = job->chunk, block = job->kernel.block;
+    for (int xi = begin; xi < end; xi++) {
+        float *m = job->accumulator + (size_t)xi * job->width * job->ldacc;
+        const float *v = job->v_chunk + (size_t)xi * job->blocks * chunk * block;
+        for (int p = 0; p < job->panels; p += 2) {
+            const float *g0 = job->u_chunk + ((size_t)xi * job->panels + p) * chunk * NR;
+            const float *g1 = p + 1 < job->panels ? g0 + (size_t)chunk * NR : NULL;
+            for (int b = 0; b < job->blocks; b++)
+                job->kernel.run(v + (size_t)b * chunk * block, g0, g1, job->count,
+                                m + (size_t)b * block * job->ldacc + p * NR, job->ldacc, job->s->in_c - b * block);
+        }
+    }
+}
+
+typedef struct {
+    const ab_conv_shape *s;
+    ab_winograd_variant v;
+    const float *accumulator;
+    size_t position_stride, ldacc;
+    float *grad_oihw;
+} gradient_job;
+
+// grad_oihw[co][ci] = Gᵀ M[·][ci][co] G for output channels [begin, end).
+static void gradient_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    gradient_job *job = context;
+    for (int co = begin; co < end; co++)
+        for (int ci = 0; ci < job->s->in_c; ci++)
+            job->v.gradient(job->accumulator + ci * job->ldacc + co, job->position_stride,
+                            job->grad_oihw + ((size_t)co * job->s->in_c + ci) * 9);
+}
+
+void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, const float *input, const float *grad_output,
+                                  float *grad_oihw) {
+    ab_winograd_variant v = ab_winograd_variant_of(tile);
+    ab_weights_tile kernel = ab_weights_tile_fp32();
+    int blocks = (s->in_c + kernel.block - 1) / kernel.block, panels = (s->out_c + NR - 1) / NR;
+    int width = blocks * kernel.block, ldacc = panels * NR;
+    int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
+    int chunk = CHUNK_FLOATS / (v.positions * (width + ldacc));
+    if (chunk < 16) chunk = 16;
+    if (chunk > 1024) chunk = 1024;
+    size_t total = (size_t)v.positions * width * ldacc;
+    float *accumulator = ab_shared_scratch(1, sizeof(float) * total);  // as direct backward-weights' (conv.c)
+    memset(accumulator, 0, sizeof(float) * total);
+    float *v_chunk = ab_shared_scratch(2, sizeof(float) * v.positions * chunk * width);
+    float *u_chunk = ab_shared_scratch(3, sizeof(float) * v.positions * chunk * ldacc);
+    weights_job job = {s, v, kernel, input, grad_output, accumulator, v_chunk, u_chunk, tiles_h, tiles_w, chunk, blocks,
+                       panels, width, ldacc, 0, 0};
+    long tiles = (long)s->batch * tiles_h * tiles_w;
+    for (job.first = 0; job.first < tiles; job.first += chunk) {
+        job.count = (int)(tiles - job.first < chunk ? tiles - job.first : chunk);
+        ab_parallel_for(job.count, transform_part, &job);
+        ab_parallel_for(v.positions, multiply_part, &job);
+    }
+    gradient_job gradient = {s, v, accumulator, (size_t)width * ldacc, (size_t)ldacc, grad_oihw};
+    ab_parallel_for(s->out_c, gradient_part, &gradient);
+}
