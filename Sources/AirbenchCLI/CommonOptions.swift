@@ -17,7 +17,7 @@ struct RuntimeOptions: ParsableArguments {
     var threads: Int?
 
     @Option(help: ArgumentHelp(
-        "How the 3×3 convolutions compute: auto (each layer's forward and backward-data pass by its shape and precision: Winograd where it needs far fewer multiply-adds), direct (implicit GEMM), winograd (F(2×2,3×3)) or winograd4x4 (F(4×4,3×3)). The Winograds equal direct up to rounding and always run fp32. Default: auto.",
+        "How the 3×3 convolutions compute: auto (each layer's forward, backward-data and backward-weights pass by its shape and precision: Winograd where it needs far fewer multiply-adds), direct (implicit GEMM), winograd (F(2×2,3×3)) or winograd4x4 (F(4×4,3×3)). The Winograds equal direct up to rounding and always run fp32. Default: auto.",
         valueName: "algorithm"))
     var convolution: ConvolutionAlgorithm = .auto
 

@@ -133,7 +133,7 @@ struct RunLog: Codable {
     var kernelPath: String
     var precision: KernelPrecision
     var convolution: ConvolutionAlgorithm
-    /// The algorithm of each layer's forward and backward-data passes (what `convolution` resolved to).
+    /// The algorithm of each layer's three passes (what `convolution` resolved to).
     var convolutionPlan: ConvolutionPlan
     var proxyConvolutionPlan: ConvolutionPlan?
     var threads: Int
