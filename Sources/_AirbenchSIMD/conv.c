@@ -275,30 +275,38 @@ static void weights_tile_portable(const float *a, const float *g, int count, flo
 }
 
 #if defined(__x86_64__)
+// acc[r][0..NR) += Σ_m a[m·stride + r] · g[m·NR + j] for r < rows (≤ MR), two ymm accumulators per row: per m, 2 loads
+// and `rows` broadcasts feed 2·rows FMAs, fma(a, g, acc) over m ascending.
+__attribute__((target("avx2,fma"), always_inline)) static inline void tile_rows_avx2(const float *a, int stride,
+                                                                                    const float *g, int count,
+                                                                                    float *acc, int ldacc,
+                                                                                    const int rows) {
+    __m256 t0[MR], t1[MR];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        t0[r] = _mm256_loadu_ps(acc + r * ldacc);
+        t1[r] = _mm256_loadu_ps(acc + r * ldacc + 8);
+    }
+#pragma clang loop unroll_count(2)
+    for (int m = 0; m < count; m++, a += stride, g += NR) {
+        __m256 g0 = _mm256_load_ps(g), g1 = _mm256_load_ps(g + 8);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < rows; r++) {
+            __m256 x = _mm256_broadcast_ss(a + r);
+            t0[r] = _mm256_fmadd_ps(x, g0, t0[r]);
+            t1[r] = _mm256_fmadd_ps(x, g1, t1[r]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        _mm256_storeu_ps(acc + r * ldacc, t0[r]);
+        _mm256_storeu_ps(acc + r * ldacc + 8, t1[r]);
+    }
+}
+
 __attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a, const float *g, int count,
                                                                   float *acc, int ldacc) {
-    __m256 t00 = _mm256_loadu_ps(acc), t01 = _mm256_loadu_ps(acc + 8);
-    __m256 t10 = _mm256_loadu_ps(acc + ldacc), t11 = _mm256_loadu_ps(acc + ldacc + 8);
-    __m256 t20 = _mm256_loadu_ps(acc + 2 * ldacc), t21 = _mm256_loadu_ps(acc + 2 * ldacc + 8);
-    __m256 t30 = _mm256_loadu_ps(acc + 3 * ldacc), t31 = _mm256_loadu_ps(acc + 3 * ldacc + 8);
-    __m256 t40 = _mm256_loadu_ps(acc + 4 * ldacc), t41 = _mm256_loadu_ps(acc + 4 * ldacc + 8);
-    __m256 t50 = _mm256_loadu_ps(acc + 5 * ldacc), t51 = _mm256_loadu_ps(acc + 5 * ldacc + 8);
-#pragma clang loop unroll_count(2)
-    for (int m = 0; m < count; m++, a += MR, g += NR) {
-        __m256 g0 = _mm256_load_ps(g), g1 = _mm256_load_ps(g + 8), x;
-        x = _mm256_broadcast_ss(a + 0); t00 = _mm256_fmadd_ps(x, g0, t00); t01 = _mm256_fmadd_ps(x, g1, t01);
-        x = _mm256_broadcast_ss(a + 1); t10 = _mm256_fmadd_ps(x, g0, t10); t11 = _mm256_fmadd_ps(x, g1, t11);
-        x = _mm256_broadcast_ss(a + 2); t20 = _mm256_fmadd_ps(x, g0, t20); t21 = _mm256_fmadd_ps(x, g1, t21);
-        x = _mm256_broadcast_ss(a + 3); t30 = _mm256_fmadd_ps(x, g0, t30); t31 = _mm256_fmadd_ps(x, g1, t31);
-        x = _mm256_broadcast_ss(a + 4); t40 = _mm256_fmadd_ps(x, g0, t40); t41 = _mm256_fmadd_ps(x, g1, t41);
-        x = _mm256_broadcast_ss(a + 5); t50 = _mm256_fmadd_ps(x, g0, t50); t51 = _mm256_fmadd_ps(x, g1, t51);
-    }
-    _mm256_storeu_ps(acc, t00); _mm256_storeu_ps(acc + 8, t01);
-    _mm256_storeu_ps(acc + ldacc, t10); _mm256_storeu_ps(acc + ldacc + 8, t11);
-    _mm256_storeu_ps(acc + 2 * ldacc, t20); _mm256_storeu_ps(acc + 2 * ldacc + 8, t21);
-    _mm256_storeu_ps(acc + 3 * ldacc, t30); _mm256_storeu_ps(acc + 3 * ldacc + 8, t31);
-    _mm256_storeu_ps(acc + 4 * ldacc, t40); _mm256_storeu_ps(acc + 4 * ldacc + 8, t41);
-    _mm256_storeu_ps(acc + 5 * ldacc, t50); _mm256_storeu_ps(acc + 5 * ldacc + 8, t51);
+    tile_rows_avx2(a, MR, g, count, acc, ldacc, MR);
 }
 #endif
 
@@ -321,29 +329,11 @@ static void winograd_tiles_portable(const float *a, const float *g0, const float
 }
 
 #if defined(__x86_64__)
-// Four rows at a time (8 ymm accumulators; per row 2 loads and 4 broadcasts feed 8 FMAs).
+// Four rows at a time (8 ymm accumulators).
 __attribute__((target("avx2,fma"))) static void winograd_tile_avx2(const float *a, const float *g, int count,
                                                                    float *acc, int ldacc, int channels) {
-    for (int half = 0; half < WINOGRAD_BLOCK && half < channels; half += 4) {
-        float *c = acc + (size_t)half * ldacc;
-        __m256 t00 = _mm256_loadu_ps(c), t01 = _mm256_loadu_ps(c + 8);
-        __m256 t10 = _mm256_loadu_ps(c + ldacc), t11 = _mm256_loadu_ps(c + ldacc + 8);
-        __m256 t20 = _mm256_loadu_ps(c + 2 * ldacc), t21 = _mm256_loadu_ps(c + 2 * ldacc + 8);
-        __m256 t30 = _mm256_loadu_ps(c + 3 * ldacc), t31 = _mm256_loadu_ps(c + 3 * ldacc + 8);
-        const float *am = a + half, *gm = g;
-#pragma clang loop unroll_count(2)
-        for (int m = 0; m < count; m++, am += WINOGRAD_BLOCK, gm += NR) {
-            __m256 g0 = _mm256_load_ps(gm), g1 = _mm256_load_ps(gm + 8), x;
-            x = _mm256_broadcast_ss(am + 0); t00 = _mm256_fmadd_ps(x, g0, t00); t01 = _mm256_fmadd_ps(x, g1, t01);
-            x = _mm256_broadcast_ss(am + 1); t10 = _mm256_fmadd_ps(x, g0, t10); t11 = _mm256_fmadd_ps(x, g1, t11);
-            x = _mm256_broadcast_ss(am + 2); t20 = _mm256_fmadd_ps(x, g0, t20); t21 = _mm256_fmadd_ps(x, g1, t21);
-            x = _mm256_broadcast_ss(am + 3); t30 = _mm256_fmadd_ps(x, g0, t30); t31 = _mm256_fmadd_ps(x, g1, t31);
-        }
-        _mm256_storeu_ps(c, t00); _mm256_storeu_ps(c + 8, t01);
-        _mm256_storeu_ps(c + ldacc, t10); _mm256_storeu_ps(c + ldacc + 8, t11);
-        _mm256_storeu_ps(c + 2 * ldacc, t20); _mm256_storeu_ps(c + 2 * ldacc + 8, t21);
-        _mm256_storeu_ps(c + 3 * ldacc, t30); _mm256_storeu_ps(c + 3 * ldacc + 8, t31);
-    }
+    for (int half = 0; half < WINOGRAD_BLOCK && half < channels; half += 4)
+        tile_rows_avx2(a + half, WINOGRAD_BLOCK, g, count, acc + (size_t)half * ldacc, ldacc, 4);
 }
 
 static void winograd_tiles_avx2(const float *a, const float *g0, const float *g1, int count, float *acc, int ldacc,

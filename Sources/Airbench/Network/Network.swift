@@ -25,7 +25,7 @@ public final class Network: @unchecked Sendable {
     public let batchNormEpsilon: Double
     /// The head's output scale (`spec.head.outputScale`) in the precision the logits are computed in.
     public let scalingFactor: Float
-    /// How the 3×3 convolutions run their forward and backward-data passes (an engine choice, not part of the
+    /// How the 3×3 convolutions run their three passes (an engine choice, not part of the
     /// method: Winograd differs from direct only by rounding).
     public var convolutionAlgorithm: ConvolutionAlgorithm = .auto
     /// Forward weights packed once for a whole evaluation (set by `infer`, nil otherwise).
