@@ -5,9 +5,9 @@
 // position ξ:
 //   M[ξ][ci][co] = Σ_tiles V[ξ][t][ci] · U[ξ][t][co],   V = Bᵀ d B,  U = A dY Aᵀ,   dW[co][ci] = Gᵀ M[·][ci][co] G
 // (m+2)² instead of 9m² multiply-adds per tile, input and output channel: F(4×4) 36 for 144. The GEMM is direct
-// backward-weights' reduction with tiles for rows and positions for taps, run by the same tile kernels
-// (ab_weights_tile). The transforms multiply by up to 8 (dOut) and 5 (input), so the sums round more than the
-// direct ones; BENCHMARKS.md has the full runs.
+// backward-weights' reduction with tiles for rows and positions for taps, run by weight-gradient tile kernels
+// (ab_weights_tile; on AVX-512 direct backward-weights' own). The transforms multiply by up to 8 (dOut) and 5
+// (input), so the sums round more than the direct ones; BENCHMARKS.md has the full runs.
 //
 // The tiles are added chunk by chunk, in two parallel phases: the threads transform the chunk's tiles (V and U of
 // each tile, into block-major buffers [ξ][ci block][t][block] and [ξ][panel][t][NR] that the tile kernels read
