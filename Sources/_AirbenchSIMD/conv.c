@@ -267,11 +267,11 @@ void ab_prefetch_chunk(const ab_conv_shape *s, const void *input, int element, c
 
 #define BLOCK_STRIDE (CHUNK_ROWS * MR + 8)  // floats per gathered ci block; the slack takes 8-wide copies' spill
 
-// acc[r][0..NR) += Σ_m a[m·MR + r] · g[m·NR + j] for r < MR.
-static void weights_tile_portable(const float *a, const float *g, int count, float *acc, int ldacc) {
+// acc[r][0..NR) += Σ_m a[m·rows + r] · g[m·NR + j] for r < rows.
+static void weights_tile_portable(const float *a, int rows, const float *g, int count, float *acc, int ldacc) {
     for (int m = 0; m < count; m++)
-        for (int r = 0; r < MR; r++)
-            for (int j = 0; j < NR; j++) acc[r * ldacc + j] += a[m * MR + r] * g[m * NR + j];
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < NR; j++) acc[r * ldacc + j] += a[m * rows + r] * g[m * NR + j];
 }
 
 #if defined(__x86_64__)
@@ -310,22 +310,16 @@ __attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a
 }
 #endif
 
-// ---- the weight-gradient tiles of Winograd's weight gradient (conv_winograd_weights.c) --------------------------
-// Blocks of 8 input channels, so the transforms' 8-lane groups fill whole blocks: acc[r][j] += Σ_m a[m·8 + r] · g[m·NR
-// + j] for r < 8 and the NR columns of one panel (or two).
+// ---- the tiles of Winograd's weight gradient (conv_winograd_weights.c) ------------------------------------------
+// Blocks of 8 input channels (a power of two, which its copies into the block-major buffers take as one 32-byte
+// move): acc[r][j] += Σ_m a[m·8 + r] · g[m·NR + j] for r < 8 and the NR columns of one panel (or two).
 #define WINOGRAD_BLOCK 8
-
-static void winograd_tile_portable(const float *a, const float *g, int count, float *acc, int ldacc) {
-    for (int m = 0; m < count; m++)
-        for (int r = 0; r < WINOGRAD_BLOCK; r++)
-            for (int j = 0; j < NR; j++) acc[r * ldacc + j] += a[m * WINOGRAD_BLOCK + r] * g[m * NR + j];
-}
 
 static void winograd_tiles_portable(const float *a, const float *g0, const float *g1, int count, float *acc,
                                     int ldacc, int channels) {
     (void)channels;
-    winograd_tile_portable(a, g0, count, acc, ldacc);
-    if (g1) winograd_tile_portable(a, g1, count, acc + NR, ldacc);
+    weights_tile_portable(a, WINOGRAD_BLOCK, g0, count, acc, ldacc);
+    if (g1) weights_tile_portable(a, WINOGRAD_BLOCK, g1, count, acc + NR, ldacc);
 }
 
 #if defined(__x86_64__)
@@ -428,7 +422,7 @@ static void weights_part(void *context, int begin, int end, int thread) {
             }
 #endif
             (void)use_avx2;
-            weights_tile_portable(a_block, g_panel, count, acc, ldacc);
+            weights_tile_portable(a_block, MR, g_panel, count, acc, ldacc);
         }
     }
 }

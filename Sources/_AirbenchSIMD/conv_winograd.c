@@ -306,12 +306,10 @@ variant ab_winograd_variant_of(int tile) {
                      gradient_transform_2};
 }
 
-static variant variant_of(int tile) { return ab_winograd_variant_of(tile); }
-
 int ab_winograd_supports(const ab_conv_shape *s) { return s->kernel_h == 3 && s->kernel_w == 3; }
 
 size_t ab_winograd_packed_count(const ab_conv_shape *s, int tile) {
-    return (size_t)variant_of(tile).positions * panels_of(s->out_c) * s->in_c * NR;
+    return (size_t)ab_winograd_variant_of(tile).positions * panels_of(s->out_c) * s->in_c * NR;
 }
 
 typedef struct {
@@ -349,7 +347,7 @@ static void pack_part(void *context, int begin, int end, int thread) {
 }
 
 static void pack_transformed(const ab_conv_shape *s, int tile, const float *w, int backward_data, float *packed) {
-    pack_job job = {s, variant_of(tile), w, backward_data, packed};
+    pack_job job = {s, ab_winograd_variant_of(tile), w, backward_data, packed};
     ab_parallel_for(panels_of(s->out_c), pack_part, &job);
 }
 
@@ -441,7 +439,7 @@ static void winograd_part(void *context, int begin, int end, int thread) {
 }
 
 void ab_winograd_forward(const ab_conv_shape *s, int tile, const float *input, const float *packed, float *output) {
-    variant v = variant_of(tile);
+    variant v = ab_winograd_variant_of(tile);
     int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
     ab_gemm_kernel kernel = ab_fp32_kernel();
     int mr = kernel.tile_rows, per_group = GROUP_FLOATS / (v.positions * s->in_c) / mr * mr;
