@@ -112,7 +112,7 @@ struct BenchCommand: ParsableCommand {
                 Convolution.backwardData(shape, gradOutput: output.pointer, weights: backward, gradInput: input.pointer)
             })
             let weightsAlgorithm = convolution.effective(forPass: shape)
-            layers.append(timing("backward-weights", weightsAlgorithm, weightsAlgorithm == .direct ? KernelPrecision.active : .fp32) {
+            layers.append(timing("backward-weights", weightsAlgorithm, weightsAlgorithm.operandPrecision) {
                 Convolution.backwardWeights(shape, input: input.pointer, gradOutput: output.pointer, gradWeights: grad.pointer,
                                             algorithm: convolution)
             })

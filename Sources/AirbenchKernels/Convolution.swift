@@ -71,6 +71,10 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The precision a pass run by this (effective) algorithm multiplies in: a Winograd always fp32, direct the
+    /// active precision.
+    public var operandPrecision: KernelPrecision { self == .direct ? .active : .fp32 }
+
     /// The algorithm actually used for a pass whose kernels run on `run` (for backward-data:
     /// `shape.backwardDataShape`) in `precision`: `direct` or a Winograd, never `auto`.
     public func effective(forPass run: ConvolutionShape,
@@ -147,8 +151,7 @@ public struct PackedWeights: @unchecked Sendable {
             buffer = FloatBuffer(count: ab_conv_packed_count(&s))
             direct(buffer.pointer)
         }
-        let precision = algorithm == .direct ? KernelPrecision.active : .fp32
-        return PackedWeights(buffer: buffer, algorithm: algorithm, precision: precision, shape: run)
+        return PackedWeights(buffer: buffer, algorithm: algorithm, precision: algorithm.operandPrecision, shape: run)
     }
 
     /// Runs the forward kernel of `algorithm` on the C shape the weights were packed for.

@@ -365,34 +365,29 @@ typedef struct {
     variant v;
     const float *input, *packed;
     float *output;
-    int tiles_h, tiles_w, tiles_per_group;
+    int tiles_per_group;
     long tiles;
     ab_gemm_kernel kernel;  // fp32 on every path
 } winograd_job;
 
-// The tile's alpha² input pixels (a row of zeros where the patch leaves the image).
-static void tile_patch(const winograd_job *job, long tile, const float *zeros, const float *patch[]) {
-    const ab_conv_shape *s = job->s;
-    int m = job->v.tile, alpha = job->v.alpha;
-    long per_image = (long)job->tiles_h * job->tiles_w;
-    int n = (int)(tile / per_image), rest = (int)(tile % per_image);
-    int iy0 = m * (rest / job->tiles_w) - s->pad, ix0 = m * (rest % job->tiles_w) - s->pad;
+void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *input, const float *zeros,
+                       const float *patch[]) {
+    int n, oy0, ox0, alpha = m + 2;
+    ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
     for (int j = 0; j < alpha; j++)
         for (int k = 0; k < alpha; k++) {
-            int iy = iy0 + j, ix = ix0 + k;
+            int iy = oy0 - s->pad + j, ix = ox0 - s->pad + k;
             patch[alpha * j + k] = iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w
                                        ? zeros
-                                       : job->input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
+                                       : input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
         }
 }
 
 // out[m·a + b]: the tile's output pixel (a, b) at channel co, NULL where it lies outside the output.
 static void tile_outputs(const winograd_job *job, long tile, int co, float *out[]) {
     const ab_conv_shape *s = job->s;
-    int m = job->v.tile;
-    long per_image = (long)job->tiles_h * job->tiles_w;
-    int n = (int)(tile / per_image), rest = (int)(tile % per_image);
-    int oy0 = m * (rest / job->tiles_w), ox0 = m * (rest % job->tiles_w);
+    int m = job->v.tile, n, oy0, ox0;
+    ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++)
             out[m * a + b] = oy0 + a < s->out_h && ox0 + b < s->out_w
@@ -416,7 +411,7 @@ static void winograd_part(void *context, int begin, int end, int thread) {
         int padded = (count + mr - 1) / mr * mr;
         for (int t = 0; t < count; t++) {
             const float *patch[MAX_POSITIONS];
-            tile_patch(job, first + t, zeros, patch);
+            ab_winograd_patch(s, job->v.tile, first + t, job->input, zeros, patch);
             job->v.input(patch, depth, v + (size_t)t * depth, v_stride);
         }
         for (int xi = 0; xi < positions; xi++)  // rows the micro-kernel reads past the last tile
@@ -445,7 +440,6 @@ void ab_winograd_forward(const ab_conv_shape *s, int tile, const float *input, c
     int mr = kernel.tile_rows, per_group = GROUP_FLOATS / (v.positions * s->in_c) / mr * mr;
     if (per_group < mr) per_group = mr;
     if (per_group > 16 * mr) per_group = 16 * mr;
-    winograd_job job = {s, v, input, packed, output, tiles_h, tiles_w, per_group,
-                        (long)s->batch * tiles_h * tiles_w, kernel};
+    winograd_job job = {s, v, input, packed, output, per_group, (long)s->batch * tiles_h * tiles_w, kernel};
     ab_parallel_for((int)((job.tiles + per_group - 1) / per_group), winograd_part, &job);
 }

@@ -30,7 +30,7 @@ typedef struct {
     const float *input, *grad_output;
     float *accumulator;  // M: [ξ][width][ldacc]
     float *v_chunk, *u_chunk;  // [ξ][ci block][t][block], [ξ][panel][t][NR]
-    int tiles_h, tiles_w, chunk, blocks, panels, width, ldacc;
+    int chunk, blocks, panels, width, ldacc;
     long first;  // the chunk of tiles being added: first ..< first + count
     int count;
 } weights_job;
@@ -39,17 +39,9 @@ typedef struct {
 static void tile_pixels(const weights_job *job, long tile, const float *zeros, const float *patch[],
                         const float *block[]) {
     const ab_conv_shape *s = job->s;
-    int m = job->v.tile, alpha = job->v.alpha;
-    long per_image = (long)job->tiles_h * job->tiles_w;
-    int n = (int)(tile / per_image), rest = (int)(tile % per_image);
-    int oy0 = m * (rest / job->tiles_w), ox0 = m * (rest % job->tiles_w);
-    for (int j = 0; j < alpha; j++)
-        for (int k = 0; k < alpha; k++) {
-            int iy = oy0 - s->pad + j, ix = ox0 - s->pad + k;
-            patch[alpha * j + k] = iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w
-                                       ? zeros
-                                       : job->input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c;
-        }
+    int m = job->v.tile, n, oy0, ox0;
+    ab_winograd_patch(s, m, tile, job->input, zeros, patch);
+    ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++) {
             int oy = oy0 + a, ox = ox0 + b;
@@ -79,10 +71,14 @@ static void transform_part(void *context, int begin, int end, int thread) {
     const ab_conv_shape *s = job->s;
     int positions = job->v.positions;
     size_t co_width = (size_t)job->panels * NR;
-    // One tile's V and U before they are scattered; zeros past the channels stay.
+    // One tile's V and U before they are scattered. The transforms write the channels; the padding past them
+    // (to whole blocks and panels) is zeroed here and stays zero.
     float *row = ab_thread_scratch(thread, 0, sizeof(float) * positions * (job->width + co_width));
     float *grad_row = row + (size_t)positions * job->width;
-    memset(row, 0, sizeof(float) * positions * (job->width + co_width));
+    for (int xi = 0; xi < positions; xi++) {
+        memset(row + xi * job->width + s->in_c, 0, sizeof(float) * (job->width - s->in_c));
+        memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
+    }
     int zero_count = s->in_c > s->out_c ? s->in_c : s->out_c;
     float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zero_count);
     memset(zeros, 0, sizeof(float) * zero_count);
@@ -147,8 +143,8 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, const float 
     memset(accumulator, 0, sizeof(float) * total);
     float *v_chunk = ab_shared_scratch(2, sizeof(float) * v.positions * chunk * width);
     float *u_chunk = ab_shared_scratch(3, sizeof(float) * v.positions * chunk * ldacc);
-    weights_job job = {s, v, kernel, input, grad_output, accumulator, v_chunk, u_chunk, tiles_h, tiles_w, chunk, blocks,
-                       panels, width, ldacc, 0, 0};
+    weights_job job = {s, v, kernel, input, grad_output, accumulator, v_chunk, u_chunk, chunk, blocks, panels, width,
+                       ldacc, 0, 0};
     long tiles = (long)s->batch * tiles_h * tiles_w;
     for (job.first = 0; job.first < tiles; job.first += chunk) {
         job.count = (int)(tiles - job.first < chunk ? tiles - job.first : chunk);

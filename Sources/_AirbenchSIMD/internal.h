@@ -64,6 +64,22 @@ typedef struct {
 } ab_winograd_variant;
 ab_winograd_variant ab_winograd_variant_of(int tile);
 
+/// Where Winograd tile `tile` of a pass over `s` lies: image n, first output row oy0 and column ox0 (tiles of m×m
+/// outputs, image-major, row-major within an image, the last row and column overhanging the output).
+static inline void ab_winograd_tile_origin(const ab_conv_shape *s, int m, long tile, int *n, int *oy0, int *ox0) {
+    int tiles_w = (s->out_w + m - 1) / m;
+    long per_image = (long)(s->out_h + m - 1) / m * tiles_w;
+    int rest = (int)(tile % per_image);
+    *n = (int)(tile / per_image);
+    *oy0 = m * (rest / tiles_w);
+    *ox0 = m * (rest % tiles_w);
+}
+
+/// The (m+2)² input pixels tile `tile` reads (conv_winograd.c): patch[(m+2)·j + k] is the pixel row of in_c floats,
+/// `zeros` where the patch leaves the image.
+void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *input, const float *zeros,
+                       const float *patch[]);
+
 // ---- AVX-512 and bf16 pieces (conv_avx512.c), callable only where the CPU has them --------------------------
 #if defined(__x86_64__)
 extern const ab_gemm_kernel ab_kernel_avx512;
