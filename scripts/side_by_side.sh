@@ -3,6 +3,8 @@
 # per-layer tables (bench --json, every precision this CPU has), one epoch plus TTA for PyTorch and for us in
 # each precision (PyTorch's bf16 only where the CPU has AVX512_BF16: elsewhere it is emulated, ~12× slower),
 # thread scaling (1 against all threads), and, with FULL=1, a full airbench94 run in the fastest precision.
+# With AVX2=1 both sides run as on an AVX2-only CPU (a Zen 3, say) on a machine with AVX-512: ours with
+# `--kernel-path avx2`, PyTorch with ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2; fp32 only.
 #
 #   scripts/side_by_side.sh PYTHON OUT        (PYTHON: a Python with torch; OUT: where the reports go)
 #
@@ -20,17 +22,23 @@ $airbench train94 --data "$data" --epochs 0.01 --no-warmup --no-epoch-eval --tta
 folder=$(ls -d "${AIRBENCH_CACHE:-$HOME/.cache/airbench}"/extracted/*/cifar-10-batches-bin | head -1)
 precisions=(fp32)
 grep -qw avx512_bf16 /proc/cpuinfo && precisions=(bf16 fp32)
+path=()
+if [[ ${AVX2:-0} == 1 ]]; then
+    precisions=(fp32) path=(--kernel-path avx2)
+    export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+fi
 {
     echo "date: $(date -u)"
     grep -m1 'model name' /proc/cpuinfo
     grep -m1 'cpu family' /proc/cpuinfo
     echo "flags: $(grep -o 'avx2\|avx512[a-z_0-9]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"
     git log -1 --format='commit: %h %s'
+    [[ ${#path[@]} == 0 ]] || echo "restricted to AVX2 on both sides: ${path[*]}, ONEDNN_MAX_CPU_ISA=AVX2"
 } | tee "$out/machine.txt"
 for p in "${precisions[@]}"; do
     echo "== bench $p"
-    $airbench bench --repeats 3 --steps 2 --precision "$p" --json > "$out/bench_$p.json"
-    $airbench bench --repeats 1 --steps 2 --precision "$p" --threads 1 --json > "$out/bench_${p}_1thread.json"
+    $airbench bench --repeats 3 --steps 2 --precision "$p" "${path[@]}" --json > "$out/bench_$p.json"
+    $airbench bench --repeats 3 --steps 2 --precision "$p" "${path[@]}" --threads 1 --json > "$out/bench_${p}_1thread.json"
     python3 -c "import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); print('  step %.3f s, 1 thread %.3f s: %.2fx' % (a['stepSeconds'], b['stepSeconds'], b['stepSeconds']/a['stepSeconds']))" \
         "$out/bench_$p.json" "$out/bench_${p}_1thread.json"
 done
@@ -39,11 +47,11 @@ for p in "${precisions[@]}"; do
     "$python" scripts/pytorch_peer.py --data "$folder" --precision "$p" --epochs 1 | tee "$out/pytorch_$p.txt" | tail -1
     echo "== airbench, one epoch + TTA, $p"
     /usr/bin/time -v -o "$out/airbench_$p.time" $airbench train94 --data "$data" --epochs 1 --no-epoch-eval \
-        --precision "$p" --progress-interval 600 | tee "$out/airbench_$p.txt" | grep -E 'eval|Mean'
+        --precision "$p" "${path[@]}" --progress-interval 600 | tee "$out/airbench_$p.txt" | grep -E 'eval|Mean'
 done
 if [[ ${FULL:-0} == 1 ]]; then
     echo "== airbench, full run, ${precisions[0]}"
-    /usr/bin/time -v -o "$out/full.time" $airbench train94 --data "$data" --no-epoch-eval --log "$out/full.json" \
-        --progress-interval 600 | tee "$out/full.txt" | grep -E 'eval|Mean'
+    /usr/bin/time -v -o "$out/full.time" $airbench train94 --data "$data" --no-epoch-eval --log "$out/full.json" --precision "${precisions[0]}" \
+        "${path[@]}" --progress-interval 600 | tee "$out/full.txt" | grep -E 'eval|Mean'
 fi
 echo "== done $(date -u)"

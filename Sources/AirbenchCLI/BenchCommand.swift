@@ -42,13 +42,7 @@ struct BenchCommand: ParsableCommand {
         if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
         guard Method.named(method) != nil else { throw ValidationError(unknownMethod(method)) }
         if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
-        try validatePrecision(precision)
-        if let kernelPath, kernelPath.rawValue > KernelPath.detected.rawValue {
-            throw ValidationError("--kernel-path \(kernelPath.name): this CPU has only the \(KernelPath.detected.name) path")
-        }
-        if precision == .bf16, let kernelPath, kernelPath != .avx512 {
-            throw ValidationError("--precision bf16 runs on the avx512 path only, not --kernel-path \(kernelPath.name)")
-        }
+        try validateKernelOptions(precision, kernelPath: kernelPath)
     }
 
     func run() throws {
@@ -248,22 +242,4 @@ struct BenchReport: Codable {
         print(String(format: "full %@ run estimate on %@ (%d training, %d test images; %d steps): %.1f s (%.1f min)",
                      method, dataset, trainImages, testImages, totalSteps, fullRunSeconds, fullRunSeconds / 60))
     }
-}
-
-extension KernelPath: ExpressibleByArgument {
-    /// The name `--kernel-path` takes.
-    var name: String {
-        switch self {
-        case .portable: "portable"
-        case .avx2: "avx2"
-        case .avx512: "avx512"
-        }
-    }
-
-    public init?(argument: String) {
-        guard let path = KernelPath.allCases.first(where: { $0.name == argument }) else { return nil }
-        self = path
-    }
-
-    public static var allValueStrings: [String] { allCases.map(\.name) }
 }

@@ -26,17 +26,23 @@ struct RuntimeOptions: ParsableArguments {
         valueName: "fp32|bf16"))
     var precision: KernelPrecision?
 
+    @Option(help: ArgumentHelp(
+        "Instruction-set path: portable, avx2 or avx512 (default: the best this CPU has). fp32 gives the same bits on avx2 and avx512: use it to time an AVX2-only CPU on one with AVX-512.",
+        valueName: "path"))
+    var kernelPath: KernelPath?
+
     func validate() throws {
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
         }
-        try validatePrecision(precision)
+        try validateKernelOptions(precision, kernelPath: kernelPath)
     }
 
-    /// Starts the kernel threads and chooses the precision; returns the thread count.
+    /// Starts the kernel threads and chooses the instruction-set path and the precision; returns the thread count.
     @discardableResult
     func startKernels() -> Int {
-        KernelPrecision.use(precision ?? .fastest)
+        if let kernelPath { KernelPath.use(kernelPath) }
+        KernelPrecision.use(precision ?? .fastest)  // bf16 is active only on the avx512 path: fp32 elsewhere
         return KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 
@@ -106,11 +112,36 @@ extension DatasetName: ExpressibleByArgument {}
 extension CIFAR100Labels: ExpressibleByArgument {}
 extension KernelPrecision: ExpressibleByArgument {}
 
-/// `--precision bf16` on a CPU without the bf16 path is an error, not a silent fp32 run.
-func validatePrecision(_ precision: KernelPrecision?) throws {
+/// `--precision bf16` on a CPU without the bf16 path, or with `--kernel-path` other than avx512, and a
+/// `--kernel-path` this CPU lacks are errors, not a silent run on another path.
+func validateKernelOptions(_ precision: KernelPrecision?, kernelPath: KernelPath?) throws {
     if precision == .bf16 && !KernelPrecision.bf16Supported {
         throw ValidationError("--precision bf16 needs a CPU with AVX-512 and AVX512_BF16; this one runs the \(KernelPath.detected) path in fp32 only")
     }
+    if let kernelPath, kernelPath.rawValue > KernelPath.detected.rawValue {
+        throw ValidationError("--kernel-path \(kernelPath.name): this CPU has only the \(KernelPath.detected.name) path")
+    }
+    if precision == .bf16, let kernelPath, kernelPath != .avx512 {
+        throw ValidationError("--precision bf16 runs on the avx512 path only, not --kernel-path \(kernelPath.name)")
+    }
+}
+
+extension KernelPath: ExpressibleByArgument {
+    /// The name `--kernel-path` takes.
+    var name: String {
+        switch self {
+        case .portable: "portable"
+        case .avx2: "avx2"
+        case .avx512: "avx512"
+        }
+    }
+
+    public init?(argument: String) {
+        guard let path = KernelPath.allCases.first(where: { $0.name == argument }) else { return nil }
+        self = path
+    }
+
+    public static var allValueStrings: [String] { allCases.map(\.name) }
 }
 
 struct CLIError: Error, CustomStringConvertible {

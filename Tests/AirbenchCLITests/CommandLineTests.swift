@@ -55,6 +55,9 @@ final class CommandLineTests: XCTestCase {
                                   (["train94", "--threads", "0"], "--threads"), (["train94", "--flip", "sideways"], "--flip"),
                                   (["train94", "--precision", "fp16"], "--precision"),
                                   (["bench", "--precision", "int8"], "--precision"),
+                                  (["train94", "--kernel-path", "avx1024"], "--kernel-path"),
+                                  (["train94", "--precision", "bf16", "--kernel-path", "avx2"], "--precision bf16"),
+                                  (["bench", "--precision", "bf16", "--kernel-path", "portable"], "--precision bf16"),
                                   (["train94", "--progress-interval", "-1"], "--progress-interval"),
                                   (["train", "airbench97"], "airbench97"), (["methods", "airbench97"], "airbench97"),
                                   (["train", "airbench94_muon", "--order", "random"], "--order"),
@@ -126,6 +129,21 @@ final class CommandLineTests: XCTestCase {
         let eval = try run(["eval", "--model", model.path, "--tta", "1"])
         XCTAssertEqual(eval.status, 0, eval.error)
         XCTAssertTrue(eval.output.contains(String(format: "%.4f", logged)), "eval: \(eval.output) vs logged \(logged)")
+    }
+
+    /// `--kernel-path` runs the training on the path it names (portable: every CPU has it), and the header and the
+    /// log say so.
+    func testKernelPathIsChosenAndRecorded() throws {
+        guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
+        let log = folder.appendingPathComponent("log.json")
+        let train = try run(["train94", "--kernel-path", "portable", "--train-limit", "1024", "--batch-size", "512",
+                             "--epochs", "1", "--widths", "8,16,16", "--tta", "0", "--no-warmup", "--no-epoch-eval",
+                             "--log", log.path])
+        XCTAssertEqual(train.status, 0, train.error)
+        XCTAssertTrue(train.output.contains("airbench94: portable fp32, "), train.output)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
+        XCTAssertEqual(json["kernelPath"] as? String, "portable")
+        XCTAssertEqual(json["precision"] as? String, "fp32")
     }
 
     /// CIFAR-100 in its official layout and sizes (random pixels; fine label i mod 100, coarse i mod 20): trains
