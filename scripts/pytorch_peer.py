@@ -543,6 +543,10 @@ def main():
     parser.add_argument("--evaluate-model", metavar="FILE")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    # What decides PyTorch's speed here: its version, the instruction set its kernels run (ATEN_CPU_CAPABILITY
+    # and ONEDNN_MAX_CPU_ISA can lower it) and the threads.
+    print(f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+          f"oneDNN ISA limit {os.environ.get('ONEDNN_MAX_CPU_ISA', 'none')}, {torch.get_num_threads()} threads")
     if args.evaluate_model:
         evaluate_model(args.evaluate_model, args.data)
         return
