@@ -9,10 +9,10 @@
 // multiply by up to 8 and 5 (F(2×2)'s only add), so it rounds more, still far below what training notices
 // (BENCHMARKS.md: full runs).
 // Threads own whole tile groups, so every output is the same computation whatever the thread count. The
-// vectorised transforms are written once and compiled for AVX2 and for plain x86-64 or arm64, the active path
-// choosing (not the CPU), so that `--kernel-path avx2` and `portable` run what a CPU with only that runs;
-// contraction into FMAs is off so that both give the same bits (the model hashes hold on every path), and the
-// bits depend on the instruction-set path of the GEMM micro-kernel alone.
+// vectorised transforms are written once and compiled for AVX-512, AVX2 and plain x86-64 or arm64, the active
+// path choosing (not the CPU), so that `--kernel-path avx2` and `portable` run what a CPU with only that runs;
+// contraction into FMAs is off so that all give the same bits (the model hashes hold on every path), and the bits
+// depend on the instruction-set path of the GEMM micro-kernel alone.
 #pragma STDC FP_CONTRACT OFF
 #include "airbench_simd.h"
 #include "internal.h"
@@ -311,13 +311,13 @@ typedef struct {
 TRANSFORMS_FOR(portable, )
 #if defined(__x86_64__)
 TRANSFORMS_FOR(avx2, __attribute__((target("avx2,fma"))))
+TRANSFORMS_FOR(avx512, __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))))  // 16 lanes in F(2×2)
 #endif
 
-// The avx512 path uses the AVX2 build: the transforms work on 8 lanes, and compiled for AVX-512 they came out as
-// the same instructions (no use of its 16 extra registers).
 static const transform_set *active_transforms(void) {
 #if defined(__x86_64__)
-    if (ab_isa_active() != AB_ISA_PORTABLE) return &transforms_avx2;
+    if (ab_isa_active() == AB_ISA_AVX512) return &transforms_avx512;
+    if (ab_isa_active() == AB_ISA_AVX2) return &transforms_avx2;
 #endif
     return &transforms_portable;
 }
