@@ -19,9 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-// A vectorised transform: inlined into each path's copy (TRANSFORMS_FOR below), which compiles it for its target.
-#define TRANSFORM static inline __attribute__((always_inline))
-
 #define NR AB_NR
 #define MAX_ALPHA 6                         // m + 2 for m = 4
 #define MAX_POSITIONS (MAX_ALPHA * MAX_ALPHA)
@@ -49,7 +46,7 @@ static void weight_transform_2(const float g[3][3], float *u) {
 
 // V[ξ][t][c] = (Bᵀ d B)[ξ] with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], d[j][k] = patch[4j + k][c]
 // (each patch pixel a row of `channels` floats; padding pixels point at a row of zeros).
-TRANSFORM void input_transform_2(const float *const patch[], int channels, float *v, size_t position_stride) {
+AB_PATH_LOOP void input_transform_2(const float *const patch[], int channels, float *v, size_t position_stride) {
 #pragma clang loop vectorize(assume_safety)
     for (int c = 0; c < channels; c++) {
         float d[4][4], t[4][4];
@@ -72,7 +69,7 @@ TRANSFORM void input_transform_2(const float *const patch[], int channels, float
 
 // The 2×2 outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A with Aᵀ = [1 1 1 0; 0 1 −1 −1],
 // M[ξ][j] = m[ξ·m_stride + j]; out[2a + b] points at the output pixel's channels (NULL: outside the output).
-TRANSFORM void output_transform_2(const float *m, size_t m_stride, int cols, float *const out[]) {
+AB_PATH_LOOP void output_transform_2(const float *m, size_t m_stride, int cols, float *const out[]) {
 #pragma clang loop vectorize(assume_safety)
     for (int j = 0; j < cols; j++) {
         float s[2][4];
@@ -145,7 +142,7 @@ static inline void input_rows_4(const lanes x[6], lanes y[6]) {
 }
 
 // V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[6j + k][c].
-TRANSFORM void input_transform_4(const float *const patch[], int channels, float *v, size_t position_stride) {
+AB_PATH_LOOP void input_transform_4(const float *const patch[], int channels, float *v, size_t position_stride) {
     for (int c = 0; c < channels; c += LANES) {
         int n = channels - c < LANES ? channels - c : LANES;
         lanes t[6][6];  // t[k][i] = (Bᵀ d)[i][k]
@@ -174,7 +171,7 @@ static inline void output_rows_4(const lanes x[6], lanes y[4]) {
 
 // The 4×4 outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A, M[ξ][j] = m[ξ·m_stride + j];
 // out[4a + b] points at the output pixel's channels (NULL: outside the output).
-TRANSFORM void output_transform_4(const float *m, size_t m_stride, int cols, float *const out[]) {
+AB_PATH_LOOP void output_transform_4(const float *m, size_t m_stride, int cols, float *const out[]) {
     for (int j = 0; j < cols; j += LANES) {
         int n = cols - j < LANES ? cols - j : LANES;
         lanes s[6][4];  // s[l][a] = (Aᵀ M)[a][l]
@@ -218,7 +215,7 @@ static inline void grad_rows_4(const lanes x[4], lanes y[6]) {
 }
 
 // U[ξ][c] = (A dY Aᵀ)[ξ] at u[ξ·position_stride + c], dY[a][b] = block[m·a + b][c] (a row of zeros off the output).
-TRANSFORM void grad_transform_2(const float *const block[], int channels, float *u, size_t position_stride) {
+AB_PATH_LOOP void grad_transform_2(const float *const block[], int channels, float *u, size_t position_stride) {
     for (int c = 0; c < channels; c += LANES) {
         int n = channels - c < LANES ? channels - c : LANES;
         lanes t[2][4];  // t[b][i] = (A dY)[i][b]
@@ -235,7 +232,7 @@ TRANSFORM void grad_transform_2(const float *const block[], int channels, float 
     }
 }
 
-TRANSFORM void grad_transform_4(const float *const block[], int channels, float *u, size_t position_stride) {
+AB_PATH_LOOP void grad_transform_4(const float *const block[], int channels, float *u, size_t position_stride) {
     for (int c = 0; c < channels; c += LANES) {
         int n = channels - c < LANES ? channels - c : LANES;
         lanes t[4][6];  // t[b][i] = (A dY)[i][b]
@@ -288,39 +285,12 @@ static void gradient_transform_4(const float *m, size_t stride, float w[9]) { gr
 
 // ---- both -------------------------------------------------------------------------------------------------------
 
-// The vectorised transforms compiled for one instruction-set path.
-typedef struct {
-    void (*input_2)(const float *const patch[], int channels, float *v, size_t position_stride);
-    void (*output_2)(const float *m, size_t m_stride, int cols, float *const out[]);
-    void (*grad_2)(const float *const block[], int channels, float *u, size_t position_stride);
-    void (*input_4)(const float *const patch[], int channels, float *v, size_t position_stride);
-    void (*output_4)(const float *m, size_t m_stride, int cols, float *const out[]);
-    void (*grad_4)(const float *const block[], int channels, float *u, size_t position_stride);
-} transform_set;
-
-#define TRANSFORMS_FOR(path, target)                                                                              \
-    target static void input_2_##path(const float *const p[], int c, float *v, size_t s) { input_transform_2(p, c, v, s); } \
-    target static void output_2_##path(const float *m, size_t s, int n, float *const o[]) { output_transform_2(m, s, n, o); } \
-    target static void grad_2_##path(const float *const b[], int c, float *u, size_t s) { grad_transform_2(b, c, u, s); } \
-    target static void input_4_##path(const float *const p[], int c, float *v, size_t s) { input_transform_4(p, c, v, s); } \
-    target static void output_4_##path(const float *m, size_t s, int n, float *const o[]) { output_transform_4(m, s, n, o); } \
-    target static void grad_4_##path(const float *const b[], int c, float *u, size_t s) { grad_transform_4(b, c, u, s); } \
-    static const transform_set transforms_##path = {input_2_##path, output_2_##path, grad_2_##path,                 \
-                                                    input_4_##path, output_4_##path, grad_4_##path};
-
-TRANSFORMS_FOR(portable, )
-#if defined(__x86_64__)
-TRANSFORMS_FOR(avx2, __attribute__((target("avx2,fma"))))
-TRANSFORMS_FOR(avx512, __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))))  // 16 lanes in F(2×2)
-#endif
-
-static const transform_set *active_transforms(void) {
-#if defined(__x86_64__)
-    if (ab_isa_active() == AB_ISA_AVX512) return &transforms_avx512;
-    if (ab_isa_active() == AB_ISA_AVX2) return &transforms_avx2;
-#endif
-    return &transforms_portable;
-}
+AB_PATH_BUILDS(input_transform_2, (const float *const p[], int c, float *v, size_t s), (p, c, v, s))
+AB_PATH_BUILDS(output_transform_2, (const float *m, size_t s, int n, float *const o[]), (m, s, n, o))
+AB_PATH_BUILDS(grad_transform_2, (const float *const b[], int c, float *u, size_t s), (b, c, u, s))
+AB_PATH_BUILDS(input_transform_4, (const float *const p[], int c, float *v, size_t s), (p, c, v, s))
+AB_PATH_BUILDS(output_transform_4, (const float *m, size_t s, int n, float *const o[]), (m, s, n, o))
+AB_PATH_BUILDS(grad_transform_4, (const float *const b[], int c, float *u, size_t s), (b, c, u, s))
 
 // V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
 // large (F(2×2): 48 tiles at 256 channels); V then streams from L3 once per panel, which costs far less. The same
@@ -330,10 +300,11 @@ static const transform_set *active_transforms(void) {
 typedef ab_winograd_variant variant;  // (internal.h)
 
 variant ab_winograd_variant_of(int tile) {
-    const transform_set *t = active_transforms();
     if (tile == 4)
-        return (variant){4, 6, 36, weight_transform_4, t->input_4, t->output_4, t->grad_4, gradient_transform_4};
-    return (variant){2, 4, 16, weight_transform_2, t->input_2, t->output_2, t->grad_2, gradient_transform_2};
+        return (variant){4, 6, 36, weight_transform_4, AB_ON_PATH(input_transform_4), AB_ON_PATH(output_transform_4),
+                         AB_ON_PATH(grad_transform_4), gradient_transform_4};
+    return (variant){2, 4, 16, weight_transform_2, AB_ON_PATH(input_transform_2), AB_ON_PATH(output_transform_2),
+                     AB_ON_PATH(grad_transform_2), gradient_transform_2};
 }
 
 int ab_winograd_supports(const ab_conv_shape *s) { return s->kernel_h == 3 && s->kernel_w == 3; }

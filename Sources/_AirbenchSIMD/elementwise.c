@@ -1,6 +1,6 @@
 // The memory-bound layers: GELU, BatchNorm statistics and affine maps, max-pooling. Each loop is written once
-// in plain C and compiled twice (AVX2+FMA and baseline), the active kernel path choosing (not the CPU), so that
-// the portable path computes the same bits on every x86-64 CPU.
+// in plain C and compiled for each instruction-set path, the active path choosing the build (AB_ON_PATH,
+// internal.h).
 // Work is split by the pool into contiguous row ranges; reductions go over fixed chunks of REDUCE_ROWS rows
 // whose partial sums are added in chunk order, so results never depend on the thread count.
 #include "airbench_simd.h"
@@ -10,19 +10,6 @@
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
-#endif
-
-// LOOP marks a loop written once; PATH_BUILDS compiles it for AVX2+FMA and for the baseline, and ON_PATH(name)
-// is the build of the active path.
-#define LOOP static inline __attribute__((always_inline))
-#if defined(__x86_64__)
-#define PATH_BUILDS(name, params, args)                                                                          \
-    __attribute__((target("avx2,fma"))) static void name##_avx2 params { name args; }                           \
-    static void name##_baseline params { name args; }
-#define ON_PATH(name) (ab_isa_active() == AB_ISA_PORTABLE ? name##_baseline : name##_avx2)
-#else
-#define PATH_BUILDS(name, params, args)
-#define ON_PATH(name) name
 #endif
 
 #define ELEMENT_CHUNK 16384
@@ -82,25 +69,25 @@ typedef struct {
     size_t count;
 } gelu_job;
 
-LOOP void gelu_forward_range(const float *x, float *y, size_t count) {
+AB_PATH_LOOP void gelu_forward_range(const float *x, float *y, size_t count) {
     for (size_t i = 0; i < count; i++) {
         float cdf, pdf;
         normal_cdf_pdf(x[i], &cdf, &pdf);
         y[i] = x[i] * cdf;
     }
 }
-PATH_BUILDS(gelu_forward_range,
+AB_PATH_BUILDS(gelu_forward_range,
             (const float *x, float *y, size_t count),
             (x, y, count))
 
-LOOP void gelu_backward_range(const float *x, const float *dy, float *dx, size_t count) {
+AB_PATH_LOOP void gelu_backward_range(const float *x, const float *dy, float *dx, size_t count) {
     for (size_t i = 0; i < count; i++) {
         float cdf, pdf;
         normal_cdf_pdf(x[i], &cdf, &pdf);
         dx[i] = dy[i] * (cdf + x[i] * pdf);
     }
 }
-PATH_BUILDS(gelu_backward_range,
+AB_PATH_BUILDS(gelu_backward_range,
             (const float *x, const float *dy, float *dx, size_t count),
             (x, dy, dx, count))
 
@@ -109,7 +96,7 @@ static void gelu_forward_part(void *context, int begin, int end, int thread) {
     gelu_job *job = context;
     size_t first = (size_t)begin * ELEMENT_CHUNK, last = (size_t)end * ELEMENT_CHUNK;
     if (last > job->count) last = job->count;
-    ON_PATH(gelu_forward_range)(job->x + first, job->out + first, last - first);
+    AB_ON_PATH(gelu_forward_range)(job->x + first, job->out + first, last - first);
 }
 
 static void gelu_backward_part(void *context, int begin, int end, int thread) {
@@ -117,7 +104,7 @@ static void gelu_backward_part(void *context, int begin, int end, int thread) {
     gelu_job *job = context;
     size_t first = (size_t)begin * ELEMENT_CHUNK, last = (size_t)end * ELEMENT_CHUNK;
     if (last > job->count) last = job->count;
-    ON_PATH(gelu_backward_range)(job->x + first, job->dy + first, job->out + first, last - first);
+    AB_ON_PATH(gelu_backward_range)(job->x + first, job->dy + first, job->out + first, last - first);
 }
 
 static int chunks_of(size_t count, size_t chunk) { return (int)((count + chunk - 1) / chunk); }
@@ -181,7 +168,7 @@ typedef struct {
     int channels;
 } sums_job;
 
-LOOP void sums_range(const float *x, size_t rows, int channels, double *sum, double *squares) {
+AB_PATH_LOOP void sums_range(const float *x, size_t rows, int channels, double *sum, double *squares) {
     for (size_t r = 0; r < rows; r++)
         for (int c = 0; c < channels; c++) {
             double v = x[r * channels + c];
@@ -189,13 +176,13 @@ LOOP void sums_range(const float *x, size_t rows, int channels, double *sum, dou
             squares[c] += v * v;
         }
 }
-PATH_BUILDS(sums_range,
+AB_PATH_BUILDS(sums_range,
             (const float *x, size_t rows, int channels, double *sum, double *squares),
             (x, rows, channels, sum, squares))
 
 static void sums_chunk(const void *context, size_t first, size_t last, double *sum1, double *sum2) {
     const sums_job *job = context;
-    ON_PATH(sums_range)(job->x + first * job->channels, last - first, job->channels, sum1, sum2);
+    AB_ON_PATH(sums_range)(job->x + first * job->channels, last - first, job->channels, sum1, sum2);
 }
 
 void ab_channel_sums(const float *x, size_t rows, int channels, double *sum, double *sum_squares) {
@@ -214,8 +201,8 @@ typedef struct {
     float *out;
 } affine_job;
 
-LOOP void affine_range(const float *x, size_t rows, int channels, const float *scale,
-                       const float *shift, int gelu, float *y) {
+AB_PATH_LOOP void affine_range(const float *x, size_t rows, int channels, const float *scale,
+                               const float *shift, int gelu, float *y) {
     for (size_t r = 0; r < rows; r++)
         for (int c = 0; c < channels; c++) {
             float z = x[r * channels + c] * scale[c] + shift[c];
@@ -227,7 +214,7 @@ LOOP void affine_range(const float *x, size_t rows, int channels, const float *s
             y[r * channels + c] = z;
         }
 }
-PATH_BUILDS(affine_range,
+AB_PATH_BUILDS(affine_range,
             (const float *x, size_t rows, int channels, const float *scale, const float *shift, int gelu, float *y),
             (x, rows, channels, scale, shift, gelu, y))
 
@@ -237,8 +224,8 @@ static void affine_part(void *context, int begin, int end, int thread) {
     size_t first = (size_t)begin * REDUCE_ROWS, last = (size_t)end * REDUCE_ROWS;
     if (last > job->rows) last = job->rows;
     size_t offset = first * job->channels;
-    ON_PATH(affine_range)(job->x + offset, last - first, job->channels, job->scale, job->shift, job->gelu,
-                          job->out + offset);
+    AB_ON_PATH(affine_range)(job->x + offset, last - first, job->channels, job->scale, job->shift, job->gelu,
+                             job->out + offset);
 }
 
 void ab_affine_gelu(const float *x, size_t rows, int channels, const float *scale, const float *shift, int gelu,
@@ -249,9 +236,9 @@ void ab_affine_gelu(const float *x, size_t rows, int channels, const float *scal
 
 // dz may be dy itself (the backward pass works in place); each element is read before it is written, which is
 // why the loop can be vectorised regardless (assume_safety).
-LOOP void affine_gelu_backward_range(const float *x, const float *dy, size_t rows, int channels,
-                                     const float *scale, const float *shift, float *dz,
-                                     double *sum_dz, double *sum_dz_x) {
+AB_PATH_LOOP void affine_gelu_backward_range(const float *x, const float *dy, size_t rows, int channels,
+                                             const float *scale, const float *shift, float *dz,
+                                             double *sum_dz, double *sum_dz_x) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * channels, *dyr = dy + r * channels;
         float *dzr = dz + r * channels;
@@ -269,7 +256,7 @@ LOOP void affine_gelu_backward_range(const float *x, const float *dy, size_t row
         }
     }
 }
-PATH_BUILDS(affine_gelu_backward_range,
+AB_PATH_BUILDS(affine_gelu_backward_range,
             (const float *x, const float *dy, size_t rows, int channels, const float *scale, const float *shift,
              float *dz, double *sum_dz, double *sum_dz_x),
             (x, dy, rows, channels, scale, shift, dz, sum_dz, sum_dz_x))
@@ -278,8 +265,8 @@ static void affine_gelu_backward_chunk(const void *context, size_t first, size_t
                                        double *sum_dz_x) {
     const affine_job *job = context;
     size_t offset = first * job->channels;
-    ON_PATH(affine_gelu_backward_range)(job->x + offset, job->dy + offset, last - first, job->channels, job->scale,
-                                        job->shift, job->out + offset, sum_dz, sum_dz_x);
+    AB_ON_PATH(affine_gelu_backward_range)(job->x + offset, job->dy + offset, last - first, job->channels, job->scale,
+                                           job->shift, job->out + offset, sum_dz, sum_dz_x);
 }
 
 void ab_affine_gelu_backward(const float *x, const float *dy, size_t rows, int channels, const float *scale,
@@ -288,15 +275,15 @@ void ab_affine_gelu_backward(const float *x, const float *dy, size_t rows, int c
     reduce_in_chunks(affine_gelu_backward_chunk, &job, rows, channels, sum_dz, sum_dz_x);
 }
 
-LOOP void batchnorm_input_grad_range(const float *dz, const float *x, size_t rows, int channels,
-                                     const float *a, const float *b, const float *d, float *dx) {
+AB_PATH_LOOP void batchnorm_input_grad_range(const float *dz, const float *x, size_t rows, int channels,
+                                             const float *a, const float *b, const float *d, float *dx) {
     for (size_t r = 0; r < rows; r++)
         for (int c = 0; c < channels; c++) {
             size_t i = r * channels + c;
             dx[i] = dz[i] * a[c] + x[i] * b[c] + d[c];
         }
 }
-PATH_BUILDS(batchnorm_input_grad_range,
+AB_PATH_BUILDS(batchnorm_input_grad_range,
             (const float *dz, const float *x, size_t rows, int channels, const float *a, const float *b,
              const float *d, float *dx),
             (dz, x, rows, channels, a, b, d, dx))
@@ -315,8 +302,8 @@ static void batchnorm_input_grad_part(void *context, int begin, int end, int thr
     size_t first = (size_t)begin * REDUCE_ROWS, last = (size_t)end * REDUCE_ROWS;
     if (last > job->rows) last = job->rows;
     size_t offset = first * job->channels;
-    ON_PATH(batchnorm_input_grad_range)(job->dz + offset, job->x + offset, last - first, job->channels, job->a,
-                                        job->b, job->d, job->dx + offset);
+    AB_ON_PATH(batchnorm_input_grad_range)(job->dz + offset, job->x + offset, last - first, job->channels, job->a,
+                                           job->b, job->d, job->dx + offset);
 }
 
 void ab_batchnorm_input_grad(const float *dz, const float *x, size_t rows, int channels, const float *a,
@@ -404,8 +391,8 @@ void ab_maxpool_forward(const float *x, int batch, int h, int w, int channels, i
     ab_parallel_for(batch, maxpool_forward_part, &job);
 }
 
-LOOP void maxpool_backward_image(const float *dy, const uint8_t *argmax, int h, int w,
-                                 int channels, int k, float *dx) {
+AB_PATH_LOOP void maxpool_backward_image(const float *dy, const uint8_t *argmax, int h, int w,
+                                         int channels, int k, float *dx) {
     int ph = h / k, pw = w / k;
     for (int py = 0; py < ph; py++)
         for (int px = 0; px < pw; px++) {
@@ -426,7 +413,7 @@ LOOP void maxpool_backward_image(const float *dy, const uint8_t *argmax, int h, 
         if (first < w) memset(dx + ((size_t)y * w + first) * channels, 0, pixel * (w - first));
     }
 }
-PATH_BUILDS(maxpool_backward_image,
+AB_PATH_BUILDS(maxpool_backward_image,
             (const float *dy, const uint8_t *argmax, int h, int w, int channels, int k, float *dx),
             (dy, argmax, h, w, channels, k, dx))
 
@@ -436,8 +423,8 @@ static void maxpool_backward_part(void *context, int begin, int end, int thread)
     size_t in_image = (size_t)job->h * job->w * job->channels;
     size_t out_image = (size_t)(job->h / job->k) * (job->w / job->k) * job->channels;
     for (int n = begin; n < end; n++)
-        ON_PATH(maxpool_backward_image)(job->dy + n * out_image, job->argmax_in + n * out_image, job->h, job->w,
-                                        job->channels, job->k, job->out + n * in_image);
+        AB_ON_PATH(maxpool_backward_image)(job->dy + n * out_image, job->argmax_in + n * out_image, job->h, job->w,
+                                           job->channels, job->k, job->out + n * in_image);
 }
 
 void ab_maxpool_backward(const float *dy, const uint8_t *argmax, int batch, int h, int w, int channels, int k,

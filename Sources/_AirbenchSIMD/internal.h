@@ -80,6 +80,25 @@ static inline void ab_winograd_tile_origin(const ab_conv_shape *s, int m, long t
 void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *input, const float *zeros,
                        const float *patch[]);
 
+// ---- one loop, a build per instruction-set path --------------------------------------------------------------
+// A plain-C loop written once (AB_PATH_LOOP) is compiled for each path by AB_PATH_BUILDS(name, (params), (args)):
+// name_avx512, name_avx2 and name_baseline. AB_ON_PATH(name) is the build of the active path, never one the CPU
+// picks, so a path runs nothing a CPU with only that path lacks and computes the same bits on every such CPU.
+#define AB_PATH_LOOP static inline __attribute__((always_inline))
+#if defined(__x86_64__)
+#define AB_PATH_BUILDS(name, params, args)                                                                        \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) static void name##_avx512 params {     \
+        name args;                                                                                                \
+    }                                                                                                             \
+    __attribute__((target("avx2,fma"))) static void name##_avx2 params { name args; }                             \
+    static void name##_baseline params { name args; }
+#define AB_ON_PATH(name)                                                                                          \
+    (ab_isa_active() == AB_ISA_AVX512 ? name##_avx512 : ab_isa_active() == AB_ISA_AVX2 ? name##_avx2 : name##_baseline)
+#else
+#define AB_PATH_BUILDS(name, params, args)
+#define AB_ON_PATH(name) name
+#endif
+
 // ---- AVX-512 and bf16 pieces (conv_avx512.c), callable only where the CPU has them --------------------------
 #if defined(__x86_64__)
 extern const ab_gemm_kernel ab_kernel_avx512;
