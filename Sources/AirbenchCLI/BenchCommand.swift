@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Prints the measured fp32 FMA peak (a register-only loop on each thread; with bf16 also the vdpbf16ps \
             peak), then for each convolution and \
-            pass (forward, backward-data, backward-weights) the median time, GFLOP/s and % of that peak, then \
+            pass (forward, backward-data, backward-weights) the median time, GFLOP/s and % of that peak (a \
+            Winograd's GFLOP/s count the direct FLOPs, so it can pass 100%), then \
             timed training steps of METHOD (default airbench94; with its optimizer, batch size and, for \
             airbench96_faster, its proxy's steps) on synthetic data with the epoch and full-run estimates for the \
             official sizes of --dataset (CIFAR-10 by default). Synthetic data: no --data needed.
@@ -21,16 +22,7 @@ struct BenchCommand: ParsableCommand {
     var method = "airbench94"
 
     @OptionGroup var datasetOptions: DatasetOptions
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: ArgumentHelp("3×3 convolutions: auto (per layer and pass), direct, winograd (F(2×2,3×3)) or winograd4x4 (F(4×4,3×3)); a Winograd's GFLOP/s count the direct FLOPs.",
-                               valueName: "algorithm"))
-    var convolution: ConvolutionAlgorithm = .auto
-    @Option(help: ArgumentHelp("Precision of the convolutions' operands (default: the fastest this CPU has).",
-                               valueName: "fp32|bf16"))
-    var precision: KernelPrecision?
-    @Option(help: ArgumentHelp("Instruction-set path: portable, avx2 or avx512 (default: the best this CPU has), to compare paths on one machine.",
-                               valueName: "path"))
-    var kernelPath: KernelPath?
+    @OptionGroup var kernel: KernelOptions
     @Option(help: "Batch size (default: the method's).") var batchSize: Int?
     @Option(help: "Block widths, comma-separated (default: the method's).") var widths: String?
     @Option(help: "Repetitions per measurement (the median is reported).") var repeats = 3
@@ -38,18 +30,14 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func validate() throws {
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
         guard Method.named(method) != nil else { throw ValidationError(unknownMethod(method)) }
         if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
-        try validateKernelOptions(precision, kernelPath: kernelPath)
     }
 
     func run() throws {
         reportingErrors {
-            if let kernelPath { KernelPath.use(kernelPath) }
-            KernelPrecision.use(precision ?? .fastest)  // bf16 is active only on the avx512 path: fp32 elsewhere
-            let threadCount = KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            let threadCount = kernel.start()
             let method = Method.named(method)!
             let dataset = try datasetOptions.selection(implied: method.dataset, impliedBy: "the preset \(method.name)")
             var h = method.hyperparameters.adapted(to: dataset)
@@ -79,7 +67,7 @@ struct BenchCommand: ParsableCommand {
         let network = try Network(spec: h.networkSpec(classes: dataset.classCount), batchNormMomentum: h.batchNormMomentum)
         var generator = SeededGenerator(seed: 0)
         network.initialize(using: &generator)
-        network.convolutionAlgorithm = convolution
+        network.convolutionAlgorithm = kernel.convolution
         // The batch the main network trains on (airbench96_faster: the proxy's selection of each batch).
         let trainingBatch = h.proxy?.keep ?? h.batchSize
         var layers = [LayerTiming]()
@@ -87,8 +75,8 @@ struct BenchCommand: ParsableCommand {
             let input = FloatBuffer(count: shape.inputCount, repeating: 0.5)
             let output = FloatBuffer(count: shape.outputCount, repeating: 0.25)
             let weights = FloatBuffer(count: shape.weightCount, repeating: 0.01)
-            let forward = PackedWeights.forward(weights.pointer, shape: shape, algorithm: convolution)
-            let backward = PackedWeights.backwardData(weights.pointer, shape: shape, algorithm: convolution)
+            let forward = PackedWeights.forward(weights.pointer, shape: shape, algorithm: kernel.convolution)
+            let backward = PackedWeights.backwardData(weights.pointer, shape: shape, algorithm: kernel.convolution)
             let grad = FloatBuffer(count: shape.weightCount)
             func timing(_ pass: String, _ algorithm: ConvolutionAlgorithm, _ precision: KernelPrecision,
                         _ body: () -> Void) -> LayerTiming {
@@ -105,10 +93,10 @@ struct BenchCommand: ParsableCommand {
             layers.append(timing("backward-data", backward.algorithm, backward.precision) {
                 Convolution.backwardData(shape, gradOutput: output.pointer, weights: backward, gradInput: input.pointer)
             })
-            let weightsAlgorithm = convolution.effective(forPass: shape)
+            let weightsAlgorithm = kernel.convolution.effective(forPass: shape)
             layers.append(timing("backward-weights", weightsAlgorithm, weightsAlgorithm.operandPrecision) {
                 Convolution.backwardWeights(shape, input: input.pointer, gradOutput: output.pointer, gradWeights: grad.pointer,
-                                            algorithm: convolution)
+                                            algorithm: kernel.convolution)
             })
         }
         // Whole training steps on synthetic data (whitening bias trainable: the slower case of the first epochs).
@@ -121,7 +109,7 @@ struct BenchCommand: ParsableCommand {
         if let proxy = h.proxy, let p = h.proxyHyperparameters {
             let proxyNetwork = try Network(spec: p.networkSpec(classes: dataset.classCount), batchNormMomentum: p.batchNormMomentum)
             proxyNetwork.initialize(using: &generator)
-            proxyNetwork.convolutionAlgorithm = convolution
+            proxyNetwork.convolutionAlgorithm = kernel.convolution
             let proxyStep = StepTimer(network: proxyNetwork, hyperparameters: p, batch: h.batchSize)
             proxyStep.run(1)
             let full = median(repeats) { proxyStep.run(steps) } / Double(steps)
@@ -141,7 +129,7 @@ struct BenchCommand: ParsableCommand {
         let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(trainingBatch)
         return BenchReport(
             date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
-            precision: KernelPrecision.active, convolution: convolution, threads: threads,
+            precision: KernelPrecision.active, convolution: kernel.convolution, threads: threads,
             corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9, method: h.method, dataset: dataset.description,
             trainImages: trainImages, testImages: testImages,
             batchSize: trainingBatch, widths: h.widths.array, layers: layers, stepSeconds: stepSeconds,

@@ -4,7 +4,7 @@ import AirbenchKernels
 import ArgumentParser
 import Foundation
 
-/// Where the data is and how many threads to use: shared by every subcommand.
+/// Where the data is and how the kernels run: shared by the subcommands that train or evaluate.
 struct RuntimeOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "The data: a folder of the data set's files (or holding its official folder, e.g. cifar-10-batches-bin/), or its official .tar.gz archive (extracted once into the cache). Default: $AIRBENCH_DATA, else the cache folder (downloads the official files if empty).",
@@ -13,6 +13,15 @@ struct RuntimeOptions: ParsableArguments {
 
     @OptionGroup var datasetOptions: DatasetOptions
 
+    @OptionGroup var kernel: KernelOptions
+
+    /// Finds and reads the data set (see `Dataset.load`).
+    func loadData(_ selection: DatasetSelection) throws -> Dataset { try Dataset.load(selection, dataFlag: data) }
+}
+
+/// How the kernels run: threads, convolution algorithm, precision and instruction-set path. Shared by every
+/// subcommand that trains, evaluates or measures.
+struct KernelOptions: ParsableArguments {
     @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
     var threads: Int?
 
@@ -35,19 +44,26 @@ struct RuntimeOptions: ParsableArguments {
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256, got \(threads)")
         }
-        try validateKernelOptions(precision, kernelPath: kernelPath)
+        // bf16 on a CPU without it or off the avx512 path, and a path this CPU lacks, are errors, not a silent run
+        // on another path.
+        if precision == .bf16 && !KernelPrecision.bf16Supported {
+            throw ValidationError("--precision bf16 needs a CPU with AVX-512 and AVX512_BF16; this one runs the \(KernelPath.detected) path in fp32 only")
+        }
+        if let kernelPath, kernelPath.rawValue > KernelPath.detected.rawValue {
+            throw ValidationError("--kernel-path \(kernelPath.name): this CPU has only the \(KernelPath.detected.name) path")
+        }
+        if precision == .bf16, let kernelPath, kernelPath != .avx512 {
+            throw ValidationError("--precision bf16 runs on the avx512 path only, not --kernel-path \(kernelPath.name)")
+        }
     }
 
     /// Starts the kernel threads and chooses the instruction-set path and the precision; returns the thread count.
     @discardableResult
-    func startKernels() -> Int {
+    func start() -> Int {
         if let kernelPath { KernelPath.use(kernelPath) }
         KernelPrecision.use(precision ?? .fastest)  // bf16 is active only on the avx512 path: fp32 elsewhere
         return KernelThreads.use(threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
-
-    /// Finds and reads the data set (see `Dataset.load`).
-    func loadData(_ selection: DatasetSelection) throws -> Dataset { try Dataset.load(selection, dataFlag: data) }
 }
 
 /// Which data set (paper Table 5) and which variant of it.
@@ -111,20 +127,6 @@ extension ConvolutionAlgorithm: ExpressibleByArgument {}
 extension DatasetName: ExpressibleByArgument {}
 extension CIFAR100Labels: ExpressibleByArgument {}
 extension KernelPrecision: ExpressibleByArgument {}
-
-/// `--precision bf16` on a CPU without the bf16 path, or with `--kernel-path` other than avx512, and a
-/// `--kernel-path` this CPU lacks are errors, not a silent run on another path.
-func validateKernelOptions(_ precision: KernelPrecision?, kernelPath: KernelPath?) throws {
-    if precision == .bf16 && !KernelPrecision.bf16Supported {
-        throw ValidationError("--precision bf16 needs a CPU with AVX-512 and AVX512_BF16; this one runs the \(KernelPath.detected) path in fp32 only")
-    }
-    if let kernelPath, kernelPath.rawValue > KernelPath.detected.rawValue {
-        throw ValidationError("--kernel-path \(kernelPath.name): this CPU has only the \(KernelPath.detected.name) path")
-    }
-    if precision == .bf16, let kernelPath, kernelPath != .avx512 {
-        throw ValidationError("--precision bf16 runs on the avx512 path only, not --kernel-path \(kernelPath.name)")
-    }
-}
 
 extension KernelPath: ExpressibleByArgument {
     /// The name `--kernel-path` takes.

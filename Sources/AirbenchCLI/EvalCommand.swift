@@ -25,11 +25,11 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         reportingErrors {
-            runtime.startKernels()
+            runtime.kernel.start()
             let url = URL(fileURLWithPath: model)
             let file = try SafetensorsFile.read(from: url)  // read once: the network and the data set it records
             let network = try Network.load(file: file, name: url.path)
-            network.convolutionAlgorithm = runtime.convolution
+            network.convolutionAlgorithm = runtime.kernel.convolution
             let selection = try runtime.datasetOptions.selection(implied: try Dataset.recorded(inModel: file, name: url.path),
                                                                  impliedBy: "the model \(model)")
             guard network.classes == selection.classCount else {
@@ -42,7 +42,7 @@ struct EvalCommand: ParsableCommand {
                 network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: tta, mirror: data.mirrorable)
             }
             let elapsed = ContinuousClock.now - start
-            print("\(kernelConfiguration); 3×3 convolutions (--convolution \(runtime.convolution)): \(network.convolutionPlan)")
+            print("\(kernelConfiguration); 3×3 convolutions (--convolution \(runtime.kernel.convolution)): \(network.convolutionPlan)")
             print(String(format: "test accuracy (TTA level %d): %.4f   [%@, %@, %d images, widths %@, %.1f s]", tta, accuracy,
                          network.spec.name, selection.description, data.test.count,
                          network.spec.groups.map { String($0.width) }.joined(separator: ","), elapsed.seconds))

@@ -35,13 +35,13 @@ struct SweepCommand: ParsableCommand {
             let spec = try SweepSpec.load(from: URL(fileURLWithPath: self.spec), dataset: runtime.datasetOptions.requested())
             let shard = try self.shard.map(Shard.parse)
                 ?? Shard.fromEnvironment(ProcessInfo.processInfo.environment, count: shards ?? spec.shards)
-            let sweep = try Sweep(spec: spec, folder: URL(fileURLWithPath: out), shard: shard, convolution: runtime.convolution)
+            let sweep = try Sweep(spec: spec, folder: URL(fileURLWithPath: out), shard: shard, convolution: runtime.kernel.convolution)
             if dryRun {
                 let pending = Set(sweep.pending.map(\.fileName))
                 for run in sweep.runs { print("\(pending.contains(run.fileName) ? "todo" : "done")  \(run.fileName)") }
                 return
             }
-            let threads = runtime.startKernels()
+            let threads = runtime.kernel.start()
             print("sweep \(spec.name): \(spec.configurations.count) configurations × \(spec.seeds.count) seeds, "
                   + "shard \(shard), \(kernelConfiguration), \(threads) thread(s)")
             let data = try runtime.loadData(spec.dataset)

@@ -52,7 +52,7 @@ struct Train94Command: ParsableCommand {
 /// summary, and writing the log and the model.
 func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOptions) {
     reportingErrors {
-        let threads = runtime.startKernels()
+        let threads = runtime.kernel.start()
         let selection = try runtime.datasetOptions.selection(implied: method.dataset, impliedBy: "the preset \(method.name)")
         let h = try options.hyperparameters(method: method, dataset: selection)
         var data = try runtime.loadData(selection)
@@ -62,22 +62,22 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
             }
             data.train = data.train.subset(Array(0..<trainLimit))
         }
-        let plans = try h.convolutionPlans(classes: data.classCount, algorithm: runtime.convolution)
+        let plans = try h.convolutionPlans(classes: data.classCount, algorithm: runtime.kernel.convolution)
         print("\(h.method): \(kernelConfiguration), \(threads) thread(s), "
               + "widths \(h.widths.array), batch \(h.batchSize), \(h.trainEpochs) epochs, flip \(h.flip.rawValue), "
               + "\(data.train.count) training images")
         print("data: \(data.summary)")
-        print("3×3 convolutions (--convolution \(runtime.convolution)): \(plans.network)"
+        print("3×3 convolutions (--convolution \(runtime.kernel.convolution)): \(plans.network)"
               + (plans.proxy.map { "; proxy: \($0)" } ?? ""))
         fflush(nil)
-        if !options.noWarmup { try warmup(hyperparameters: h, convolution: runtime.convolution) }
+        if !options.noWarmup { try warmup(hyperparameters: h, convolution: runtime.kernel.convolution) }
         let table = EpochTable(), status = ProgressLine(interval: options.progressInterval)
         table.printHeader()
         var results = [RunResult]()
         var network: Network?
         for run in 0..<options.runs {
             let (trained, result) = try train(data: data, hyperparameters: h, seed: options.seed + UInt64(run),
-                                              convolution: runtime.convolution,
+                                              convolution: runtime.kernel.convolution,
                                               evaluateEachEpoch: !options.noEpochEval,
                                               stepDone: { status.update(run: run, $0) }) { record in
                 status.clear()
@@ -111,7 +111,7 @@ func writeLog(to path: String, results: [RunResult], threads: Int, data: Dataset
     let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
     let entry = RunLog(version: AirbenchVersion.current, command: CommandLine.arguments.joined(separator: " "),
                        method: h.method, kernelPath: KernelPath.active.description, precision: KernelPrecision.active,
-                       convolution: runtime.convolution, convolutionPlan: plans.network,
+                       convolution: runtime.kernel.convolution, convolutionPlan: plans.network,
                        proxyConvolutionPlan: plans.proxy, threads: threads,
                        runs: results.count, seed: seed,
                        dataset: data.selection, normalization: data.normalization,
