@@ -42,7 +42,7 @@ struct SweepCommand: ParsableCommand {
                 return
             }
             let threads = runtime.kernel.start()
-            print("sweep \(spec.name): \(spec.configurations.count) configurations × \(spec.seeds.count) seeds, "
+            print("sweep \(spec.name): \(spec.configurations.count) configurations, \(spec.runs.count) runs, "
                   + "shard \(shard), \(kernelConfiguration), \(threads) thread(s)")
             let data = try runtime.loadData(spec.dataset)
             print("data: \(data.summary)")

@@ -35,14 +35,20 @@ public struct SweepSpec: Sendable {
     /// The study's data set (every configuration trains on it; the method is adapted to it as in Table 5).
     public var dataset: DatasetSelection
     public var trainLimit: Int?
+    /// The study's seeds: every configuration's, unless it names its own.
     public var seeds: [UInt64]
     public var shards: Int?
     /// Resolved configurations, in a fixed order (named variants, then the grid in key order).
     public var configurations: [SweepConfiguration]
 
-    /// Every run of the study: configuration-major, seeds in order. Shards and result files follow this order.
+    /// Every run of the study, seed-major: the first seed of every configuration, then the second, … (a
+    /// configuration with fewer seeds drops out when its seeds run out). A study stopped part-way, or a pilot of
+    /// its first passes, so has every configuration at the same number of runs. Shards follow this order.
     public var runs: [SweepRun] {
-        configurations.indices.flatMap { c in seeds.map { SweepRun(configuration: configurations[c], seed: $0) } }
+        let passes = configurations.map(\.seeds.count).max() ?? 0
+        return (0..<passes).flatMap { pass in
+            configurations.filter { pass < $0.seeds.count }.map { SweepRun(configuration: $0, seed: $0.seeds[pass]) }
+        }
     }
 
     /// Reads and resolves the spec in `url`; `dataset` (the command line's `--dataset`) chooses the data set
@@ -112,7 +118,7 @@ public struct SweepSpec: Sendable {
                 do {
                     let h = try base.applying(overrides)
                     configurations.append(SweepConfiguration(name: name.isEmpty ? "base" : name, overrides: overrides,
-                                                             hyperparameters: h))
+                                                             hyperparameters: h, seeds: variant.seeds ?? seeds))
                 } catch { throw fail("configuration '\(name)': \(error)") }
             }
         }
@@ -200,15 +206,16 @@ public struct SweepSpec: Sendable {
 
     /// The named variants (or one unnamed, empty one).
     static func parseVariants(_ value: Any?, fail: (String) -> SweepSpecError) throws
-        -> [(name: String?, method: String?, set: [String: Any])] {
-        guard let value else { return [(nil, nil, [:])] }
+        -> [(name: String?, method: String?, set: [String: Any], seeds: [UInt64]?)] {
+        guard let value else { return [(nil, nil, [:], nil)] }
         guard let list = value as? [[String: Any]], !list.isEmpty else { throw fail("'configuration' must be an array of tables") }
         return try list.enumerated().map { i, entry in
             guard let name = entry["name"] as? String, !name.isEmpty else { throw fail("configuration \(i + 1) needs a 'name'") }
-            if let key = entry.keys.first(where: { !["name", "method", "set"].contains($0) }) {
-                throw fail("configuration '\(name)': unknown key '\(key)' (name, method, set)")
+            if let key = entry.keys.first(where: { !["name", "method", "set", "seeds"].contains($0) }) {
+                throw fail("configuration '\(name)': unknown key '\(key)' (name, method, set, seeds)")
             }
-            return (name, entry["method"] as? String, try table(entry["set"], "set", fail: fail) ?? [:])
+            let seeds = try entry["seeds"].map { try parseSeeds($0, fail: { fail("configuration '\(name)': \($0)") }) }
+            return (name, entry["method"] as? String, try table(entry["set"], "set", fail: fail) ?? [:], seeds)
         }
     }
 
@@ -233,6 +240,9 @@ public struct SweepConfiguration: @unchecked Sendable {
     public var name: String
     public var overrides: [String: Any]
     public var hyperparameters: Hyperparameters
+    /// Its seeds: the study's, or the configuration's own `seeds` (a baseline with many runs beside variants with
+    /// fewer).
+    public var seeds: [UInt64]
 }
 
 /// One run: a configuration and a seed.
