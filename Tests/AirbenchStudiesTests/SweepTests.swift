@@ -44,8 +44,28 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(muon.trainEpochs, 2)
         XCTAssertEqual(s.runs.count, 24)
         XCTAssertEqual(s.runs[0].fileName, "plain,flip=random,order=replacement__seed10.json")
+        // Seed-major: seed 10 of all eight configurations, then seed 11, …
         XCTAssertEqual(s.runs[3].seed, 10)
-        XCTAssertEqual(s.runs[3].configuration.name, "plain,flip=random,order=reshuffle")
+        XCTAssertEqual(s.runs[3].configuration.name, "plain,flip=alternating,order=reshuffle")
+        XCTAssertEqual(s.runs[8].seed, 11)
+        XCTAssertEqual(s.runs[8].configuration.name, "plain,flip=random,order=replacement")
+    }
+
+    func testAConfigurationMayNameItsOwnSeeds() throws {
+        let s = try SweepSpec.parse("""
+            name = "t"
+            seeds = 2
+            [[configuration]]
+            name = "baseline"
+            seeds = [5, 4]
+            [[configuration]]
+            name = "variant"
+            set = { cutout = 4 }
+            """)
+        XCTAssertEqual(s.configurations.map(\.seeds), [[5, 6, 7, 8], [0, 1]])
+        XCTAssertEqual(s.runs.map { "\($0.configuration.name) \($0.seed)" },
+                       ["baseline 5", "variant 0", "baseline 6", "variant 1", "baseline 7", "baseline 8"])
+        XCTAssertThrowsError(try SweepSpec.parse("name = \"t\"\nseeds = 2\n[[configuration]]\nname = \"a\"\nseeds = 0"))
     }
 
     func testMistakesAreNamedWithTheFile() {
