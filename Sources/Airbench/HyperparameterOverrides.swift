@@ -51,6 +51,10 @@ extension Hyperparameters {
             guard let current = object[key] ?? defaults[key] else {
                 throw HyperparameterError(description: "no hyperparameter '\(name)' (names: \(object.keys.sorted().joined(separator: ", ")))")
             }
+            // JSON has no infinity or NaN, so they are refused here, before the JSON form is written.
+            if let number = value as? Double, !number.isFinite {
+                throw HyperparameterError(description: "\(name) = \(number) is not a finite number")
+            }
             if let fields = value as? [String: Any], let currentFields = current as? [String: Any] {
                 object[key] = try merge(fields, into: currentFields, path: path + [key], defaults: [:])
             } else {

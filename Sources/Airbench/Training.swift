@@ -198,30 +198,13 @@ public func warmup94(hyperparameters h: Hyperparameters94 = Hyperparameters94(),
     try warmup(hyperparameters: h, convolution: convolution, steps: steps)
 }
 
+/// `Hyperparameters.validate`, then what depends on the data.
 func validate(_ h: Hyperparameters, trainCount: Int) throws {
-    func invalid(_ message: String) -> TrainingError { .invalidConfiguration(message) }
-    if h.batchSize < 2 { throw TrainingError.invalidConfiguration("batch size \(h.batchSize) must be at least 2") }
-    if let proxy = h.proxy, !(2...h.batchSize).contains(proxy.keep) {
-        throw invalid("the proxy keeps \(proxy.keep) examples of each batch of \(h.batchSize); it must keep 2...\(h.batchSize)")
-    }
-    if let proxy = h.proxy, proxy.stepInterval < 1 { throw invalid("the proxy's step interval must be at least 1") }
-    if !(2...3).contains(h.convsPerGroup) { throw invalid("convs per group must be 2 or 3, got \(h.convsPerGroup)") }
-    if h.activationAfterAdd && !h.residual { throw invalid("the activation can only go after the add with a residual") }
-    if h.lookaheadInterval < 1 { throw invalid("the Lookahead interval must be at least 1") }
-    if let epochs = h.whitenBiasEpochs, !(epochs >= 0) {
-        throw invalid("whitening-bias epochs must be at least 0, got \(epochs)")
-    }
-    for (name, value) in [("learning rate", h.learningRate), ("Muon learning rate", h.muonLearningRate)]
-        where !(value >= 0 && value.isFinite) { throw invalid("\(name) must be a non-negative number, got \(value)") }
-    if !(0..<1).contains(h.momentum) || !(0..<1).contains(h.muonMomentum) { throw invalid("momentum must be in [0, 1)") }
-    if !(0...1).contains(h.schedulePeak) { throw invalid("the schedule's peak must be a fraction in [0, 1]") }
+    if let problem = h.problems().first { throw TrainingError.invalidConfiguration(problem.description) }
     if trainCount < h.batchSize {
         throw TrainingError.invalidConfiguration(
             "batch size \(h.batchSize) exceeds the \(trainCount) training images (the last partial batch is dropped)")
     }
-    if !(h.trainEpochs > 0) { throw TrainingError.invalidConfiguration("epochs must be positive, got \(h.trainEpochs)") }
-    if !(0...2).contains(h.ttaLevel) { throw TrainingError.invalidConfiguration("TTA level must be 0, 1 or 2") }
-    if h.widths.array.contains(where: { $0 < 1 }) { throw TrainingError.invalidConfiguration("widths must be positive") }
 }
 
 func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).seconds }

@@ -45,19 +45,12 @@ struct TrainingOptions: ParsableArguments {
 
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
-        if let epochs, !(epochs > 0 && epochs <= 1000) { throw ValidationError("--epochs must be in (0, 1000], got \(epochs)") }
-        if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2, got \(batchSize)") }
-        if let tta, !(0...2).contains(tta) { throw ValidationError("--tta must be 0, 1 or 2, got \(tta)") }
+        // Values are checked once, on the resolved hyperparameters (`checked`); here only what cannot be read.
         if let flip, FlipMode(rawValue: flip) == nil { throw ValidationError("--flip must be alternating, random or none, got '\(flip)'") }
         if let order, DataOrder(rawValue: order) == nil {
             throw ValidationError("--order must be reshuffle, replacement, fixed or sequential, got '\(order)'")
         }
-        if let translate, !(0...8).contains(translate) { throw ValidationError("--translate must be between 0 and 8, got \(translate)") }
-        if let cutout, !(0...32).contains(cutout) { throw ValidationError("--cutout must be between 0 and 32, got \(cutout)") }
-        for (flag, value) in [("--lr", lr), ("--weight-decay", weightDecay), ("--bias-scaler", biasScaler)] {
-            if let value, !(value >= 0 && value.isFinite) { throw ValidationError("\(flag) must be a non-negative number, got \(value)") }
-        }
-        if let whitenBiasEpochs, whitenBiasEpochs != "never", !(Double(whitenBiasEpochs).map { $0 >= 0 } ?? false) {
+        if let whitenBiasEpochs, whitenBiasEpochs != "never", Double(whitenBiasEpochs) == nil {
             throw ValidationError("--whiten-bias-epochs must be a number of epochs or 'never', got '\(whitenBiasEpochs)'")
         }
         if !(progressInterval >= 0) { throw ValidationError("--progress-interval must be at least 0, got \(progressInterval)") }
@@ -100,16 +93,36 @@ struct TrainingOptions: ParsableArguments {
         if noDirac { h.diracInit = false }
         if noLookahead { h.lookahead = false }
         for assignment in set { h = try Self.apply(assignment, to: h) }
-        return h
+        return try checked(h)
     }
 
-    /// `name=value`: the value is read as JSON (a bare word that is not JSON, like `muon`, as a string).
+    /// `h` if every value can run (`Hyperparameters.validate`, the check sweeps make too), else an error naming
+    /// the key, the value, the allowed range and the option that set it.
+    func checked(_ h: Hyperparameters) throws -> Hyperparameters {
+        guard let problem = h.problems().first else { return h }
+        let options: [String: String?] = [
+            "trainEpochs": epochs.map { "--epochs \($0)" }, "batchSize": batchSize.map { "--batch-size \($0)" },
+            "ttaLevel": tta.map { "--tta \($0)" }, "learningRate": lr.map { "--lr \($0)" },
+            "weightDecay": weightDecay.map { "--weight-decay \($0)" }, "biasScaler": biasScaler.map { "--bias-scaler \($0)" },
+            "translate": translate.map { "--translate \($0)" }, "cutout": cutout.map { "--cutout \($0)" },
+            "whitenBiasEpochs": whitenBiasEpochs.map { "--whiten-bias-epochs \($0)" },
+        ].merging(["widths.block1", "widths.block2", "widths.block3"].map { ($0, widths.map { "--widths \($0)" }) }) { $1 }
+        // --set is applied last, so an assignment of the key (or of the object holding it) is what set it.
+        let root = String(problem.key.split(separator: ".").first ?? "")
+        let source = set.last { $0.hasPrefix(problem.key + "=") || $0.hasPrefix(root + "=") }.map { "--set \($0)" }
+            ?? options[problem.key] ?? nil
+        throw CLIError("invalid hyperparameter: \(problem)" + (source.map { " (from \($0))" } ?? ""))
+    }
+
+    /// `name=value`: the value is read as JSON (a bare word that is not JSON, like `muon`, as a string; `inf` and
+    /// `nan` as numbers).
     static func apply(_ assignment: String, to h: Hyperparameters) throws -> Hyperparameters {
         guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
             throw ValidationError("--set takes name=value, got '\(assignment)'")
         }
         let name = String(assignment[..<equals]), text = String(assignment[assignment.index(after: equals)...])
-        let value = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? text
+        // A number JSON cannot write (inf, nan) is still a number, for the range check to name.
+        let value = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? Double(text) ?? text
         do { return try h.setting(name, to: value) } catch {
             throw ValidationError("--set \(assignment): \(error)")
         }

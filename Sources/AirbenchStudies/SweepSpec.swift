@@ -117,6 +117,7 @@ public struct SweepSpec: Sendable {
                 for (key, value) in point { overrides[key] = value }
                 do {
                     let h = try base.applying(overrides)
+                    try h.validate()  // every configuration can run, before the study's first run
                     configurations.append(SweepConfiguration(name: name.isEmpty ? "base" : name, overrides: overrides,
                                                              hyperparameters: h, seeds: variant.seeds ?? seeds))
                 } catch { throw fail("configuration '\(name)': \(error)") }

@@ -69,6 +69,26 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// Values that once reached a runtime trap (exit 132) are refused with exit 1 and one line naming the key, the
+    /// value and the range, before the data loads (the data path here does not exist: naming it would mean the
+    /// check came too late).
+    func testHostileHyperparametersAreRefusedBeforeTheDataLoads() throws {
+        let missing = folder.appendingPathComponent("no-such-data").path
+        for (arguments, expected) in [(["--set", "trainEpochs=1e300"], "trainEpochs = 1e+300 is outside (0, 1000]"),
+                                      (["--set", "cutout=-4"], "cutout = -4 is outside 0...32"),
+                                      (["--set", "translate=100000"], "translate = 100000 is outside 0...31"),
+                                      (["--set", "whiteningImages=-5"], "whiteningImages = -5 is outside"),
+                                      (["--set", "trainEpochs=inf"], "trainEpochs = inf is not a finite number"),
+                                      (["--batch-size", "0"], "batchSize = 0 is outside 2...65536 (from --batch-size 0)"),
+                                      (["--translate", "40"], "(from --translate 40)")] {
+            let outcome = try run(["train", "airbench94", "--data", missing, "--no-warmup"] + arguments)
+            XCTAssertEqual(outcome.status, 1, "\(arguments)")
+            XCTAssertTrue(outcome.error.contains(expected), "\(arguments): \(outcome.error)")
+            XCTAssertFalse(outcome.error.contains(missing), "\(arguments): checked after the data: \(outcome.error)")
+            XCTAssertEqual(outcome.error.split(separator: "\n").count, 1, outcome.error)
+        }
+    }
+
     func testMissingDataAndModelFilesAreNamed() throws {
         let missing = folder.appendingPathComponent("no-such-data").path
         let data = try run(["train94", "--data", missing, "--no-warmup"])

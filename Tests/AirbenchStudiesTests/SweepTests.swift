@@ -51,6 +51,23 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(s.runs[8].configuration.name, "plain,flip=random,order=replacement")
     }
 
+    /// Every expanded configuration is validated when the spec is read, before any run: a hostile value in one
+    /// configuration of a grid is refused naming the file, the configuration, the key and the range.
+    func testEveryConfigurationIsValidatedWhenTheSpecIsRead() {
+        let text = """
+            name = "t"
+            seeds = 2
+            [grid]
+            cutout = [0, 8, -4]
+            """
+        XCTAssertThrowsError(try SweepSpec.parse(text, file: "hostile.toml")) { error in
+            let message = "\(error)"
+            for part in ["hostile.toml", "cutout=-4", "cutout = -4 is outside 0...32"] {
+                XCTAssertTrue(message.contains(part), message)
+            }
+        }
+    }
+
     func testAConfigurationMayNameItsOwnSeeds() throws {
         let s = try SweepSpec.parse("""
             name = "t"
