@@ -122,7 +122,12 @@ struct TrainingOptions: ParsableArguments {
         }
         let name = String(assignment[..<equals]), text = String(assignment[assignment.index(after: equals)...])
         // A number JSON cannot write (inf, nan) is still a number, for the range check to name.
-        let value = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? Double(text) ?? text
+        let value: Any
+        if let json = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed) {
+            value = json
+        } else {
+            value = Double(text).map { $0 as Any } ?? text
+        }
         do { return try h.setting(name, to: value) } catch {
             throw ValidationError("--set \(assignment): \(error)")
         }
