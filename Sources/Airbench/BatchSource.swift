@@ -4,7 +4,7 @@ import AirbenchData
 /// `CifarLoader`, every method but one), or an endless stream cut into full batches across epoch boundaries
 /// (airbench96_faster's `InfiniteCifarLoader`). Either way `stepsPerEpoch` is `count / batchSize` (rounded
 /// down), and the flip's parity follows the loader's epochs. Steps must be asked for in order.
-public final class BatchSource {
+public final class BatchSource: BatchStream {
     let loader: CifarLoader
     let seed: UInt64
     let spansEpochs: Bool
@@ -43,4 +43,11 @@ public final class BatchSource {
             filled += take
         }
     }
+}
+
+/// Where a training step's batch comes from: the loader's batches (`BatchSource`), or the examples a proxy kept
+/// of them (`FilteredBatches`).
+public protocol BatchStream {
+    /// Writes step `step`'s batch (images normalised, NHWC; labels). Steps are asked for in order.
+    func fill(step: Int, images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>)
 }

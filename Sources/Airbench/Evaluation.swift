@@ -92,6 +92,18 @@ extension Network {
                  labels: labels)
     }
 
+    /// `inferLevels` over all the images of `images` (count × pixels).
+    public func inferLevels(_ levels: [Int], _ images: [Float], mirror: Bool = true) -> [[Float]] {
+        images.withUnsafeBufferPointer {
+            inferLevels(levels, images: $0.baseAddress!, count: images.count / spec.input.pixels, mirror: mirror)
+        }
+    }
+
+    /// Accuracy without TTA on all the images of `images` (count × pixels).
+    public func evaluate(_ images: [Float], labels: [UInt8], mirror: Bool = true) -> Double {
+        images.withUnsafeBufferPointer { evaluate(images: $0.baseAddress!, labels: labels, ttaLevel: 0, mirror: mirror) }
+    }
+
     /// Fraction of `labels` whose argmax of `logits` (count × classes) is right.
     public func accuracy(logits: [Float], labels: [UInt8]) -> Double {
         Double(zip(predictions(logits: logits), labels).filter { $0 == $1 }.count) / Double(labels.count)

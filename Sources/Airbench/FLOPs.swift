@@ -37,32 +37,3 @@ public struct RunCost: Sendable, Equatable, Codable {
     public var trainingFLOPs: Double, proxyFLOPs: Double, evaluationFLOPs: Double
     public var totalFLOPs: Double { trainingFLOPs + proxyFLOPs + evaluationFLOPs }
 }
-
-extension Hyperparameters {
-    /// Optimizer steps of a run on `trainImages` images: ⌈(trainImages / batchSize, rounded down) · epochs⌉.
-    public func totalSteps(trainImages: Int) -> Int {
-        Int((Double(trainImages / batchSize) * trainEpochs).rounded(.up))
-    }
-
-    /// Test-time views per image at `ttaLevel`: 1, 2 (mirror) or 6 (mirror × three translations); without the
-    /// mirrored views (SVHN) 1, 1 or 3.
-    public func ttaViews(mirror: Bool = true) -> Int { TTA.views(level: ttaLevel, mirror: mirror).count }
-
-    /// What a run on `trainImages` training and `testImages` test images costs, counted as in the spec (D.2).
-    public func runCost(trainImages: Int = 50_000, testImages: Int = 10_000, classes: Int = 10, mirror: Bool = true) -> RunCost {
-        let steps = totalSteps(trainImages: trainImages)
-        let spec = networkSpec(classes: classes)
-        let forward = spec.referenceForwardFLOPsPerImage
-        let trained = proxy?.keep ?? batchSize
-        var proxyFLOPs = 0.0
-        if let proxy, let p = proxyHyperparameters {
-            let proxyForward = p.networkSpec(classes: classes).referenceForwardFLOPsPerImage
-            let updates = (steps + proxy.stepInterval - 1) / proxy.stepInterval
-            // Every batch is scored (one forward pass); every interval-th also trains (two more passes).
-            proxyFLOPs = proxyForward * Double(batchSize) * Double(steps + 2 * updates)
-        }
-        return RunCost(steps: steps, examplesPerStep: trained, forwardFLOPsPerImage: forward,
-                       trainingFLOPs: 3 * forward * Double(steps * trained), proxyFLOPs: proxyFLOPs,
-                       evaluationFLOPs: forward * Double(ttaViews(mirror: mirror) * testImages))
-    }
-}

@@ -97,7 +97,7 @@ public struct Method: Sendable, Equatable {
         h.muonMomentum = 0.6
         // The record's SGD values are PyTorch's; in the decoupled units (kilostep = 1024·(1 + 1/(1 − 0.85))):
         // head lr 0.67 = learningRate/kilostep, biases 0.053 = that × scaler, weight decay 2e-6 per example.
-        let kilostep = 1024 * (1 + 1 / (1 - h.momentum))
+        let kilostep = SGDRates.kilostep(momentum: h.momentum)
         h.learningRate = 0.67 * kilostep
         h.biasScaler = 0.053 / 0.67
         h.whitenBiasScaler = 0.053 / 0.67
@@ -152,12 +152,5 @@ extension Hyperparameters {
         p.lookahead = false
         p.proxy = nil
         return p
-    }
-
-    /// PyTorch SGD's per-group learning rates and the per-step weight decay these decoupled values give
-    /// (Listing 4's conversion): what the reference scripts write.
-    public var pytorchValues: (weights: Double, normBiases: Double, whitenBias: Double, decayPerStep: Double) {
-        let kilostep = 1024 * (1 + 1 / (1 - momentum)), lr = learningRate / kilostep
-        return (lr, lr * biasScaler, lr * whitenBiasScaler, weightDecay * Double(batchSize) / kilostep)
     }
 }

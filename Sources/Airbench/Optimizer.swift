@@ -1,30 +1,22 @@
 import AirbenchKernels
 
-/// Nesterov SGD with the paper's decoupled hyperparameters (Listing 4 `main`): with
-/// kilostep = 1024·(1 + 1/(1 − momentum)), PyTorch's lr = learningRate/kilostep and weight decay
-/// wd = weightDecay·batchSize/kilostep; BatchNorm biases use lr·biasScaler, the whitening bias lr·whitenBiasScaler.
-/// Per parameter group, as `torch.optim.SGD(nesterov=True)` with `weight_decay = wd/lr_group`:
+/// Nesterov SGD with the paper's decoupled hyperparameters (Listing 4 `main`), at the rates `SGDRates` converts
+/// them to (PyTorch's units). Per parameter group, as `torch.optim.SGD(nesterov=True)` with
+/// `weight_decay = wd/lr_group`:
 ///
 ///     g = grad + (wd/lr_group)·p;  buf = momentum·buf + g (buf = g at the first step);  p −= lr_group·s·(g + momentum·buf)
 ///
 /// where s is the step's schedule factor of the group. Momentum buffers share the state layout. Entries that
 /// `skip` names (Muon's filters) are left to another optimizer.
 public final class NesterovSGD: @unchecked Sendable {
-    public let baseLearningRate: Double
-    public let biasLearningRate: Double
-    public let whitenBiasLearningRate: Double
-    public let decay: Double
+    public let rates: SGDRates
     public let momentum: Double
     let buffers: StateBuffer
     let skip: (StateEntry) -> Bool
     private var started: Set<String> = []
 
     public init(layout: StateLayout, hyperparameters h: Hyperparameters, skip: @escaping (StateEntry) -> Bool = { _ in false }) {
-        let kilostep = 1024 * (1 + 1 / (1 - h.momentum))
-        baseLearningRate = h.learningRate / kilostep
-        biasLearningRate = baseLearningRate * h.biasScaler
-        whitenBiasLearningRate = baseLearningRate * h.whitenBiasScaler
-        decay = h.weightDecay * Double(h.batchSize) / kilostep
+        rates = SGDRates(h)
         momentum = h.momentum
         buffers = StateBuffer(layout: layout)
         self.skip = skip
@@ -37,13 +29,13 @@ public final class NesterovSGD: @unchecked Sendable {
         for entry in state.layout.entries where !skip(entry) {
             let groupRate: Double, factor: Double
             switch entry.role {
-            case .weight: (groupRate, factor) = (baseLearningRate, scheduleFactor)
-            case .normBias: (groupRate, factor) = (biasLearningRate, scheduleFactor)
+            case .weight: (groupRate, factor) = (rates.weights, scheduleFactor)
+            case .normBias: (groupRate, factor) = (rates.normBiases, scheduleFactor)
             case .whitenBias where whitenBiasTrainable:
-                (groupRate, factor) = (whitenBiasLearningRate, whitenBiasFactor ?? scheduleFactor)
+                (groupRate, factor) = (rates.whitenBias, whitenBiasFactor ?? scheduleFactor)
             case .whitenBias, .frozen: continue
             }
-            let lr = Float(groupRate * factor), wd = Float(decay / groupRate), m = Float(momentum)
+            let lr = Float(groupRate * factor), wd = Float(rates.decayPerStep / groupRate), m = Float(momentum)
             let p = state.pointer(entry), g = gradients.pointer(entry), buf = buffers.pointer(entry)
             let first = started.insert(entry.name).inserted
             for i in 0..<entry.count {

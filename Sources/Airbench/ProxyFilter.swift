@@ -1,42 +1,53 @@
 import AirbenchData
 import AirbenchKernels
 
-/// airbench96_faster's data filtering (spec C.3): a small proxy network (2-conv groups, whitening bias frozen at
+/// airbench96_faster's data filtering (spec C.3), the one component `train` calls for it: a small proxy network (2-conv groups, whitening bias frozen at
 /// 0, no Lookahead) runs through the whole training stream first. At every step it scores the batch by its
 /// per-example loss in training mode (BatchNorm statistics update) and keeps the `keep` highest; every
 /// `stepInterval`-th step it also trains on exactly those (loss = Σ kept losses). The main network then trains
 /// on the kept examples of the same stream.
 public final class ProxyFilter {
     let network: Network
-    let configuration: ProxyFiltering
-    let hyperparameters: Hyperparameters
+    /// The main run's plan (its steps, and which of them the proxy trains at) and the proxy network's (the same
+    /// steps and schedule, its own network: `RunPlan.proxyPlan`).
+    let main: RunPlan, plan: RunPlan
+    /// The examples of each batch the main network trains on.
+    let keep: Int
 
-    /// The proxy network of `p` (a method's `proxyHyperparameters`) selecting as `configuration` says,
-    /// initialised from `generator`.
-    init(_ p: Hyperparameters, selecting configuration: ProxyFiltering, classes: Int,
-         convolution: ConvolutionAlgorithm, generator: inout SeededGenerator) throws {
+    /// The proxy of the run `main` plans (nil when it filters nothing), initialised from `generator`.
+    init?(filtering main: RunPlan, classes: Int, convolution: ConvolutionAlgorithm, generator: inout SeededGenerator) throws {
+        guard let plan = main.proxyPlan, let proxy = main.hyperparameters.proxy else { return nil }
+        let p = plan.hyperparameters
         network = try Network(spec: p.networkSpec(input: .cifar, classes: classes),
                               batchNormMomentum: p.batchNormMomentum, batchNormEpsilon: p.batchNormEpsilon)
         network.initialize(using: &generator, dirac: p.diracInit)
         network.convolutionAlgorithm = convolution
-        self.configuration = configuration
-        hyperparameters = p
+        self.main = main
+        self.plan = plan
+        keep = proxy.keep
     }
 
-    /// Runs the proxy through `totalSteps` batches of `batches`; returns, per step, the indices (ascending) of
-    /// the batch's examples the main network trains on.
-    func select(totalSteps: Int, schedules: GroupSchedules, batches: BatchSource) throws -> [[Int32]] {
-        let step = TrainStep(network: network, hyperparameters: hyperparameters, scheduleFactor: { schedules.main[$0] },
-                             lookaheadDecay: nil)
+    /// The batches of `source` the main network trains on: the proxy runs through its own copy of the whole
+    /// stream first (the same seed), and each step's batch becomes the examples it kept.
+    func filter(_ source: BatchSource) throws -> FilteredBatches {
+        let copy = BatchSource(split: source.loader.split, normalization: source.loader.normalization,
+                               hyperparameters: plan.hyperparameters, seed: source.seed)
+        return FilteredBatches(source: source, selections: try select(copy))
+    }
+
+    /// Runs the proxy through every step's batch of `batches`; returns, per step, the indices (ascending) of the
+    /// batch's examples the main network trains on.
+    func select(_ batches: BatchSource) throws -> [[Int32]] {
+        let step = TrainStep(network: network, hyperparameters: plan.hyperparameters, schedule: plan)
         var losses = [Double](repeating: 0, count: step.batchSize)
         var selections = [[Int32]]()
-        selections.reserveCapacity(totalSteps)
-        for t in 0..<totalSteps {
+        selections.reserveCapacity(plan.totalSteps)
+        for t in 0..<plan.totalSteps {
             batches.fill(step: t, images: step.images, labels: step.labelPointer)
             _ = try losses.withUnsafeMutableBufferPointer { try step.forwardLoss(perExample: $0.baseAddress!) }
-            let kept = Self.highestLosses(losses, keep: configuration.keep)
+            let kept = Self.highestLosses(losses, keep: keep)
             selections.append(kept)
-            if t % configuration.stepInterval == 0 {
+            if main.proxyTrains(step: t) {
                 Self.keepGradientRows(kept, gradient: step.workspace.gradientLogitsPointer, batch: step.batchSize,
                                       classes: network.classes)
                 step.backward(whitenBiasTrainable: false)
@@ -60,5 +71,29 @@ public final class ProxyFilter {
         var keep = [Bool](repeating: false, count: batch)
         for index in kept { keep[Int(index)] = true }
         for b in 0..<batch where !keep[b] { (gradient + b * classes).update(repeating: 0, count: classes) }
+    }
+}
+
+/// The main network's batches under proxy filtering: each step's whole batch is staged, then the examples the
+/// proxy kept are gathered, in order, into the training batch.
+final class FilteredBatches: BatchStream {
+    let source: BatchSource
+    let selections: [[Int32]]
+    let staging: (images: Buffer<Float>, labels: Buffer<Int32>)
+
+    init(source: BatchSource, selections: [[Int32]]) {
+        self.source = source
+        self.selections = selections
+        let batch = source.loader.batchSize
+        staging = (Buffer(count: batch * ImageSplit.bytesPerImage, repeating: 0), Buffer(count: batch, repeating: 0))
+    }
+
+    func fill(step: Int, images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
+        source.fill(step: step, images: staging.images.pointer, labels: staging.labels.pointer)
+        for (position, index) in selections[step].enumerated() {
+            (images + position * ImageSplit.bytesPerImage).update(from: staging.images.pointer + Int(index) * ImageSplit.bytesPerImage,
+                                                                  count: ImageSplit.bytesPerImage)
+            labels[position] = staging.labels.pointer[Int(index)]
+        }
     }
 }

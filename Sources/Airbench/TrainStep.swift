@@ -3,7 +3,7 @@ import AirbenchKernels
 /// The one training step of the paper's loop (Listing 4 `main`, inside the epoch loop), shared by `train`,
 /// `airbench bench` and the fixture tests: fill the batch → forward → label-smoothed cross-entropy (with the
 /// divergence check) → backward → optimizer step (Nesterov SGD, and Muon on the filters when the method says so)
-/// → Lookahead when due (every `lookaheadInterval` steps).
+/// → Lookahead when the schedule says a sync is due.
 ///
 /// It owns what a step needs besides the network: the workspace for one batch size, the gradients, the
 /// optimizer state and the Lookahead copy.
@@ -18,22 +18,16 @@ public final class TrainStep: @unchecked Sendable {
     public let lookahead: Lookahead?
     let labels: Buffer<Int32>
     let labelSmoothing: Double
-    let lookaheadInterval: Int
-    let scheduleFactor: (Int) -> Double
-    let whitenBiasFactor: ((Int) -> Double)?
-    let lookaheadDecay: (Int) -> Double
-    /// Steps done so far; step t (1-based) uses `scheduleFactor(t − 1)` and, when t is a multiple of the
-    /// interval, syncs Lookahead with `lookaheadDecay(t)`.
+    let schedule: any StepSchedule
+    /// Steps done so far; step t (1-based) uses the schedule's factors at t − 1 and then syncs Lookahead if the
+    /// schedule says a sync is due after t.
     public private(set) var stepsDone = 0
 
-    /// A step for `network` with label smoothing, optimizers and Lookahead interval from `h`, on batches of
-    /// `batch` examples (default `h.batchSize`; airbench96_faster's main network trains on fewer than the
-    /// batch size its weight decay is defined for). `whitenBiasFactor` nil gives the whitening bias the main
-    /// schedule. `lookaheadDecay` nil runs without Lookahead; otherwise the slow copy is a snapshot of the state
-    /// *now* (Listing 4 takes it before the whitening initialisation).
-    public init(network: Network, hyperparameters h: Hyperparameters, batch: Int? = nil,
-                scheduleFactor: @escaping (Int) -> Double, whitenBiasFactor: ((Int) -> Double)? = nil,
-                lookaheadDecay: ((Int) -> Double)?) {
+    /// A step for `network` with label smoothing and optimizers from `h`, on batches of `batch` examples (default
+    /// `h.batchSize`; airbench96_faster's main network trains on fewer than the batch size its weight decay is
+    /// defined for), with the learning-rate multipliers and Lookahead syncs of `schedule`. With `h.lookahead`
+    /// the slow copy is a snapshot of the state *now* (Listing 4 takes it before the whitening initialisation).
+    public init(network: Network, hyperparameters h: Hyperparameters, batch: Int? = nil, schedule: any StepSchedule) {
         self.network = network
         let batch = batch ?? h.batchSize
         workspace = network.makeWorkspace(batch: batch)
@@ -43,21 +37,15 @@ public final class TrainStep: @unchecked Sendable {
         let muonTrains: (StateEntry) -> Bool = muon == nil ? { _ in false } : { Muon.trains($0) }
         optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h, skip: muonTrains)
         self.muon = muon
-        lookahead = lookaheadDecay.map { _ in Lookahead(state: network.state) }
+        lookahead = h.lookahead ? Lookahead(state: network.state) : nil
         labels = Buffer(count: batch, repeating: 0)
         labelSmoothing = h.labelSmoothing
-        lookaheadInterval = h.lookaheadInterval
-        self.scheduleFactor = scheduleFactor
-        self.whitenBiasFactor = whitenBiasFactor
-        self.lookaheadDecay = lookaheadDecay ?? { _ in 0 }
+        self.schedule = schedule
     }
 
-    /// A step with the schedules of a whole run.
-    public convenience init(network: Network, hyperparameters h: Hyperparameters, batch: Int? = nil,
-                            schedules: GroupSchedules) {
-        self.init(network: network, hyperparameters: h, batch: batch, scheduleFactor: { schedules.main[$0] },
-                  whitenBiasFactor: h.whitenBiasSchedule == .main ? nil : { schedules.whitenBias[min($0, schedules.whitenBias.count - 1)] },
-                  lookaheadDecay: h.lookahead ? { schedules.lookaheadDecay[$0] } : nil)
+    /// A step of the run `plan` describes.
+    public convenience init(network: Network, plan: RunPlan) {
+        self.init(network: network, hyperparameters: plan.hyperparameters, batch: plan.examplesPerStep, schedule: plan)
     }
 
     public var batchSize: Int { workspace.batch }
@@ -106,13 +94,13 @@ public final class TrainStep: @unchecked Sendable {
 
     /// The optimizer step from `gradients` (with this step's schedule factors), then Lookahead when due.
     public func update(whitenBiasTrainable: Bool) {
-        let factor = scheduleFactor(stepsDone)
+        let factor = schedule.scheduleFactor(step: stepsDone)
         optimizer.step(state: network.state, gradients: gradients, scheduleFactor: factor,
-                       whitenBiasFactor: whitenBiasFactor?(stepsDone), whitenBiasTrainable: whitenBiasTrainable)
+                       whitenBiasFactor: schedule.whitenBiasFactor(step: stepsDone), whitenBiasTrainable: whitenBiasTrainable)
         muon?.step(state: network.state, gradients: gradients, scheduleFactor: factor)
         stepsDone += 1
-        if let lookahead, stepsDone % lookaheadInterval == 0 {
-            lookahead.update(state: network.state, decay: lookaheadDecay(stepsDone))
+        if let lookahead, let decay = schedule.lookaheadDecay(afterStep: stepsDone) {
+            lookahead.update(state: network.state, decay: decay)
         }
     }
 
@@ -123,5 +111,36 @@ public final class TrainStep: @unchecked Sendable {
     /// weights become the slow copy.
     public func finishLookahead() {
         lookahead?.update(state: network.state, decay: 1)
+    }
+}
+
+/// What a training step needs of its run's schedule: `RunPlan` gives a run's; a fixture test gives its own.
+public protocol StepSchedule {
+    /// The learning-rate multiplier of every group at 0-based step `step`.
+    func scheduleFactor(step: Int) -> Double
+    /// The whitening bias's own multiplier at `step`, or nil when it follows `scheduleFactor`.
+    func whitenBiasFactor(step: Int) -> Double?
+    /// The decay Lookahead syncs with after the 1-based step `step`, or nil when no sync is due then.
+    func lookaheadDecay(afterStep step: Int) -> Double?
+}
+
+extension RunPlan: StepSchedule {}
+
+/// A schedule given step by step: fixture tests replay PyTorch's, `airbench bench` times steps at one factor.
+/// The whitening bias follows the main factor; Lookahead, if given, syncs with one decay every `interval` steps.
+public struct GivenSchedule: StepSchedule {
+    public var factor: (Int) -> Double
+    public var lookahead: (interval: Int, decay: Double)?
+
+    public init(factor: @escaping (Int) -> Double, lookahead: (interval: Int, decay: Double)? = nil) {
+        self.factor = factor
+        self.lookahead = lookahead
+    }
+
+    public func scheduleFactor(step: Int) -> Double { factor(step) }
+    public func whitenBiasFactor(step: Int) -> Double? { nil }
+    public func lookaheadDecay(afterStep step: Int) -> Double? {
+        guard let lookahead, step % lookahead.interval == 0 else { return nil }
+        return lookahead.decay
     }
 }

@@ -27,6 +27,20 @@ public struct StepProgress: Sendable, Equatable {
     public var batchSize: Int
     /// Timed seconds of the run so far (the paper's clock) and of this epoch so far.
     public var timeSeconds: Double, epochSeconds: Double
+
+    /// Where a run of `plan` stands once its 0-based step `step` is done.
+    init(plan: RunPlan, step: Int, timeSeconds: Double, epochSeconds: Double) {
+        let epoch = step / plan.stepsPerEpoch
+        self.init(step: step + 1, totalSteps: plan.totalSteps, epoch: epoch, stepInEpoch: step - epoch * plan.stepsPerEpoch + 1,
+                  stepsPerEpoch: plan.stepsPerEpoch, batchSize: plan.examplesPerStep, timeSeconds: timeSeconds,
+                  epochSeconds: epochSeconds)
+    }
+
+    public init(step: Int, totalSteps: Int, epoch: Int, stepInEpoch: Int, stepsPerEpoch: Int, batchSize: Int,
+                timeSeconds: Double, epochSeconds: Double) {
+        (self.step, self.totalSteps, self.epoch, self.stepInEpoch) = (step, totalSteps, epoch, stepInEpoch)
+        (self.stepsPerEpoch, self.batchSize, self.timeSeconds, self.epochSeconds) = (stepsPerEpoch, batchSize, timeSeconds, epochSeconds)
+    }
 }
 
 /// Outcome of one training run.
@@ -41,6 +55,42 @@ public struct RunResult: Codable, Sendable {
     public var finalLogits: [[Float]] = []
 
     enum CodingKeys: String, CodingKey { case seed, validationAccuracy, ttaValidationAccuracy, timeSeconds, epochs }
+
+    /// The result of a run whose epochs gave `records` and whose final evaluation gave `finalLogits` (levels
+    /// 0...ttaLevel): the final row (the TTA accuracy; the last epoch's accuracy without TTA, or level 0's
+    /// when the epochs were not evaluated) is appended to the epochs.
+    init(seed: UInt64, records: [EpochRecord], finalLogits: [[Float]], labels: [UInt8], network: Network, ttaLevel: Int,
+         timeSeconds: Double) {
+        let tta = network.accuracy(logits: finalLogits[ttaLevel], labels: labels)
+        let validation = records.last?.validationAccuracy ?? network.accuracy(logits: finalLogits[0], labels: labels)
+        self.seed = seed
+        validationAccuracy = validation
+        ttaValidationAccuracy = tta
+        self.timeSeconds = timeSeconds
+        epochs = records + [EpochRecord(epoch: nil, validationAccuracy: validation, ttaValidationAccuracy: tta,
+                                        timeSeconds: timeSeconds)]
+        self.finalLogits = finalLogits
+    }
+}
+
+/// The run's clock (the paper's Section 2): it runs from the first access to training data to the test
+/// predictions, stopped for the per-epoch evaluations. Starts running.
+struct RunClock {
+    private var started: ContinuousClock.Instant? = .now
+    /// Seconds timed before the current lap.
+    private(set) var total = 0.0
+
+    /// Seconds of the current lap (0 while stopped).
+    var lap: Double { started.map { (ContinuousClock.now - $0).seconds } ?? 0 }
+    /// Seconds timed in all, the current lap included.
+    var elapsed: Double { total + lap }
+
+    mutating func start() { started = .now }
+
+    mutating func stop() {
+        total += lap
+        started = nil
+    }
 }
 
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
@@ -73,93 +123,40 @@ public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparam
                   stepDone: (StepProgress) -> Void = { _ in },
                   progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network, result: RunResult) {
     try validate(h, trainCount: data.train.count)
+    let plan = RunPlan(h, trainImages: data.train.count)
     var generator = SeededGenerator(seed: seed)
-    // Image size and class count come from the data set; the rest of the architecture from the method.
-    let spec = h.networkSpec(input: .cifar, classes: data.classCount)
-    let network = try Network(spec: spec, batchNormMomentum: h.batchNormMomentum, batchNormEpsilon: h.batchNormEpsilon)
-    network.initialize(using: &generator, dirac: h.diracInit, whitenBias: h.whitenBiasInit, head: h.headInit)
-    network.convolutionAlgorithm = convolution
-    let batches = BatchSource(split: data.train, normalization: data.normalization, hyperparameters: h,
-                              seed: generator.next())
-    let totalSteps = Int((Double(batches.stepsPerEpoch) * h.trainEpochs).rounded(.up))
-    let schedules = GroupSchedules(h, totalSteps: totalSteps, stepsPerEpoch: batches.stepsPerEpoch)
-    let proxy = try h.proxyHyperparameters.map { try ProxyFilter($0, selecting: h.proxy!, classes: spec.head.classes,
-                                                                 convolution: convolution, generator: &generator) }
-    // Listing 4 takes the Lookahead snapshot before the whitening initialisation; so does TrainStep's init.
-    let trainStep = TrainStep(network: network, hyperparameters: h, batch: h.proxy?.keep, schedules: schedules)
+    let network = try Network(h, classes: data.classCount, convolution: convolution, generator: &generator)
+    let source = BatchSource(split: data.train, normalization: data.normalization, hyperparameters: h, seed: generator.next())
+    let proxy = try ProxyFilter(filtering: plan, classes: data.classCount, convolution: convolution, generator: &generator)
+    let step = TrainStep(network: network, plan: plan)  // Listing 4 snapshots Lookahead before the whitening init
     let testImages = CifarLoader.normalizedImages(data.test, normalization: data.normalization)
-
-    var clock = ContinuousClock.now, timed = 0.0
-    func stopClock() { timed += seconds(since: clock) }
-    // Timing starts at the first access to training data: the whitening initialisation.
-    if h.whitening {
-        let whiteningSplit = data.train.subset(Array(0..<min(h.whiteningImages, data.train.count)))
-        let whiteningImages = CifarLoader.normalizedImages(whiteningSplit, normalization: data.normalization)
-        let whitening = whiteningImages.withUnsafeBufferPointer {
-            Whitening.parameters(images: $0.baseAddress!, count: whiteningSplit.count, epsilon: h.whiteningEpsilon,
-                                 input: spec.input, kernelSize: spec.whitening.kernelSize)
+    var clock = RunClock()  // the paper's timing (Section 2): from the first access to training data
+    if h.whitening { Whitening.initialize([network] + [proxy?.network].compactMap { $0 }, data: data, hyperparameters: h) }
+    let batches: BatchStream = try proxy?.filter(source) ?? source  // airbench96_faster: the proxy's choice
+    clock.stop()
+    var records = [EpochRecord]()
+    for epoch in 0..<plan.epochs {
+        clock.start()
+        var last = (loss: 0.0, correct: 0)
+        for t in plan.steps(ofEpoch: epoch) {
+            last = try step(whitenBiasTrainable: plan.whitenBiasTrains(step: t)) { batches.fill(step: t, images: $0, labels: $1) }
+            stepDone(StepProgress(plan: plan, step: t, timeSeconds: clock.elapsed, epochSeconds: clock.lap))
         }
-        network.state.set(network.whiteningWeight, whitening.weights)
-        proxy?.network.state.set(proxy!.network.whiteningWeight, whitening.weights)
-    }
-    // airbench96_faster: the proxy runs through the whole stream first and picks each batch's examples.
-    let selections = try proxy?.select(totalSteps: totalSteps, schedules: schedules,
-                                       batches: BatchSource(split: data.train, normalization: data.normalization,
-                                                                          hyperparameters: h, seed: batches.seed))
-    stopClock()
-
-    var records = [EpochRecord](), lastLoss = 0.0, lastCorrect = 0
-    let epochs = (totalSteps + batches.stepsPerEpoch - 1) / batches.stepsPerEpoch
-    let staging = proxy.map { _ in
-        (images: Buffer<Float>(count: h.batchSize * spec.input.pixels, repeating: 0),
-         labels: Buffer<Int32>(count: h.batchSize, repeating: 0))
-    }
-    for epoch in 0..<epochs {
-        clock = .now
-        let steps = epoch * batches.stepsPerEpoch..<min(totalSteps, (epoch + 1) * batches.stepsPerEpoch)
-        for step in steps {
-            (lastLoss, lastCorrect) = try trainStep(whitenBiasTrainable: step < schedules.whitenBiasSteps) { images, labels in
-                if let staging, let selections {  // the proxy's choice out of the whole batch
-                    batches.fill(step: step, images: staging.images.pointer, labels: staging.labels.pointer)
-                    gather(selections[step], from: staging.images.pointer, labels: staging.labels.pointer,
-                           pixels: spec.input.pixels, into: images, labels)
-                } else {
-                    batches.fill(step: step, images: images, labels: labels)
-                }
-            }
-            let epochSeconds = seconds(since: clock)
-            stepDone(StepProgress(step: step + 1, totalSteps: totalSteps, epoch: epoch,
-                                  stepInEpoch: step - steps.lowerBound + 1, stepsPerEpoch: batches.stepsPerEpoch,
-                                  batchSize: trainStep.batchSize, timeSeconds: timed + epochSeconds,
-                                  epochSeconds: epochSeconds))
-        }
-        if steps.upperBound == totalSteps { trainStep.finishLookahead() }
-        stopClock()
-        let batch = Double(trainStep.batchSize)
-        var record = EpochRecord(epoch: epoch, trainLoss: lastLoss / batch, trainAccuracy: Double(lastCorrect) / batch,
-                                 timeSeconds: timed)
-        if evaluateEachEpoch {
-            record.validationAccuracy = testImages.withUnsafeBufferPointer {
-                network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: 0, mirror: data.mirrorable)
-            }
-        }
+        if epoch == plan.epochs - 1 { step.finishLookahead() }
+        clock.stop()
+        var record = EpochRecord(epoch: epoch, trainLoss: last.loss / Double(step.batchSize),
+                                 trainAccuracy: Double(last.correct) / Double(step.batchSize), timeSeconds: clock.total)
+        if evaluateEachEpoch { record.validationAccuracy = network.evaluate(testImages, labels: data.test.labels, mirror: data.mirrorable) }
         records.append(record)
         progress(record)
     }
-
-    clock = .now
-    let finalLogits = testImages.withUnsafeBufferPointer {
-        network.inferLevels(Array(0...h.ttaLevel), images: $0.baseAddress!, count: data.test.count, mirror: data.mirrorable)
-    }
-    stopClock()
-    let ttaAccuracy = network.accuracy(logits: finalLogits[h.ttaLevel], labels: data.test.labels)
-    let validation = records.last?.validationAccuracy ?? network.accuracy(logits: finalLogits[0], labels: data.test.labels)
-    let final = EpochRecord(epoch: nil, validationAccuracy: validation, ttaValidationAccuracy: ttaAccuracy,
-                            timeSeconds: timed)
-    records.append(final)
-    progress(final)
-    return (network, RunResult(seed: seed, validationAccuracy: validation, ttaValidationAccuracy: ttaAccuracy,
-                               timeSeconds: timed, epochs: records, finalLogits: finalLogits))
+    clock.start()
+    let finalLogits = network.inferLevels(Array(0...h.ttaLevel), testImages, mirror: data.mirrorable)
+    clock.stop()
+    let result = RunResult(seed: seed, records: records, finalLogits: finalLogits, labels: data.test.labels, network: network,
+                           ttaLevel: h.ttaLevel, timeSeconds: clock.total)
+    progress(result.epochs.last!)
+    return (network, result)
 }
 
 /// Trains airbench94 (paper Listing 4 `main`): `train` with airbench94's hyperparameters by default.
@@ -169,15 +166,6 @@ public func train94(data: Dataset, hyperparameters h: Hyperparameters94 = Hyperp
                     progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
     try train(data: data, hyperparameters: h, seed: seed, convolution: convolution,
               evaluateEachEpoch: evaluateEachEpoch, stepDone: stepDone, progress: progress)
-}
-
-/// Copies the examples `indices` (in that order) of a staged batch into the training batch.
-func gather(_ indices: [Int32], from images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, pixels: Int,
-            into outImages: UnsafeMutablePointer<Float>, _ outLabels: UnsafeMutablePointer<Int32>) {
-    for (position, index) in indices.enumerated() {
-        (outImages + position * pixels).update(from: images + Int(index) * pixels, count: pixels)
-        outLabels[position] = labels[Int(index)]
-    }
 }
 
 /// A short run on synthetic data so that the first timed run does not pay for first-touch page faults and
@@ -196,6 +184,18 @@ public func warmup(hyperparameters h: Hyperparameters = Hyperparameters(), convo
 public func warmup94(hyperparameters h: Hyperparameters94 = Hyperparameters94(), convolution: ConvolutionAlgorithm = .auto,
                      steps: Int = 3) throws {
     try warmup(hyperparameters: h, convolution: convolution, steps: steps)
+}
+
+extension Network {
+    /// The network `h` trains, for `classes` classes, initialised from `generator` (dirac, whitening bias and
+    /// head as the method says) and computing its convolutions with `convolution`.
+    public convenience init(_ h: Hyperparameters, classes: Int, convolution: ConvolutionAlgorithm = .auto,
+                            generator: inout SeededGenerator) throws {
+        try self.init(spec: h.networkSpec(input: .cifar, classes: classes), batchNormMomentum: h.batchNormMomentum,
+                      batchNormEpsilon: h.batchNormEpsilon)
+        initialize(using: &generator, dirac: h.diracInit, whitenBias: h.whitenBiasInit, head: h.headInit)
+        convolutionAlgorithm = convolution
+    }
 }
 
 /// `Hyperparameters.validate`, then what depends on the data.

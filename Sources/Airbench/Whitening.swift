@@ -1,3 +1,4 @@
+import AirbenchData
 import AirbenchKernels
 
 /// The frozen patch-whitening initialisation of the first layer (paper Section 3.2, Listing 4
@@ -24,6 +25,19 @@ public enum Whitening {
             }
         }
         return (eigenvalues, weights)
+    }
+
+    /// Sets the whitening weights of `networks` (airbench96_faster: the main network and its proxy share them)
+    /// from the first `h.whiteningImages` training images of `data`.
+    static func initialize(_ networks: [Network], data: Dataset, hyperparameters h: Hyperparameters) {
+        let split = data.train.subset(Array(0..<min(h.whiteningImages, data.train.count)))
+        let images = CifarLoader.normalizedImages(split, normalization: data.normalization)
+        let spec = networks[0].spec
+        let whitening = images.withUnsafeBufferPointer {
+            parameters(images: $0.baseAddress!, count: split.count, epsilon: h.whiteningEpsilon, input: spec.input,
+                       kernelSize: spec.whitening.kernelSize)
+        }
+        for network in networks { network.state.set(network.whiteningWeight, whitening.weights) }
     }
 
     /// (1/n)·PᵀP over all n = count·(H−k+1)·(W−k+1) patches, each flattened as (channel, ky, kx) like the OIHW

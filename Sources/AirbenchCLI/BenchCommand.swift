@@ -47,6 +47,7 @@ struct BenchCommand: ParsableCommand {
                 if let keep = h.proxy?.keep { h.proxy!.keep = max(2, keep * batchSize / h.batchSize) }
                 h.batchSize = batchSize
             }
+            try h.validate()
             let report = try measure(threads: threadCount, hyperparameters: h, dataset: dataset)
             if json {
                 let encoder = JSONEncoder()
@@ -64,12 +65,11 @@ struct BenchCommand: ParsableCommand {
         let coreBFloat16Peak = KernelPrecision.active == .bf16 ? measureCoreBFloat16PeakFLOPS(seconds: 0.3) : 0
         // Each pass's % of peak is of the peak of the precision it ran in (Winograd runs fp32).
         func peak(_ precision: KernelPrecision) -> Double { (precision == .bf16 ? coreBFloat16Peak : corePeak) * Double(threads) }
-        let network = try Network(spec: h.networkSpec(classes: dataset.classCount), batchNormMomentum: h.batchNormMomentum)
+        let plan = RunPlan(h, trainImages: trainImages)
         var generator = SeededGenerator(seed: 0)
-        network.initialize(using: &generator)
-        network.convolutionAlgorithm = kernel.convolution
+        let network = try Network(h, classes: dataset.classCount, convolution: kernel.convolution, generator: &generator)
         // The batch the main network trains on (airbench96_faster: the proxy's selection of each batch).
-        let trainingBatch = h.proxy?.keep ?? h.batchSize
+        let trainingBatch = plan.examplesPerStep
         var layers = [LayerTiming]()
         for (name, shape) in network.convolutionShapes(batch: trainingBatch) {
             let input = FloatBuffer(count: shape.inputCount, repeating: 0.5)
@@ -103,19 +103,14 @@ struct BenchCommand: ParsableCommand {
         let step = StepTimer(network: network, hyperparameters: h, batch: trainingBatch)
         step.run(1)  // first touch of the buffers
         let stepSeconds = median(repeats) { step.run(steps) } / Double(steps)
-        let totalSteps = h.totalSteps(trainImages: trainImages)
         // airbench96_faster's proxy: a scoring forward pass on every batch, a training step on every interval-th.
-        var proxySeconds = 0.0
-        if let proxy = h.proxy, let p = h.proxyHyperparameters {
-            let proxyNetwork = try Network(spec: p.networkSpec(classes: dataset.classCount), batchNormMomentum: p.batchNormMomentum)
-            proxyNetwork.initialize(using: &generator)
-            proxyNetwork.convolutionAlgorithm = kernel.convolution
-            let proxyStep = StepTimer(network: proxyNetwork, hyperparameters: p, batch: h.batchSize)
-            proxyStep.run(1)
-            let full = median(repeats) { proxyStep.run(steps) } / Double(steps)
-            let scoring = median(repeats) { proxyStep.score(steps) } / Double(steps)
-            let updates = (totalSteps + proxy.stepInterval - 1) / proxy.stepInterval
-            proxySeconds = scoring * Double(totalSteps - updates) + full * Double(updates)
+        var proxyScoring = 0.0, proxyStep = 0.0
+        if let p = h.proxyHyperparameters {
+            let proxyNetwork = try Network(p, classes: dataset.classCount, convolution: kernel.convolution, generator: &generator)
+            let timer = StepTimer(network: proxyNetwork, hyperparameters: p, batch: h.batchSize)
+            timer.run(1)
+            proxyStep = median(repeats) { timer.run(steps) } / Double(steps)
+            proxyScoring = median(repeats) { timer.score(steps) } / Double(steps)
         }
         // One evaluation-mode forward pass of a batch of 500 (what `evaluate` runs per view and batch, on one
         // workspace allocated once per evaluation).
@@ -124,8 +119,9 @@ struct BenchCommand: ParsableCommand {
         evalWorkspace.inputPointer.update(repeating: 0.1, count: evalBatch * network.spec.input.pixels)
         network.forward(evalWorkspace, training: false)  // first touch of the buffers
         let evalSeconds = median(repeats) { network.forward(evalWorkspace, training: false) }
-        let stepsPerEpoch = trainImages / h.batchSize
-        let ttaSeconds = evalSeconds * Double(h.ttaViews(mirror: dataset.name.mirrorable) * testImages) / Double(evalBatch)
+        let estimate = plan.timeEstimate(stepSeconds: stepSeconds, proxyScoringSeconds: proxyScoring, proxyStepSeconds: proxyStep,
+                                         evaluationSecondsPerView: evalSeconds / Double(evalBatch), testImages: testImages,
+                                         mirror: dataset.name.mirrorable)
         let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(trainingBatch)
         return BenchReport(
             date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
@@ -133,9 +129,9 @@ struct BenchCommand: ParsableCommand {
             corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9, method: h.method, dataset: dataset.description,
             trainImages: trainImages, testImages: testImages,
             batchSize: trainingBatch, widths: h.widths.array, layers: layers, stepSeconds: stepSeconds,
-            stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: stepSeconds * Double(stepsPerEpoch),
-            totalSteps: totalSteps, proxySeconds: proxySeconds, ttaEvaluationSeconds: ttaSeconds,
-            fullRunSeconds: stepSeconds * Double(totalSteps) + proxySeconds + ttaSeconds)
+            stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: estimate.epochSeconds,
+            totalSteps: plan.totalSteps, proxySeconds: estimate.proxySeconds, ttaEvaluationSeconds: estimate.evaluationSeconds,
+            fullRunSeconds: estimate.totalSeconds)
     }
 
     /// Median wall time of `count` runs of `body`, in seconds.
@@ -155,8 +151,9 @@ final class StepTimer {
     let step: TrainStep
 
     init(network: Network, hyperparameters h: Hyperparameters, batch: Int) {
-        step = TrainStep(network: network, hyperparameters: h, batch: batch, scheduleFactor: { _ in 0.5 },
-                         lookaheadDecay: nil)
+        var h = h
+        h.lookahead = false
+        step = TrainStep(network: network, hyperparameters: h, batch: batch, schedule: GivenSchedule(factor: { _ in 0.5 }))
         var generator = SeededGenerator(seed: 1)
         for i in 0..<batch * network.spec.input.pixels { step.images[i] = generator.uniformFloat() * 2 - 1 }
         for i in 0..<batch { step.labelPointer[i] = Int32(i % network.classes) }

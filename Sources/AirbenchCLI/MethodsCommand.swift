@@ -31,16 +31,16 @@ struct MethodsCommand: ParsableCommand {
         print("Table 5 presets: airbench96 on other data sets without retuning (--dataset trains any method on them):")
         for preset in Method.table5 {
             let dataset = preset.dataset!, counts = dataset.officialCounts
-            let cost = preset.hyperparameters.runCost(trainImages: counts.train, testImages: counts.test,
-                                                      classes: dataset.classCount, mirror: dataset.name.mirrorable)
+            let cost = RunPlan(preset.hyperparameters, trainImages: counts.train)
+                .cost(testImages: counts.test, classes: dataset.classCount, mirror: dataset.name.mirrorable)
             print("  \(preset.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(preset.summary); paper \(preset.published); "
                   + String(format: "%.2f PFLOPs on %d + %d images", cost.totalFLOPs / 1e15, counts.train, counts.test))
         }
     }
 
     func describe(_ method: Method) -> String {
-        let h = method.hyperparameters, cost = h.runCost(), spec = h.networkSpec()
-        let sgd = h.pytorchValues
+        let h = method.hyperparameters, plan = RunPlan(h, trainImages: 50_000), cost = plan.cost(), spec = h.networkSpec()
+        let sgd = plan.rates
         var lines = ["\(method.name): \(method.summary)", "  published: \(method.published)"]
         let group = "\(h.convsPerGroup) convs" + (h.residual ? ", residual (GELU \(h.activationAfterAdd ? "after" : "before") the add)" : "")
         lines.append("  network: widths \(h.widths.array.map(String.init).joined(separator: "/")), \(group), "

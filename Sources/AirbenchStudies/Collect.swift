@@ -88,7 +88,7 @@ public struct StudyResults {
             testSetStd: ensemble?.testSetStd, distributionWiseStd: ensemble?.distributionWiseStd, cace: ensemble?.cace,
             meanTimeSeconds: Statistics.mean(runs.map(\.timeSeconds)), trainEpochs: h.trainEpochs,
             flip: h.flip.rawValue, cutout: h.cutout,
-            flopsPerRun: h.runCost(trainImages: first.trainImages, testImages: first.testImages).totalFLOPs,
+            flopsPerRun: RunPlan(h, trainImages: first.trainImages).cost(testImages: first.testImages).totalFLOPs,
             hyperparameters: h)
     }
 }

@@ -67,7 +67,7 @@ final class BFloat16FixtureTests: XCTestCase {
         var h = Hyperparameters94()
         h.batchSize = 8
         h.labelSmoothing = Double(try fp32.floats("hyp.label_smoothing")[0])
-        let trainStep = TrainStep(network: network, hyperparameters: h, scheduleFactor: { _ in 1 }, lookaheadDecay: nil)
+        let trainStep = TrainStep(network: network, hyperparameters: h, schedule: GivenSchedule(factor: { _ in 1 }))
         let x = nhwc(try fp32.floats("step1.input"), batch: 8, channels: 3, height: 32, width: 32)
         let labels = try fp32.integers("step1.labels").map { Int32($0) }
         trainStep.images.update(from: x, count: x.count)

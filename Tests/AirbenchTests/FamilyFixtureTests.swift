@@ -78,8 +78,7 @@ final class FamilyFixtureTests: XCTestCase {
             let network = try self.network(h, file, prefix: "init.")
             XCTAssertTrue(network.state.layout.entries.contains { $0.name == "2.conv3.weight" })
             let schedule = try file.floats("hyp.schedule")
-            let step = TrainStep(network: network, hyperparameters: h, scheduleFactor: { Double(schedule[$0]) },
-                                 lookaheadDecay: nil)
+            let step = TrainStep(network: network, hyperparameters: h, schedule: GivenSchedule(factor: { Double(schedule[$0]) }))
             try checkSteps(file, h, network, step, label: name)
         }
     }
@@ -110,22 +109,24 @@ final class FamilyFixtureTests: XCTestCase {
         XCTAssertEqual(h.networkSpec().head.outputScale, try scalar(file, "hyp.scaling_factor"), accuracy: 1e-7)
         let network = try self.network(h, file, prefix: "init.")
         XCTAssertEqual(network.whiteningWeight, "whiten.weight")
-        // The run's schedules from the library, as `train` builds them: 25 steps per epoch make 3 whitening-bias
-        // epochs 75 steps at full scale; here the fixture's 10 steps of 5 per epoch with whitenBiasEpochs 0.4.
+        // The run's plan from the library, as `train` makes it: 25 steps per epoch make 3 whitening-bias epochs
+        // 75 steps at full scale; here the fixture's 10 steps of 5 per epoch with whitenBiasEpochs 0.4.
         let total = Int(try scalar(file, "hyp.total_steps")), biasSteps = Int(try scalar(file, "hyp.whiten_bias_steps"))
         h.whitenBiasEpochs = Double(biasSteps) / 5
-        let schedules = GroupSchedules(h, totalSteps: total, stepsPerEpoch: 5)
-        XCTAssertEqual(schedules.whitenBiasSteps, biasSteps)
-        let sgd = h.pytorchValues
+        h.trainEpochs = Double(total) / 5
+        let plan = RunPlan(h, trainImages: 5 * h.batchSize)
+        XCTAssertEqual(plan.totalSteps, total)
+        XCTAssertEqual(plan.whitenBiasSteps, biasSteps)
+        let sgd = plan.rates
         for k in 1...3 {
-            let factor = schedules.main[k - 1]
+            let factor = plan.scheduleFactor(step: k - 1)
             XCTAssertEqual(sgd.weights * factor, try scalar(file, "step\(k).lr.head"), accuracy: 1e-6, "head lr \(k)")
             XCTAssertEqual(sgd.normBiases * factor, try scalar(file, "step\(k).lr.norm_biases"), accuracy: 1e-7, "bias lr \(k)")
             XCTAssertEqual(h.muonLearningRate * factor, try scalar(file, "step\(k).lr.muon"), accuracy: 1e-7, "Muon lr \(k)")
-            XCTAssertEqual(sgd.whitenBias * schedules.whitenBias[min(k - 1, biasSteps)],
+            XCTAssertEqual(sgd.whitenBias * plan.whitenBiasFactor(step: k - 1)!,
                            try scalar(file, "step\(k).lr.whiten_bias"), accuracy: 1e-7, "whitening-bias lr \(k)")
         }
-        let step = TrainStep(network: network, hyperparameters: h, schedules: schedules)
+        let step = TrainStep(network: network, plan: plan)
         XCTAssertNil(step.lookahead)
         XCTAssertNotNil(step.muon)
         try checkSteps(file, h, network, step, whitenBiasSteps: biasSteps, label: "muon")
@@ -138,8 +139,7 @@ final class FamilyFixtureTests: XCTestCase {
         h.whitenBiasEpochs = 0
         let network = try self.network(h, file, prefix: "proxy.init.")
         let schedule = try file.floats("hyp.schedule")
-        let step = TrainStep(network: network, hyperparameters: h, scheduleFactor: { Double(schedule[$0]) },
-                             lookaheadDecay: nil)
+        let step = TrainStep(network: network, hyperparameters: h, schedule: GivenSchedule(factor: { Double(schedule[$0]) }))
         try fill(step, file, "proxy")
         var losses = [Double](repeating: 0, count: step.batchSize)
         _ = try losses.withUnsafeMutableBufferPointer { try step.forwardLoss(perExample: $0.baseAddress!) }
@@ -185,12 +185,20 @@ final class FamilyFixtureTests: XCTestCase {
         try check(Array(Schedules.linearDecay(totalSteps: 200).dropLast()), "muon_main")
         try check(Array(Schedules.linearDecay(totalSteps: 75).dropLast()), "muon_whiten_bias")
         try check(Schedules.lookaheadDecay(totalSteps: 476), "lookahead_decay")
-        // The presets' schedules are these forms.
-        let june = Method.airbench96June2024.hyperparameters, muon = Method.airbench94Muon.hyperparameters
-        XCTAssertEqual(GroupSchedules(june, totalSteps: 1776, stepsPerEpoch: 48).main, Schedules.warmupThenLinear(totalSteps: 1776))
-        let muonSchedules = GroupSchedules(muon, totalSteps: 200, stepsPerEpoch: 25)
-        XCTAssertEqual(muonSchedules.main, Schedules.linearDecay(totalSteps: 200))
-        XCTAssertEqual(muonSchedules.whitenBiasSteps, 75)
-        XCTAssertEqual(muonSchedules.whitenBias, Schedules.linearDecay(totalSteps: 75))
+        // The presets' plans follow these forms, step by step.
+        let june = RunPlan(Method.airbench96June2024.hyperparameters, trainImages: 50_000)
+        XCTAssertEqual(june.totalSteps, 1776)
+        XCTAssertEqual((0...1776).map { june.scheduleFactor(step: $0) }, Schedules.warmupThenLinear(totalSteps: 1776))
+        let muon = RunPlan(Method.airbench94Muon.hyperparameters, trainImages: 50_000)
+        XCTAssertEqual(muon.totalSteps, 200)
+        XCTAssertEqual((0...200).map { muon.scheduleFactor(step: $0) }, Schedules.linearDecay(totalSteps: 200))
+        XCTAssertEqual(muon.whitenBiasSteps, 75)
+        XCTAssertEqual((0...75).map { muon.whitenBiasFactor(step: $0)! }, Schedules.linearDecay(totalSteps: 75))
+        XCTAssertEqual(muon.whitenBiasFactor(step: 90), 0)  // past the freeze (never read: it no longer trains)
+        let paper = RunPlan(Method.airbench94.hyperparameters, trainImages: 50_000)
+        let decay = Schedules.lookaheadDecay(totalSteps: 476)
+        XCTAssertEqual((1...476).map { paper.lookaheadDecay(afterStep: $0) },
+                       (1...476).map { $0 % 5 == 0 ? decay[$0] : nil }, "Lookahead syncs every 5 steps")
+        XCTAssertNil(muon.lookaheadDecay(afterStep: 5), "airbench94_muon has no Lookahead")
     }
 }

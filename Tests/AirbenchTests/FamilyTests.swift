@@ -15,7 +15,7 @@ final class FamilyTests: XCTestCase {
             (.airbench94Muon, [0.29e15], 1.97e6), (.airbench96Faster, [3.1e15], 9.92e6),
         ]
         for (method, flops, parameters) in published {
-            let cost = method.hyperparameters.runCost()
+            let cost = RunPlan(method.hyperparameters, trainImages: 50_000).cost()
             for reference in flops {
                 XCTAssertEqual(cost.totalFLOPs, reference, accuracy: 0.05 * reference, "\(method.name) FLOPs")
             }
@@ -27,9 +27,9 @@ final class FamilyTests: XCTestCase {
         XCTAssertEqual(spec.parameterCount, 1_972_792)
         XCTAssertEqual(Network94().parameterCount, spec.parameterCount)
         // Steps: airbench94 476, muon 25·8 = 200, faster 48·45 = 2160 (spec appendix).
-        XCTAssertEqual(Method.airbench94.hyperparameters.totalSteps(trainImages: 50_000), 476)
-        XCTAssertEqual(Method.airbench94Muon.hyperparameters.totalSteps(trainImages: 50_000), 200)
-        XCTAssertEqual(Method.airbench96Faster.hyperparameters.totalSteps(trainImages: 50_000), 2160)
+        XCTAssertEqual(RunPlan(Method.airbench94.hyperparameters, trainImages: 50_000).totalSteps, 476)
+        XCTAssertEqual(RunPlan(Method.airbench94Muon.hyperparameters, trainImages: 50_000).totalSteps, 200)
+        XCTAssertEqual(RunPlan(Method.airbench96Faster.hyperparameters, trainImages: 50_000).totalSteps, 2160)
     }
 
     /// A model of every method saved as `airbench train --save-model` does loads back as the same network; a

@@ -72,7 +72,7 @@ final class NetworkSpecTests: XCTestCase {
         network.initialize(using: &generator)
         var h = Hyperparameters94()
         h.batchSize = 8
-        let step = TrainStep(network: network, hyperparameters: h, scheduleFactor: { _ in 1 }, lookaheadDecay: nil)
+        let step = TrainStep(network: network, hyperparameters: h, schedule: GivenSchedule(factor: { _ in 1 }))
         for i in 0..<8 * spec.input.pixels { step.images[i] = generator.uniformFloat() * 2 - 1 }
         for i in 0..<8 { step.labelPointer[i] = Int32(i % 4) }
         _ = try step.forwardBackward(whitenBiasTrainable: true)

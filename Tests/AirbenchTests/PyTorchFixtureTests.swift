@@ -52,8 +52,9 @@ final class PyTorchFixtureTests: XCTestCase {
     /// (after step 5); the Lookahead snapshot is the network's state now, as in the fixture.
     func makeTrainStep(_ network: Network) throws -> TrainStep {
         let schedule = try fixture.floats("hyp.schedule"), decay = try fixture.floats("hyp.lookahead_decay")[0]
-        return TrainStep(network: network, hyperparameters: h, scheduleFactor: { Double(schedule[$0]) },
-                         lookaheadDecay: { _ in Double(decay) })
+        return TrainStep(network: network, hyperparameters: h,
+                         schedule: GivenSchedule(factor: { Double(schedule[$0]) },
+                                                 lookahead: (interval: h.lookaheadInterval, decay: Double(decay))))
     }
 
     /// Writes the fixture's batch of `step` into the step's buffers.

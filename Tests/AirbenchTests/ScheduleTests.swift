@@ -28,9 +28,10 @@ final class ScheduleTests: XCTestCase {
         let h = Hyperparameters94()
         let sgd = NesterovSGD(layout: Network.layout(spec: .airbench94()), hyperparameters: h)
         let kilostep = 1024 * (1 + 1 / (1 - 0.85))
-        XCTAssertEqual(sgd.baseLearningRate, 11.5 / kilostep, accuracy: 1e-15)
-        XCTAssertEqual(sgd.biasLearningRate, 64 * 11.5 / kilostep, accuracy: 1e-15)
-        XCTAssertEqual(sgd.decay, 0.0153 * 1024 / kilostep, accuracy: 1e-15)
+        XCTAssertEqual(sgd.rates.weights, 11.5 / kilostep, accuracy: 1e-15)
+        XCTAssertEqual(sgd.rates.normBiases, 64 * 11.5 / kilostep, accuracy: 1e-15)
+        XCTAssertEqual(sgd.rates.whitenBias, 11.5 / kilostep, accuracy: 1e-15)
+        XCTAssertEqual(sgd.rates.decayPerStep, 0.0153 * 1024 / kilostep, accuracy: 1e-15)
     }
 }
 
