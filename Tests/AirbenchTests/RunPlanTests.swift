@@ -30,6 +30,9 @@ final class RunPlanTests: XCTestCase {
         XCTAssertEqual((0..<9).filter { faster.proxyTrains(step: $0) }, [0, 4, 8])
         XCTAssertEqual(faster.proxyUpdates, 540)
         XCTAssertEqual((0..<faster.totalSteps).filter { faster.proxyTrains(step: $0) }.count, faster.proxyUpdates)
+        var longer = Method.airbench96Faster.hyperparameters
+        longer.trainEpochs = 45.02  // ⌈48 · 45.02⌉ = 2161 steps: the proxy also trains at the last, step 2160
+        XCTAssertEqual(RunPlan(longer, trainImages: 50_000).proxyUpdates, 541)
         XCTAssertEqual(faster.proxyPlan?.totalSteps, 2160)
         XCTAssertEqual(faster.proxyPlan?.hyperparameters.widths, Widths(block1: 32, block2: 64, block3: 64))
         XCTAssertNil(RunPlan(Hyperparameters(), trainImages: 50_000).proxyPlan)
