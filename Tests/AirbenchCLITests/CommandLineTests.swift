@@ -278,10 +278,12 @@ final class CommandLineTests: XCTestCase {
             let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
             XCTAssertEqual(json["method"] as? String, method)
             XCTAssertEqual(json["batchSize"] as? Int, proxy ? 64 / 2 : 64, method)  // the kept half trains
-            XCTAssertEqual((json["proxySeconds"] as? Double ?? 0) > 0, proxy, method)
-            let steps = try XCTUnwrap(json["totalSteps"] as? Int)
-            XCTAssertEqual(steps, totalSteps, method)
-            XCTAssertGreaterThan(json["fullRunSeconds"] as? Double ?? 0, Double(steps) * (json["stepSeconds"] as? Double ?? 0))
+            // The estimate itself is RunPlan.timeEstimate (RunPlanTests); here its pieces reach the report.
+            XCTAssertEqual(try XCTUnwrap(json["proxySeconds"] as? Double) > 0, proxy, method)
+            XCTAssertEqual(try XCTUnwrap(json["totalSteps"] as? Int), totalSteps, method)
+            for key in ["stepSeconds", "epochSeconds", "ttaEvaluationSeconds", "fullRunSeconds"] {
+                XCTAssertGreaterThan(try XCTUnwrap(json[key] as? Double, "\(method) \(key)"), 0, "\(method) \(key)")
+            }
         }
         // Another data set's official sizes: CINIC-10 with valid, 180,000 / 64 = 2,812 steps per epoch; a Table 5
         // preset brings its data set (SVHN: 73,257 / 64 = 1,144 steps per epoch, 40 epochs).
@@ -317,8 +319,10 @@ final class CommandLineTests: XCTestCase {
         return spec
     }
 
-    /// SIGKILL at a random moment (after the first result) loses only the run in progress: the restart skips the
-    /// finished runs, leaves their files untouched, and ends with every run exactly once and every file whole.
+    /// SIGKILL in the middle of a run (as soon as the first result appears, the second run is training; each run
+    /// takes seconds) loses only that run: the restart skips the finished runs, leaves their files untouched, and
+    /// ends with every run exactly once and every file whole. The kill point is fixed, so each run of this test
+    /// tests the same case.
     func testKillingASweepLosesNothingButTheRunInProgress() throws {
         guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
         let spec = try writeTinySpec(), out = folder.appendingPathComponent("results")
@@ -332,14 +336,12 @@ final class CommandLineTests: XCTestCase {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(300)
-        while results().isEmpty && Date() < deadline && process.isRunning { usleep(20_000) }
-        usleep(UInt32.random(in: 0...1_500_000))
+        while results().isEmpty && Date() < deadline && process.isRunning { usleep(5_000) }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .uncaughtSignal)
         let before = results()
-        XCTAssertFalse(before.isEmpty)
-        XCTAssertLessThan(before.count, 6, "the sweep finished before the kill: nothing was interrupted")
+        XCTAssertEqual(before.count, 1, "killed in the second run")
         let contents = try before.map { try Data(contentsOf: out.appendingPathComponent($0)) }
         let resumed = try run(["sweep", spec.path, "--out", out.path])
         XCTAssertEqual(resumed.status, 0, resumed.error)
