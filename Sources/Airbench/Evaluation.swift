@@ -1,16 +1,16 @@
 import AirbenchKernels
 
-/// One augmented view of a test image: an optional left-right mirror after a translation by (dy, dx) pixels
-/// with reflection padding (Listing 4 `infer`).
-struct View {
-    func sameImage(as other: View) -> Bool { mirror == other.mirror && shift == other.shift }
-    var mirror: Bool
-    var shift: Int  // −1: up-and-left view padded[0:32], +1: down-and-right view padded[2:34] (32×32 images)
-    var weight: Float
-}
-
 /// Test-time augmentation (paper Section 3.5, Listing 4 `infer`).
 public enum TTA {
+    /// One augmented view of a test image: an optional left-right mirror after a translation by (dy, dx) pixels
+    /// with reflection padding (Listing 4 `infer`).
+    struct View {
+        func sameImage(as other: View) -> Bool { mirror == other.mirror && shift == other.shift }
+        var mirror: Bool
+        var shift: Int  // −1: up-and-left view padded[0:32], +1: down-and-right view padded[2:34] (32×32 images)
+        var weight: Float
+    }
+
     /// The weighted views of a level: 0 = the image; 1 = image and mirror (½ each); 2 = those two at ¼ each
     /// plus the mirrored and unmirrored one-pixel translations up-left and down-right at ⅛ each.
     ///
@@ -110,7 +110,7 @@ extension Network {
     }
 
     /// Writes `count` views into the workspace input; images beyond `count` in the workspace are zeroed.
-    private func fillView(_ view: View, from source: UnsafePointer<Float>, count: Int, into ws: Workspace) {
+    private func fillView(_ view: TTA.View, from source: UnsafePointer<Float>, count: Int, into ws: Workspace) {
         let (height, width, channels) = (spec.input.height, spec.input.width, spec.input.channels)
         func reflect(_ i: Int, _ side: Int) -> Int { i < 0 ? -i : (i > side - 1 ? 2 * (side - 1) - i : i) }
         let input = ws.input.pointer, pixels = spec.input.pixels

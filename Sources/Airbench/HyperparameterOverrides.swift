@@ -39,7 +39,7 @@ extension Hyperparameters {
 
     /// Fields that are absent from the JSON form while nil, with the value an object merges into.
     static var optionalDefaults: [String: Any] {
-        let proxy = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(ProxyFiltering()))) ?? [:]
+        let proxy = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(ProxyFilter.Settings()))) ?? [:]
         return ["proxy": proxy, "whitenBiasEpochs": NSNull(), "scalingFactor": NSNull()]
     }
 

@@ -50,19 +50,6 @@ public enum HeadInit: String, Sendable, Equatable, Codable, CaseIterable {
 /// The order in which an epoch visits the training images (paper Table 1).
 public typealias DataOrder = CifarLoader.Order
 
-/// airbench96_faster's data filtering (spec C): a small proxy network trained on the same stream scores every
-/// batch; the main network trains only on the `keep` highest-loss examples of each batch.
-public struct ProxyFiltering: Sendable, Equatable, Codable {
-    /// The proxy's ConvGroup widths (2 convs each, no residual).
-    public var widths: Widths = Widths(block1: 32, block2: 64, block3: 64)
-    /// Examples of each batch the main network trains on (the highest proxy losses).
-    public var keep: Int = 512
-    /// The proxy takes an optimizer step every this many batches (it scores every batch).
-    public var stepInterval: Int = 4
-
-    public init() {}
-}
-
 /// Every hyperparameter of a training method of the airbench family, with airbench94's values (paper Listing 4,
 /// `hyp`) as defaults. `Method` holds the other presets.
 ///
@@ -149,7 +136,7 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
     /// last partial batch of each epoch.
     public var batchesSpanEpochs: Bool = false
     /// airbench96_faster's proxy data filtering; nil trains on whole batches.
-    public var proxy: ProxyFiltering? = nil
+    public var proxy: ProxyFilter.Settings? = nil
 
     // MARK: Evaluation
     /// Test-time augmentation level of the final evaluation: 0 none, 1 mirror, 2 mirror + translate.
@@ -166,10 +153,8 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
         return NetworkSpec(name: method, input: input,
                            whitening: .init(kernelSize: 2, trainable: !whitening),
                            groups: groups,
-                           head: .init(classes: classes, outputScale: scalingFactor ?? 1 / Double(widths.block3)),
+                           head: .init(classes: classes, scalingFactor: scalingFactor ?? 1 / Double(widths.block3)),
                            naming: moduleNames)
     }
 }
 
-/// The airbench94 hyperparameters (the name of the type before the family).
-public typealias Hyperparameters94 = Hyperparameters

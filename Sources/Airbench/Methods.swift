@@ -125,7 +125,7 @@ public struct Method: Sendable, Equatable {
         h.trainEpochs = 45
         h.whitenBiasEpochs = nil
         h.batchesSpanEpochs = true
-        h.proxy = ProxyFiltering()
+        h.proxy = ProxyFilter.Settings()
         return Method(name: "airbench96_faster", summary: "airbench96_2024 trained on the half of each batch a small proxy finds hardest",
                       published: "96.00% (n=200), 27.3 s on an A100, 3.1 PFLOPs", hyperparameters: h)
     }()

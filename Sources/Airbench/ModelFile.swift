@@ -55,23 +55,23 @@ extension Network {
     /// comes from the tensors: `0.weight` (nn.Sequential keys) or `whiten.weight` (airbench94_muon's CifarNet)
     /// gives the whitening kernel and input channels, one ConvGroup per `conv1.weight` with as many convs as
     /// `convK.weight` keys, the classes from the head; the image size is `input` and the output scale
-    /// `outputScale` (1/9, or 1/width for CifarNet). A residual cannot be seen in the tensors: 3-conv groups
+    /// `scalingFactor` (1/9, or 1/width for CifarNet). A residual cannot be seen in the tensors: 3-conv groups
     /// without a spec are read as airbench96's (paper version, GELU before the add).
-    public static func load(from url: URL, input: NetworkSpec.Input = .cifar, outputScale: Double? = nil)
+    public static func load(from url: URL, input: NetworkSpec.Input = .cifar, scalingFactor: Double? = nil)
         throws -> Network {
-        try load(file: try SafetensorsFile.read(from: url), name: url.path, input: input, outputScale: outputScale)
+        try load(file: try SafetensorsFile.read(from: url), name: url.path, input: input, scalingFactor: scalingFactor)
     }
 
     /// `load(from:)` for a file already read; `name` names it in errors.
     public static func load(file: SafetensorsFile, name: String, input: NetworkSpec.Input = .cifar,
-                            outputScale: Double? = nil) throws -> Network {
+                            scalingFactor: Double? = nil) throws -> Network {
         let spec: NetworkSpec
         if let json = file.metadata["spec"] {
             do { spec = try JSONDecoder().decode(NetworkSpec.self, from: Data(json.utf8)) } catch {
                 throw ModelFileError.notAnAirbench94Model(file: name, reason: "its metadata 'spec' does not parse: \(error)")
             }
         } else {
-            spec = try inferSpec(file, name: name, input: input, outputScale: outputScale)
+            spec = try inferSpec(file, name: name, input: input, scalingFactor: scalingFactor)
         }
         let network: Network
         do { network = try Network(spec: spec) } catch {
@@ -93,9 +93,9 @@ extension Network {
     }
 
     /// The network a state_dict without a `spec` describes (see `load`).
-    static func inferSpec(_ file: SafetensorsFile, name: String, input: NetworkSpec.Input, outputScale: Double?) throws -> NetworkSpec {
+    static func inferSpec(_ file: SafetensorsFile, name: String, input: NetworkSpec.Input, scalingFactor: Double?) throws -> NetworkSpec {
         let naming: NetworkSpec.Naming = file.contains("whiten.weight") ? .cifarNet : .sequential
-        var probe = NetworkSpec(name: "", input: input, groups: [], head: .init(classes: 2, outputScale: 1), naming: naming)
+        var probe = NetworkSpec(name: "", input: input, groups: [], head: .init(classes: 2, scalingFactor: 1), naming: naming)
         func shape(_ key: String) throws -> [Int] {
             guard file.contains(key) else { throw ModelFileError.missingTensor(file: name, name: key) }
             return try file.shape(key)
@@ -117,10 +117,10 @@ extension Network {
         let head = try shape(probe.headModule + ".weight")
         var modelInput = input
         modelInput.channels = whitening[1]
-        let scale = outputScale ?? (naming == .cifarNet ? 1 / Double(groups.last?.width ?? 1) : 1.0 / 9)
+        let scale = scalingFactor ?? (naming == .cifarNet ? 1 / Double(groups.last?.width ?? 1) : 1.0 / 9)
         return NetworkSpec(name: file.metadata["model"] ?? "airbench94", input: modelInput,
                            whitening: .init(kernelSize: whitening[2]), groups: groups,
-                           head: .init(classes: head.first ?? 0, outputScale: scale), naming: naming)
+                           head: .init(classes: head.first ?? 0, scalingFactor: scale), naming: naming)
     }
 }
 

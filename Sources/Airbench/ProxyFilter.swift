@@ -97,3 +97,18 @@ final class FilteredBatches: BatchStream {
         }
     }
 }
+
+extension ProxyFilter {
+    /// airbench96_faster's data filtering (spec C): a small proxy network trained on the same stream scores every
+    /// batch; the main network trains only on the `keep` highest-loss examples of each batch.
+    public struct Settings: Sendable, Equatable, Codable {
+        /// The proxy's ConvGroup widths (2 convs each, no residual).
+        public var widths: Widths = Widths(block1: 32, block2: 64, block3: 64)
+        /// Examples of each batch the main network trains on (the highest proxy losses).
+        public var keep: Int = 512
+        /// The proxy takes an optimizer step every this many batches (it scores every batch).
+        public var stepInterval: Int = 4
+
+        public init() {}
+    }
+}

@@ -159,15 +159,6 @@ public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparam
     return (network, result)
 }
 
-/// Trains airbench94 (paper Listing 4 `main`): `train` with airbench94's hyperparameters by default.
-public func train94(data: Dataset, hyperparameters h: Hyperparameters94 = Hyperparameters94(), seed: UInt64 = 0,
-                    convolution: ConvolutionAlgorithm = .auto, evaluateEachEpoch: Bool = true,
-                    stepDone: (StepProgress) -> Void = { _ in },
-                    progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network94, result: RunResult) {
-    try train(data: data, hyperparameters: h, seed: seed, convolution: convolution,
-              evaluateEachEpoch: evaluateEachEpoch, stepDone: stepDone, progress: progress)
-}
-
 /// A short run on synthetic data so that the first timed run does not pay for first-touch page faults and
 /// thread start-up (the paper's warm-up run, Section 2; on a CPU a few steps suffice).
 public func warmup(hyperparameters h: Hyperparameters = Hyperparameters(), convolution: ConvolutionAlgorithm = .auto,
@@ -178,12 +169,6 @@ public func warmup(hyperparameters h: Hyperparameters = Hyperparameters(), convo
     warm.whiteningImages = min(h.whiteningImages, 2 * h.batchSize)
     let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: h.batchSize, seed: 1), test: .synthetic(count: 100, seed: 2)))
     _ = try train(data: data, hyperparameters: warm, seed: 0, convolution: convolution, evaluateEachEpoch: false)
-}
-
-/// `warmup` with airbench94's hyperparameters by default.
-public func warmup94(hyperparameters h: Hyperparameters94 = Hyperparameters94(), convolution: ConvolutionAlgorithm = .auto,
-                     steps: Int = 3) throws {
-    try warmup(hyperparameters: h, convolution: convolution, steps: steps)
 }
 
 extension Network {

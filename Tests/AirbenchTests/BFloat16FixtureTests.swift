@@ -64,7 +64,7 @@ final class BFloat16FixtureTests: XCTestCase {
         let w = try fp32.floats("config.widths").map { Int($0) }
         let network = Network(widths: Widths(block1: w[0], block2: w[1], block3: w[2]))
         for entry in network.state.layout.entries { network.state.set(entry.name, try fp32.floats("init." + entry.name)) }
-        var h = Hyperparameters94()
+        var h = Hyperparameters()
         h.batchSize = 8
         h.labelSmoothing = Double(try fp32.floats("hyp.label_smoothing")[0])
         let trainStep = TrainStep(network: network, hyperparameters: h, schedule: GivenSchedule(factor: { _ in 1 }))

@@ -11,7 +11,7 @@ final class DatasetTrainingTests: XCTestCase {
     /// checked against translations made here and evaluated one by one at level 0.
     func testUnmirroredTTAAveragesTheTranslatedImages() {
         var generator = SeededGenerator(seed: 4)
-        let network = Network94(widths: Widths(block1: 8, block2: 16, block3: 16))
+        let network = Network(widths: Widths(block1: 8, block2: 16, block3: 16))
         network.initialize(using: &generator)
         let count = 6, side = 32
         let images = CifarLoader.normalizedImages(.synthetic(count: count, seed: 8))
@@ -99,7 +99,7 @@ final class DatasetTrainingTests: XCTestCase {
 
     /// A saved model records its data set and normalisation; a file without them says nothing.
     func testModelFilesRecordTheirDataSet() throws {
-        let network = Network94(widths: Widths(block1: 8, block2: 16, block3: 16))
+        let network = Network(widths: Widths(block1: 8, block2: 16, block3: 16))
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("airbench-dataset-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

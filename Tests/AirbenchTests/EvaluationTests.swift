@@ -9,10 +9,10 @@ final class EvaluationTests: XCTestCase {
     func testEvaluationsSeeTheCurrentWeights() {
         let widths = Widths(block1: 8, block2: 16, block3: 16)
         var generator = SeededGenerator(seed: 5)
-        let network = Network94(widths: widths)
+        let network = Network(widths: widths)
         network.initialize(using: &generator)
         let images = CifarLoader.normalizedImages(.synthetic(count: 30, seed: 3))
-        func logits(_ n: Network94) -> [Float] {
+        func logits(_ n: Network) -> [Float] {
             images.withUnsafeBufferPointer { n.infer(images: $0.baseAddress!, count: 30, ttaLevel: 2, batchSize: 8) }
         }
         let before = logits(network)
@@ -21,7 +21,7 @@ final class EvaluationTests: XCTestCase {
         network.state.set("3.conv1.weight", weights)
         let after = logits(network)
         XCTAssertNotEqual(before, after)
-        let fresh = Network94(widths: widths)
+        let fresh = Network(widths: widths)
         fresh.state.copy(from: network.state)
         XCTAssertEqual(after, logits(fresh))
     }

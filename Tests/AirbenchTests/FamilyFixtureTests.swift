@@ -106,7 +106,7 @@ final class FamilyFixtureTests: XCTestCase {
         h.weightDecay = try scalar(file, "hyp.wd_per_example") * kilostep
         h.muonLearningRate = try scalar(file, "hyp.muon_lr")
         h.muonMomentum = try scalar(file, "hyp.muon_momentum")
-        XCTAssertEqual(h.networkSpec().head.outputScale, try scalar(file, "hyp.scaling_factor"), accuracy: 1e-7)
+        XCTAssertEqual(h.networkSpec().head.scalingFactor, try scalar(file, "hyp.scaling_factor"), accuracy: 1e-7)
         let network = try self.network(h, file, prefix: "init.")
         XCTAssertEqual(network.whiteningWeight, "whiten.weight")
         // The run's plan from the library, as `train` makes it: 25 steps per epoch make 3 whitening-bias epochs

@@ -25,7 +25,7 @@ final class FamilyTests: XCTestCase {
         // The spec's exact count for airbench94 (`model.parameters()`, frozen ones included).
         let spec = Method.airbench94.hyperparameters.networkSpec()
         XCTAssertEqual(spec.parameterCount, 1_972_792)
-        XCTAssertEqual(Network94().parameterCount, spec.parameterCount)
+        XCTAssertEqual(Network().parameterCount, spec.parameterCount)
         // Steps: airbench94 476, muon 25·8 = 200, faster 48·45 = 2160 (spec appendix).
         XCTAssertEqual(RunPlan(Method.airbench94.hyperparameters, trainImages: 50_000).totalSteps, 476)
         XCTAssertEqual(RunPlan(Method.airbench94Muon.hyperparameters, trainImages: 50_000).totalSteps, 200)
@@ -53,7 +53,7 @@ final class FamilyTests: XCTestCase {
             XCTAssertEqual(inferred.spec.naming, network.spec.naming, method.name)
             XCTAssertEqual(inferred.spec.groups.map(\.width), [8, 12, 16], method.name)
             XCTAssertEqual(inferred.spec.groups.map(\.convs), network.spec.groups.map(\.convs), method.name)
-            XCTAssertEqual(inferred.spec.head.outputScale, network.spec.head.outputScale, method.name)
+            XCTAssertEqual(inferred.spec.head.scalingFactor, network.spec.head.scalingFactor, method.name)
         }
     }
 

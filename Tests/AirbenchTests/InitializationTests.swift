@@ -7,7 +7,7 @@ final class InitializationTests: XCTestCase {
     /// kaiming-uniform with a = √5); BatchNorm weight 1, bias 0, running mean 0, running variance 1.
     func testDefaultInitialisationFollowsListing4() {
         let widths = Widths(block1: 32, block2: 16, block3: 24)  // block 2 narrower than its input: dirac on 16 filters
-        let network = Network94(widths: widths)
+        let network = Network(widths: widths)
         var generator = SeededGenerator(seed: 5)
         network.initialize(using: &generator)
         for entry in network.state.layout.entries {
@@ -40,7 +40,7 @@ final class InitializationTests: XCTestCase {
 
     func testSameSeedSameInitialisationDifferentSeedDifferent() {
         func initial(_ seed: UInt64) -> [Float] {
-            let network = Network94(widths: Widths(block1: 8, block2: 8, block3: 8))
+            let network = Network(widths: Widths(block1: 8, block2: 8, block3: 8))
             var generator = SeededGenerator(seed: seed)
             network.initialize(using: &generator)
             return network.state.storage.array

@@ -13,8 +13,8 @@ final class ModelFileTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
-    func randomNetwork(widths: Widths = Widths(block1: 8, block2: 16, block3: 12), seed: UInt64 = 3) -> Network94 {
-        let network = Network94(widths: widths)
+    func randomNetwork(widths: Widths = Widths(block1: 8, block2: 16, block3: 12), seed: UInt64 = 3) -> Network {
+        let network = Network(widths: widths)
         var generator = SeededGenerator(seed: seed)
         network.initialize(using: &generator)
         // Running statistics and biases away from their initial values, so the round trip covers them.
@@ -27,7 +27,7 @@ final class ModelFileTests: XCTestCase {
     func testExportImportRoundTripIsBitwise() throws {
         let network = randomNetwork(), url = folder.appendingPathComponent("model.safetensors")
         try network.save(to: url)
-        let loaded = try Network94.load(from: url)
+        let loaded = try Network.load(from: url)
         XCTAssertEqual(loaded.spec, network.spec)
         XCTAssertEqual(loaded.state.storage.array, network.state.storage.array)
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: folder.path).contains { $0.hasSuffix(".tmp") })
@@ -38,7 +38,7 @@ final class ModelFileTests: XCTestCase {
     func testKeysAndShapesMatchPyTorchStateDict() throws {
         let fixture = try loadFixture("airbench94_small")
         let pytorchKeys = Set(fixture.names.filter { $0.hasPrefix("init.") }.map { String($0.dropFirst(5)) })
-        let exported = Network94(widths: Widths(block1: 16, block2: 32, block3: 32)).safetensors()
+        let exported = Network(widths: Widths(block1: 16, block2: 32, block3: 32)).safetensors()
         XCTAssertEqual(Set(exported.names), pytorchKeys)
         for key in pytorchKeys { XCTAssertEqual(try exported.shape(key), try fixture.shape("init." + key), key) }
         let bytes = exported.serialized()
@@ -57,7 +57,7 @@ final class ModelFileTests: XCTestCase {
         }
         let url = folder.appendingPathComponent("pytorch.safetensors")
         try file.write(to: url)
-        let network = try Network94.load(from: url)
+        let network = try Network.load(from: url)
         XCTAssertEqual(network.spec, .airbench94(widths: Widths(block1: 16, block2: 32, block3: 32)))
         XCTAssertEqual(network.state.values("3.norm2.bias"), try fixture.floats("init.3.norm2.bias"))
     }
@@ -68,14 +68,14 @@ final class ModelFileTests: XCTestCase {
         file.tensors["7.weight"] = nil
         let missing = folder.appendingPathComponent("missing.safetensors")
         try file.write(to: missing)
-        XCTAssertThrowsError(try Network94.load(from: missing)) {
+        XCTAssertThrowsError(try Network.load(from: missing)) {
             XCTAssertEqual($0 as? ModelFileError, .missingTensor(file: missing.path, name: "7.weight"))
         }
         file = network.safetensors()
         file.setFloats([Float](repeating: 0, count: 10 * 13), shape: [10, 13], for: "7.weight")
         let wrong = folder.appendingPathComponent("wrong.safetensors")
         try file.write(to: wrong)
-        XCTAssertThrowsError(try Network94.load(from: wrong)) {
+        XCTAssertThrowsError(try Network.load(from: wrong)) {
             XCTAssertEqual($0 as? ModelFileError, .wrongShape(file: wrong.path, name: "7.weight", expected: [10, 12], actual: [10, 13]))
         }
         file = network.safetensors()
@@ -84,9 +84,9 @@ final class ModelFileTests: XCTestCase {
         file.setFloats(values, shape: [24], for: "0.bias")
         let nan = folder.appendingPathComponent("nan.safetensors")
         try file.write(to: nan)
-        XCTAssertThrowsError(try Network94.load(from: nan)) { XCTAssertTrue("\($0)".contains("NaN")) }
+        XCTAssertThrowsError(try Network.load(from: nan)) { XCTAssertTrue("\($0)".contains("NaN")) }
         let garbage = folder.appendingPathComponent("garbage.safetensors")
         try Data("not a model".utf8).write(to: garbage)
-        XCTAssertThrowsError(try Network94.load(from: garbage)) { XCTAssertTrue("\($0)".contains(garbage.path)) }
+        XCTAssertThrowsError(try Network.load(from: garbage)) { XCTAssertTrue("\($0)".contains(garbage.path)) }
     }
 }

@@ -9,7 +9,7 @@ import XCTest
 /// bytes hash to the value recorded from the code before the restructuring (issue 7: "the model saved after
 /// training is byte-identical before and after").
 ///
-/// How the hashes were recorded: SHA-256 of the file `Network94.save(to:)` wrote after `run` below, measured on
+/// How the hashes were recorded: SHA-256 of the file `Network.save(to:)` wrote after `run` below, measured on
 /// commit 1908f39 (before the family engine) on an AVX-512 + AVX512_BF16 CPU, per kernel configuration
 /// (`kernelConfiguration`) and convolution algorithm. AVX2 and AVX-512 give identical fp32 bits, the portable
 /// path and bf16 do not, hence the key.
@@ -75,7 +75,7 @@ final class ModelHashTests: XCTestCase {
     /// Lookahead update (step 5) and the final copy; the whitening bias trains in epoch 0 only, so both
     /// backward variants (with and without the backward-data pass into block 1) run.
     func run(algorithm: ConvolutionAlgorithm) throws -> String {
-        var h = Hyperparameters94()
+        var h = Hyperparameters()
         h.widths = Widths(block1: 16, block2: 32, block3: 32)
         h.batchSize = 256
         h.trainEpochs = 2
@@ -83,7 +83,7 @@ final class ModelHashTests: XCTestCase {
         h.whiteningImages = 512
         h.ttaLevel = 0
         let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: 1024, seed: 1), test: .synthetic(count: 50, seed: 2)))
-        let (network, _) = try train94(data: data, hyperparameters: h, seed: 7, convolution: algorithm,
+        let (network, _) = try train(data: data, hyperparameters: h, seed: 7, convolution: algorithm,
                                        evaluateEachEpoch: false)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("airbench-hash-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }

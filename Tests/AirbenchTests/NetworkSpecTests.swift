@@ -18,7 +18,7 @@ final class NetworkSpecTests: XCTestCase {
 
     func testThreeConvGroupsAddConv3AndNorm3AndTheHeadMovesWithTheGroupCount() throws {
         let spec = NetworkSpec(name: "test", input: .cifar, groups: [.init(width: 8, convs: 3), .init(width: 16)],
-                               head: .init(classes: 4, outputScale: 0.5))
+                               head: .init(classes: 4, scalingFactor: 0.5))
         let layout = Network.layout(spec: spec)
         XCTAssertEqual(layout["2.conv3.weight"].shape, [8, 8, 3, 3])
         XCTAssertEqual(layout["2.norm3.bias"].role, .normBias)
@@ -66,11 +66,11 @@ final class NetworkSpecTests: XCTestCase {
         KernelPrecision.use(.fp32)
         let spec = NetworkSpec(name: "test", input: .init(height: 16, width: 16, channels: 3),
                                whitening: .init(trainable: trainableWhitening), groups: groups,
-                               head: .init(classes: 4, outputScale: 1.0 / 9))
+                               head: .init(classes: 4, scalingFactor: 1.0 / 9))
         let network = try Network(spec: spec)
         var generator = SeededGenerator(seed: 5)
         network.initialize(using: &generator)
-        var h = Hyperparameters94()
+        var h = Hyperparameters()
         h.batchSize = 8
         let step = TrainStep(network: network, hyperparameters: h, schedule: GivenSchedule(factor: { _ in 1 }))
         for i in 0..<8 * spec.input.pixels { step.images[i] = generator.uniformFloat() * 2 - 1 }
@@ -128,6 +128,6 @@ final class NetworkSpecTests: XCTestCase {
         XCTAssertTrue(names.contains("layers.3.norm2.running_var"))
         XCTAssertEqual(names.last, "head.weight")
         XCTAssertEqual(layout["head.weight"].shape, [10, 12])
-        XCTAssertEqual(h.networkSpec().head.outputScale, 1.0 / 12)  // ÷ the last group's width
+        XCTAssertEqual(h.networkSpec().head.scalingFactor, 1.0 / 12)  // ÷ the last group's width
     }
 }

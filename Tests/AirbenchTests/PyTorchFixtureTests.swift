@@ -15,7 +15,7 @@ import XCTest
 final class PyTorchFixtureTests: XCTestCase {
     var fixture: SafetensorsFile!
     var widths = Widths()
-    var h = Hyperparameters94()
+    var h = Hyperparameters()
 
     override func setUpWithError() throws {
         KernelPrecision.use(.fp32)  // the fixture is fp32 PyTorch (BFloat16FixtureTests has the bf16 counterpart)

@@ -25,7 +25,7 @@ final class ScheduleTests: XCTestCase {
     }
 
     func testDecoupledHyperparametersMatchListing4() {
-        let h = Hyperparameters94()
+        let h = Hyperparameters()
         let sgd = NesterovSGD(layout: Network.layout(spec: .airbench94()), hyperparameters: h)
         let kilostep = 1024 * (1 + 1 / (1 - 0.85))
         XCTAssertEqual(sgd.rates.weights, 11.5 / kilostep, accuracy: 1e-15)

@@ -6,8 +6,8 @@ import XCTest
 
 final class TrainingTests: XCTestCase {
     /// A configuration small enough for a test: narrow widths, 2 steps per epoch.
-    func tiny() -> (Hyperparameters94, Dataset) {
-        var h = Hyperparameters94()
+    func tiny() -> (Hyperparameters, Dataset) {
+        var h = Hyperparameters()
         h.widths = Widths(block1: 8, block2: 16, block3: 16)
         h.batchSize = 64
         h.trainEpochs = 1.5
@@ -22,13 +22,13 @@ final class TrainingTests: XCTestCase {
         let before = KernelThreads.count
         defer { KernelThreads.use(before) }
         KernelThreads.use(1)
-        let (a, resultA) = try train94(data: data, hyperparameters: h, seed: 7)
+        let (a, resultA) = try train(data: data, hyperparameters: h, seed: 7)
         KernelThreads.use(2)
-        let (b, resultB) = try train94(data: data, hyperparameters: h, seed: 7)
+        let (b, resultB) = try train(data: data, hyperparameters: h, seed: 7)
         XCTAssertEqual(a.state.storage.array, b.state.storage.array)
         XCTAssertEqual(resultA.ttaValidationAccuracy, resultB.ttaValidationAccuracy)
         XCTAssertEqual(resultA.epochs.map(\.trainLoss), resultB.epochs.map(\.trainLoss))
-        let (c, _) = try train94(data: data, hyperparameters: h, seed: 8)
+        let (c, _) = try train(data: data, hyperparameters: h, seed: 8)
         XCTAssertNotEqual(a.state.storage.array, c.state.storage.array)
     }
 
@@ -36,7 +36,7 @@ final class TrainingTests: XCTestCase {
         var (h, data) = tiny()
         h.trainEpochs = 2.4  // 2 batches per epoch ⇒ ceil(4.8) = 5 steps: epochs 0, 1, 2 (the last cut short)
         var rows = [EpochRecord](), steps = [StepProgress]()
-        let (_, result) = try train94(data: data, hyperparameters: h, seed: 1, stepDone: { steps.append($0) }) {
+        let (_, result) = try train(data: data, hyperparameters: h, seed: 1, stepDone: { steps.append($0) }) {
             rows.append($0)
         }
         XCTAssertEqual(steps.map(\.step), [1, 2, 3, 4, 5])
@@ -54,7 +54,7 @@ final class TrainingTests: XCTestCase {
         var (h, data) = tiny()
         h.learningRate = 1e36  // weights overflow to infinity within a few steps
         h.trainEpochs = 4
-        XCTAssertThrowsError(try train94(data: data, hyperparameters: h, seed: 1)) { error in
+        XCTAssertThrowsError(try train(data: data, hyperparameters: h, seed: 1)) { error in
             guard case TrainingError.diverged = error else { return XCTFail("expected divergence, got \(error)") }
         }
     }
@@ -62,7 +62,7 @@ final class TrainingTests: XCTestCase {
     func testInvalidConfigurationsAreRejected() {
         var (h, data) = tiny()
         h.batchSize = 1000
-        XCTAssertThrowsError(try train94(data: data, hyperparameters: h)) { XCTAssertTrue("\($0)".contains("batch size")) }
+        XCTAssertThrowsError(try train(data: data, hyperparameters: h)) { XCTAssertTrue("\($0)".contains("batch size")) }
     }
 
     /// A small real training on CIFAR-10 (needs AIRBENCH_DATA): 4 epochs on 10,240 images with narrow widths must
@@ -72,12 +72,12 @@ final class TrainingTests: XCTestCase {
         guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
         var data = try Dataset.load(DatasetSelection(.cifar10), dataFlag: nil)
         data.train = data.train.subset(Array(0..<10_240))
-        var h = Hyperparameters94()
+        var h = Hyperparameters()
         h.widths = Widths(block1: 32, block2: 64, block3: 64)
         h.batchSize = 512
         h.trainEpochs = 4
         h.ttaLevel = 0
-        let (_, result) = try train94(data: data, hyperparameters: h, seed: 0, evaluateEachEpoch: false)
+        let (_, result) = try train(data: data, hyperparameters: h, seed: 0, evaluateEachEpoch: false)
         print("smoke training: TTA-0 accuracy \(result.ttaValidationAccuracy), \(result.timeSeconds) s")
         XCTAssertGreaterThan(result.ttaValidationAccuracy, 0.45)
     }

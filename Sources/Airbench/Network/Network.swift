@@ -23,7 +23,7 @@ public final class Network: @unchecked Sendable {
     /// BatchNorm momentum, paper convention (running = momentum·running + (1 − momentum)·batch).
     public let batchNormMomentum: Double
     public let batchNormEpsilon: Double
-    /// The head's output scale (`spec.head.outputScale`) in the precision the logits are computed in.
+    /// The head's output scale (`spec.head.scalingFactor`) in the precision the logits are computed in.
     public let scalingFactor: Float
     /// How the 3×3 convolutions run their three passes (an engine choice, not part of the
     /// method: Winograd differs from direct only by rounding).
@@ -72,7 +72,7 @@ public final class Network: @unchecked Sendable {
         self.spec = spec
         self.batchNormMomentum = batchNormMomentum
         self.batchNormEpsilon = batchNormEpsilon
-        scalingFactor = Float(spec.head.outputScale)
+        scalingFactor = Float(spec.head.scalingFactor)
         let sizes = spec.groupInputSizes
         var channels = spec.whiteningWidth
         blocks = spec.groups.enumerated().map { i, group in
@@ -97,7 +97,7 @@ public final class Network: @unchecked Sendable {
     public convenience init(widths: Widths = Widths(), batchNormMomentum: Double = 0.6, batchNormEpsilon: Double = 1e-12,
                             scalingFactor: Double = 1.0 / 9) {
         do {
-            try self.init(spec: .airbench94(widths: widths, outputScale: scalingFactor),
+            try self.init(spec: .airbench94(widths: widths, scalingFactor: scalingFactor),
                           batchNormMomentum: batchNormMomentum, batchNormEpsilon: batchNormEpsilon)
         } catch {
             preconditionFailure("\(error)")  // only non-positive widths or scale can fail; callers validate those
@@ -212,8 +212,6 @@ public final class Network: @unchecked Sendable {
     }
 }
 
-/// The airbench94 network: `Network` built from `NetworkSpec.airbench94`.
-public typealias Network94 = Network
 
 extension Network {
     /// Every convolution with its name (PyTorch module path) and shape, at batch size `batch`.

@@ -69,10 +69,12 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     /// The linear head (no bias) and the constant its output is multiplied by.
     public struct Head: Sendable, Equatable, Codable {
         public var classes: Int
-        public var outputScale: Double
-        public init(classes: Int, outputScale: Double) {
+        public var scalingFactor: Double
+        /// The JSON key of model files written before the rename.
+        enum CodingKeys: String, CodingKey { case classes, scalingFactor = "outputScale" }
+        public init(classes: Int, scalingFactor: Double) {
             self.classes = classes
-            self.outputScale = outputScale
+            self.scalingFactor = scalingFactor
         }
     }
 
@@ -106,9 +108,9 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
 
     /// airbench94 (paper Listing 4): three 2-conv groups without residuals, output scale 1/9.
     public static func airbench94(widths: Widths = Widths(), input: Input = .cifar, classes: Int = 10,
-                                  outputScale: Double = 1.0 / 9) -> NetworkSpec {
+                                  scalingFactor: Double = 1.0 / 9) -> NetworkSpec {
         NetworkSpec(name: "airbench94", input: input, groups: widths.array.map { ConvGroup(width: $0) },
-                    head: Head(classes: classes, outputScale: outputScale))
+                    head: Head(classes: classes, scalingFactor: scalingFactor))
     }
 
     /// airbench96 (spec A.2/A.3): three 3-conv residual groups. The paper version (`31ce2de:airbench96.py`,
@@ -116,12 +118,12 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     /// 128/384/512, `activationAfterAdd: true`) applies the GELU to the sum.
     public static func airbench96(widths: Widths = Widths(block1: 128, block2: 512, block3: 512),
                                   activationAfterAdd: Bool = false, input: Input = .cifar, classes: Int = 10,
-                                  outputScale: Double = 1.0 / 9) -> NetworkSpec {
+                                  scalingFactor: Double = 1.0 / 9) -> NetworkSpec {
         NetworkSpec(name: "airbench96", input: input,
                     groups: widths.array.map {
                         ConvGroup(width: $0, convs: 3, residual: true, activationAfterAdd: activationAfterAdd)
                     },
-                    head: Head(classes: classes, outputScale: outputScale))
+                    head: Head(classes: classes, scalingFactor: scalingFactor))
     }
 
     /// Output channels of the whitening layer.
@@ -169,7 +171,7 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
             throw fail("the final \(last.height)×\(last.width) map must be square and at most 15×15 for the global max-pool")
         }
         guard head.classes >= 2 else { throw fail("the head needs at least 2 classes, got \(head.classes)") }
-        guard head.outputScale.isFinite, head.outputScale > 0 else { throw fail("output scale must be positive") }
+        guard head.scalingFactor.isFinite, head.scalingFactor > 0 else { throw fail("output scale must be positive") }
     }
 }
 
