@@ -1,10 +1,10 @@
 import Foundation
 
-/// The CIFAR-10 data set: 50,000 training and 10,000 test images of 10 classes.
+/// The CIFAR-10 data set: 50,000 training and 10,000 test images of 10 classes in the official files.
 public struct CIFAR10: Sendable {
-    /// The 50,000 training images (`data_batch_1.bin` … `data_batch_5.bin`, in file order).
+    /// The training images (`data_batch_1.bin` … `data_batch_5.bin`, in file order).
     public var train: ImageSplit
-    /// The 10,000 test images (`test_batch.bin`).
+    /// The test images (`test_batch.bin`).
     public var test: ImageSplit
 
     /// Class names in label order.

@@ -2,7 +2,7 @@ import _CZlib
 
 /// One zlib `inflate` stream over an input held in memory, shared by `Gzip` and `Zlib`: sets the stream up
 /// for a wrapper, feeds it, hands the output on in pieces, and stops at the end of a stream (a gzip member or
-/// a zlib stream) or with the caller's error for a failure.
+/// a zlib stream) or with a `FormatError` about the stream's file, of the kind the caller gives, for a failure.
 final class InflateStream {
     /// The file the stream comes from, for errors.
     let file: String
