@@ -118,11 +118,6 @@ func reportingErrors<T>(_ body: () throws -> T) -> T {
     }
 }
 
-/// Writes `data` atomically (see `writeFileAtomically`), as a `CLIError` naming the file on failure.
-func writeAtomically(_ data: Data, to url: URL) throws {
-    do { try writeFileAtomically(data, to: url) } catch { throw CLIError("cannot write \(url.path): \(error)") }
-}
-
 extension ConvolutionAlgorithm: ExpressibleByArgument {}
 extension DatasetName: ExpressibleByArgument {}
 extension CIFAR100Labels: ExpressibleByArgument {}

@@ -56,6 +56,8 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
         let selection = try runtime.datasetOptions.selection(implied: method.dataset, impliedBy: "the preset \(method.name)")
         let h = try options.hyperparameters(method: method, dataset: selection)
         var data = try runtime.loadData(selection)
+        // Described as read, before the limit: the counts it shows are the files', to compare with the official ones.
+        let dataSummary = data.summary
         if let trainLimit = options.trainLimit {
             guard trainLimit <= data.train.count else {
                 throw CLIError("--train-limit \(trainLimit) exceeds the \(data.train.count) training images")
@@ -66,7 +68,7 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
         print("\(h.method): \(kernelConfiguration), \(threads) thread(s), "
               + "widths \(h.widths.array), batch \(h.batchSize), \(h.trainEpochs) epochs, flip \(h.flip.rawValue), "
               + "\(data.train.count) training images")
-        print("data: \(data.summary)")
+        print("data: \(dataSummary)")
         print("3×3 convolutions (--convolution \(runtime.kernel.convolution)): \(plans.network)"
               + (plans.proxy.map { "; proxy: \($0)" } ?? ""))
         fflush(nil)
@@ -121,7 +123,7 @@ func writeLog(to path: String, results: [RunResult], threads: Int, data: Dataset
                        meanTimeSeconds: results.map(\.timeSeconds).reduce(0, +) / Double(results.count))
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try writeAtomically(try encoder.encode(entry), to: URL(fileURLWithPath: path))
+    try writeFileAtomically(try encoder.encode(entry), to: URL(fileURLWithPath: path))
 }
 
 /// The JSON written by `--log`.

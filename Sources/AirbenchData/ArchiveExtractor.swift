@@ -5,8 +5,8 @@ import Foundation
 package enum ArchiveExtractor {
     /// Extracts the regular files of `archive` under `folder` (which must exist).
     ///
-    /// - Throws: `DataError.badArchive` naming the archive when it cannot be decoded or holds an
-    ///   unsafe path; `DataError.fileSystem` when a file cannot be written.
+    /// - Throws: `FormatError` naming the archive when it cannot be decoded; `DataError.badArchive` when it
+    ///   holds an unsafe path; `DataError.fileSystem` when it cannot be read or a file cannot be written.
     package static func extractTarGzip(_ archive: URL, into folder: URL) throws {
         let compressed: Data
         do {
@@ -16,17 +16,13 @@ package enum ArchiveExtractor {
         }
         var writer = FileWriter(folder: folder, archivePath: archive.path)
         defer { writer.close() }
-        var tar = TarReader()
-        do {
-            try compressed.withUnsafeBytes { input in
-                try Gzip.decompress(input) { piece in
-                    try tar.consume(piece) { try writer.handle($0) }
-                }
+        var tar = TarReader(file: archive.path)
+        try compressed.withUnsafeBytes { input in
+            try Gzip.decompress(input, file: archive.path) { piece in
+                try tar.consume(piece) { try writer.handle($0) }
             }
-            try tar.finish()
-        } catch let error as ArchiveError {
-            throw DataError.badArchive(path: archive.path, reason: error.description)
         }
+        try tar.finish()
     }
 }
 

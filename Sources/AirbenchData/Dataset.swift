@@ -40,15 +40,22 @@ public struct Dataset: Sendable {
         self.init(selection: DatasetSelection(.cifar10), train: data.train, test: data.test)
     }
 
-    /// One line for logs: the data set, its sizes, and what would change the bits (normalisation, flips).
+    /// One line for logs: the data set, its sizes (with the official ones where they differ: a subset or a cleaned
+    /// copy reads as it is, and this is where the user sees it), and what would change the bits (normalisation,
+    /// flips).
     public var summary: String {
         func format(_ n: Normalization) -> String {
             zip(n.mean, n.std).map { String(format: "%.4f/%.4f", $0, $1) }.joined(separator: " ")
         }
+        func images(_ count: Int, _ split: String, official: Int) -> String {
+            "\(grouped(count)) \(split) images" + (count == official ? "" : " (official: \(grouped(official)))")
+        }
         let check = statisticsAgree ? "the training split agrees"
             : String(format: "WARNING: the training split's own (%@) differ by %.4f: not the official data?",
                      format(trainingSplitStatistics), trainingSplitStatistics.distance(to: normalization))
-        return "\(selection): \(train.count) train, \(test.count) test images, \(classCount) classes; "
+        let official = selection.officialCounts
+        return "\(selection): \(images(train.count, "train", official: official.train)), "
+            + "\(images(test.count, "test", official: official.test)), \(classCount) classes; "
             + "published normalisation mean/std \(format(normalization)) (\(check))" + (mirrorable ? "" : "; no mirroring")
     }
 }
@@ -57,4 +64,15 @@ extension Normalization {
     /// How far (absolute, on the 0–1 scale) a training split's statistics may be from the published ones before
     /// `Dataset.statisticsAgree` is false.
     public static let publishedTolerance: Float = 0.005
+}
+
+/// A count with a comma between thousands ("50,000"), as the summary writes it.
+private func grouped(_ count: Int) -> String {
+    var digits = String(count)
+    var groups = ""
+    while digits.count > 3 {
+        groups = "," + digits.suffix(3) + groups
+        digits.removeLast(3)
+    }
+    return digits + groups
 }

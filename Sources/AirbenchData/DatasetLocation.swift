@@ -12,10 +12,12 @@ package struct DatasetLayout: Sendable {
     package var downloads: [DataSetFile]
     /// Whether an archive's file name says it is this data set's (a lower-cased name with `-` and `_` removed).
     package var archiveNameMatches: @Sendable (String) -> Bool
-    /// Whether `folder` holds complete files of this data set (cheap: names and sizes only).
-    package var isComplete: @Sendable (URL) -> Bool
-    /// Throws the precise problem (missing, truncated or wrong-sized file) of a folder that is not complete.
+    /// Throws the precise problem (a missing folder, a missing, empty or cut-off file) of a folder that does not
+    /// hold this data set's files; cheap (names and sizes only), as every candidate folder is checked with it.
     package var checkFiles: @Sendable (URL) throws -> Void
+
+    /// Whether `folder` holds this data set's files, each well-formed by its size.
+    package func isComplete(_ folder: URL) -> Bool { (try? checkFiles(folder)) != nil }
 
     /// Whether the official distribution is an archive to unpack rather than the files themselves.
     var isArchive: Bool { downloads.count == 1 && Self.isArchiveName(downloads[0].name) }
@@ -36,8 +38,9 @@ package struct DatasetLayout: Sendable {
     ///     else `~/.cache/airbench`).
     ///   - allowDownload: whether an empty cache may be filled from the internet.
     ///   - downloadTimeout: seconds without progress before a download gives up.
-    /// - Throws: `DataError` naming the path that holds no data, the archive that is broken, or the URL that
-    ///   could not be fetched.
+    /// - Throws: `DataError` naming the path that holds no data, the archive that unpacks to no data, or the URL
+    ///   that could not be fetched; `FormatError` naming the file of the data set that is missing or cut off, or
+    ///   the archive that cannot be decoded.
     package func locate(
         dataFlag: String?, environment: [String: String], cacheFolder: URL?, allowDownload: Bool,
         downloadTimeout: TimeInterval = 15
@@ -166,7 +169,7 @@ package struct DatasetLayout: Sendable {
         let children = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).sorted()
         let candidates = [root, root.appendingPathComponent(folderName)]
             + children.flatMap { [root.appendingPathComponent($0), root.appendingPathComponent($0).appendingPathComponent(folderName)] }
-        return candidates.first(where: isComplete)
+        return candidates.first(where: isComplete(_:))
     }
 
     package static func isArchiveName(_ name: String) -> Bool {

@@ -59,10 +59,12 @@ public struct DatasetSelection: Sendable, Codable, Equatable, CustomStringConver
         name == .cifar100 ? (labels == .fine ? CIFAR100.fineClassCount : CIFAR100.coarseClassCount) : 10
     }
 
-    /// Training and test images of the official files (what a run on them costs).
+    /// Training and test images of the official files (what a run on them costs; a copy of another size reads too,
+    /// and `Dataset.summary` compares its counts with these).
     public var officialCounts: (train: Int, test: Int) {
         switch name {
-        case .cifar10, .cifar100: return (50_000, 10_000)
+        case .cifar10: return (CIFAR10.trainFileNames.count * CIFAR10.recordsPerFile, CIFAR10.recordsPerFile)
+        case .cifar100: return (CIFAR100.trainRecords, CIFAR100.testRecords)
         case .svhn: return (SVHN.trainFile.images + (svhnExtra ? SVHN.extraFile.images : 0), SVHN.testFile.images)
         case .cinic10:
             let split = CINIC10.imagesPerClass * CINIC10.classNames.count

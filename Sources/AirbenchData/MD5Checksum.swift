@@ -12,11 +12,11 @@ package enum MD5Checksum {
     /// The digest of a file's contents as 32 lowercase hex digits, read in pieces of `pieceSize` bytes
     /// so that large files cost little memory.
     ///
-    /// - Throws: `DataError.missingFile` when the file is not there, `.fileSystem` when it cannot be read.
+    /// - Throws: `DataError.fileSystem` when the file is not there or cannot be read.
     package static func hexDigest(ofFile file: URL, pieceSize: Int = 1 << 22) throws -> String {
         precondition(pieceSize > 0, "piece size must be positive")
         guard let handle = FileHandle(forReadingAtPath: file.path) else {
-            throw DataError.missingFile(path: file.path, expected: [file.lastPathComponent])
+            throw DataError.fileSystem(path: file.path, reason: "cannot open: file not found or not readable")
         }
         defer { try? handle.close() }
         var md5 = Insecure.MD5()

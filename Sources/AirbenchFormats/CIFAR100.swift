@@ -1,14 +1,14 @@
 import Foundation
 
 /// The CIFAR-100 data set as its binary version ships it (`cifar-100-binary/train.bin` and `test.bin`):
-/// 50,000 training and 10,000 test images, each with a fine label (100 classes) and a coarse label
-/// (20 superclasses).
+/// 50,000 training and 10,000 test images in the official files, each with a fine label (100 classes) and a
+/// coarse label (20 superclasses).
 ///
 /// The engine trains on it as `Dataset` (`DatasetSelection(.cifar100)`, fine or coarse labels).
 public struct CIFAR100: Sendable {
-    /// The 50,000 training images (`train.bin`).
+    /// The training images (`train.bin`).
     public var train: CIFAR100Split
-    /// The 10,000 test images (`test.bin`).
+    /// The test images (`test.bin`).
     public var test: CIFAR100Split
 
     /// Fine labels are 0 ..< 100.
@@ -21,9 +21,9 @@ public struct CIFAR100: Sendable {
     public static let trainFileName = "train.bin"
     /// Name of the test file of the binary version.
     public static let testFileName = "test.bin"
-    /// Records in the real training file.
+    /// Records in the official training file (a copy may hold any number: see `load(folder:)`).
     public static let trainRecords = 50_000
-    /// Records in the real test file.
+    /// Records in the official test file.
     public static let testRecords = 10_000
 
     /// Creates the data set from its two splits.
@@ -32,18 +32,14 @@ public struct CIFAR100: Sendable {
         self.test = test
     }
 
-    /// Reads `train.bin` and `test.bin` from `folder` (a folder such as `cifar-100-binary/`).
+    /// Reads `train.bin` and `test.bin` from `folder` (a folder such as `cifar-100-binary/`). Each may hold any
+    /// whole number of records, so a subset or a cleaned copy in the official layout reads as it is.
     ///
-    /// - Throws: `CIFAR100Error` naming the file that is missing, has the wrong size or holds a bad label.
+    /// - Throws: `FormatError` naming the file that is missing, empty, cut off mid-record or holds a bad label.
     public static func load(folder: URL) throws -> CIFAR100 {
-        try load(folder: folder, trainRecords: trainRecords, testRecords: testRecords)
-    }
-
-    /// `load(folder:)` with other record counts, so tests can use small files.
-    package static func load(folder: URL, trainRecords: Int, testRecords: Int) throws -> CIFAR100 {
         CIFAR100(
-            train: try CIFAR100BinaryFile.read(folder.appendingPathComponent(trainFileName), records: trainRecords),
-            test: try CIFAR100BinaryFile.read(folder.appendingPathComponent(testFileName), records: testRecords))
+            train: try CIFAR100BinaryFile.read(folder.appendingPathComponent(trainFileName)),
+            test: try CIFAR100BinaryFile.read(folder.appendingPathComponent(testFileName)))
     }
 }
 
@@ -71,87 +67,45 @@ public struct CIFAR100Split: Sendable {
     }
 }
 
-/// What can go wrong reading CIFAR-100; every case names the file.
-public enum CIFAR100Error: Error, CustomStringConvertible, Equatable {
-    /// Which of a record's two labels.
-    public enum LabelKind: String, Sendable {
-        case coarse, fine
-    }
-
-    /// A required file is not there.
-    case missingFile(path: String, expected: [String])
-    /// The file is a whole number of records but not the expected number of them.
-    case wrongFileSize(path: String, expected: Int, actual: Int)
-    /// The file's size is not a multiple of the 3,074-byte record: it was cut off mid-record.
-    case truncatedRecord(path: String, recordSize: Int, actual: Int)
-    /// A label byte is out of range (fine 0–99, coarse 0–19).
-    case invalidLabel(path: String, record: Int, kind: LabelKind, value: UInt8)
-    /// The file could not be read.
-    case fileSystem(path: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .missingFile(let path, let expected):
-            return "\(path): file not found; a CIFAR-100 folder must hold \(expected.joined(separator: ", "))"
-        case .wrongFileSize(let path, let expected, let actual):
-            return "\(path): wrong file size: expected \(expected) bytes, found \(actual)"
-        case .truncatedRecord(let path, let recordSize, let actual):
-            return "\(path): truncated record: \(actual) bytes is not a multiple of the \(recordSize)-byte record"
-        case .invalidLabel(let path, let record, let kind, let value):
-            let limit = kind == .fine ? CIFAR100.fineClassCount : CIFAR100.coarseClassCount
-            return "\(path): record \(record) has \(kind.rawValue) label \(value), expected 0–\(limit - 1)"
-        case .fileSystem(let path, let reason):
-            return "\(path): \(reason)"
-        }
-    }
-}
-
 /// The binary-version file: records of the coarse label byte, the fine label byte, then the R, G and B
 /// planes (32 × 32 each).
 package enum CIFAR100BinaryFile {
     /// Bytes per record: two labels and 3,072 pixel bytes.
     package static let recordSize = 2 + ImageSplit.bytesPerImage
 
-    /// Reads one file of exactly `records` records, converting planar RGB to interleaved NHWC.
+    /// `train.bin` and `test.bin` as record files.
+    package static let recordFile = RecordFile(
+        recordSize: recordSize, dataSet: "CIFAR-100", fileNames: [CIFAR100.trainFileName, CIFAR100.testFileName])
+
+    /// Reads one file, converting planar RGB to interleaved NHWC.
     ///
-    /// - Throws: `CIFAR100Error.missingFile`, `.truncatedRecord`, `.wrongFileSize`, `.invalidLabel` or `.fileSystem`.
-    package static func read(_ file: URL, records: Int) throws -> CIFAR100Split {
-        let path = file.path
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CIFAR100Error.missingFile(path: path, expected: [CIFAR100.trainFileName, CIFAR100.testFileName])
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: file, options: .mappedIfSafe)
-        } catch {
-            throw CIFAR100Error.fileSystem(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
-        return try data.withUnsafeBytes { try parse($0, path: path, records: records) }
+    /// - Throws: `FormatError` naming the file when it is missing, unreadable, empty, cut off mid-record or holds
+    ///   a label out of range.
+    package static func read(_ file: URL) throws -> CIFAR100Split {
+        try recordFile.read(file, parse: parse)
     }
 
-    /// Parses the bytes of a file that must hold exactly `records` records; `path` names it in errors.
+    /// Parses the bytes of a file; `path` names it in errors.
     ///
-    /// - Throws: `CIFAR100Error.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
-    package static func parse(_ source: UnsafeRawBufferPointer, path: String, records: Int) throws -> CIFAR100Split {
-        guard source.count % recordSize == 0 else {
-            throw CIFAR100Error.truncatedRecord(path: path, recordSize: recordSize, actual: source.count)
-        }
-        guard source.count == records * recordSize else {
-            throw CIFAR100Error.wrongFileSize(path: path, expected: records * recordSize, actual: source.count)
-        }
+    /// - Throws: `FormatError` when the bytes are empty, not whole records or hold a label out of range.
+    package static func parse(_ source: UnsafeRawBufferPointer, path: String) throws -> CIFAR100Split {
+        let records = try recordFile.records(size: source.count, file: path)
         var images = [UInt8](repeating: 0, count: records * ImageSplit.bytesPerImage)
         var fine = [UInt8](repeating: 0, count: records)
         var coarse = [UInt8](repeating: 0, count: records)
+        func invalid(_ record: Int, _ label: String, _ value: UInt8, classCount: Int) -> FormatError {
+            FormatError(file: path, kind: .invalidLabel(record: record, label: label, value: value, classCount: classCount))
+        }
         try images.withUnsafeMutableBufferPointer { destination in
             for record in 0 ..< records {
                 let base = record * recordSize
                 coarse[record] = source[base]
                 fine[record] = source[base + 1]
                 guard coarse[record] < CIFAR100.coarseClassCount else {
-                    throw CIFAR100Error.invalidLabel(path: path, record: record, kind: .coarse, value: coarse[record])
+                    throw invalid(record, "coarse label", coarse[record], classCount: CIFAR100.coarseClassCount)
                 }
                 guard fine[record] < CIFAR100.fineClassCount else {
-                    throw CIFAR100Error.invalidLabel(path: path, record: record, kind: .fine, value: fine[record])
+                    throw invalid(record, "fine label", fine[record], classCount: CIFAR100.fineClassCount)
                 }
                 CIFAR10BatchFile.interleave(
                     planes: source, at: base + 2, into: destination, at: record * ImageSplit.bytesPerImage)

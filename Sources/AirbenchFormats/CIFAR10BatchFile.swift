@@ -1,6 +1,9 @@
 import Foundation
 
 /// The binary-version batch file: records of one label byte then the R, G and B planes (32 × 32 each).
+///
+/// A CIFAR-10 folder holds the six files by their official names; each may hold any whole number of records
+/// (10,000 in the official files), so a subset or a cleaned copy in the same layout reads as it is.
 package enum CIFAR10BatchFile {
     /// Names of the five training batch files of the binary version.
     package static let trainFileNames = (1 ... 5).map { "data_batch_\($0).bin" }
@@ -14,36 +17,22 @@ package enum CIFAR10BatchFile {
     /// Bytes per record: the label and 3,072 pixel bytes.
     package static let recordSize = 1 + ImageSplit.bytesPerImage
 
-    /// The size a batch file of `records` records must have.
-    package static func expectedSize(records: Int) -> Int { records * recordSize }
+    /// The six files as record files.
+    package static let recordFile = RecordFile(recordSize: recordSize, dataSet: "CIFAR-10", fileNames: fileNames)
 
     /// Reads one batch file, converting planar RGB to interleaved NHWC.
     ///
-    /// - Throws: `DataError.missingFile`, `.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
-    package static func read(_ file: URL, records: Int) throws -> ImageSplit {
-        let path = file.path
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw DataError.missingFile(path: path, expected: fileNames)
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: file, options: .mappedIfSafe)
-        } catch {
-            throw DataError.fileSystem(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
-        return try data.withUnsafeBytes { try parse($0, path: path, records: records) }
+    /// - Throws: `FormatError` naming the file when it is missing, unreadable, empty, cut off mid-record or
+    ///   holds a label above 9.
+    package static func read(_ file: URL) throws -> ImageSplit {
+        try recordFile.read(file, parse: parse)
     }
 
-    /// Parses the bytes of a batch file that must hold exactly `records` records; `path` names it in errors.
+    /// Parses the bytes of a batch file; `path` names it in errors.
     ///
-    /// - Throws: `DataError.truncatedRecord`, `.wrongFileSize` or `.invalidLabel`.
-    package static func parse(_ source: UnsafeRawBufferPointer, path: String, records: Int) throws -> ImageSplit {
-        guard source.count % recordSize == 0 else {
-            throw DataError.truncatedRecord(path: path, recordSize: recordSize, actual: source.count)
-        }
-        guard source.count == expectedSize(records: records) else {
-            throw DataError.wrongFileSize(path: path, expected: expectedSize(records: records), actual: source.count)
-        }
+    /// - Throws: `FormatError` when the bytes are empty, not whole records or hold a label above 9.
+    package static func parse(_ source: UnsafeRawBufferPointer, path: String) throws -> ImageSplit {
+        let records = try recordFile.records(size: source.count, file: path)
         var images = [UInt8](repeating: 0, count: records * ImageSplit.bytesPerImage)
         var labels = [UInt8](repeating: 0, count: records)
         try images.withUnsafeMutableBufferPointer { destination in
@@ -51,7 +40,8 @@ package enum CIFAR10BatchFile {
                 let base = record * recordSize
                 let label = source[base]
                 guard label < classCount else {
-                    throw DataError.invalidLabel(path: path, record: record, value: label)
+                    throw FormatError(
+                        file: path, kind: .invalidLabel(record: record, label: "label", value: label, classCount: classCount))
                 }
                 labels[record] = label
                 interleave(planes: source, at: base + 1, into: destination, at: record * ImageSplit.bytesPerImage)
@@ -74,15 +64,6 @@ package enum CIFAR10BatchFile {
             destination[out + 1] = source[green + pixel]
             destination[out + 2] = source[blue + pixel]
             out += 3
-        }
-    }
-
-    /// Whether `folder` holds all six batch files, each of the expected size.
-    package static func folderIsComplete(_ folder: URL, records: Int) -> Bool {
-        fileNames.allSatisfy { name in
-            let path = folder.appendingPathComponent(name).path
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-            return size == expectedSize(records: records)
         }
     }
 }

@@ -11,7 +11,7 @@ public enum FuzzEntryPoints {
         guard let first = bytes.first else { return }
         let pieceSize = Int(first) + 1
         let archive = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
-        var reader = TarReader()
+        var reader = TarReader(file: "fuzz")
         var offset = 0
         do {
             while offset < archive.count {
@@ -26,23 +26,23 @@ public enum FuzzEntryPoints {
     /// gzip decompression (small output pieces), then the tar reader on what comes out, as the
     /// archive extractor does with the CIFAR-10 `.tar.gz`.
     public static func gzip(_ bytes: UnsafeRawBufferPointer) {
-        var reader = TarReader()
+        var reader = TarReader(file: "fuzz")
         do {
-            try Gzip.decompress(bytes, chunkSize: 4096) { piece in
+            try Gzip.decompress(bytes, file: "fuzz", chunkSize: 4096) { piece in
                 try reader.consume(piece) { _ in }
             }
             try reader.finish()
         } catch {}
     }
 
-    /// A CIFAR-10 batch file holding as many whole records as the bytes allow.
+    /// A CIFAR-10 batch file (any whole number of records is well-formed).
     public static func cifar10Batch(_ bytes: UnsafeRawBufferPointer) {
-        _ = try? CIFAR10BatchFile.parse(bytes, path: "fuzz", records: bytes.count / CIFAR10BatchFile.recordSize)
+        _ = try? CIFAR10BatchFile.parse(bytes, path: "fuzz")
     }
 
-    /// A CIFAR-100 binary file holding as many whole records as the bytes allow.
+    /// A CIFAR-100 binary file (any whole number of records is well-formed).
     public static func cifar100(_ bytes: UnsafeRawBufferPointer) {
-        _ = try? CIFAR100BinaryFile.parse(bytes, path: "fuzz", records: bytes.count / CIFAR100BinaryFile.recordSize)
+        _ = try? CIFAR100BinaryFile.parse(bytes, path: "fuzz")
     }
 
     /// A MATLAB level-5 file read as an SVHN cropped-digits file.

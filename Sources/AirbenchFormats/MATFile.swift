@@ -12,14 +12,6 @@
 // Numeric data is column-major; its stored type may be narrower than the class (MATLAB stores a double
 // array of small integers as miUINT8, for instance).
 
-/// Why a MAT-file cannot be read. The parser works on bytes and does not know the file; its callers
-/// wrap the reason with the path.
-package struct MATFileError: Error, CustomStringConvertible, Equatable {
-    package var reason: String
-    package init(_ reason: String) { self.reason = reason }
-    package var description: String { reason }
-}
-
 package enum MATFile {
     /// Bytes of the file header.
     package static let headerSize = 128
@@ -121,30 +113,33 @@ package enum MATFile {
     /// by it; a compressed variable is inflated only up to the size its inner tag declares, and that
     /// size must be one its compressed bytes can produce.
     ///
-    /// - Throws: `MATFileError` for anything malformed, truncated or unsupported; or what `body` throws.
+    /// - Parameter file: the file the bytes come from, named in errors.
+    /// - Throws: `FormatError` of kind `.invalidMAT` for anything malformed, truncated or unsupported; or what
+    ///   `body` throws.
     package static func forEachVariable(
-        in file: UnsafeRawBufferPointer, _ body: (Variable, UnsafeRawBufferPointer) throws -> Void
+        in bytes: UnsafeRawBufferPointer, file: String, _ body: (Variable, UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        try checkHeader(file)
+        try checkHeader(bytes, file: file)
         var offset = headerSize
-        while offset < file.count {
-            let element = try tag(in: file, at: offset, end: file.count, context: "")
+        while offset < bytes.count {
+            let element = try tag(in: bytes, at: offset, end: bytes.count, context: "", file: file)
             switch DataType(rawValue: element.type) {
             case .matrix?:
-                let variable = UnsafeRawBufferPointer(rebasing: file[element.dataStart ..< element.dataStart + element.size])
-                try matrix(variable, context: "miMATRIX element at byte \(offset)", body)
+                let variable = UnsafeRawBufferPointer(rebasing: bytes[element.dataStart ..< element.dataStart + element.size])
+                try matrix(variable, context: "miMATRIX element at byte \(offset)", file: file, body)
             case .compressed?:
-                let stream = UnsafeRawBufferPointer(rebasing: file[element.dataStart ..< element.dataStart + element.size])
+                let stream = UnsafeRawBufferPointer(rebasing: bytes[element.dataStart ..< element.dataStart + element.size])
                 let context = "miCOMPRESSED element at byte \(offset)"
-                let inflated = try inflateVariable(stream, context: context)
+                let inflated = try inflateVariable(stream, context: context, file: file)
                 try inflated.withUnsafeBytes { inner in
-                    let innerTag = try tag(in: inner, at: 0, end: inner.count, context: context + ", decompressed")
+                    let innerTag = try tag(in: inner, at: 0, end: inner.count, context: context + ", decompressed", file: file)
                     try matrix(
                         UnsafeRawBufferPointer(rebasing: inner[innerTag.dataStart ..< innerTag.dataStart + innerTag.size]),
-                        context: context, body)
+                        context: context, file: file, body)
                 }
             default:
-                throw MATFileError(
+                throw invalid(
+                    file,
                     "byte \(offset): data element of \(DataType.describe(element.type)) at the top level; "
                         + "a MAT-file holds only miMATRIX (14) and miCOMPRESSED (15) elements there")
             }
@@ -174,23 +169,28 @@ package enum MATFile {
 
     // MARK: - Pieces
 
-    private static func checkHeader(_ file: UnsafeRawBufferPointer) throws {
-        guard file.count >= headerSize else {
-            throw MATFileError("the file is \(file.count) bytes, shorter than the \(headerSize)-byte MAT-file header")
+    /// The error for `file` not being a MAT-file this parser reads, for `reason`.
+    private static func invalid(_ file: String, _ reason: String) -> FormatError {
+        FormatError(file: file, kind: .invalidMAT(reason))
+    }
+
+    private static func checkHeader(_ bytes: UnsafeRawBufferPointer, file: String) throws {
+        guard bytes.count >= headerSize else {
+            throw invalid(file, "the file is \(bytes.count) bytes, shorter than the \(headerSize)-byte MAT-file header")
         }
-        let endian = (file[126], file[127])
+        let endian = (bytes[126], bytes[127])
         if endian == (UInt8(ascii: "M"), UInt8(ascii: "I")) {
-            throw MATFileError("a big-endian MAT-file (endian indicator \"MI\"); only little-endian (\"IM\") files are supported")
+            throw invalid(file, "a big-endian MAT-file (endian indicator \"MI\"); only little-endian (\"IM\") files are supported")
         }
         guard endian == (UInt8(ascii: "I"), UInt8(ascii: "M")) else {
-            throw MATFileError("not a MATLAB 5 MAT-file: no endian indicator \"IM\" at bytes 126–127")
+            throw invalid(file, "not a MATLAB 5 MAT-file: no endian indicator \"IM\" at bytes 126–127")
         }
-        let version = UInt16(file[124]) | UInt16(file[125]) << 8
+        let version = UInt16(bytes[124]) | UInt16(bytes[125]) << 8
         if version == 0x0200 {
-            throw MATFileError("a MATLAB 7.3 MAT-file (HDF5); only level-5 files (MATLAB v5 to v7, scipy.io.savemat) are supported")
+            throw invalid(file, "a MATLAB 7.3 MAT-file (HDF5); only level-5 files (MATLAB v5 to v7, scipy.io.savemat) are supported")
         }
         guard version == 0x0100 else {
-            throw MATFileError("MAT-file version 0x\(String(version, radix: 16)) at bytes 124–125, expected 0x0100")
+            throw invalid(file, "MAT-file version 0x\(String(version, radix: 16)) at bytes 124–125, expected 0x0100")
         }
     }
 
@@ -203,60 +203,64 @@ package enum MATFile {
     }
 
     /// Reads the tag at `offset`, checking that the element and its padding end by `end`.
-    private static func tag(in bytes: UnsafeRawBufferPointer, at offset: Int, end: Int, context: String) throws -> Tag {
+    private static func tag(
+        in bytes: UnsafeRawBufferPointer, at offset: Int, end: Int, context: String, file: String
+    ) throws -> Tag {
         let place = context.isEmpty ? "byte \(offset)" : "\(context), byte \(offset)"
         guard end - offset >= 8 else {
-            throw MATFileError("\(place): truncated: a data element tag needs 8 bytes, \(end - offset) remain")
+            throw invalid(file, "\(place): truncated: a data element tag needs 8 bytes, \(end - offset) remain")
         }
         let first = bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
         if first >> 16 != 0 {
             // Small data element: type in the low half, byte count in the high half, data in the next 4 bytes.
             let size = Int(first >> 16)
             guard size <= 4 else {
-                throw MATFileError("\(place): a small data element declares \(size) bytes, at most 4 fit")
+                throw invalid(file, "\(place): a small data element declares \(size) bytes, at most 4 fit")
             }
             return Tag(type: first & 0xFFFF, size: size, dataStart: offset + 4, next: offset + 8)
         }
         let size = Int(bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian)
         let available = end - offset - 8
         guard size <= available else {
-            throw MATFileError(
+            throw invalid(
+                file,
                 "\(place): truncated: a data element of \(DataType.describe(first)) declares \(size) bytes, \(available) remain")
         }
         let padded = first == DataType.compressed.rawValue ? size : (size + 7) & ~7
         guard padded <= available else {
-            throw MATFileError("\(place): truncated: the padding of a \(size)-byte data element to 8 bytes is missing")
+            throw invalid(file, "\(place): truncated: the padding of a \(size)-byte data element to 8 bytes is missing")
         }
         return Tag(type: first, size: size, dataStart: offset + 8, next: offset + 8 + padded)
     }
 
     /// Inflates a compressed variable: exactly one miMATRIX element, never more bytes than its tag declares.
-    private static func inflateVariable(_ stream: UnsafeRawBufferPointer, context: String) throws -> [UInt8] {
+    private static func inflateVariable(_ stream: UnsafeRawBufferPointer, context: String, file: String) throws -> [UInt8] {
         var output: [UInt8] = []
         var limit = 8  // the inner tag first; then the size it declares
         do {
-            let consumed = try Zlib.inflate(stream) { piece in
+            let consumed = try Zlib.inflate(stream, file: file) { piece in
                 var piece = piece
                 while !piece.isEmpty {
                     let take = min(piece.count, limit - output.count)
                     guard take > 0 else {
-                        throw MATFileError("\(context): decompresses to more than the \(limit) bytes its miMATRIX tag declares (tag included)")
+                        throw invalid(file, "\(context): decompresses to more than the \(limit) bytes its miMATRIX tag declares (tag included)")
                     }
                     output.append(contentsOf: piece.prefix(take))
                     piece = UnsafeRawBufferPointer(rebasing: piece.dropFirst(take))
                     if limit == 8 && output.count == 8 {
-                        limit = try innerLimit(output, compressedBytes: stream.count, context: context)
+                        limit = try innerLimit(output, compressedBytes: stream.count, context: context, file: file)
                     }
                 }
             }
             guard consumed == stream.count else {
-                throw MATFileError("\(context): \(stream.count - consumed) bytes follow the end of its zlib stream")
+                throw invalid(file, "\(context): \(stream.count - consumed) bytes follow the end of its zlib stream")
             }
-        } catch let error as ArchiveError {
-            throw MATFileError("\(context): \(error)")
+        } catch let error as FormatError where error.kind.isStreamProblem {
+            throw invalid(file, "\(context): \(error.kind)")
         }
         guard output.count == limit else {
-            throw MATFileError(
+            throw invalid(
+                file,
                 limit == 8
                     ? "\(context): decompresses to \(output.count) bytes, too few for a data element tag"
                     : "\(context): decompresses to \(output.count) bytes, but by its miMATRIX tag it must be \(limit)")
@@ -265,14 +269,15 @@ package enum MATFile {
     }
 
     /// The decompressed size a compressed variable must have, from the tag of the element inside it.
-    private static func innerLimit(_ tag: [UInt8], compressedBytes: Int, context: String) throws -> Int {
+    private static func innerLimit(_ tag: [UInt8], compressedBytes: Int, context: String, file: String) throws -> Int {
         let type = UInt32(tag[0]) | UInt32(tag[1]) << 8 | UInt32(tag[2]) << 16 | UInt32(tag[3]) << 24
         guard type == DataType.matrix.rawValue else {
-            throw MATFileError("\(context): holds an element of \(DataType.describe(type)), expected miMATRIX (14)")
+            throw invalid(file, "\(context): holds an element of \(DataType.describe(type)), expected miMATRIX (14)")
         }
         let size = Int(UInt32(tag[4]) | UInt32(tag[5]) << 8 | UInt32(tag[6]) << 16 | UInt32(tag[7]) << 24)
         guard Zlib.canHold(8 + size, compressedBytes: compressedBytes) else {
-            throw MATFileError(
+            throw invalid(
+                file,
                 "\(context): its miMATRIX tag declares \(size) bytes, more than \(compressedBytes) compressed bytes can hold")
         }
         return 8 + size
@@ -280,11 +285,12 @@ package enum MATFile {
 
     /// Parses the sub-elements of one miMATRIX element (`bytes` is its data, without the tag).
     private static func matrix(
-        _ bytes: UnsafeRawBufferPointer, context: String, _ body: (Variable, UnsafeRawBufferPointer) throws -> Void
+        _ bytes: UnsafeRawBufferPointer, context: String, file: String,
+        _ body: (Variable, UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        func fail(_ reason: String) -> MATFileError { MATFileError("\(context): \(reason)") }
+        func fail(_ reason: String) -> FormatError { invalid(file, "\(context): \(reason)") }
         func subelement(_ offset: Int) throws -> Tag {
-            try tag(in: bytes, at: offset, end: bytes.count, context: context)
+            try tag(in: bytes, at: offset, end: bytes.count, context: context, file: file)
         }
 
         let flags = try subelement(0)
@@ -325,7 +331,7 @@ package enum MATFile {
         }
         let name = String(decoding: nameBytes, as: UTF8.self)
         let context = "\(context) (variable '\(name)')"
-        func failNamed(_ reason: String) -> MATFileError { MATFileError("\(context): \(reason)") }
+        func failNamed(_ reason: String) -> FormatError { invalid(file, "\(context): \(reason)") }
         var variable = Variable(
             name: name, arrayClass: arrayClass, isComplex: isComplex, isLogical: isLogical, dimensions: dimensions,
             elementCount: elementCount, realType: nil)
@@ -335,7 +341,7 @@ package enum MATFile {
 
         /// The real or imaginary part at `offset`: numeric, exactly `elementCount` elements.
         func part(at offset: Int, what: String) throws -> (type: DataType, tag: Tag) {
-            let part = try tag(in: bytes, at: offset, end: bytes.count, context: context)
+            let part = try tag(in: bytes, at: offset, end: bytes.count, context: context, file: file)
             guard let type = DataType(rawValue: part.type), let size = type.numericSize else {
                 throw failNamed("the \(what) part is \(DataType.describe(part.type)), not a numeric type")
             }

@@ -9,13 +9,6 @@
 //   The stream holds, per row, a filter type byte (0 None, 1 Sub, 2 Up, 3 Average, 4 Paeth) and the
 //   filtered row.
 
-/// Why a PNG cannot be decoded. The decoder works on bytes; callers add the file name.
-package struct PNGError: Error, CustomStringConvertible, Equatable {
-    package var reason: String
-    package init(_ reason: String) { self.reason = reason }
-    package var description: String { reason }
-}
-
 /// A decoded image as 8-bit RGB.
 package struct PNGImage: Sendable, Equatable {
     package var width: Int
@@ -34,10 +27,11 @@ package enum PNG {
     /// Every chunk's length is checked against the bytes that remain and its CRC verified; the image
     /// buffer is allocated only once IHDR's size is known to be one the compressed data can produce.
     ///
-    /// - Throws: `PNGError` naming the problem (and the chunk or row where it is).
-    package static func decode(_ bytes: UnsafeRawBufferPointer) throws -> PNGImage {
+    /// - Parameter file: the file the bytes come from, named in errors.
+    /// - Throws: `FormatError` of kind `.invalidPNG` naming the problem (and the chunk or row where it is).
+    package static func decode(_ bytes: UnsafeRawBufferPointer, file: String) throws -> PNGImage {
         guard bytes.count >= signature.count, bytes.prefix(signature.count).elementsEqual(signature) else {
-            throw PNGError("not a PNG file: the 8-byte PNG signature is missing")
+            throw PNG.invalid(file, "not a PNG file: the 8-byte PNG signature is missing")
         }
         var header: Header?
         var palette: [UInt8]?
@@ -48,7 +42,8 @@ package enum PNG {
         var sawIEND = false
         while !sawIEND {
             guard bytes.count - offset >= 12 else {
-                throw PNGError(
+                throw PNG.invalid(
+                    file,
                     offset == bytes.count
                         ? "truncated: the file ends at byte \(offset) without an IEND chunk"
                         : "truncated: byte \(offset): a chunk needs at least 12 bytes, \(bytes.count - offset) remain")
@@ -56,68 +51,69 @@ package enum PNG {
             let length = Int(bigEndianWord(bytes, at: offset))
             let typeBytes = Array(bytes[offset + 4 ..< offset + 8])
             guard typeBytes.allSatisfy({ (0x41 ... 0x5A).contains($0) || (0x61 ... 0x7A).contains($0) }) else {
-                throw PNGError("byte \(offset): chunk type \(typeBytes.map { String($0, radix: 16) }) is not four ASCII letters")
+                throw PNG.invalid(file, "byte \(offset): chunk type \(typeBytes.map { String($0, radix: 16) }) is not four ASCII letters")
             }
             let type = String(decoding: typeBytes, as: UTF8.self)
             guard length <= Int(Int32.max) else {
-                throw PNGError("byte \(offset): chunk \(type) declares \(length) bytes, more than the 2^31 - 1 allowed")
+                throw PNG.invalid(file, "byte \(offset): chunk \(type) declares \(length) bytes, more than the 2^31 - 1 allowed")
             }
             guard length <= bytes.count - offset - 12 else {
-                throw PNGError("truncated: byte \(offset): chunk \(type) declares \(length) bytes, \(bytes.count - offset - 12) remain")
+                throw PNG.invalid(file, "truncated: byte \(offset): chunk \(type) declares \(length) bytes, \(bytes.count - offset - 12) remain")
             }
             let data = UnsafeRawBufferPointer(rebasing: bytes[offset + 8 ..< offset + 8 + length])
             let storedCRC = bigEndianWord(bytes, at: offset + 8 + length)
             let computedCRC = Zlib.crc32(UnsafeRawBufferPointer(rebasing: bytes[offset + 4 ..< offset + 8 + length]))
             guard storedCRC == computedCRC else {
-                throw PNGError(
+                throw PNG.invalid(
+                    file,
                     "byte \(offset): chunk \(type) CRC mismatch: stored \(hex(storedCRC)), computed \(hex(computedCRC))")
             }
             if header == nil && type != "IHDR" {
-                throw PNGError("byte \(offset): the first chunk is \(type), IHDR must come first")
+                throw PNG.invalid(file, "byte \(offset): the first chunk is \(type), IHDR must come first")
             }
             if sawIDAT && type != "IDAT" { idatEnded = true }
             switch type {
             case "IHDR":
-                guard header == nil else { throw PNGError("byte \(offset): a second IHDR chunk") }
-                header = try Header(data)
+                guard header == nil else { throw PNG.invalid(file, "byte \(offset): a second IHDR chunk") }
+                header = try Header(data, file: file)
             case "PLTE":
-                guard palette == nil else { throw PNGError("byte \(offset): a second PLTE chunk") }
-                guard !sawIDAT else { throw PNGError("byte \(offset): PLTE after IDAT") }
-                guard header!.colorType != 0 else { throw PNGError("byte \(offset): a PLTE chunk in a greyscale image") }
+                guard palette == nil else { throw PNG.invalid(file, "byte \(offset): a second PLTE chunk") }
+                guard !sawIDAT else { throw PNG.invalid(file, "byte \(offset): PLTE after IDAT") }
+                guard header!.colorType != 0 else { throw PNG.invalid(file, "byte \(offset): a PLTE chunk in a greyscale image") }
                 guard length % 3 == 0, length >= 3, length <= 3 * 256 else {
-                    throw PNGError("byte \(offset): PLTE holds \(length) bytes, not 1 to 256 RGB entries")
+                    throw PNG.invalid(file, "byte \(offset): PLTE holds \(length) bytes, not 1 to 256 RGB entries")
                 }
                 palette = Array(data)
             case "IDAT":
-                guard !idatEnded else { throw PNGError("byte \(offset): IDAT chunks are not consecutive") }
+                guard !idatEnded else { throw PNG.invalid(file, "byte \(offset): IDAT chunks are not consecutive") }
                 if header!.colorType == 3 && palette == nil {
-                    throw PNGError("byte \(offset): a palette image without a PLTE chunk before IDAT")
+                    throw PNG.invalid(file, "byte \(offset): a palette image without a PLTE chunk before IDAT")
                 }
                 sawIDAT = true
                 compressed.append(contentsOf: data)
             case "IEND":
-                guard length == 0 else { throw PNGError("byte \(offset): IEND holds \(length) bytes, it must be empty") }
+                guard length == 0 else { throw PNG.invalid(file, "byte \(offset): IEND holds \(length) bytes, it must be empty") }
                 sawIEND = true
             default:
                 // Ancillary chunks (first letter lower case: text, gamma, time, transparency) are skipped;
                 // an unknown critical one means the image cannot be shown correctly.
                 guard typeBytes[0] & 0x20 != 0 else {
-                    throw PNGError("byte \(offset): unknown critical chunk \(type)")
+                    throw PNG.invalid(file, "byte \(offset): unknown critical chunk \(type)")
                 }
             }
             offset += 12 + length
         }
         guard offset == bytes.count else {
-            throw PNGError("\(bytes.count - offset) bytes after the IEND chunk")
+            throw PNG.invalid(file, "\(bytes.count - offset) bytes after the IEND chunk")
         }
-        guard sawIDAT else { throw PNGError("no IDAT chunk: the file holds no image data") }
+        guard sawIDAT else { throw PNG.invalid(file, "no IDAT chunk: the file holds no image data") }
         let ihdr = header!
         let rowBytes = ihdr.width * ihdr.channels
-        let filtered = try inflateImageData(compressed, rows: ihdr.height, rowBytes: rowBytes)
-        let samples = try unfilter(filtered, rows: ihdr.height, rowBytes: rowBytes, bytesPerPixel: ihdr.channels)
+        let filtered = try inflateImageData(compressed, rows: ihdr.height, rowBytes: rowBytes, file: file)
+        let samples = try unfilter(filtered, rows: ihdr.height, rowBytes: rowBytes, bytesPerPixel: ihdr.channels, file: file)
         return PNGImage(
             width: ihdr.width, height: ihdr.height, colorType: ihdr.colorType,
-            pixels: try rgb(samples, header: ihdr, palette: palette))
+            pixels: try rgb(samples, header: ihdr, palette: palette, file: file))
     }
 
     /// The IHDR fields this decoder supports.
@@ -128,32 +124,33 @@ package enum PNG {
         /// Samples per pixel: 3 for RGB, 1 for greyscale and palette indices (all 8 bits).
         var channels: Int
 
-        init(_ data: UnsafeRawBufferPointer) throws {
-            guard data.count == 13 else { throw PNGError("IHDR holds \(data.count) bytes, it must hold 13") }
+        init(_ data: UnsafeRawBufferPointer, file: String) throws {
+            guard data.count == 13 else { throw PNG.invalid(file, "IHDR holds \(data.count) bytes, it must hold 13") }
             let width = Int(bigEndianWord(data, at: 0))
             let height = Int(bigEndianWord(data, at: 4))
             guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
-                throw PNGError("IHDR: image size \(width) × \(height); each side must be 1 to 2^31 - 1")
+                throw PNG.invalid(file, "IHDR: image size \(width) × \(height); each side must be 1 to 2^31 - 1")
             }
             let (depth, colorType, compression, filter, interlace) = (data[8], data[9], data[10], data[11], data[12])
             let allowedDepths: [UInt8: [UInt8]] = [0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16]]
             guard let depths = allowedDepths[colorType] else {
-                throw PNGError("IHDR: colour type \(colorType) does not exist")
+                throw PNG.invalid(file, "IHDR: colour type \(colorType) does not exist")
             }
             guard depths.contains(depth) else {
-                throw PNGError("IHDR: bit depth \(depth) is not allowed for colour type \(colorType)")
+                throw PNG.invalid(file, "IHDR: bit depth \(depth) is not allowed for colour type \(colorType)")
             }
-            guard compression == 0 else { throw PNGError("IHDR: compression method \(compression), only 0 (zlib) exists") }
-            guard filter == 0 else { throw PNGError("IHDR: filter method \(filter), only 0 exists") }
-            guard interlace <= 1 else { throw PNGError("IHDR: interlace method \(interlace), only 0 and 1 exist") }
+            guard compression == 0 else { throw PNG.invalid(file, "IHDR: compression method \(compression), only 0 (zlib) exists") }
+            guard filter == 0 else { throw PNG.invalid(file, "IHDR: filter method \(filter), only 0 exists") }
+            guard interlace <= 1 else { throw PNG.invalid(file, "IHDR: interlace method \(interlace), only 0 and 1 exist") }
             let kind = [0: "greyscale", 2: "RGB", 3: "palette", 4: "greyscale with alpha", 6: "RGBA"][Int(colorType)]!
             guard depth == 8, colorType == 0 || colorType == 2 || colorType == 3 else {
-                throw PNGError(
+                throw PNG.invalid(
+                    file,
                     "unsupported PNG type: \(depth)-bit \(kind) (colour type \(colorType)); "
                         + "only 8-bit RGB, greyscale and palette images are read")
             }
             guard interlace == 0 else {
-                throw PNGError("unsupported PNG type: interlaced (Adam7); only non-interlaced images are read")
+                throw PNG.invalid(file, "unsupported PNG type: interlaced (Adam7); only non-interlaced images are read")
             }
             self.width = width
             self.height = height
@@ -163,11 +160,12 @@ package enum PNG {
     }
 
     /// Inflates the IDAT stream to exactly `rows × (1 + rowBytes)` bytes.
-    private static func inflateImageData(_ compressed: [UInt8], rows: Int, rowBytes: Int) throws -> [UInt8] {
+    private static func inflateImageData(_ compressed: [UInt8], rows: Int, rowBytes: Int, file: String) throws -> [UInt8] {
         let (perRow, rowOverflow) = rowBytes.addingReportingOverflow(1)
         let (expected, overflow) = perRow.multipliedReportingOverflow(by: rows)
         guard !rowOverflow, !overflow, Zlib.canHold(expected, compressedBytes: compressed.count) else {
-            throw PNGError(
+            throw PNG.invalid(
+                file,
                 "IHDR: the image needs \(overflow || rowOverflow ? "more than 2^63" : "\(expected)") bytes of image data, "
                     + "more than the \(compressed.count) bytes of IDAT data can hold")
         }
@@ -176,9 +174,9 @@ package enum PNG {
         do {
             let consumed = try output.withUnsafeMutableBytes { destination in
                 try compressed.withUnsafeBytes { source in
-                    try Zlib.inflate(source) { piece in
+                    try Zlib.inflate(source, file: file) { piece in
                         guard piece.count <= expected - filled else {
-                            throw PNGError("the IDAT data decompresses to more than the \(expected) bytes the image needs")
+                            throw PNG.invalid(file, "the IDAT data decompresses to more than the \(expected) bytes the image needs")
                         }
                         UnsafeMutableRawBufferPointer(rebasing: destination[filled ..< filled + piece.count]).copyMemory(from: piece)
                         filled += piece.count
@@ -186,19 +184,21 @@ package enum PNG {
                 }
             }
             guard consumed == compressed.count else {
-                throw PNGError("\(compressed.count - consumed) bytes of IDAT data after the end of the zlib stream")
+                throw PNG.invalid(file, "\(compressed.count - consumed) bytes of IDAT data after the end of the zlib stream")
             }
-        } catch let error as ArchiveError {
-            throw PNGError("IDAT data: \(error)")
+        } catch let error as FormatError where error.kind.isStreamProblem {
+            throw invalid(file, "IDAT data: \(error.kind)")
         }
         guard filled == expected else {
-            throw PNGError("the IDAT data decompresses to \(filled) bytes, the image needs \(expected)")
+            throw PNG.invalid(file, "the IDAT data decompresses to \(filled) bytes, the image needs \(expected)")
         }
         return output
     }
 
     /// Undoes the per-row filters, returning `rows × rowBytes` samples.
-    private static func unfilter(_ data: [UInt8], rows: Int, rowBytes: Int, bytesPerPixel bpp: Int) throws -> [UInt8] {
+    private static func unfilter(
+        _ data: [UInt8], rows: Int, rowBytes: Int, bytesPerPixel bpp: Int, file: String
+    ) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: rows * rowBytes)
         try data.withUnsafeBufferPointer { input in
             try out.withUnsafeMutableBufferPointer { output in
@@ -221,7 +221,7 @@ package enum PNG {
                             let c = row > 0 && i >= bpp ? output[previous + i - bpp] : 0
                             value = x &+ paeth(a, b, c)
                         default:
-                            throw PNGError("row \(row) has filter type \(filter), only 0 to 4 exist")
+                            throw PNG.invalid(file, "row \(row) has filter type \(filter), only 0 to 4 exist")
                         }
                         output[line + i] = value
                     }
@@ -238,7 +238,7 @@ package enum PNG {
         return pb <= pc ? b : c
     }
 
-    private static func rgb(_ samples: [UInt8], header: Header, palette: [UInt8]?) throws -> [UInt8] {
+    private static func rgb(_ samples: [UInt8], header: Header, palette: [UInt8]?, file: String) throws -> [UInt8] {
         switch header.colorType {
         case 2:
             return samples
@@ -256,7 +256,8 @@ package enum PNG {
             var out = [UInt8](repeating: 0, count: samples.count * 3)
             for (index, entry) in samples.enumerated() {
                 guard Int(entry) < entries else {
-                    throw PNGError(
+                    throw PNG.invalid(
+                        file,
                         "pixel (\(index % header.width), \(index / header.width)) uses palette entry \(entry), "
                             + "the palette has \(entries)")
                 }
@@ -266,6 +267,11 @@ package enum PNG {
             }
             return out
         }
+    }
+
+    /// The error for `file` not being a PNG this decoder reads, for `reason`.
+    private static func invalid(_ file: String, _ reason: String) -> FormatError {
+        FormatError(file: file, kind: .invalidPNG(reason))
     }
 
     private static func bigEndianWord(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {

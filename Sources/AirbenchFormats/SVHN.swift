@@ -20,18 +20,18 @@ public struct DataSetFile: Sendable, Equatable {
 }
 
 /// The Street View House Numbers data set, cropped-digits format ("Format 2"): `train_32x32.mat`
-/// (73,257 images), `test_32x32.mat` (26,032) and optionally `extra_32x32.mat` (531,131), MATLAB
-/// level-5 files each holding `X` (uint8, 32 × 32 × 3 × N, column-major) and `y` (N × 1, the digit,
+/// (73,257 images in the official file), `test_32x32.mat` (26,032) and optionally `extra_32x32.mat` (531,131),
+/// MATLAB level-5 files each holding `X` (uint8, 32 × 32 × 3 × N, column-major) and `y` (N × 1, the digit,
 /// with 10 standing for the digit 0).
 ///
 /// Images come out as `ImageSplit` (NHWC bytes) with labels 0–9, label *d* for the digit *d*.
 /// The engine trains on it as `Dataset` (`DatasetSelection(.svhn)`, not flipped).
 public struct SVHN: Sendable {
-    /// The 73,257 training images (`train_32x32.mat`).
+    /// The training images (`train_32x32.mat`).
     public var train: ImageSplit
-    /// The 26,032 test images (`test_32x32.mat`).
+    /// The test images (`test_32x32.mat`).
     public var test: ImageSplit
-    /// The 531,131 easier extra training images (`extra_32x32.mat`), when asked for.
+    /// The easier extra training images (`extra_32x32.mat`), when asked for.
     public var extra: ImageSplit?
 
     /// `train_32x32.mat` as published on the SVHN page.
@@ -54,43 +54,40 @@ public struct SVHN: Sendable {
         self.extra = extra
     }
 
-    /// Reads `train_32x32.mat`, `test_32x32.mat` and, with `includeExtra`, `extra_32x32.mat` from
-    /// `folder`, checking that each holds the official number of images.
-    ///
-    /// - Throws: `SVHNError` naming the file that is missing, malformed or holds a bad label.
-    public static func load(folder: URL, includeExtra: Bool = false) throws -> SVHN {
-        try load(folder: folder, includeExtra: includeExtra, checkCounts: true)
+    /// The files a folder of SVHN must hold: train and test, and extra when it is asked for.
+    public static func files(includeExtra: Bool) -> [DataSetFile] {
+        [trainFile, testFile] + (includeExtra ? [extraFile] : [])
     }
 
-    /// `load(folder:includeExtra:)`, optionally without the check of the official image counts, so tests can use small files.
-    package static func load(folder: URL, includeExtra: Bool, checkCounts: Bool) throws -> SVHN {
-        func read(_ file: DataSetFile) throws -> ImageSplit {
-            let url = folder.appendingPathComponent(file.name)
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                let expected = [trainFile.name, testFile.name] + (includeExtra ? [extraFile.name] : [])
-                throw SVHNError.missingFile(path: url.path, expected: expected)
-            }
-            let split = try SVHN.read(url)
-            if checkCounts, split.count != file.images {
-                throw SVHNError.wrongCount(path: url.path, expected: file.images, actual: split.count)
-            }
-            return split
-        }
+    /// Reads `train_32x32.mat`, `test_32x32.mat` and, with `includeExtra`, `extra_32x32.mat` from `folder`,
+    /// whatever number of images each holds (a subset or a cleaned copy reads as it is).
+    ///
+    /// - Throws: `FormatError` naming the file that is missing, malformed, empty or holds a bad label.
+    public static func load(folder: URL, includeExtra: Bool = false) throws -> SVHN {
+        try checkFolder(folder, names: files(includeExtra: includeExtra).map(\.name))
+        func read(_ file: DataSetFile) throws -> ImageSplit { try SVHN.read(folder.appendingPathComponent(file.name)) }
         return SVHN(train: try read(trainFile), test: try read(testFile), extra: includeExtra ? try read(extraFile) : nil)
+    }
+
+    /// Throws the error naming the first of the files `names` that `folder` lacks.
+    package static func checkFolder(_ folder: URL, names: [String]) throws {
+        for name in names where !FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path) {
+            throw FormatError(file: folder.appendingPathComponent(name).path, kind: .missingFile(dataSet: "SVHN", expected: names))
+        }
     }
 
     /// Reads one cropped-digits file, whatever its number of images.
     ///
-    /// - Throws: `SVHNError` naming the file.
+    /// - Throws: `FormatError` naming the file.
     public static func read(_ file: URL) throws -> ImageSplit {
         let data: Data
         do {
             data = try Data(contentsOf: file, options: .mappedIfSafe)
         } catch {
             if !FileManager.default.fileExists(atPath: file.path) {
-                throw SVHNError.missingFile(path: file.path, expected: [file.lastPathComponent])
+                throw FormatError(file: file.path, kind: .missingFile(dataSet: "SVHN", expected: [file.lastPathComponent]))
             }
-            throw SVHNError.fileSystem(path: file.path, reason: "cannot read: \(error.localizedDescription)")
+            throw FormatError(file: file.path, kind: .fileSystem(reason: "cannot read: \(error.localizedDescription)"))
         }
         return try data.withUnsafeBytes { try parse($0, path: file.path) }
     }
@@ -99,34 +96,34 @@ public struct SVHN: Sendable {
     package static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws -> ImageSplit {
         var images: [UInt8]?
         var labels: [UInt8]?
-        do {
-            try MATFile.forEachVariable(in: bytes) { variable, real in
-                switch variable.name {
-                case "X":
-                    guard images == nil else { throw SVHNError.badVariable(path: path, name: "X", reason: "it appears twice") }
-                    images = try imagesFromX(variable, real, path: path)
-                case "y":
-                    guard labels == nil else { throw SVHNError.badVariable(path: path, name: "y", reason: "it appears twice") }
-                    labels = try labelsFromY(variable, real, path: path)
-                default:
-                    break  // other variables are allowed and ignored
-                }
+        try MATFile.forEachVariable(in: bytes, file: path) { variable, real in
+            func twice() -> FormatError {
+                FormatError(file: path, kind: .badVariable(name: variable.name, reason: "it appears twice"))
             }
-        } catch let error as MATFileError {
-            throw SVHNError.malformed(path: path, reason: error.reason)
+            switch variable.name {
+            case "X":
+                guard images == nil else { throw twice() }
+                images = try imagesFromX(variable, real, path: path)
+            case "y":
+                guard labels == nil else { throw twice() }
+                labels = try labelsFromY(variable, real, path: path)
+            default:
+                break  // other variables are allowed and ignored
+            }
         }
-        guard let images else { throw SVHNError.missingVariable(path: path, name: "X") }
-        guard let labels else { throw SVHNError.missingVariable(path: path, name: "y") }
+        guard let images else { throw FormatError(file: path, kind: .missingVariable(name: "X")) }
+        guard let labels else { throw FormatError(file: path, kind: .missingVariable(name: "y")) }
         let imageCount = images.count / ImageSplit.bytesPerImage
         guard imageCount == labels.count else {
-            throw SVHNError.countMismatch(path: path, images: imageCount, labels: labels.count)
+            throw FormatError(file: path, kind: .countMismatch(images: imageCount, labels: labels.count))
         }
+        guard imageCount > 0 else { throw FormatError(file: path, kind: .noImages) }
         return ImageSplit(images: images, labels: labels)
     }
 
     /// `X(row, column, channel, image)`, column-major, to NHWC bytes.
     private static func imagesFromX(_ x: MATFile.Variable, _ real: UnsafeRawBufferPointer, path: String) throws -> [UInt8] {
-        func bad(_ reason: String) -> SVHNError { .badVariable(path: path, name: "X", reason: reason) }
+        func bad(_ reason: String) -> FormatError { FormatError(file: path, kind: .badVariable(name: "X", reason: reason)) }
         guard x.arrayClass == .uint8, !x.isComplex, !x.isLogical else {
             throw bad("it is a \(x.isComplex ? "complex " : "")\(x.isLogical ? "logical" : x.arrayClass.name) array, expected uint8")
         }
@@ -160,7 +157,7 @@ public struct SVHN: Sendable {
 
     /// `y`, N × 1 (or 1 × N) digits 1–10, to labels 0–9.
     private static func labelsFromY(_ y: MATFile.Variable, _ real: UnsafeRawBufferPointer, path: String) throws -> [UInt8] {
-        func bad(_ reason: String) -> SVHNError { .badVariable(path: path, name: "y", reason: reason) }
+        func bad(_ reason: String) -> FormatError { FormatError(file: path, kind: .badVariable(name: "y", reason: reason)) }
         guard y.arrayClass == .uint8 || y.arrayClass == .double, !y.isComplex, !y.isLogical, let type = y.realType else {
             throw bad("it is a \(y.isComplex ? "complex " : "")\(y.isLogical ? "logical" : y.arrayClass.name) array, expected uint8 or double")
         }
@@ -172,51 +169,10 @@ public struct SVHN: Sendable {
         for index in 0 ..< y.elementCount {
             let value = MATFile.value(type, in: real, at: index)
             guard value >= 1, value <= 10, value.rounded() == value else {
-                throw SVHNError.invalidLabel(path: path, index: index, value: value)
+                throw FormatError(file: path, kind: .invalidDigitLabel(index: index, value: value))
             }
             labels[index] = UInt8(value) % 10
         }
         return labels
-    }
-}
-
-/// What can go wrong reading SVHN; every case names the file.
-public enum SVHNError: Error, CustomStringConvertible, Equatable {
-    /// A required file is not there.
-    case missingFile(path: String, expected: [String])
-    /// The file could not be read.
-    case fileSystem(path: String, reason: String)
-    /// The file is not a readable MATLAB level-5 MAT-file: truncated, damaged or of an unsupported kind.
-    case malformed(path: String, reason: String)
-    /// The file has no variable of this name.
-    case missingVariable(path: String, name: String)
-    /// The variable has the wrong class, storage or size.
-    case badVariable(path: String, name: String, reason: String)
-    /// `X` and `y` disagree on the number of images.
-    case countMismatch(path: String, images: Int, labels: Int)
-    /// A label is not a whole number 1–10 (the 1-based index of the 0-based entry `index`).
-    case invalidLabel(path: String, index: Int, value: Double)
-    /// The file does not hold the official number of images.
-    case wrongCount(path: String, expected: Int, actual: Int)
-
-    public var description: String {
-        switch self {
-        case .missingFile(let path, let expected):
-            return "\(path): file not found; an SVHN folder must hold \(expected.joined(separator: ", "))"
-        case .fileSystem(let path, let reason):
-            return "\(path): \(reason)"
-        case .malformed(let path, let reason):
-            return "\(path): not a readable MAT-file: \(reason)"
-        case .missingVariable(let path, let name):
-            return "\(path): no variable '\(name)'; an SVHN file holds X (images) and y (labels)"
-        case .badVariable(let path, let name, let reason):
-            return "\(path): variable '\(name)': \(reason)"
-        case .countMismatch(let path, let images, let labels):
-            return "\(path): X holds \(images) images but y holds \(labels) labels"
-        case .invalidLabel(let path, let index, let value):
-            return "\(path): y(\(index + 1)) is \(value), expected a digit label 1–10 (10 for the digit 0)"
-        case .wrongCount(let path, let expected, let actual):
-            return "\(path): holds \(actual) images, the official file holds \(expected)"
-        }
     }
 }

@@ -89,13 +89,13 @@ public struct SafetensorsFile: Sendable, Equatable {
     }
 
     /// The shape of the tensor `name`.
-    /// - Throws: `SafetensorsError` with kind `.missingTensor` if there is none.
+    /// - Throws: `FormatError` of kind `.missingTensor` if there is none.
     public func shape(_ name: String) throws -> [Int] {
         try tensor(name).shape
     }
 
     /// The elements of tensor `name` as `Float`; integer tensors are converted.
-    /// - Throws: `SafetensorsError` with kind `.missingTensor` if there is no such tensor.
+    /// - Throws: `FormatError` of kind `.missingTensor` if there is no such tensor.
     public func floats(_ name: String) throws -> [Float] {
         switch try tensor(name).values {
         case .floats(let values): return values
@@ -105,7 +105,7 @@ public struct SafetensorsFile: Sendable, Equatable {
 
     /// The elements of tensor `name` as `Int`. Floating-point tensors are accepted only when every
     /// element is a whole number (labels are sometimes stored as floats).
-    /// - Throws: `SafetensorsError` with kind `.missingTensor`, or `.notIntegral` for a
+    /// - Throws: `FormatError` of kind `.missingTensor`, or `.notIntegral` for a
     ///   floating-point tensor holding a fractional or non-finite value.
     public func integers(_ name: String) throws -> [Int] {
         switch try tensor(name).values {
@@ -117,7 +117,7 @@ public struct SafetensorsFile: Sendable, Equatable {
             for value in values {
                 // Int(exactly:) rejects fractions, infinities, NaN and out-of-range magnitudes alike.
                 guard let integer = Int(exactly: value) else {
-                    throw SafetensorsError(file: sourceDescription, kind: .notIntegral(tensor: name))
+                    throw FormatError(file: sourceDescription, kind: .notIntegral(tensor: name))
                 }
                 result.append(integer)
             }
@@ -135,80 +135,9 @@ public struct SafetensorsFile: Sendable, Equatable {
 
     private func tensor(_ name: String) throws -> Tensor {
         guard let tensor = tensors[name] else {
-            throw SafetensorsError(file: sourceDescription, kind: .missingTensor(name: name))
+            throw FormatError(file: sourceDescription, kind: .missingTensor(name: name))
         }
         return tensor
-    }
-}
-
-// MARK: - Errors
-
-/// A failure to read or write a safetensors file; the description names the file and the problem.
-public struct SafetensorsError: Error, Equatable, CustomStringConvertible {
-    /// What went wrong.
-    public enum Kind: Equatable, Sendable {
-        /// The file is shorter than the 8-byte header length field.
-        case tooShort(byteCount: Int)
-        /// The header length field points past the end of the file.
-        case headerBeyondFile(headerLength: UInt64, fileLength: Int)
-        /// The header is not valid UTF-8 JSON of the expected form.
-        case badHeader(reason: String)
-        /// A tensor's `data_offsets` are reversed or reach beyond the data section.
-        case offsetsOutOfRange(tensor: String, begin: Int, end: Int, dataLength: Int)
-        /// Two tensors claim some of the same bytes.
-        case overlappingTensors(first: String, second: String)
-        /// Bytes `begin..<end` of the data section belong to no tensor: the tensors must tile it.
-        case unclaimedData(begin: Int, end: Int, dataLength: Int)
-        /// A dtype this reader does not know.
-        case unknownDType(tensor: String, dtype: String)
-        /// The shape times the dtype size differs from the byte range length.
-        case sizeMismatch(tensor: String, shape: [Int], dtype: String, byteLength: Int)
-        /// No tensor of this name in the file.
-        case missingTensor(name: String)
-        /// An integer was asked for but the tensor holds fractional or non-finite values.
-        case notIntegral(tensor: String)
-        /// The file system refused a read, write or rename.
-        case fileSystem(reason: String)
-    }
-
-    /// The file (path or `<memory>`) the error concerns.
-    public let file: String
-    /// What went wrong.
-    public let kind: Kind
-
-    /// Creates an error about `file`.
-    public init(file: String, kind: Kind) {
-        self.file = file
-        self.kind = kind
-    }
-
-    public var description: String {
-        let problem: String
-        switch kind {
-        case .tooShort(let count):
-            problem = "file is \(count) bytes, too short to hold the 8-byte header length"
-        case .headerBeyondFile(let headerLength, let fileLength):
-            problem = "header length \(headerLength) reaches beyond the end of the \(fileLength)-byte file"
-        case .badHeader(let reason):
-            problem = "bad JSON header: \(reason)"
-        case .offsetsOutOfRange(let tensor, let begin, let end, let dataLength):
-            problem = "tensor '\(tensor)' has data_offsets [\(begin), \(end)] outside the \(dataLength)-byte data section"
-        case .overlappingTensors(let first, let second):
-            problem = "tensors '\(first)' and '\(second)' overlap"
-        case .unclaimedData(let begin, let end, let dataLength):
-            problem = "bytes \(begin)..<\(end) of the \(dataLength)-byte data section belong to no tensor (tensor data must be contiguous)"
-        case .unknownDType(let tensor, let dtype):
-            problem = "tensor '\(tensor)' has unsupported dtype '\(dtype)'"
-        case .sizeMismatch(let tensor, let shape, let dtype, let byteLength):
-            problem = "tensor '\(tensor)' of shape \(shape) and dtype \(dtype) does not fill its \(byteLength) bytes"
-        case .missingTensor(let name):
-            problem = "no tensor named '\(name)'"
-        case .notIntegral(let tensor):
-            problem = "tensor '\(tensor)' holds values that are not whole numbers"
-        case .fileSystem(let reason):
-            problem = reason
-        }
-        return "\(file): \(problem)"
     }
 }
 
@@ -267,13 +196,9 @@ extension SafetensorsFile {
     /// Writes the file to `url` atomically: the bytes go to a temporary file in the same folder,
     /// which is flushed to disk and then renamed over `url`, so readers never see a half-written
     /// checkpoint even if the process dies mid-write.
-    /// - Throws: `SafetensorsError` with kind `.fileSystem` naming `url` when any step fails.
+    /// - Throws: `FormatError` of kind `.fileSystem` naming `url` when any step fails.
     public func write(to url: URL) throws {
-        do {
-            try writeFileAtomically(Data(serialized()), to: url)
-        } catch let error as AtomicWriteError {
-            throw SafetensorsError(file: url.standardizedFileURL.path, kind: .fileSystem(reason: error.reason))
-        }
+        try writeFileAtomically(Data(serialized()), to: url)
     }
 
     private static func writtenDType(of values: Tensor.Values) -> (name: String, size: Int) {
@@ -292,13 +217,13 @@ private func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to bytes: inou
 
 extension SafetensorsFile {
     /// Reads the file at `url`.
-    /// - Throws: `SafetensorsError` naming the file when it cannot be read or is malformed.
+    /// - Throws: `FormatError` naming the file when it cannot be read or is malformed.
     public static func read(from url: URL) throws -> SafetensorsFile {
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw SafetensorsError(file: url.path, kind: .fileSystem(reason: "cannot read: \(error)"))
+            throw FormatError(file: url.path, kind: .fileSystem(reason: "cannot read: \(error)"))
         }
         var file = try data.withUnsafeBytes { try parse(UnsafeRawBufferPointer($0), source: url.path) }
         file.sourceDescription = url.path
@@ -306,7 +231,7 @@ extension SafetensorsFile {
     }
 
     /// Parses complete file contents; `source` names them in errors.
-    /// - Throws: `SafetensorsError` describing the first problem found.
+    /// - Throws: `FormatError` describing the first problem found.
     public static func parse(_ bytes: [UInt8], source: String = "<memory>") throws -> SafetensorsFile {
         var file = try bytes.withUnsafeBytes { try parse($0, source: source) }
         file.sourceDescription = source
@@ -314,8 +239,8 @@ extension SafetensorsFile {
     }
 
     private static func parse(_ bytes: UnsafeRawBufferPointer, source: String) throws -> SafetensorsFile {
-        func fail(_ kind: SafetensorsError.Kind) -> SafetensorsError {
-            SafetensorsError(file: source, kind: kind)
+        func fail(_ kind: FormatError.Kind) -> FormatError {
+            FormatError(file: source, kind: kind)
         }
         guard bytes.count >= 8 else { throw fail(.tooShort(byteCount: bytes.count)) }
         // The length field is checked against the file before anything is read or allocated by it.
@@ -326,12 +251,7 @@ extension SafetensorsFile {
         let dataStart = 8 + Int(headerLength)
         let dataLength = bytes.count - dataStart
 
-        let header: SafetensorsHeader
-        do {
-            header = try SafetensorsHeader(json: Data(bytes[8 ..< dataStart]))
-        } catch let problem as SafetensorsHeader.Problem {
-            throw fail(.badHeader(reason: problem.reason))
-        }
+        let header = try SafetensorsHeader(json: Data(bytes[8 ..< dataStart]), file: source)
 
         var file = SafetensorsFile(metadata: header.metadata)
         for (name, info) in header.tensors {
@@ -382,11 +302,6 @@ extension SafetensorsFile {
 /// The JSON header, decoded with Foundation: `JSONSerialization` checks the syntax (its messages
 /// give the position), then `JSONDecoder` reads the fields with exact integer types.
 private struct SafetensorsHeader {
-    /// Why the header is unusable; becomes `SafetensorsError.Kind.badHeader`.
-    struct Problem: Error {
-        var reason: String
-    }
-
     /// One tensor's entry, before its bytes are looked at.
     struct TensorInfo {
         var dtype: String
@@ -401,21 +316,23 @@ private struct SafetensorsHeader {
 
     private init() {}
 
-    init(json: Data) throws {
-        guard String(bytes: json, encoding: .utf8) != nil else { throw Problem(reason: "not valid UTF-8") }
+    /// Decodes the header of `file` (named in errors).
+    ///
+    /// - Throws: `FormatError` of kind `.badHeader` saying why the header is unusable.
+    init(json: Data, file: String) throws {
+        func bad(_ reason: String) -> FormatError { FormatError(file: file, kind: .badHeader(reason: reason)) }
+        guard String(bytes: json, encoding: .utf8) != nil else { throw bad("not valid UTF-8") }
         // JSONSerialization would also accept UTF-16 and UTF-32, which it recognises by their zero
         // bytes; UTF-8 JSON never holds one (a raw NUL is not allowed even inside a string).
-        guard !json.contains(0) else { throw Problem(reason: "not UTF-8 JSON: holds a NUL byte") }
+        guard !json.contains(0) else { throw bad("not UTF-8 JSON: holds a NUL byte") }
+        let topLevel: Any
         do {
-            guard try JSONSerialization.jsonObject(with: json) is [String: Any] else {
-                throw Problem(reason: "top level is not an object")
-            }
-        } catch let error as Problem {
-            throw error
+            topLevel = try JSONSerialization.jsonObject(with: json)
         } catch {
             let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-            throw Problem(reason: "not valid JSON" + (detail.map { ": \($0)" } ?? ""))
+            throw bad("not valid JSON" + (detail.map { ": \($0)" } ?? ""))
         }
+        guard topLevel is [String: Any] else { throw bad("top level is not an object") }
 
         // JSON objects may repeat a key and Foundation keeps only one of them; a header that names a
         // tensor (or a field) twice is ambiguous, so every key the decoder meets is logged, with its path.
@@ -428,20 +345,21 @@ private struct SafetensorsHeader {
         let decoded: Decoded
         do {
             decoded = try decoder.decode(Decoded.self, from: json)
-        } catch let error as Problem {
-            throw error
         } catch {
-            throw Problem(reason: "cannot decode: \(error)")
+            throw bad("cannot decode: \(error)")
         }
+        if let problem = decoded.problem { throw bad(problem) }
         if let duplicate = keys.firstDuplicate {
-            throw Problem(reason: "duplicate key '\(duplicate.joined(separator: "."))'")
+            throw bad("duplicate key '\(duplicate.joined(separator: "."))'")
         }
         self = decoded.header
     }
 
-    /// Decodes the fields one by one so that each problem gets its own message.
+    /// Decodes the fields one by one so that each problem gets its own message: the first one found stops
+    /// the decoding and is kept in `problem` (the file's name, which the error needs, is not known here).
     private struct Decoded: Decodable {
         var header = SafetensorsHeader()
+        var problem: String?
 
         init(from decoder: Decoder) throws {
             let root = try decoder.container(keyedBy: Key.self)
@@ -451,29 +369,38 @@ private struct SafetensorsHeader {
                 let key = Key(name)
                 if name == "__metadata__" {
                     guard let pairs = try? root.nestedContainer(keyedBy: Key.self, forKey: key) else {
-                        throw Problem(reason: "__metadata__ is not an object")
+                        problem = "__metadata__ is not an object"
+                        return
                     }
                     for item in pairs.allKeys {
                         guard let text = try? pairs.decode(String.self, forKey: item) else {
-                            throw Problem(reason: "__metadata__ value for '\(item.stringValue)' is not a string")
+                            problem = "__metadata__ value for '\(item.stringValue)' is not a string"
+                            return
                         }
                         header.metadata[item.stringValue] = text
                     }
                     continue
                 }
-                func problem(_ reason: String) -> Problem { Problem(reason: "tensor '\(name)': \(reason)") }
+                func tensorProblem(_ reason: String) -> String { "tensor '\(name)': \(reason)" }
                 guard let fields = try? root.nestedContainer(keyedBy: Key.self, forKey: key) else {
-                    throw problem("entry is not an object")
+                    problem = tensorProblem("entry is not an object")
+                    return
                 }
                 guard let dtype = try? fields.decode(String.self, forKey: Key("dtype")) else {
-                    throw problem("missing string 'dtype'")
+                    problem = tensorProblem("missing string 'dtype'")
+                    return
                 }
                 guard let shape = try? fields.decode([Int].self, forKey: Key("shape")) else {
-                    throw problem("missing array 'shape' of integers")
+                    problem = tensorProblem("missing array 'shape' of integers")
+                    return
                 }
-                guard shape.allSatisfy({ $0 >= 0 }) else { throw problem("shape entries must be non-negative integers") }
+                guard shape.allSatisfy({ $0 >= 0 }) else {
+                    problem = tensorProblem("shape entries must be non-negative integers")
+                    return
+                }
                 guard let offsets = try? fields.decode([Int].self, forKey: Key("data_offsets")), offsets.count == 2 else {
-                    throw problem("missing two-element integer array 'data_offsets'")
+                    problem = tensorProblem("missing two-element integer array 'data_offsets'")
+                    return
                 }
                 header.tensors.append((name, TensorInfo(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])))
             }

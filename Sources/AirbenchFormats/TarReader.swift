@@ -29,13 +29,17 @@ package struct TarReader {
         case finished
     }
 
+    /// The archive, named in errors.
+    private let file: String
     private var state = State.header
     private var header: [UInt8] = []
     private var metadata: [UInt8] = []
     private var pendingPath: String?
     private var zeroBlocks = 0
 
-    package init() {
+    /// A reader of the archive `file` (named in errors).
+    package init(file: String) {
+        self.file = file
         header.reserveCapacity(Self.blockSize)
     }
 
@@ -69,7 +73,7 @@ package struct TarReader {
                 metadata.append(contentsOf: bytes[offset ..< offset + take])
                 offset += take
                 if remaining - take == 0 {
-                    pendingPath = kind == UInt8(ascii: "L") ? Self.string(metadata[...]) : try Self.paxPath(metadata) ?? pendingPath
+                    pendingPath = kind == UInt8(ascii: "L") ? Self.string(metadata[...]) : try paxPath(metadata) ?? pendingPath
                     state = padding > 0 ? .skip(remaining: padding) : .header
                 } else {
                     state = .metadata(kind: kind, remaining: remaining - take, padding: padding)
@@ -93,13 +97,13 @@ package struct TarReader {
             // Some writers omit the two zero blocks; an archive ending between entries is complete.
             return
         default:
-            throw ArchiveError.truncated("tar archive")
+            throw FormatError(file: file, kind: .truncated("tar archive"))
         }
     }
 
-    /// Reads a whole in-memory archive, returning its regular files in order.
-    package static func files(in archive: [UInt8]) throws -> [(path: String, contents: [UInt8])] {
-        var reader = TarReader()
+    /// Reads a whole in-memory archive, returning its regular files in order; `file` names it in errors.
+    package static func files(in archive: [UInt8], file: String) throws -> [(path: String, contents: [UInt8])] {
+        var reader = TarReader(file: file)
         var files: [(path: String, contents: [UInt8])] = []
         try archive.withUnsafeBytes { bytes in
             try reader.consume(bytes) { event in
@@ -121,25 +125,25 @@ package struct TarReader {
             return
         }
         zeroBlocks = 0
-        let storedChecksum = try Self.number(header[148 ..< 156], field: "checksum")
+        let storedChecksum = try number(header[148 ..< 156], field: "checksum")
         // The checksum is the byte sum with the checksum field read as spaces; very old writers
         // summed signed bytes, so accept that too.
         let unsignedSum = header.enumerated().reduce(0) { $0 + (148 ..< 156 ~= $1.offset ? 32 : Int($1.element)) }
         let signedSum = header.enumerated().reduce(0) { $0 + (148 ..< 156 ~= $1.offset ? 32 : Int(Int8(bitPattern: $1.element))) }
         guard storedChecksum == unsignedSum || storedChecksum == signedSum else {
-            throw ArchiveError.invalidTar("header checksum \(storedChecksum) does not match computed \(unsignedSum)")
+            throw invalid("header checksum \(storedChecksum) does not match computed \(unsignedSum)")
         }
 
-        let size = try Self.number(header[124 ..< 136], field: "size")
+        let size = try number(header[124 ..< 136], field: "size")
         // Sizes are never trusted for allocation (contents are streamed), but size + padding must not
         // overflow, and a long name or pax header is collected in memory, so it is bounded.
         guard size <= Int.max - Self.blockSize else {
-            throw ArchiveError.invalidTar("size field \(size) is out of range")
+            throw invalid("size field \(size) is out of range")
         }
         let padding = (Self.blockSize - size % Self.blockSize) % Self.blockSize
         let kind = header[156]
         if kind == UInt8(ascii: "L") || kind == UInt8(ascii: "x"), size > Self.maximumMetadataSize {
-            throw ArchiveError.invalidTar(
+            throw invalid(
                 "a \(kind == UInt8(ascii: "L") ? "GNU long name" : "pax header") of \(size) bytes; at most \(Self.maximumMetadataSize) are accepted")
         }
         switch kind {
@@ -168,6 +172,8 @@ package struct TarReader {
     }
 
     /// Name, with the ustar prefix field when present (GNU tar uses those bytes for other things).
+    private func invalid(_ reason: String) -> FormatError { FormatError(file: file, kind: .invalidTar(reason)) }
+
     private func headerPath() -> String {
         let name = Self.string(header[0 ..< 100])
         let isPOSIX = header[257 ..< 263].elementsEqual("ustar\0".utf8)
@@ -182,14 +188,14 @@ package struct TarReader {
     }
 
     /// An octal field (space or NUL padded), or GNU's base-256 form for sizes over 8 GiB.
-    private static func number(_ field: ArraySlice<UInt8>, field name: String) throws -> Int {
+    private func number(_ field: ArraySlice<UInt8>, field name: String) throws -> Int {
         if let first = field.first, first & 0x80 != 0 {
             // Base-256, big-endian two's complement after the marker bit: 0x80 starts a positive number,
             // 0xFF a negative one, which no size or checksum can be.
-            guard first & 0x40 == 0 else { throw ArchiveError.invalidTar("\(name) field is a negative base-256 number") }
+            guard first & 0x40 == 0 else { throw invalid("\(name) field is a negative base-256 number") }
             var value = Int(first & 0x3F)
             for byte in field.dropFirst() {
-                guard value <= Int.max >> 8 else { throw ArchiveError.invalidTar("\(name) field is a base-256 number over 2^63") }
+                guard value <= Int.max >> 8 else { throw invalid("\(name) field is a base-256 number over 2^63") }
                 value = value << 8 | Int(byte)
             }
             return value
@@ -204,7 +210,7 @@ package struct TarReader {
             case 0, UInt8(ascii: " "):
                 if sawDigit { return value }
             default:
-                throw ArchiveError.invalidTar("\(name) field is not an octal number")
+                throw invalid("\(name) field is not an octal number")
             }
         }
         return value
@@ -212,7 +218,7 @@ package struct TarReader {
 
     /// The `path` record of a pax extended header ("<length> <key>=<value>\n" records, the length
     /// counting the whole record).
-    private static func paxPath(_ records: [UInt8]) throws -> String? {
+    private func paxPath(_ records: [UInt8]) throws -> String? {
         var path: String?
         var offset = 0
         while offset < records.count {
@@ -221,7 +227,7 @@ package struct TarReader {
                   length > space - offset + 1, length <= records.count - offset,
                   records[offset + length - 1] == UInt8(ascii: "\n")
             else {
-                throw ArchiveError.invalidTar("malformed pax header record at byte \(offset) of the extended header")
+                throw invalid("malformed pax header record at byte \(offset) of the extended header")
             }
             let record = String(decoding: records[(space + 1) ..< (offset + length - 1)], as: UTF8.self)
             if record.hasPrefix("path=") { path = String(record.dropFirst(5)) }

@@ -18,28 +18,30 @@ package enum Zlib {
     /// at most `chunkSize` bytes; returns how many input bytes the stream occupied (the caller decides
     /// whether bytes after it are allowed).
     ///
-    /// - Throws: `ArchiveError.truncated` when the input ends before the stream does,
+    /// - Parameter file: the file the stream is part of, named in errors.
+    /// - Throws: `FormatError` of kind `.truncated` when the input ends before the stream does,
     ///   `.invalidDeflate` for a bad header or DEFLATE data, `.checksumMismatch` for a wrong Adler-32,
     ///   or whatever `sink` throws (the way for a caller to stop output it has no room for).
     package static func inflate(
-        _ input: UnsafeRawBufferPointer, chunkSize: Int = 1 << 16, sink: (UnsafeRawBufferPointer) throws -> Void
+        _ input: UnsafeRawBufferPointer, file: String, chunkSize: Int = 1 << 16,
+        sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> Int {
-        guard !input.isEmpty else { throw ArchiveError.truncated("zlib stream (no data at all)") }
-        let stream = try InflateStream(chunkSize: chunkSize) { airbench_inflate_init_zlib($0) }
+        guard !input.isEmpty else { throw FormatError(file: file, kind: .truncated("zlib stream (no data at all)")) }
+        let stream = try InflateStream(file: file, chunkSize: chunkSize) { airbench_inflate_init_zlib($0) }
         return try stream.decode(
             input, from: 0, sink: sink,
-            truncated: { ArchiveError.truncated("zlib stream (the data ends after \($0) decompressed bytes)") },
+            truncated: { .truncated("zlib stream (the data ends after \($0) decompressed bytes)") },
             failure: { status, _ in
                 let message = stream.message(status: status)
                 switch status {
                 case Z_NEED_DICT:
-                    return ArchiveError.invalidDeflate("the stream needs a preset dictionary, which no reader here has")
+                    return .invalidDeflate("the stream needs a preset dictionary, which no reader here has")
                 case Z_DATA_ERROR where message == "incorrect data check":
-                    return ArchiveError.checksumMismatch(what: "zlib Adler-32", stored: nil, computed: nil)
+                    return .checksumMismatch(what: "zlib Adler-32", stored: nil, computed: nil)
                 case Z_DATA_ERROR:
-                    return ArchiveError.invalidDeflate(message)
+                    return .invalidDeflate(message)
                 default:
-                    return ArchiveError.zlib("inflate failed: \(message)")
+                    return .zlib("inflate failed: \(message)")
                 }
             })
     }

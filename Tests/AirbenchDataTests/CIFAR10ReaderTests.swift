@@ -7,7 +7,7 @@ final class CIFAR10ReaderTests: XCTestCase {
     func testReadsRecordsAndConvertsPlanarToNHWC() throws {
         let folder = try makeTemporaryFolder()
         let files = try writeBatchFiles(into: folder)
-        let data = try CIFAR10.load(folder: folder, recordsPerFile: testRecords)
+        let data = try CIFAR10.load(folder: folder)
         XCTAssertEqual(data.train.count, 5 * testRecords)
         XCTAssertEqual(data.test.count, testRecords)
         XCTAssertEqual(data.train.images.count, 5 * testRecords * 3072)
@@ -42,29 +42,49 @@ final class CIFAR10ReaderTests: XCTestCase {
         try writeBatchFiles(into: folder)
         let missing = folder.appendingPathComponent("data_batch_3.bin")
         try FileManager.default.removeItem(at: missing)
-        assertDataError(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
-                           mentions: [missing.path, "test_batch.bin", "data_batch_1.bin"]) {
-            $0 == .missingFile(path: missing.path, expected: CIFAR10.batchFileNames)
+        assertFormatError(try CIFAR10.load(folder: folder), about: missing.path,
+                          mentions: ["file not found", "CIFAR-10", "test_batch.bin", "data_batch_1.bin"]) {
+            $0 == .missingFile(dataSet: "CIFAR-10", expected: CIFAR10.batchFileNames)
         }
-        // The public entry point reports the same for a folder that is not CIFAR-10 at all.
+        // The same for a folder that is not CIFAR-10 at all.
         let empty = try makeTemporaryFolder()
-        assertDataError(try CIFAR10.load(folder: empty), mentions: [empty.appendingPathComponent("data_batch_1.bin").path])
+        assertFormatError(try CIFAR10.load(folder: empty), about: empty.appendingPathComponent("data_batch_1.bin").path)
     }
 
-    func testWrongSizeAndTruncatedRecord() throws {
+    /// Batch files of other sizes, and of sizes that differ from file to file, are a well-formed copy (a subset,
+    /// a cleaned copy): read whole, in file order.
+    func testAnyWholeNumberOfRecordsReads() throws {
+        let folder = try makeTemporaryFolder()
+        let counts = [3, 1, 7, 2, 5, 4]
+        var files: [[UInt8]] = []
+        for (index, name) in CIFAR10.batchFileNames.enumerated() {
+            files.append(batchFile(records: counts[index], seed: UInt64(20 + index)))
+            try Data(files[index]).write(to: folder.appendingPathComponent(name))
+        }
+        let data = try CIFAR10.load(folder: folder)
+        XCTAssertEqual(data.train.count, 18)
+        XCTAssertEqual(data.test.count, 4)
+        func labels(_ file: [UInt8]) -> [UInt8] { stride(from: 0, to: file.count, by: 3073).map { file[$0] } }
+        XCTAssertEqual(data.train.labels, files.prefix(5).flatMap(labels))
+        XCTAssertEqual(data.test.labels, labels(files[5]))
+        // The last training image is data_batch_5's last record: its first pixel from the R, G and B planes.
+        let last = files[4], base = (counts[4] - 1) * 3073
+        XCTAssertEqual(Array(data.train.images.suffix(3072).prefix(3)), [last[base + 1], last[base + 1025], last[base + 2049]])
+    }
+
+    func testTruncatedAndEmptyFilesAreErrors() throws {
         let folder = try makeTemporaryFolder()
         try writeBatchFiles(into: folder)
         let file = folder.appendingPathComponent("data_batch_2.bin")
-        try Data(batchFile(records: testRecords - 1, seed: 1)).write(to: file)
-        assertDataError(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
-                           mentions: [file.path, "\(testRecords * 3073)", "\((testRecords - 1) * 3073)"]) {
-            $0 == .wrongFileSize(path: file.path, expected: testRecords * 3073, actual: (testRecords - 1) * 3073)
-        }
         try Data(batchFile(records: testRecords, seed: 1).dropLast(5)).write(to: file)
-        assertDataError(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
-                           mentions: [file.path, "truncated record"]) {
-            $0 == .truncatedRecord(path: file.path, recordSize: 3073, actual: testRecords * 3073 - 5)
+        assertFormatError(try CIFAR10.load(folder: folder), about: file.path, mentions: ["truncated record", "3073"]) {
+            $0 == .truncatedRecord(recordSize: 3073, size: testRecords * 3073 - 5)
         }
+        // One byte short of a record, and one byte more: still cut off, whatever the rest holds.
+        try Data(batchFile(records: 1, seed: 1) + [7]).write(to: file)
+        assertFormatError(try CIFAR10.load(folder: folder), about: file.path, mentions: ["3074 bytes"])
+        try Data().write(to: file)
+        assertFormatError(try CIFAR10.load(folder: folder), about: file.path, mentions: ["holds no images"]) { $0 == .noImages }
     }
 
     func testLabelAboveNineNamesFileRecordAndValue() throws {
@@ -74,9 +94,8 @@ final class CIFAR10ReaderTests: XCTestCase {
         labels[7] = 10
         let file = folder.appendingPathComponent("test_batch.bin")
         try Data(batchFile(records: testRecords, seed: 6, labels: labels)).write(to: file)
-        assertDataError(try CIFAR10.load(folder: folder, recordsPerFile: testRecords),
-                           mentions: [file.path, "record 7", "label 10"]) {
-            $0 == .invalidLabel(path: file.path, record: 7, value: 10)
+        assertFormatError(try CIFAR10.load(folder: folder), about: file.path, mentions: ["record 7", "label 10", "0–9"]) {
+            $0 == .invalidLabel(record: 7, label: "label", value: 10, classCount: 10)
         }
     }
 

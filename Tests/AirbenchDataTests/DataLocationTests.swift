@@ -13,7 +13,7 @@ final class DataLocationTests: XCTestCase {
     ) throws -> URL {
         let url = downloadURL ?? unreachable
         let download = DataSetFile(name: url.lastPathComponent, url: url.absoluteString, md5: downloadMD5, images: 60_000)
-        return try CIFAR10.layout(recordsPerFile: testRecords, download: download).locate(
+        return try CIFAR10.layout(download: download).locate(
             dataFlag: flag, environment: environment, cacheFolder: cache, allowDownload: allowDownload, downloadTimeout: 5)
     }
 
@@ -28,13 +28,27 @@ final class DataLocationTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: cache.path), "a plain folder needs no cache")
     }
 
+    /// A folder of symbolic links to the batch files (as a shared copy is often used) is a folder of the files.
+    func testFolderOfLinksToBatchFiles() throws {
+        let root = try makeTemporaryFolder()
+        let data = root.appendingPathComponent("bins")
+        try writeBatchFiles(into: data, records: 3)
+        let links = root.appendingPathComponent("links")
+        try FileManager.default.createDirectory(at: links, withIntermediateDirectories: true)
+        for name in CIFAR10.batchFileNames {
+            try FileManager.default.createSymbolicLink(at: links.appendingPathComponent(name), withDestinationURL: data.appendingPathComponent(name))
+        }
+        XCTAssertEqual(try locate(links.path, cache: root.appendingPathComponent("cache")).path, links.path)
+        XCTAssertEqual(try CIFAR10.load(folder: links).train.count, 15)
+    }
+
     func testFolderHoldingBatchFolder() throws {
         let root = try makeTemporaryFolder()
         let nested = root.appendingPathComponent("data").appendingPathComponent("cifar-10-batches-bin")
         try writeBatchFiles(into: nested)
         let found = try locate(root.appendingPathComponent("data").path, cache: root.appendingPathComponent("cache"))
         XCTAssertEqual(found.path, nested.path)
-        XCTAssertEqual(try CIFAR10.load(folder: found, recordsPerFile: testRecords).train.count, 5 * testRecords)
+        XCTAssertEqual(try CIFAR10.load(folder: found).train.count, 5 * testRecords)
     }
 
     func testArchiveIsExtractedOnceIntoTheCache() throws {
@@ -46,7 +60,7 @@ final class DataLocationTests: XCTestCase {
 
         let found = try locate(archive.path, cache: cache)
         XCTAssertEqual(found.path, cache.path + "/extracted/cifar-small.tar.gz-\(bytes.count)/cifar-10-batches-bin")
-        let first = try CIFAR10.load(folder: found, recordsPerFile: testRecords)
+        let first = try CIFAR10.load(folder: found)
         XCTAssertEqual(first.train.count, 5 * testRecords)
         XCTAssertEqual(first.test.labels, (0 ..< testRecords).map { UInt8($0 % 10) })
 
@@ -57,7 +71,7 @@ final class DataLocationTests: XCTestCase {
         try contents.write(to: marked)
         let again = try locate(archive.path, cache: cache)
         XCTAssertEqual(again.path, found.path)
-        XCTAssertEqual(try CIFAR10.load(folder: again, recordsPerFile: testRecords).test.labels[0], 9, "archive was extracted again")
+        XCTAssertEqual(try CIFAR10.load(folder: again).test.labels[0], 9, "archive was extracted again")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("extracted").path)
         XCTAssertEqual(leftovers, ["cifar-small.tar.gz-\(bytes.count)"], "temporary folders left behind")
     }
@@ -70,7 +84,7 @@ final class DataLocationTests: XCTestCase {
         let found = try locate(archive.path, cache: cache)
         try FileManager.default.removeItem(at: found.appendingPathComponent("data_batch_4.bin"))
         XCTAssertEqual(try locate(archive.path, cache: cache).path, found.path)
-        XCTAssertEqual(try CIFAR10.load(folder: found, recordsPerFile: testRecords).train.count, 5 * testRecords)
+        XCTAssertEqual(try CIFAR10.load(folder: found).train.count, 5 * testRecords)
     }
 
     func testFolderHoldingOneArchive() throws {
@@ -82,7 +96,7 @@ final class DataLocationTests: XCTestCase {
         let cache = root.appendingPathComponent("cache")
         let found = try locate(nil, environment: ["AIRBENCH_DATA": shared.path], cache: cache)
         XCTAssertTrue(found.path.hasPrefix(cache.path + "/extracted/copy.tar.gz-"), found.path)
-        XCTAssertTrue(CIFAR10BatchFile.folderIsComplete(found, records: testRecords))
+        XCTAssertTrue(CIFAR10.layout().isComplete(found))
 
         try Data(batchArchive()).write(to: shared.appendingPathComponent("second.tar.gz"))
         assertDataError(try locate(shared.path, cache: cache), mentions: [shared.path, "2 archives"])
@@ -124,9 +138,11 @@ final class DataLocationTests: XCTestCase {
         try writeBatchFiles(into: data)
         let file = data.appendingPathComponent("data_batch_5.bin")
         try Data(batchFile(records: testRecords, seed: 1).dropLast(1)).write(to: file)
-        assertDataError(try locate(data.path, cache: root), mentions: [file.path, "truncated record"])
+        assertFormatError(try locate(data.path, cache: root), about: file.path, mentions: ["truncated record"])
+        try Data().write(to: file)
+        assertFormatError(try locate(data.path, cache: root), about: file.path, mentions: ["holds no images"])
         try FileManager.default.removeItem(at: file)
-        assertDataError(try locate(data.path, cache: root), mentions: [file.path, "not found"])
+        assertFormatError(try locate(data.path, cache: root), about: file.path, mentions: ["not found"])
     }
 
     func testBrokenArchiveNamesItAndLeavesNothing() throws {
@@ -136,7 +152,7 @@ final class DataLocationTests: XCTestCase {
         bytes[bytes.count - 6] ^= 0x10  // inside the CRC-32
         try Data(bytes).write(to: archive)
         let cache = root.appendingPathComponent("cache")
-        assertDataError(try locate(archive.path, cache: cache), mentions: [archive.path, "CRC-32"])
+        assertFormatError(try locate(archive.path, cache: cache), about: archive.path, mentions: ["CRC-32"])
         let extracted = cache.appendingPathComponent("extracted").path
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: extracted), [])
 
@@ -154,7 +170,7 @@ final class DataLocationTests: XCTestCase {
         try FileManager.default.removeItem(at: cached)
         // An archive already downloaded into the cache is extracted, not fetched again.
         try Data(batchArchive()).write(to: cache.appendingPathComponent("cifar-10-binary.tar.gz"))
-        XCTAssertTrue(CIFAR10BatchFile.folderIsComplete(try locate(nil, cache: cache), records: testRecords))
+        XCTAssertTrue(CIFAR10.layout().isComplete(try locate(nil, cache: cache)))
     }
 
     func testOfflineDownloadFailsFastWithHint() throws {
@@ -183,7 +199,7 @@ final class DataLocationTests: XCTestCase {
 
         let found = try locate(nil, cache: cache, allowDownload: true, downloadURL: url, downloadMD5: MD5Checksum.hexDigest(archive))
         XCTAssertEqual(try Data(contentsOf: cache.appendingPathComponent("cifar-10-binary.tar.gz")), Data(archive))
-        XCTAssertEqual(try CIFAR10.load(folder: found, recordsPerFile: testRecords).test.count, testRecords)
+        XCTAssertEqual(try CIFAR10.load(folder: found).test.count, testRecords)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path).sorted(),
                        ["cifar-10-binary.tar.gz", "extracted"])
     }

@@ -10,19 +10,11 @@ final class DatasetTests: XCTestCase {
         try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"), "\(name) missing")
     }
 
-    /// The sample sizes: CIFAR-100 7 + 3 records, SVHN any count, CINIC-10 whatever each class folder holds.
-    private let sampleSizes: DatasetSizes = {
-        var sizes = DatasetSizes.official
-        sizes.cifar100TrainRecords = 7
-        sizes.cifar100TestRecords = 3
-        sizes.svhnOfficialCounts = false
-        sizes.cinicImagesPerClass = nil
-        return sizes
-    }()
-
+    /// The samples are well-formed copies of other sizes (CIFAR-100 7 + 3 records, SVHN 5 + 3 + 2 images, CINIC-10
+    /// 1 or 2 per class), read as they are.
     private func load(_ selection: DatasetSelection, _ path: URL, cache: URL? = nil) throws -> Dataset {
         try Dataset.load(selection, dataFlag: path.path, environment: [:], cacheFolder: cache ?? makeTemporaryFolder(),
-                         allowDownload: false, sizes: sampleSizes)
+                         allowDownload: false)
     }
 
     // MARK: - Normalisation
@@ -86,7 +78,7 @@ final class DatasetTests: XCTestCase {
 
     func testCIFAR100FineAndCoarseLabels() throws {
         let folder = try fixture("cifar100-sample")
-        let reader = try CIFAR100.load(folder: folder, trainRecords: 7, testRecords: 3)
+        let reader = try CIFAR100.load(folder: folder)
         let fine = try load(DatasetSelection(.cifar100), folder)
         XCTAssertEqual(fine.classCount, 100)
         XCTAssertEqual(fine.train.labels, reader.train.fineLabels)
@@ -99,7 +91,9 @@ final class DatasetTests: XCTestCase {
         XCTAssertTrue(fine.mirrorable)
         XCTAssertEqual(fine.normalization, DatasetName.cifar100.publishedNormalization)
         XCTAssertEqual(fine.trainingSplitStatistics, Normalization.computed(from: reader.train.split(labels: .fine)))
-        XCTAssertTrue(fine.summary.contains("cifar100 (fine labels): 7 train, 3 test images, 100 classes"), fine.summary)
+        XCTAssertTrue(fine.summary.contains(
+            "cifar100 (fine labels): 7 train images (official: 50,000), 3 test images (official: 10,000), 100 classes; "),
+            fine.summary)
     }
 
     func testCIFAR100FromItsOfficialFolderAndArchive() throws {
@@ -121,10 +115,7 @@ final class DatasetTests: XCTestCase {
         try Data(batchArchive()).write(to: archives.appendingPathComponent("cifar-10-binary.tar.gz"))
         let cache = try makeTemporaryFolder()
         XCTAssertEqual(try load(DatasetSelection(.cifar100), archives, cache: cache).test.count, 3)
-        var sizes = DatasetSizes.official
-        sizes.cifar10RecordsPerFile = testRecords
-        let cifar10 = try Dataset.load(DatasetSelection(.cifar10), dataFlag: archives.path, environment: [:],
-                                       cacheFolder: cache, allowDownload: false, sizes: sizes)
+        let cifar10 = try load(DatasetSelection(.cifar10), archives, cache: cache)
         XCTAssertEqual(cifar10.train.count, 5 * testRecords)
         // With only CIFAR-10's archive there, CIFAR-100 says what it looked for instead of unpacking the other.
         try FileManager.default.removeItem(at: archives.appendingPathComponent("cifar-100-binary.tar.gz"))
@@ -137,13 +128,13 @@ final class DatasetTests: XCTestCase {
         let train = folder.appendingPathComponent("c/train.bin")
         let bytes = try Data(contentsOf: train)
         try bytes.prefix(bytes.count - 100).write(to: train)
-        assertDataError(try load(DatasetSelection(.cifar100), folder.appendingPathComponent("c")),
-                        mentions: [train.path, "truncated record"])
+        assertFormatError(try load(DatasetSelection(.cifar100), folder.appendingPathComponent("c")), about: train.path,
+                          mentions: ["truncated record"])
     }
 
     func testSVHNDigitsWithAndWithoutExtra() throws {
         let folder = try fixture("svhn-sample")
-        let reader = try SVHN.load(folder: folder, includeExtra: true, checkCounts: false)
+        let reader = try SVHN.load(folder: folder, includeExtra: true)
         let svhn = try load(DatasetSelection(.svhn), folder)
         XCTAssertEqual(svhn.train.labels, [0, 1, 9, 5, 0], "label 10 is the digit 0")
         XCTAssertEqual(svhn.test.labels, reader.test.labels)
@@ -158,8 +149,8 @@ final class DatasetTests: XCTestCase {
         let partial = try makeTemporaryFolder()
         try FileManager.default.copyItem(at: folder.appendingPathComponent("train_32x32.mat"),
                                          to: partial.appendingPathComponent("train_32x32.mat"))
-        assertDataError(try load(DatasetSelection(.svhn), partial),
-                        mentions: [partial.appendingPathComponent("test_32x32.mat").path, "file not found", "train_32x32.mat, test_32x32.mat"])
+        assertFormatError(try load(DatasetSelection(.svhn), partial), about: partial.appendingPathComponent("test_32x32.mat").path,
+                          mentions: ["file not found", "train_32x32.mat, test_32x32.mat"])
     }
 
     func testSVHNFilesAreDownloadedOneByOneAndChecked() throws {
@@ -186,7 +177,7 @@ final class DatasetTests: XCTestCase {
 
     func testCINIC10TrainOrTrainAndValid() throws {
         let folder = try fixture("cinic10-sample")
-        let reader = try CINIC10.load(folder: folder, imagesPerClass: nil)
+        let reader = try CINIC10.load(folder: folder)
         let cinic = try load(DatasetSelection(.cinic10), folder)
         // The reader lists the classes one after another (2 images each); the data set interleaves them, so that
         // any prefix is balanced: image 1 of every class, then image 2 of every class.

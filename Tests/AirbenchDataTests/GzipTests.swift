@@ -13,7 +13,7 @@ final class GzipTests: XCTestCase {
 
     func testDecodesZlibVectors() throws {
         for vector in vectors {
-            XCTAssertEqual(try Gzip.decompress(vector.compressed), vector.plain, vector.name)
+            XCTAssertEqual(try Gzip.decompress(vector.compressed, file: "test.gz"), vector.plain, vector.name)
         }
     }
 
@@ -23,7 +23,7 @@ final class GzipTests: XCTestCase {
             var pieces: [Int] = []
             var output: [UInt8] = []
             try vector.compressed.withUnsafeBytes { input in
-                try Gzip.decompress(input, chunkSize: 1000) { piece in
+                try Gzip.decompress(input, file: "test.gz", chunkSize: 1000) { piece in
                     pieces.append(piece.count)
                     output.append(contentsOf: piece)
                 }
@@ -36,13 +36,13 @@ final class GzipTests: XCTestCase {
 
     func testStoredBlocksWrittenByTheTest() throws {
         let payload = GzipVectors.xorshiftBytes(count: 150_000, seed: 5) { UInt8(truncatingIfNeeded: $0) }
-        XCTAssertEqual(try Gzip.decompress(storedGzip(payload)), payload)
-        XCTAssertEqual(try Gzip.decompress(storedGzip([])), [])
+        XCTAssertEqual(try Gzip.decompress(storedGzip(payload), file: "test.gz"), payload)
+        XCTAssertEqual(try Gzip.decompress(storedGzip([]), file: "test.gz"), [])
     }
 
     func testConcatenatedMembersAndTrailingZeros() throws {
         let twice = GzipVectors.fixed + GzipVectors.stored + [0, 0, 0, 0]
-        XCTAssertEqual(try Gzip.decompress(twice), GzipVectors.plainFixed + GzipVectors.plainStored)
+        XCTAssertEqual(try Gzip.decompress(twice, file: "test.gz"), GzipVectors.plainFixed + GzipVectors.plainStored)
     }
 
     /// The stored and computed values in the message are the real ones: the stored CRC-32 with the
@@ -51,7 +51,7 @@ final class GzipTests: XCTestCase {
         var corrupt = GzipVectors.dynamic
         corrupt[corrupt.count - 8] ^= 0x01
         let stored = crc32(GzipVectors.plainDynamic) ^ 0x01
-        assertArchiveError(try Gzip.decompress(corrupt), mentions: "CRC-32") {
+        assertArchiveError(try Gzip.decompress(corrupt, file: "test.gz"), mentions: "CRC-32") {
             $0 == .checksumMismatch(what: "gzip CRC-32", stored: stored, computed: crc32(GzipVectors.plainDynamic))
         }
     }
@@ -60,7 +60,7 @@ final class GzipTests: XCTestCase {
         var corrupt = GzipVectors.fixed
         corrupt[corrupt.count - 4] ^= 0x01
         let length = UInt32(GzipVectors.plainFixed.count)
-        assertArchiveError(try Gzip.decompress(corrupt), mentions: "ISIZE") {
+        assertArchiveError(try Gzip.decompress(corrupt, file: "test.gz"), mentions: "ISIZE") {
             $0 == .checksumMismatch(what: "gzip length (ISIZE)", stored: length ^ 0x01, computed: length)
         }
     }
@@ -72,12 +72,12 @@ final class GzipTests: XCTestCase {
         for size in [0, 1, 7, 8, 9, 1000, 70_000] {
             let payload = GzipVectors.xorshiftBytes(count: size, seed: UInt32(size + 1)) { UInt8(truncatingIfNeeded: $0) }
             let good = storedGzip(payload)
-            XCTAssertEqual(try Gzip.decompress(good), payload, "size \(size)")
+            XCTAssertEqual(try Gzip.decompress(good, file: "test.gz"), payload, "size \(size)")
             for byte in 0 ..< 4 {
                 var bad = good
                 bad[bad.count - 8 + byte] ^= 0x80
                 let stored = crc32(payload) ^ (0x80 << (8 * UInt32(byte)))
-                assertArchiveError(try Gzip.decompress(bad), mentions: "CRC-32") {
+                assertArchiveError(try Gzip.decompress(bad, file: "test.gz"), mentions: "CRC-32") {
                     $0 == .checksumMismatch(what: "gzip CRC-32", stored: stored, computed: crc32(payload))
                 }
             }
@@ -87,7 +87,7 @@ final class GzipTests: XCTestCase {
     func testCorruptHeaderCRCIsAnError() {
         var corrupt = GzipVectors.multiBlock
         corrupt[10 + 2 + 4 + 9 + 10] ^= 0xFF  // first byte of the FHCRC field
-        assertArchiveError(try Gzip.decompress(corrupt), mentions: "header CRC-16") {
+        assertArchiveError(try Gzip.decompress(corrupt, file: "test.gz"), mentions: "header CRC-16") {
             $0 == .checksumMismatch(what: "gzip header CRC-16", stored: nil, computed: nil)
         }
     }
@@ -95,51 +95,45 @@ final class GzipTests: XCTestCase {
     func testTruncatedStreamIsAnError() {
         for vector in vectors {
             for cut in [vector.compressed.count - 1, vector.compressed.count - 9, vector.compressed.count / 2, 12, 5] {
-                XCTAssertThrowsError(try Gzip.decompress(Array(vector.compressed.prefix(cut))), "\(vector.name) cut at \(cut)") { error in
-                    guard case .truncated? = error as? ArchiveError else { return XCTFail("\(vector.name) cut at \(cut): \(error)") }
+                XCTAssertThrowsError(try Gzip.decompress(Array(vector.compressed.prefix(cut)), file: "test.gz"), "\(vector.name) cut at \(cut)") { error in
+                    guard case .truncated? = (error as? FormatError)?.kind else { return XCTFail("\(vector.name) cut at \(cut): \(error)") }
                     XCTAssertTrue("\(error)".contains("unexpected end of data in gzip member 1"), "\(error)")
                 }
             }
         }
-        assertArchiveError(try Gzip.decompress([]), mentions: "no data")
+        assertArchiveError(try Gzip.decompress([], file: "test.gz"), mentions: "no data")
         // A second member cut short is reported as such.
-        assertArchiveError(try Gzip.decompress(GzipVectors.fixed + GzipVectors.stored.prefix(20)), mentions: "gzip member 2")
+        assertArchiveError(try Gzip.decompress(GzipVectors.fixed + GzipVectors.stored.prefix(20), file: "test.gz"), mentions: "gzip member 2")
     }
 
     func testMalformedFramingAndBlocks() {
-        assertArchiveError(try Gzip.decompress(Array("plain text, not gzip".utf8)), mentions: "magic")
+        assertArchiveError(try Gzip.decompress(Array("plain text, not gzip".utf8), file: "test.gz"), mentions: "magic")
         var method = GzipVectors.fixed
         method[2] = 7
-        assertArchiveError(try Gzip.decompress(method), mentions: "method 7")
+        assertArchiveError(try Gzip.decompress(method, file: "test.gz"), mentions: "method 7")
         var reservedFlags = GzipVectors.fixed
         reservedFlags[3] = 0x20
-        assertArchiveError(try Gzip.decompress(reservedFlags), mentions: "reserved header flags")
+        assertArchiveError(try Gzip.decompress(reservedFlags, file: "test.gz"), mentions: "reserved header flags")
         var blockType = GzipVectors.fixed
         blockType[10] = 0b111  // final block of reserved type 3
-        assertArchiveError(try Gzip.decompress(blockType), mentions: "invalid block type") {
+        assertArchiveError(try Gzip.decompress(blockType, file: "test.gz"), mentions: "invalid block type") {
             if case .invalidDeflate = $0 { return true } else { return false }
         }
         var storedLength = GzipVectors.stored
         storedLength[13] ^= 0xFF  // NLEN no longer the complement of LEN
-        assertArchiveError(try Gzip.decompress(storedLength), mentions: "invalid stored block lengths")
-        assertArchiveError(try Gzip.decompress(GzipVectors.fixed + [0x42]), mentions: "magic bytes 1f 8b missing at byte \(GzipVectors.fixed.count)")
+        assertArchiveError(try Gzip.decompress(storedLength, file: "test.gz"), mentions: "invalid stored block lengths")
+        assertArchiveError(try Gzip.decompress(GzipVectors.fixed + [0x42], file: "test.gz"), mentions: "magic bytes 1f 8b missing at byte \(GzipVectors.fixed.count)")
         var farBack = GzipVectors.fixed
         farBack[10] = 0x03  // fixed block; a 3-byte match at distance 1 before any output
         farBack[11] = 0x02
         farBack[12] = 0x00
-        assertArchiveError(try Gzip.decompress(farBack), mentions: "DEFLATE")
+        assertArchiveError(try Gzip.decompress(farBack, file: "test.gz"), mentions: "DEFLATE")
     }
 
     private func assertArchiveError<T>(
         _ body: @autoclosure () throws -> T, mentions text: String, file: StaticString = #filePath, line: UInt = #line,
-        check: (ArchiveError) -> Bool = { _ in true }
+        check: (FormatError.Kind) -> Bool = { _ in true }
     ) {
-        XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            guard let error = error as? ArchiveError else {
-                return XCTFail("expected ArchiveError, got \(error)", file: file, line: line)
-            }
-            XCTAssertTrue(check(error), "unexpected case \(error)", file: file, line: line)
-            XCTAssertTrue(error.description.contains(text), "\"\(error)\" does not mention \(text)", file: file, line: line)
-        }
+        assertFormatError(try body(), about: "test.gz", mentions: [text], file: file, line: line, check: check)
     }
 }

@@ -30,6 +30,7 @@ final class RealDataTests: XCTestCase {
         XCTAssertTrue(cifar.statisticsAgree)
         XCTAssertEqual(cifar.classCount, 10)
         XCTAssertTrue(cifar.mirrorable)
+        XCTAssertTrue(cifar.summary.hasPrefix("cifar10: 50,000 train images, 10,000 test images, 10 classes; "), cifar.summary)
         // From /work/shared/data/README.md: the extracted bytes are exactly the published ones.
         XCTAssertEqual(try MD5Checksum.hexDigest(ofFile: folder.appendingPathComponent("data_batch_1.bin")),
                        "5de62871f4520a680b25b0767cc2f4f8")

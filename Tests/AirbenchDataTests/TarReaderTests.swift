@@ -21,7 +21,7 @@ final class TarReaderTests: XCTestCase {
     }
 
     func testReadsRegularFilesLongNamesAndPaxPaths() throws {
-        let files = try TarReader.files(in: archive)
+        let files = try TarReader.files(in: archive, file: "test.tar")
         XCTAssertEqual(files.map(\.path), [
             "folder/empty.txt", "folder/small.txt", longName, "pax/renamed-by-pax.bin", "exactly-one-block.bin",
         ])
@@ -33,7 +33,7 @@ final class TarReaderTests: XCTestCase {
     func testPiecesOfAnySizeGiveTheSameFiles() throws {
         let bytes = archive
         for pieceSize in [1, 7, 511, 513, 4096] {
-            var reader = TarReader()
+            var reader = TarReader(file: "test.tar")
             var files: [(String, [UInt8])] = []
             var open = false
             try bytes.withUnsafeBytes { all in
@@ -55,7 +55,7 @@ final class TarReaderTests: XCTestCase {
                 }
             }
             try reader.finish()
-            let whole = try TarReader.files(in: bytes)
+            let whole = try TarReader.files(in: bytes, file: "test.tar")
             XCTAssertEqual(files.map(\.0), whole.map(\.path), "piece size \(pieceSize)")
             XCTAssertEqual(files.map(\.1), whole.map(\.contents), "piece size \(pieceSize)")
         }
@@ -64,15 +64,15 @@ final class TarReaderTests: XCTestCase {
     func testBadChecksumIsAnError() {
         var bytes = archive
         bytes[512 + 10] ^= 0x01  // a name byte of the second header
-        XCTAssertThrowsError(try TarReader.files(in: bytes)) { error in
+        XCTAssertThrowsError(try TarReader.files(in: bytes, file: "test.tar")) { error in
             XCTAssertTrue("\(error)".contains("checksum"), "\(error)")
         }
     }
 
     func testArchiveCutInsideAFileIsAnError() {
         let bytes = Array(archive.prefix(512 * 8 + 100))  // 100 bytes into the 1,500-byte file
-        XCTAssertThrowsError(try TarReader.files(in: bytes)) { error in
-            XCTAssertEqual(error as? ArchiveError, .truncated("tar archive"))
+        XCTAssertThrowsError(try TarReader.files(in: bytes, file: "test.tar")) { error in
+            XCTAssertEqual(error as? FormatError, FormatError(file: "test.tar", kind: .truncated("tar archive")))
         }
     }
 
@@ -115,26 +115,26 @@ final class TarReaderTests: XCTestCase {
     /// remaining count and trap on a reversed range; one over 2^63 used to wrap around. Both are errors now.
     func testBase256SizesOutOfRangeAreErrors() throws {
         let five = header(name: "five", sizeField: [0x80] + [UInt8](repeating: 0, count: 10) + [5], type: "0")
-        let files = try TarReader.files(in: five + [1, 2, 3, 4, 5] + [UInt8](repeating: 0, count: 507 + 1024))
+        let files = try TarReader.files(in: five + [1, 2, 3, 4, 5] + [UInt8](repeating: 0, count: 507 + 1024), file: "test.tar")
         XCTAssertEqual(files.map(\.path), ["five"])
         XCTAssertEqual(files.map(\.contents), [[1, 2, 3, 4, 5]])
 
         // The field of the fuzz finding: 0xDF has the sign bit (0x40) set.
         let found = header(name: "found", sizeField: [0xDF, 0xDF, 0xDF, 0xDF, 0xDF, 0, 0, 0, 0, 0, 0, 0], type: "0")
-        XCTAssertThrowsError(try TarReader.files(in: found + [UInt8](repeating: 0, count: 1024))) { error in
-            XCTAssertEqual(error as? ArchiveError, .invalidTar("size field is a negative base-256 number"))
+        XCTAssertThrowsError(try TarReader.files(in: found + [UInt8](repeating: 0, count: 1024), file: "test.tar")) { error in
+            XCTAssertEqual(error as? FormatError, FormatError(file: "test.tar", kind: .invalidTar("size field is a negative base-256 number")))
         }
         let negative = header(name: "negative", sizeField: [UInt8](repeating: 0xFF, count: 12), type: "0")
-        XCTAssertThrowsError(try TarReader.files(in: negative + [UInt8](repeating: 0, count: 1024))) { error in
-            XCTAssertEqual(error as? ArchiveError, .invalidTar("size field is a negative base-256 number"))
+        XCTAssertThrowsError(try TarReader.files(in: negative + [UInt8](repeating: 0, count: 1024), file: "test.tar")) { error in
+            XCTAssertEqual(error as? FormatError, FormatError(file: "test.tar", kind: .invalidTar("size field is a negative base-256 number")))
         }
         let huge = header(name: "huge", sizeField: [0xBF] + [UInt8](repeating: 0xFF, count: 11), type: "0")
-        XCTAssertThrowsError(try TarReader.files(in: huge + [UInt8](repeating: 0, count: 1024))) { error in
-            XCTAssertEqual(error as? ArchiveError, .invalidTar("size field is a base-256 number over 2^63"))
+        XCTAssertThrowsError(try TarReader.files(in: huge + [UInt8](repeating: 0, count: 1024), file: "test.tar")) { error in
+            XCTAssertEqual(error as? FormatError, FormatError(file: "test.tar", kind: .invalidTar("size field is a base-256 number over 2^63")))
         }
         let edge = header(name: "edge", sizeField: [0x80, 0, 0, 0] + [0x7F] + [UInt8](repeating: 0xFF, count: 7), type: "5")
-        XCTAssertThrowsError(try TarReader.files(in: edge + [UInt8](repeating: 0, count: 1024))) { error in
-            XCTAssertEqual(error as? ArchiveError, .invalidTar("size field \(Int.max) is out of range"))
+        XCTAssertThrowsError(try TarReader.files(in: edge + [UInt8](repeating: 0, count: 1024), file: "test.tar")) { error in
+            XCTAssertEqual(error as? FormatError, FormatError(file: "test.tar", kind: .invalidTar("size field \(Int.max) is out of range")))
         }
     }
 
@@ -146,8 +146,8 @@ final class TarReaderTests: XCTestCase {
                 TarTestEntry(name: "PaxHeaders/x", contents: Array(records.utf8), type: "x"),
                 TarTestEntry(name: "file", contents: [1]),
             ])
-            XCTAssertThrowsError(try TarReader.files(in: bytes), records) { error in
-                XCTAssertEqual(error as? ArchiveError, .invalidTar("malformed pax header record at byte 0 of the extended header"), records)
+            XCTAssertThrowsError(try TarReader.files(in: bytes, file: "test.tar"), records) { error in
+                XCTAssertEqual(error as? FormatError, FormatError(file: "test.tar", kind: .invalidTar("malformed pax header record at byte 0 of the extended header")), records)
             }
         }
     }
@@ -155,8 +155,8 @@ final class TarReaderTests: XCTestCase {
     /// Long names and pax headers are held in memory, so their size is bounded before any is collected.
     func testOversizedLongNameIsAnError() {
         let bytes = header(name: "././@LongLink", sizeField: Array("00004000001\0".utf8), type: "L")
-        XCTAssertThrowsError(try TarReader.files(in: bytes)) { error in
-            XCTAssertEqual(error as? ArchiveError, .invalidTar("a GNU long name of 1048577 bytes; at most 1048576 are accepted"))
+        XCTAssertThrowsError(try TarReader.files(in: bytes, file: "test.tar")) { error in
+            XCTAssertEqual(error as? FormatError, FormatError(file: "test.tar", kind: .invalidTar("a GNU long name of 1048577 bytes; at most 1048576 are accepted")))
         }
     }
 }

@@ -175,3 +175,22 @@ func assertDataError<T>(
         }
     }
 }
+
+/// Asserts that `body` throws a `FormatError` about the file `path` whose description starts with the path and
+/// mentions every string in `mentions`, and whose kind passes `check`.
+func assertFormatError<T>(
+    _ body: @autoclosure () throws -> T, about path: String, mentions: [String] = [],
+    file: StaticString = #filePath, line: UInt = #line, check: (FormatError.Kind) -> Bool = { _ in true }
+) {
+    XCTAssertThrowsError(try body(), file: file, line: line) { error in
+        guard let error = error as? FormatError else {
+            return XCTFail("expected FormatError, got \(error)", file: file, line: line)
+        }
+        XCTAssertEqual(error.file, path, file: file, line: line)
+        XCTAssertTrue(error.description.hasPrefix(path + ": "), "\"\(error)\" does not start with the file", file: file, line: line)
+        XCTAssertTrue(check(error.kind), "unexpected kind: \(error)", file: file, line: line)
+        for text in mentions {
+            XCTAssertTrue(error.description.contains(text), "\"\(error)\" does not mention \(text)", file: file, line: line)
+        }
+    }
+}

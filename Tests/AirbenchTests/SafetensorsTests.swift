@@ -34,11 +34,11 @@ final class SafetensorsTests: XCTestCase {
 
     /// Asserts that parsing `bytes` fails with exactly `kind`.
     private func assertParseFails(
-        _ bytes: [UInt8], with kind: SafetensorsError.Kind, file: StaticString = #filePath, line: UInt = #line
+        _ bytes: [UInt8], with kind: FormatError.Kind, file: StaticString = #filePath, line: UInt = #line
     ) {
         XCTAssertThrowsError(try SafetensorsFile.parse(bytes, source: "test.safetensors"), file: file, line: line) {
             error in
-            guard let error = error as? SafetensorsError else {
+            guard let error = error as? FormatError else {
                 return XCTFail("unexpected error type \(error)", file: file, line: line)
             }
             XCTAssertEqual(error.kind, kind, file: file, line: line)
@@ -165,7 +165,7 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertEqual(try file.integers("whole"), [3, -1, 0])
         for name in ["fractional", "nan"] {
             XCTAssertThrowsError(try file.integers(name)) { error in
-                XCTAssertEqual((error as? SafetensorsError)?.kind, .notIntegral(tensor: name))
+                XCTAssertEqual((error as? FormatError)?.kind, .notIntegral(tensor: name))
             }
         }
     }
@@ -201,7 +201,7 @@ final class SafetensorsTests: XCTestCase {
         ]
         for bytes in cases {
             XCTAssertThrowsError(try SafetensorsFile.parse(bytes, source: "bad.safetensors")) { error in
-                guard case .badHeader? = (error as? SafetensorsError)?.kind else {
+                guard case .badHeader? = (error as? FormatError)?.kind else {
                     return XCTFail("expected badHeader, got \(error)")
                 }
                 XCTAssertTrue("\(error)".hasPrefix("bad.safetensors: bad JSON header: "), "\(error)")
@@ -237,7 +237,7 @@ final class SafetensorsTests: XCTestCase {
         ]
         for (header, reason) in cases {
             XCTAssertThrowsError(try SafetensorsFile.parse(fileBytes(header: header), source: "bad.safetensors"), header) { error in
-                guard case .badHeader(let actual)? = (error as? SafetensorsError)?.kind else {
+                guard case .badHeader(let actual)? = (error as? FormatError)?.kind else {
                     return XCTFail("\(header): expected badHeader, got \(error)")
                 }
                 XCTAssertTrue(actual.hasPrefix(reason), "\(header): reason \"\(actual)\" does not start with \"\(reason)\"")
@@ -312,7 +312,7 @@ final class SafetensorsTests: XCTestCase {
         try file.write(to: url)
         let read = try SafetensorsFile.read(from: url)
         XCTAssertThrowsError(try read.floats("absent")) { error in
-            XCTAssertEqual((error as? SafetensorsError)?.kind, .missingTensor(name: "absent"))
+            XCTAssertEqual((error as? FormatError)?.kind, .missingTensor(name: "absent"))
             XCTAssertEqual("\(error)", "\(url.path): no tensor named 'absent'")
         }
         XCTAssertThrowsError(try read.integers("absent"))
@@ -325,12 +325,12 @@ final class SafetensorsTests: XCTestCase {
         let url = temporaryFolder.appendingPathComponent("truncated.safetensors")
         try Data([1, 2, 3]).write(to: url)
         XCTAssertThrowsError(try SafetensorsFile.read(from: url)) { error in
-            XCTAssertEqual((error as? SafetensorsError)?.kind, .tooShort(byteCount: 3))
+            XCTAssertEqual((error as? FormatError)?.kind, .tooShort(byteCount: 3))
             XCTAssertEqual("\(error)", "\(url.path): file is 3 bytes, too short to hold the 8-byte header length")
         }
         let missing = temporaryFolder.appendingPathComponent("missing.safetensors")
         XCTAssertThrowsError(try SafetensorsFile.read(from: missing)) { error in
-            guard case .fileSystem? = (error as? SafetensorsError)?.kind else { return XCTFail("\(error)") }
+            guard case .fileSystem? = (error as? FormatError)?.kind else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".hasPrefix(missing.path), "\(error)")
         }
     }
@@ -338,7 +338,7 @@ final class SafetensorsTests: XCTestCase {
     func testWriteIntoMissingFolderFailsCleanly() {
         let url = temporaryFolder.appendingPathComponent("no such folder/out.safetensors")
         XCTAssertThrowsError(try SafetensorsFile().write(to: url)) { error in
-            guard case .fileSystem? = (error as? SafetensorsError)?.kind else { return XCTFail("\(error)") }
+            guard case .fileSystem? = (error as? FormatError)?.kind else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains("out.safetensors"), "\(error)")
         }
     }
