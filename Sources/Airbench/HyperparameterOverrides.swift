@@ -4,10 +4,6 @@ import Foundation
 /// values of the hyperparameters' JSON form (what `--log` writes), nested fields with dots or nested objects.
 /// Going through the JSON form keeps one source of truth for names and types: the decoder that reads logs
 /// checks every value.
-public struct HyperparameterError: Error, CustomStringConvertible, Equatable {
-    public var description: String
-}
-
 extension Hyperparameters {
     /// These hyperparameters with `name` (dotted for nested fields, e.g. `proxy.keep`) set to `value` (a JSON
     /// value: number, string, bool, array or object as `JSONSerialization` gives them).
@@ -21,19 +17,19 @@ extension Hyperparameters {
     /// current value (so `widths = {block1 = 32}` keeps the other widths), anything else replaces it.
     public func applying(_ overrides: [String: Any]) throws -> Hyperparameters {
         guard let root = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as? [String: Any] else {
-            throw HyperparameterError(description: "internal: hyperparameters are not a JSON object")
+            throw TrainingError.invalidConfiguration("internal: hyperparameters are not a JSON object")
         }
         let merged = try Self.merge(overrides, into: root, path: [], defaults: Self.optionalDefaults)
         do {
             return try JSONDecoder().decode(Hyperparameters.self, from: JSONSerialization.data(withJSONObject: merged))
         } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
             let name = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw HyperparameterError(description: "'\(name)' needs a value of type \(type)")
+            throw TrainingError.invalidConfiguration("'\(name)' needs a value of type \(type)")
         } catch let DecodingError.dataCorrupted(context) {
             let name = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw HyperparameterError(description: "'\(name)': \(context.debugDescription)")
+            throw TrainingError.invalidConfiguration("'\(name)': \(context.debugDescription)")
         } catch {
-            throw HyperparameterError(description: "\(error)")
+            throw TrainingError.invalidConfiguration("\(error)")
         }
     }
 
@@ -49,11 +45,11 @@ extension Hyperparameters {
         for (key, value) in overrides {
             let name = (path + [key]).joined(separator: ".")
             guard let current = object[key] ?? defaults[key] else {
-                throw HyperparameterError(description: "no hyperparameter '\(name)' (names: \(object.keys.sorted().joined(separator: ", ")))")
+                throw TrainingError.invalidConfiguration("no hyperparameter '\(name)' (names: \(object.keys.sorted().joined(separator: ", ")))")
             }
             // JSON has no infinity or NaN, so they are refused here, before the JSON form is written.
             if let number = value as? Double, !number.isFinite {
-                throw HyperparameterError(description: "\(name) = \(number) is not a finite number")
+                throw TrainingError.invalidConfiguration("\(name) = \(number) is not a finite number")
             }
             if let fields = value as? [String: Any], let currentFields = current as? [String: Any] {
                 object[key] = try merge(fields, into: currentFields, path: path + [key], defaults: [:])

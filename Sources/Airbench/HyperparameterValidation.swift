@@ -21,9 +21,9 @@ extension Hyperparameters {
     }
 
     /// Throws the first value outside its range, as one line naming the key, the value and the allowed range.
-    /// - Throws: `HyperparameterError`.
+    /// - Throws: `TrainingError.invalidConfiguration`.
     public func validate() throws {
-        if let problem = problems().first { throw HyperparameterError(description: problem.description) }
+        if let problem = problems().first { throw TrainingError.invalidConfiguration(problem.description) }
     }
 
     /// Every value outside its range (empty when all can run).

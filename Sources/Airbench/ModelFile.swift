@@ -6,22 +6,6 @@ public enum AirbenchVersion {
     public static let current = "0.1.0"
 }
 
-/// Errors reading a model file.
-public enum ModelFileError: Error, CustomStringConvertible, Equatable {
-    case missingTensor(file: String, name: String)
-    case wrongShape(file: String, name: String, expected: [Int], actual: [Int])
-    case notAnAirbench94Model(file: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .missingTensor(let file, let name): return "\(file): tensor '\(name)' is missing"
-        case .wrongShape(let file, let name, let expected, let actual):
-            return "\(file): tensor '\(name)' has shape \(actual), expected \(expected)"
-        case .notAnAirbench94Model(let file, let reason): return "\(file): not an airbench94 model: \(reason)"
-        }
-    }
-}
-
 extension Network {
     /// The state as safetensors: F32, PyTorch OIHW layout, keys of the reference script's state_dict (`0.weight`,
     /// `0.bias`, `2.conv1.weight`, `2.norm1.bias`, ..., `7.weight` for airbench94; `whiten.weight`,
@@ -68,24 +52,24 @@ extension Network {
         let spec: NetworkSpec
         if let json = file.metadata["spec"] {
             do { spec = try JSONDecoder().decode(NetworkSpec.self, from: Data(json.utf8)) } catch {
-                throw ModelFileError.notAnAirbench94Model(file: name, reason: "its metadata 'spec' does not parse: \(error)")
+                throw TrainingError.invalidModelFile(file: name, message: "not a model of the airbench family: its metadata 'spec' does not parse: \(error)")
             }
         } else {
             spec = try inferSpec(file, name: name, input: input, scalingFactor: scalingFactor)
         }
         let network: Network
         do { network = try Network(spec: spec) } catch {
-            throw ModelFileError.notAnAirbench94Model(file: name, reason: "\(error)")
+            throw TrainingError.invalidModelFile(file: name, message: "not a model of the airbench family: \(error)")
         }
         for entry in network.state.layout.entries {
-            guard file.contains(entry.name) else { throw ModelFileError.missingTensor(file: name, name: entry.name) }
+            guard file.contains(entry.name) else { throw TrainingError.missingTensor(file: name, name: entry.name) }
             let actual = try file.shape(entry.name)
             guard actual == entry.shape else {
-                throw ModelFileError.wrongShape(file: name, name: entry.name, expected: entry.shape, actual: actual)
+                throw TrainingError.wrongShape(file: name, name: entry.name, expected: entry.shape, actual: actual)
             }
             let values = try file.floats(entry.name)
             guard values.allSatisfy(\.isFinite) else {
-                throw ModelFileError.notAnAirbench94Model(file: name, reason: "'\(entry.name)' holds NaN or infinity")
+                throw TrainingError.invalidModelFile(file: name, message: "not a model of the airbench family: '\(entry.name)' holds NaN or infinity")
             }
             network.state.set(entry.name, values)
         }
@@ -97,13 +81,13 @@ extension Network {
         let naming: NetworkSpec.Naming = file.contains("whiten.weight") ? .cifarNet : .sequential
         var probe = NetworkSpec(name: "", input: input, groups: [], head: .init(classes: 2, scalingFactor: 1), naming: naming)
         func shape(_ key: String) throws -> [Int] {
-            guard file.contains(key) else { throw ModelFileError.missingTensor(file: name, name: key) }
+            guard file.contains(key) else { throw TrainingError.missingTensor(file: name, name: key) }
             return try file.shape(key)
         }
         let whiteningKey = probe.whiteningModule + ".weight"
         let whitening = try shape(whiteningKey)
         guard whitening.count == 4 else {
-            throw ModelFileError.wrongShape(file: name, name: whiteningKey, expected: [24, 3, 2, 2], actual: whitening)
+            throw TrainingError.wrongShape(file: name, name: whiteningKey, expected: [24, 3, 2, 2], actual: whitening)
         }
         var groups = [NetworkSpec.ConvGroup]()
         while file.contains(probe.groupModule(groups.count) + ".conv1.weight") {
@@ -142,7 +126,7 @@ extension Dataset {
     public static func recorded(inModel file: SafetensorsFile, name: String) throws -> DatasetSelection? {
         guard let json = file.metadata["dataset"] else { return nil }
         do { return try JSONDecoder().decode(DatasetSelection.self, from: Data(json.utf8)) } catch {
-            throw ModelFileError.notAnAirbench94Model(file: name, reason: "its metadata 'dataset' does not parse: \(error)")
+            throw TrainingError.invalidModelFile(file: name, message: "not a model of the airbench family: its metadata 'dataset' does not parse: \(error)")
         }
     }
 }

@@ -93,21 +93,6 @@ struct RunClock {
     }
 }
 
-public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    /// The loss became NaN or infinite.
-    case diverged(step: Int, loss: Double)
-    /// A hyperparameter combination that cannot run.
-    case invalidConfiguration(String)
-
-    public var description: String {
-        switch self {
-        case .diverged(let step, let loss):
-            return "training diverged: loss \(loss) at step \(step) (try a lower --lr or check the data)"
-        case .invalidConfiguration(let message): return "invalid configuration: \(message)"
-        }
-    }
-}
-
 /// Trains the method `h` describes (paper Listing 4 `main` and the family's scripts) on `data` and evaluates it
 /// with test-time augmentation.
 ///

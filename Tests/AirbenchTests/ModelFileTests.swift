@@ -69,14 +69,14 @@ final class ModelFileTests: XCTestCase {
         let missing = folder.appendingPathComponent("missing.safetensors")
         try file.write(to: missing)
         XCTAssertThrowsError(try Network.load(from: missing)) {
-            XCTAssertEqual($0 as? ModelFileError, .missingTensor(file: missing.path, name: "7.weight"))
+            XCTAssertEqual($0 as? TrainingError, .invalidModelFile(file: missing.path, message: "tensor '7.weight' is missing"))
         }
         file = network.safetensors()
         file.setFloats([Float](repeating: 0, count: 10 * 13), shape: [10, 13], for: "7.weight")
         let wrong = folder.appendingPathComponent("wrong.safetensors")
         try file.write(to: wrong)
         XCTAssertThrowsError(try Network.load(from: wrong)) {
-            XCTAssertEqual($0 as? ModelFileError, .wrongShape(file: wrong.path, name: "7.weight", expected: [10, 12], actual: [10, 13]))
+            XCTAssertEqual($0 as? TrainingError, .invalidModelFile(file: wrong.path, message: "tensor '7.weight' has shape [10, 13], expected [10, 12]"))
         }
         file = network.safetensors()
         var values = try file.floats("0.bias")

@@ -66,7 +66,7 @@ public final class Network: @unchecked Sendable {
 
     /// Builds the network described by `spec` with every state entry at its BatchNorm defaults (weights and
     /// running variances 1, the rest 0); `initialize` draws the parameters.
-    /// - Throws: `NetworkSpecError` when the engine cannot run `spec`.
+    /// - Throws: `TrainingError.invalidNetwork` when the engine cannot run `spec`.
     public init(spec: NetworkSpec, batchNormMomentum: Double = 0.6, batchNormEpsilon: Double = 1e-12) throws {
         try spec.validate()
         self.spec = spec

@@ -149,7 +149,7 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
 
     /// Throws unless `Network` can build and run this description.
     public func validate() throws {
-        func fail(_ message: String) -> NetworkSpecError { NetworkSpecError(spec: name, message: message) }
+        func fail(_ message: String) -> TrainingError { .invalidNetwork(spec: name, message: message) }
         guard input.height > 0, input.width > 0, input.channels > 0 else { throw fail("input must be non-empty") }
         guard whitening.kernelSize >= 1, whitenedHeight >= 1, whitenedWidth >= 1 else {
             throw fail("whitening kernel \(whitening.kernelSize) does not fit \(input.height)×\(input.width) inputs")
@@ -175,9 +175,3 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     }
 }
 
-/// A network description that `Network` cannot build or run.
-public struct NetworkSpecError: Error, Equatable, CustomStringConvertible {
-    public var spec: String
-    public var message: String
-    public var description: String { "network \(spec): \(message)" }
-}
