@@ -1,3 +1,4 @@
+import AirbenchData
 import AirbenchKernels
 
 /// Test-time augmentation (paper Section 3.5, Listing 4 `infer`).
@@ -112,13 +113,12 @@ extension Network {
     /// Writes `count` views into the workspace input; images beyond `count` in the workspace are zeroed.
     private func fillView(_ view: TTA.View, from source: UnsafePointer<Float>, count: Int, into ws: Workspace) {
         let (height, width, channels) = (spec.input.height, spec.input.width, spec.input.channels)
-        func reflect(_ i: Int, _ side: Int) -> Int { i < 0 ? -i : (i > side - 1 ? 2 * (side - 1) - i : i) }
         let input = ws.input.pointer, pixels = spec.input.pixels
         for n in 0..<count {
             for y in 0..<height {
-                let sy = reflect(y + view.shift, height)
+                let sy = reflectionPaddedIndex(y + view.shift, side: height)
                 for x in 0..<width {
-                    let sx = reflect((view.mirror ? width - 1 - x : x) + view.shift, width)
+                    let sx = reflectionPaddedIndex((view.mirror ? width - 1 - x : x) + view.shift, side: width)
                     let from = source + ((n * height + sy) * width + sx) * channels
                     let to = input + ((n * height + y) * width + x) * channels
                     to.update(from: from, count: channels)

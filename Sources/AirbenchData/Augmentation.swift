@@ -29,3 +29,11 @@ public struct Augmentation: Sendable, Equatable {
     /// No augmentation at all, as for evaluation.
     public static let none = Augmentation(flip: .none, translate: 0, cutout: 0)
 }
+
+/// PyTorch's 'reflect' padding as an index map: coordinate `coordinate` of an image padded by reflection maps to
+/// this coordinate of the image itself, mirrored about the edge pixel without repeating it (…, 2, 1, 0, 1, 2, …).
+/// Valid for coordinates within `side − 1` of the image: the training translation and the TTA views both use it.
+@inline(__always)
+public func reflectionPaddedIndex(_ coordinate: Int, side: Int) -> Int {
+    coordinate < 0 ? -coordinate : (coordinate >= side ? 2 * (side - 1) - coordinate : coordinate)
+}

@@ -239,8 +239,8 @@ public final class CifarLoader: @unchecked Sendable {
             let rows = maps.baseAddress!
             let columns = rows + side
             for k in 0 ..< side {
-                rows[k] = Self.reflect(dy + k) * side * Self.channels
-                let column = Self.reflect(dx + (flipThisEpoch ? last - k : k))
+                rows[k] = reflectionPaddedIndex(dy + k, side: side) * side * Self.channels
+                let column = reflectionPaddedIndex(dx + (flipThisEpoch ? last - k : k), side: side)
                 columns[k] = (flippedAtStart ? last - column : column) * Self.channels
             }
             let green = table + 256
@@ -265,11 +265,5 @@ public final class CifarLoader: @unchecked Sendable {
                 (output + (y * side + left) * Self.channels).update(repeating: 0, count: cutout * Self.channels)
             }
         }
-    }
-
-    /// PyTorch's 'reflect' padding index: mirrors about the edge pixel without repeating it.
-    @inline(__always)
-    private static func reflect(_ coordinate: Int) -> Int {
-        coordinate < 0 ? -coordinate : (coordinate >= side ? 2 * (side - 1) - coordinate : coordinate)
     }
 }
