@@ -27,17 +27,21 @@ public struct StateEntry: Sendable, Equatable {
 public struct StateLayout: Sendable, Equatable {
     public private(set) var entries: [StateEntry] = []
     public private(set) var count = 0
+    /// Each entry's position in `entries`, by name.
+    private var positions: [String: Int] = [:]
 
     /// Appends an entry at the end.
     mutating func add(_ name: String, _ shape: [Int], _ role: StateEntry.Role) {
         let entry = StateEntry(name: name, shape: shape, offset: count, role: role)
+        positions[name] = entries.count
         entries.append(entry)
         count += entry.count
     }
 
+    /// The entry named `name` (the passes hold their entries; names are for files and tests).
     public subscript(name: String) -> StateEntry {
-        guard let entry = entries.first(where: { $0.name == name }) else { preconditionFailure("no state entry \(name)") }
-        return entry
+        guard let position = positions[name] else { preconditionFailure("no state entry \(name)") }
+        return entries[position]
     }
 }
 
@@ -53,13 +57,11 @@ public final class StateBuffer: @unchecked Sendable {
 
     public func pointer(_ entry: StateEntry) -> UnsafeMutablePointer<Float> { storage.pointer + entry.offset }
     public func pointer(_ name: String) -> UnsafeMutablePointer<Float> { pointer(layout[name]) }
-    public func values(_ name: String) -> [Float] {
-        let entry = layout[name]
-        return Array(UnsafeBufferPointer(start: pointer(entry), count: entry.count))
-    }
-    public func set(_ name: String, _ values: [Float]) {
-        let entry = layout[name]
-        precondition(values.count == entry.count, "\(name): \(values.count) values for \(entry.count)")
+    public func values(_ name: String) -> [Float] { values(layout[name]) }
+    public func values(_ entry: StateEntry) -> [Float] { Array(UnsafeBufferPointer(start: pointer(entry), count: entry.count)) }
+    public func set(_ name: String, _ values: [Float]) { set(layout[name], values) }
+    public func set(_ entry: StateEntry, _ values: [Float]) {
+        precondition(values.count == entry.count, "\(entry.name): \(values.count) values for \(entry.count)")
         values.withUnsafeBufferPointer { pointer(entry).update(from: $0.baseAddress!, count: entry.count) }
     }
 

@@ -17,7 +17,7 @@ extension Network {
             let a = ws.blocks[i], c = block.channels, rows = batch * block.pooledHeight * block.pooledWidth
             let conv1 = block.conv1(batch: batch), laterConv = block.laterConv(batch: batch)
             Convolution.forward(conv1, input: input.pointer,
-                                weights: forwardWeights(block.conv(0) + ".weight", shape: conv1,
+                                weights: forwardWeights(block.convWeights[0], shape: conv1,
                                                         algorithm: convolutionAlgorithm),
                                 output: a.conv1.pointer)
             MaxPool.forward(a.conv1.pointer, batch: batch, height: 2 * block.pooledHeight,
@@ -27,11 +27,11 @@ extension Network {
             for k in 0..<block.convs {
                 if k > 0 {
                     Convolution.forward(laterConv, input: a.activations[k - 1].pointer,
-                                        weights: forwardWeights(block.conv(k) + ".weight", shape: laterConv,
+                                        weights: forwardWeights(block.convWeights[k], shape: laterConv,
                                                                 algorithm: convolutionAlgorithm),
                                         output: a.normInputs[k].pointer)
                 }
-                ws.blocks[i].norms[k] = batchNorm(block.norm(k), a.normInputs[k], rows: rows, channels: c,
+                ws.blocks[i].norms[k] = batchNorm(block.norms[k], a.normInputs[k], rows: rows, channels: c,
                                                   training: training)
                 if block.residual && k == block.convs - 1 {
                     residualForward(a, norm: ws.blocks[i].norms[k], rows: rows, channels: c,
@@ -61,18 +61,18 @@ extension Network {
 
     /// The weights `name` packed for the forward pass: packed anew on every call in training (the weights change
     /// every step), once per evaluation while `infer` runs (its views and batches share the weights).
-    func forwardWeights(_ name: String, shape: ConvolutionShape, algorithm: ConvolutionAlgorithm = .auto) -> PackedWeights {
-        if let packed = evaluationPacks?[name] { return packed }
-        let packed = PackedWeights.forward(state.pointer(name), shape: shape, algorithm: algorithm)
-        evaluationPacks?[name] = packed
+    func forwardWeights(_ entry: StateEntry, shape: ConvolutionShape, algorithm: ConvolutionAlgorithm = .auto) -> PackedWeights {
+        if let packed = evaluationPacks?[entry.offset] { return packed }
+        let packed = PackedWeights.forward(state.pointer(entry), shape: shape, algorithm: algorithm)
+        evaluationPacks?[entry.offset] = packed
         return packed
     }
 
     /// BatchNorm coefficients for `x` (rows × channels): batch statistics in training (and the running-statistics
     /// update), running statistics in evaluation. The weight is frozen at 1 (paper Section 3.1).
-    func batchNorm(_ name: String, _ x: FloatBuffer, rows: Int, channels: Int, training: Bool) -> NormCoefficients {
-        let bias = state.pointer("\(name).bias"), runningMean = state.pointer("\(name).running_mean")
-        let runningVar = state.pointer("\(name).running_var")
+    func batchNorm(_ entries: BatchNormEntries, _ x: FloatBuffer, rows: Int, channels: Int, training: Bool) -> NormCoefficients {
+        let bias = state.pointer(entries.bias), runningMean = state.pointer(entries.runningMean)
+        let runningVar = state.pointer(entries.runningVar)
         var norm = NormCoefficients()
         if training {
             let (sum, squares) = ChannelOps.sums(x.pointer, rows: rows, channels: channels)
@@ -138,17 +138,17 @@ extension Network {
             for k in (1..<block.convs).reversed() {
                 if afterAdd && k == block.convs - 1 {  // grad is already d(loss)/d(norm output)
                     let (sumDz, sumDzX) = Self.channelSums(grad.pointer, a.normInputs[k].pointer, rows: rows, channels: c)
-                    normBackward(block.norm(k), a.normInputs[k], grad, a.norms[k], sumDz: sumDz, sumDzX: sumDzX,
+                    normBackward(block.norms[k], a.normInputs[k], grad, a.norms[k], sumDz: sumDz, sumDzX: sumDzX,
                                  rows: rows, channels: c, gradients: gradients)
                 } else {
-                    normGELUBackward(block.norm(k), a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
+                    normGELUBackward(block.norms[k], a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
                                      gradients: gradients)
                 }
                 Convolution.backwardWeights(laterConv, input: a.activations[k - 1].pointer, gradOutput: grad.pointer,
-                                            gradWeights: gradients.pointer(block.conv(k) + ".weight"),
+                                            gradWeights: gradients.pointer(block.convWeights[k]),
                                             algorithm: convolutionAlgorithm)
                 Convolution.backwardData(laterConv, gradOutput: grad.pointer,
-                                         weights: .backwardData(state.pointer(block.conv(k) + ".weight"),
+                                         weights: .backwardData(state.pointer(block.convWeights[k]),
                                                                 shape: laterConv, algorithm: convolutionAlgorithm),
                                          gradInput: spare.pointer)
                 swap(&grad, &spare)
@@ -157,17 +157,17 @@ extension Network {
                 let g = grad.pointer, r = ws.gradientResidual!.pointer
                 for j in 0..<rows * c { g[j] += r[j] }
             }
-            normGELUBackward(block.norm(0), a.normInputs[0], grad, a.norms[0], rows: rows, channels: c,
+            normGELUBackward(block.norms[0], a.normInputs[0], grad, a.norms[0], rows: rows, channels: c,
                              gradients: gradients)
             MaxPool.backward(grad.pointer, argmax: a.argmax.pointer, batch: batch, height: 2 * block.pooledHeight,
                              width: 2 * block.pooledWidth, channels: c, kernel: 2, gradInput: ws.gradientConv1.pointer)
             Convolution.backwardWeights(conv1, input: blockInput.pointer, gradOutput: ws.gradientConv1.pointer,
-                                        gradWeights: gradients.pointer(block.conv(0) + ".weight"),
+                                        gradWeights: gradients.pointer(block.convWeights[0]),
                                         algorithm: convolutionAlgorithm)
             // With the whitening bias frozen nothing below block 1 trains: skip its backward-data pass.
             if i > 0 || whitenBiasTrainable || spec.whitening.trainable {
                 Convolution.backwardData(conv1, gradOutput: ws.gradientConv1.pointer,
-                                         weights: .backwardData(state.pointer(block.conv(0) + ".weight"), shape: conv1,
+                                         weights: .backwardData(state.pointer(block.convWeights[0]), shape: conv1,
                                                                 algorithm: convolutionAlgorithm),
                                          gradInput: ws.gradientA.pointer)
             }
@@ -190,20 +190,20 @@ extension Network {
     /// GELU + BatchNorm backward in place: `grad` enters as d(loss)/d(GELU output) and leaves as
     /// d(loss)/d(norm input); the norm's bias gradient (Σ dz) is written to `gradients`.
     /// With z = x̂ + bias, x̂ = (x − mean)·s:  dx = s·(dz − mean(dz) − x̂·mean(dz·x̂)).
-    private func normGELUBackward(_ name: String, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
+    private func normGELUBackward(_ entries: BatchNormEntries, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
                                   rows: Int, channels: Int, gradients: StateBuffer) {
         let (sumDz, sumDzX) = ChannelOps.affineGELUBackward(x.pointer, gradOutput: grad.pointer, rows: rows,
                                                              channels: channels, scale: norm.scale, shift: norm.shift,
                                                              gradAffine: grad.pointer)
-        normBackward(name, x, grad, norm, sumDz: sumDz, sumDzX: sumDzX, rows: rows, channels: channels,
+        normBackward(entries, x, grad, norm, sumDz: sumDz, sumDzX: sumDzX, rows: rows, channels: channels,
                      gradients: gradients)
     }
 
     /// BatchNorm backward in place: `grad` enters as dz = d(loss)/d(norm output) with its per-channel sums Σdz and
     /// Σdz·x, and leaves as d(loss)/d(norm input); the bias gradient (Σdz) is written to `gradients`.
-    private func normBackward(_ name: String, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
+    private func normBackward(_ entries: BatchNormEntries, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
                               sumDz: [Double], sumDzX: [Double], rows: Int, channels: Int, gradients: StateBuffer) {
-        gradients.set("\(name).bias", sumDz.map { Float($0) })
+        gradients.set(entries.bias, sumDz.map { Float($0) })
         let n = Double(rows)
         var a = [Float](), b = [Float](), d = [Float]()
         for c in 0..<channels {

@@ -29,7 +29,7 @@ public final class Network: @unchecked Sendable {
     /// method: Winograd differs from direct only by rounding).
     public var convolutionAlgorithm: ConvolutionAlgorithm = .auto
     /// Forward weights packed once for a whole evaluation (set by `infer`, nil otherwise).
-    var evaluationPacks: [String: PackedWeights]?
+    var evaluationPacks: [Int: PackedWeights]?
 
     /// A ConvGroup's place in the network: input size and channels, output channels, and its state names.
     struct Block {
@@ -57,12 +57,15 @@ public final class Network: @unchecked Sendable {
         /// State names of the k-th (0-based) convolution and BatchNorm: `2.conv1.weight`, `2.norm1`.
         func conv(_ k: Int) -> String { "\(module).conv\(k + 1)" }
         func norm(_ k: Int) -> String { "\(module).norm\(k + 1)" }
+        /// The state entries the passes use, resolved once: each conv's weight, each BatchNorm's four.
+        var convWeights: [StateEntry] = []
+        var norms: [BatchNormEntries] = []
     }
 
     let blocks: [Block]
     /// The whitening layer's weight and bias, frozen (weight) and trained in the first epochs (bias).
-    public let whiteningWeight: String, whiteningBias: String
-    let headWeight: String
+    public let whiteningWeight: StateEntry, whiteningBias: StateEntry
+    let headWeight: StateEntry
 
     /// Builds the network described by `spec` with every state entry at its BatchNorm defaults (weights and
     /// running variances 1, the rest 0); `initialize` draws the parameters.
@@ -75,20 +78,24 @@ public final class Network: @unchecked Sendable {
         scalingFactor = Float(spec.head.scalingFactor)
         let sizes = spec.groupInputSizes
         var channels = spec.whiteningWidth
+        let layout = Self.layout(spec: spec)
         blocks = spec.groups.enumerated().map { i, group in
             defer { channels = group.width }
-            return Block(module: spec.groupModule(i), inputHeight: sizes[i].height, inputWidth: sizes[i].width,
-                         inputChannels: channels, channels: group.width, convs: group.convs,
-                         residual: group.residual, activationAfterAdd: group.activationAfterAdd)
+            var block = Block(module: spec.groupModule(i), inputHeight: sizes[i].height, inputWidth: sizes[i].width,
+                              inputChannels: channels, channels: group.width, convs: group.convs,
+                              residual: group.residual, activationAfterAdd: group.activationAfterAdd)
+            block.convWeights = (0..<group.convs).map { layout[block.conv($0) + ".weight"] }
+            block.norms = (0..<group.convs).map { BatchNormEntries(layout, block.norm($0)) }
+            return block
         }
-        headWeight = spec.headModule + ".weight"
-        whiteningWeight = spec.whiteningModule + ".weight"
-        whiteningBias = spec.whiteningModule + ".bias"
-        state = StateBuffer(layout: Self.layout(spec: spec))
+        headWeight = layout[spec.headModule + ".weight"]
+        whiteningWeight = layout[spec.whiteningModule + ".weight"]
+        whiteningBias = layout[spec.whiteningModule + ".bias"]
+        state = StateBuffer(layout: layout)
         for block in blocks {
             for k in 0..<block.convs {
-                state.set("\(block.norm(k)).weight", [Float](repeating: 1, count: block.channels))
-                state.set("\(block.norm(k)).running_var", [Float](repeating: 1, count: block.channels))
+                state.set(block.norms[k].weight, [Float](repeating: 1, count: block.channels))
+                state.set(block.norms[k].runningVar, [Float](repeating: 1, count: block.channels))
             }
         }
     }
@@ -149,13 +156,13 @@ public final class Network: @unchecked Sendable {
         for entry in state.layout.entries {
             let p = state.pointer(entry)
             switch entry.role {
-            case .weight where entry.name == headWeight:
+            case .weight where entry == headWeight:
                 kaimingUniform(p, entry)
                 if head == .unitStd { Self.scaleToUnitStd(p, count: entry.count) }
             case .weight:
                 kaimingUniform(p, entry)
                 if dirac { Self.dirac(p, shape: entry.shape) }
-            case .frozen where entry.name == whiteningWeight:
+            case .frozen where entry == whiteningWeight:
                 // Listing 4 initialises the whitening conv like any other before overwriting it with the
                 // whitening filters; the draws still advance the generator.
                 kaimingUniform(p, entry)
@@ -221,5 +228,15 @@ extension Network {
                 (block.conv(k), k == 0 ? block.conv1(batch: batch) : block.laterConv(batch: batch))
             }
         }
+    }
+}
+
+/// A BatchNorm layer's four state entries (`2.norm1.weight`, `.bias`, `.running_mean`, `.running_var`).
+struct BatchNormEntries {
+    let weight: StateEntry, bias: StateEntry, runningMean: StateEntry, runningVar: StateEntry
+
+    init(_ layout: StateLayout, _ name: String) {
+        (weight, bias) = (layout[name + ".weight"], layout[name + ".bias"])
+        (runningMean, runningVar) = (layout[name + ".running_mean"], layout[name + ".running_var"])
     }
 }
