@@ -6,7 +6,7 @@
 extension NetworkSpec {
     /// Forward FLOPs per image, counted as the reference scripts run them.
     public var referenceForwardFLOPsPerImage: Double {
-        let k = whitening.kernelSize
+        let k = whiteningLayer.kernelSize
         var flops = 2.0 * Double(whitenedHeight * whitenedWidth) * Double(whiteningWidth * input.channels * k * k)
         var channels = whiteningWidth
         for (group, size) in zip(groups, groupInputSizes) {

@@ -151,7 +151,7 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
                                   activationAfterAdd: residual && activationAfterAdd)
         }
         return NetworkSpec(name: method, input: input,
-                           whitening: .init(kernelSize: 2, trainable: !whitening),
+                           whiteningLayer: .init(kernelSize: 2, trainable: !whitening),
                            groups: groups,
                            head: .init(classes: classes, scalingFactor: scalingFactor ?? 1 / Double(widths.block3)),
                            naming: moduleNames)

@@ -103,7 +103,7 @@ extension Network {
         modelInput.channels = whitening[1]
         let scale = scalingFactor ?? (naming == .cifarNet ? 1 / Double(groups.last?.width ?? 1) : 1.0 / 9)
         return NetworkSpec(name: file.metadata["model"] ?? "airbench94", input: modelInput,
-                           whitening: .init(kernelSize: whitening[2]), groups: groups,
+                           whiteningLayer: .init(kernelSize: whitening[2]), groups: groups,
                            head: .init(classes: head.first ?? 0, scalingFactor: scale), naming: naming)
     }
 }

@@ -35,7 +35,7 @@ public enum Whitening {
         let spec = networks[0].spec
         let whitening = images.withUnsafeBufferPointer {
             parameters(images: $0.baseAddress!, count: split.count, epsilon: h.whiteningEpsilon, input: spec.input,
-                       kernelSize: spec.whitening.kernelSize)
+                       kernelSize: spec.whiteningLayer.kernelSize)
         }
         for network in networks { network.state.set(network.whiteningWeight, whitening.weights) }
     }

@@ -89,7 +89,7 @@ struct BenchCommand: ParsableCommand {
                 Convolution.forward(shape, input: input.pointer, weights: forward, output: output.pointer)
             })
             // The whitening layer's weight is frozen and its input is the data: it has no backward passes.
-            if name == network.spec.whiteningModule && !network.spec.whitening.trainable { continue }
+            if name == network.spec.whiteningModule && !network.spec.whiteningLayer.trainable { continue }
             layers.append(timing("backward-data", backward.algorithm, backward.precision) {
                 Convolution.backwardData(shape, gradOutput: output.pointer, weights: backward, gradInput: input.pointer)
             })

@@ -65,7 +65,7 @@ final class NetworkSpecTests: XCTestCase {
                                                file: StaticString = #filePath, line: UInt = #line) throws {
         KernelPrecision.use(.fp32)
         let spec = NetworkSpec(name: "test", input: .init(height: 16, width: 16, channels: 3),
-                               whitening: .init(trainable: trainableWhitening), groups: groups,
+                               whiteningLayer: .init(trainable: trainableWhitening), groups: groups,
                                head: .init(classes: 4, scalingFactor: 1.0 / 9))
         let network = try Network(spec: spec)
         var generator = SeededGenerator(seed: 5)

@@ -165,14 +165,14 @@ extension Network {
                                         gradWeights: gradients.pointer(block.convWeights[0]),
                                         algorithm: convolutionAlgorithm)
             // With the whitening bias frozen nothing below block 1 trains: skip its backward-data pass.
-            if i > 0 || whitenBiasTrainable || spec.whitening.trainable {
+            if i > 0 || whitenBiasTrainable || spec.whiteningLayer.trainable {
                 Convolution.backwardData(conv1, gradOutput: ws.gradientConv1.pointer,
                                          weights: .backwardData(state.pointer(block.convWeights[0]), shape: conv1,
                                                                 algorithm: convolutionAlgorithm),
                                          gradInput: ws.gradientA.pointer)
             }
         }
-        guard whitenBiasTrainable || spec.whitening.trainable else { return }
+        guard whitenBiasTrainable || spec.whiteningLayer.trainable else { return }
         let rows = batch * spec.whitenedHeight * spec.whitenedWidth, channels = spec.whiteningWidth
         let (sum, _) = ChannelOps.affineGELUBackward(
             ws.whitenLinear.pointer, gradOutput: ws.gradientA.pointer, rows: rows, channels: channels,
@@ -180,7 +180,7 @@ extension Network {
             gradAffine: ws.gradientA.pointer)
         if whitenBiasTrainable { gradients.set(whiteningBias, sum.map { Float($0) }) }
         // The ablation without whitening trains the first conv's filters too.
-        if spec.whitening.trainable {
+        if spec.whiteningLayer.trainable {
             Convolution.backwardWeights(whiteningShape(batch: batch), input: ws.input.pointer,
                                         gradOutput: ws.gradientA.pointer, gradWeights: gradients.pointer(whiteningWeight),
                                         algorithm: convolutionAlgorithm)

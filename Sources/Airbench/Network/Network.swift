@@ -117,9 +117,9 @@ public final class Network: @unchecked Sendable {
     /// The state layout, in the reference script's `state_dict` order (without `num_batches_tracked`).
     public static func layout(spec: NetworkSpec) -> StateLayout {
         var layout = StateLayout()
-        let whiten = spec.whiteningWidth, k = spec.whitening.kernelSize
+        let whiten = spec.whiteningWidth, k = spec.whiteningLayer.kernelSize
         layout.add(spec.whiteningModule + ".weight", [whiten, spec.input.channels, k, k],
-                   spec.whitening.trainable ? .weight : .frozen)
+                   spec.whiteningLayer.trainable ? .weight : .frozen)
         layout.add(spec.whiteningModule + ".bias", [whiten], .whitenBias)
         var inputChannels = whiten
         for (i, group) in spec.groups.enumerated() {
@@ -171,7 +171,7 @@ public final class Network: @unchecked Sendable {
                 let one = entry.name.hasSuffix(".weight") || entry.name.hasSuffix("running_var")
                 p.update(repeating: one ? 1 : 0, count: entry.count)
             case .whitenBias where whitenBias == .uniform:
-                let k = spec.whitening.kernelSize
+                let k = spec.whiteningLayer.kernelSize
                 kaimingUniform(p, count: entry.count, fanIn: spec.input.channels * k * k)
             case .normBias, .whitenBias:
                 p.update(repeating: 0, count: entry.count)
@@ -206,7 +206,7 @@ public final class Network: @unchecked Sendable {
     func whiteningShape(batch: Int) -> ConvolutionShape {
         ConvolutionShape(batch: batch, inputHeight: spec.input.height, inputWidth: spec.input.width,
                          inputChannels: spec.input.channels, outputChannels: spec.whiteningWidth,
-                         kernelSize: spec.whitening.kernelSize, padding: 0)
+                         kernelSize: spec.whiteningLayer.kernelSize, padding: 0)
     }
 
     /// Side of the feature map the final global max-pool reads (square, checked by the spec).

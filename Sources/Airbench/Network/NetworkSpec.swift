@@ -25,7 +25,7 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
 
     /// The whitening layer: a k×k convolution without padding whose 2·c·k² filters are ± the eigenvectors of the
     /// patch covariance (Section 3.2), followed by a bias and GELU. Whether its bias trains is a training matter.
-    public struct Whitening: Sendable, Equatable, Codable {
+    public struct WhiteningLayer: Sendable, Equatable, Codable {
         public var kernelSize: Int
         /// The paper's ablation without whitening: the first conv is an ordinary trainable convolution
         /// (default initialisation with dirac, bias trained throughout) instead of the frozen whitening filters.
@@ -89,17 +89,21 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     /// Written into saved models as `model`.
     public var name: String
     public var input: Input
-    public var whitening: Whitening
+    /// The first layer (the patch-whitening conv, or a trainable conv in the ablation).
+    public var whiteningLayer: WhiteningLayer
     public var groups: [ConvGroup]
     public var pooling: Pooling
     public var head: Head
     public var naming: Naming
 
-    public init(name: String, input: Input, whitening: Whitening = Whitening(), groups: [ConvGroup],
+    /// Model files store the first layer under its former key, `whitening`.
+    enum CodingKeys: String, CodingKey { case name, input, whiteningLayer = "whitening", groups, pooling, head, naming }
+
+    public init(name: String, input: Input, whiteningLayer: WhiteningLayer = WhiteningLayer(), groups: [ConvGroup],
                 pooling: Pooling = .globalMax, head: Head, naming: Naming = .sequential) {
         self.name = name
         self.input = input
-        self.whitening = whitening
+        self.whiteningLayer = whiteningLayer
         self.groups = groups
         self.pooling = pooling
         self.head = head
@@ -127,10 +131,10 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     }
 
     /// Output channels of the whitening layer.
-    public var whiteningWidth: Int { whitening.width(channels: input.channels) }
+    public var whiteningWidth: Int { whiteningLayer.width(channels: input.channels) }
     /// The whitening layer's output size (no padding).
-    public var whitenedHeight: Int { input.height - whitening.kernelSize + 1 }
-    public var whitenedWidth: Int { input.width - whitening.kernelSize + 1 }
+    public var whitenedHeight: Int { input.height - whiteningLayer.kernelSize + 1 }
+    public var whitenedWidth: Int { input.width - whiteningLayer.kernelSize + 1 }
 
     /// Module path of each part, as the reference script names it (`naming`). In `nn.Sequential` order:
     /// whitening, GELU, the groups, MaxPool, Flatten, then the Linear layer; `CifarNet` has `whiten`, `layers`
@@ -151,8 +155,8 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     public func validate() throws {
         func fail(_ message: String) -> TrainingError { .invalidNetwork(spec: name, message: message) }
         guard input.height > 0, input.width > 0, input.channels > 0 else { throw fail("input must be non-empty") }
-        guard whitening.kernelSize >= 1, whitenedHeight >= 1, whitenedWidth >= 1 else {
-            throw fail("whitening kernel \(whitening.kernelSize) does not fit \(input.height)×\(input.width) inputs")
+        guard whiteningLayer.kernelSize >= 1, whitenedHeight >= 1, whitenedWidth >= 1 else {
+            throw fail("whitening kernel \(whiteningLayer.kernelSize) does not fit \(input.height)×\(input.width) inputs")
         }
         guard !groups.isEmpty else { throw fail("at least one ConvGroup is needed") }
         for (i, group) in groups.enumerated() {
