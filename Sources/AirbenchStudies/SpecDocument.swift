@@ -37,7 +37,9 @@ struct SpecDocument {
         }
         guard let node else { throw fail("the spec is empty (it needs at least `name` and `seeds`)", line: nil) }
         guard case .mapping = node else {
-            throw fail("the spec must be a mapping of keys to values (name: …, seeds: …), not a single value or a list",
+            // A TOML spec (`name = "x"` lines) reads as one long plain string.
+            let toml = node.scalar?.string.contains(" = ") == true ? "; specs are no longer TOML (key = value): see studies/README.md" : ""
+            throw fail("the spec must be a mapping of keys to values (name: …, seeds: …), not a single value or a list\(toml)",
                        line: node.mark?.line)
         }
         var converter = Converter(file: file)

@@ -130,6 +130,9 @@ final class SpecYAMLTests: XCTestCase {
             XCTAssertEqual(message(text), "x.yaml:1: the spec must be a mapping of keys to values (name: …, seeds: …), not a single value or a list",
                            text)
         }
+        XCTAssertEqual(message("name = \"a\"\nseeds = 2\n[set]\ntrainEpochs = 2\n"),
+                       "x.yaml:1: the spec must be a mapping of keys to values (name: …, seeds: …), not a single value or a list; "
+                       + "specs are no longer TOML (key = value): see studies/README.md")
         XCTAssertTrue(message("name: a\nseeds: 2\n---\nname: b\n").hasPrefix("x.yaml:3: but found another document"),
                       message("name: a\nseeds: 2\n---\nname: b\n"))
         // Characters YAML refuses are errors on their line (libyaml counts CR LF as one line break).
