@@ -134,7 +134,9 @@ public struct SweepSpec: Sendable {
                                                              overrides: values(overrides), hyperparameters: h,
                                                              seeds: variantSeeds))
                 } catch {
-                    let culprit = firstFailing(overrides, on: base) ?? firstFailing(sharedEntries, on: start)
+                    // When `set` alone already fails the check, the fault is there; else in what this configuration adds.
+                    let culprit = (try? base.validate()) == nil
+                        ? firstFailing(sharedEntries, on: start) : firstFailing(overrides, on: base)
                     throw fail("configuration '\(configurationName)': \(error)", culprit?.path ?? variant.path)
                 }
             }

@@ -39,12 +39,12 @@ final class SpecYAMLTests: XCTestCase {
             seeds: 1
             set: {whiteningImages: 0x10, batchSize: 012}
             grid:
-              trainEpochs: [4, 9.9, 1e1, 5., -0.5e+1]
+              trainEpochs: [4, 9.9, 1e1, 5., +1.5e+1]
               learningRate: [1e-3]
             """)
         XCTAssertEqual(spec.configurations.map(\.name), [
             "learningRate=0.001,trainEpochs=4", "learningRate=0.001,trainEpochs=9.9", "learningRate=0.001,trainEpochs=10",
-            "learningRate=0.001,trainEpochs=5", "learningRate=0.001,trainEpochs=-5",
+            "learningRate=0.001,trainEpochs=5", "learningRate=0.001,trainEpochs=15",
         ])
         let values = spec.configurations.map { $0.overrides["trainEpochs"]! }
         XCTAssertEqual(values[0] as? Int, 4)
