@@ -36,14 +36,14 @@ struct SpecDocument {
             throw fail(message, line: line)
         }
         guard let node else { throw fail("the spec is empty (it needs at least `name` and `seeds`)", line: nil) }
-        guard case .mapping = node else {
+        guard case let .mapping(mapping) = node else {
             // A TOML spec (`name = "x"` lines) reads as one long plain string.
             let toml = node.scalar?.string.contains(" = ") == true ? "; specs are no longer TOML (key = value): see studies/README.md" : ""
             throw fail("the spec must be a mapping of keys to values (name: …, seeds: …), not a single value or a list\(toml)",
                        line: node.mark?.line)
         }
         var converter = Converter(file: file)
-        root = try converter.value(node, at: []) as? [String: Any] ?? [:]
+        root = try converter.object(mapping, node, at: [])
         lines = converter.lines
     }
 
@@ -80,9 +80,8 @@ struct SpecDocument {
             return (mark.line, "\(problem), column \(mark.column) (\(context.text) from line \(context.mark.line), column \(context.mark.column))")
         }
         switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
-            return located(context, problem, mark)
-        case let .composer(context, problem, mark, _):
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
+             let .composer(context, problem, mark, _):
             return located(context, problem, mark)
         case let .reader(problem, offset, value, yaml):
             let character = value >= 0 ? String(format: " (U+%04X)", value) : ""
@@ -111,39 +110,38 @@ private struct Converter {
         SweepSpecError(file: file, line: node.mark?.line, message: message)
     }
 
-    /// Where an error names a value: the key that holds it, or the item's place in its list.
-    static func name(_ path: [String]) -> String {
-        guard let last = path.last else { return "the spec" }
-        return Int(last) != nil ? "item \(Int(last)! + 1) of '\(path.dropLast().last ?? "")'" : "'\(last)'"
-    }
-
-    mutating func value(_ node: Node, at path: [String]) throws -> Any {
+    /// `node`'s value; `name` says in errors which it is: `'seeds'`, or `item 2 of 'flip'`.
+    mutating func value(_ node: Node, at path: [String], name: String) throws -> Any {
         switch node {
         case let .scalar(scalar):
-            return try value(scalar, node, at: path)
+            return try value(scalar, node, name: name)
         case let .sequence(sequence):
             try checkTag(sequence.tag, node)
             return try sequence.enumerated().map { index, item in
                 let itemPath = path + [String(index)]
                 lines[itemPath] = item.mark?.line
-                return try value(item, at: itemPath)
+                return try value(item, at: itemPath, name: "item \(index + 1) of \(name)")
             }
         case let .mapping(mapping):
-            try checkTag(mapping.tag, node)
-            var object = [String: Any]()
-            for (keyNode, valueNode) in mapping {
-                let key = try self.key(keyNode)
-                lines[path + [key]] = keyNode.mark?.line
-                object[key] = try value(valueNode, at: path + [key])
-            }
-            return object
+            return try object(mapping, node, at: path)
         case .alias:
             // Yams resolves aliases while composing; SpecEventCheck refused them before that.
             throw fail("aliases (*name) are not supported in sweep specs", node)
         }
     }
 
-    func value(_ scalar: Node.Scalar, _ node: Node, at path: [String]) throws -> Any {
+    mutating func object(_ mapping: Node.Mapping, _ node: Node, at path: [String]) throws -> [String: Any] {
+        try checkTag(mapping.tag, node)
+        var object = [String: Any]()
+        for (keyNode, valueNode) in mapping {
+            let key = try self.key(keyNode)
+            lines[path + [key]] = keyNode.mark?.line
+            object[key] = try value(valueNode, at: path + [key], name: "'\(key)'")
+        }
+        return object
+    }
+
+    func value(_ scalar: Node.Scalar, _ node: Node, name: String) throws -> Any {
         try checkTag(scalar.tag, node)
         guard scalar.style == .plain, scalar.tag.rawValue.isEmpty else { return scalar.string }
         switch CoreSchema.resolve(scalar.string) {
@@ -151,9 +149,9 @@ private struct Converter {
         case let .bool(bool): return bool
         case let .int(int?): return int
         case let .float(float) where float.isFinite: return float
-        case .null: throw fail("\(Self.name(path)) has no value (null)", node)
-        case .int(nil): throw fail("\(Self.name(path)): \(scalar.string) does not fit in a 64-bit integer", node)
-        case .float: throw fail("\(Self.name(path)): \(scalar.string) is not a finite number", node)
+        case .null: throw fail("\(name) has no value (null)", node)
+        case .int(nil): throw fail("\(name): \(scalar.string) does not fit in a 64-bit integer", node)
+        case .float: throw fail("\(name): \(scalar.string) is not a finite number", node)
         }
     }
 
@@ -174,7 +172,8 @@ private struct Converter {
     func checkTag(_ tag: Tag, _ node: Node) throws {
         let name = tag.rawValue
         guard name.isEmpty || (name == Tag.Name.str.rawValue && node.scalar != nil) else {
-            throw fail("tags such as \(name.replacingOccurrences(of: "tag:yaml.org,2002:", with: "!!")) are not supported: write the value plainly, or quote a string", node)
+            let shown = name.replacingOccurrences(of: "tag:yaml.org,2002:", with: "!!")
+            throw fail("tags such as \(shown) are not supported: write the value plainly, or quote a string", node)
         }
     }
 }

@@ -236,8 +236,11 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(message("name: a\nseeds: 1000000"), "")
         XCTAssertEqual(message("name: a\nseeds: [0, 600000]\nconfiguration:\n  - name: x\n  - name: y"),
                        "x.yaml: the study has 1200000 runs (configurations × their seeds); at most 1000000 are allowed")
-        XCTAssertEqual(message("name: a\nseeds: 1000\ngrid:\n  cutout: [" + (0...1000).map(String.init).joined(separator: ", ") + "]"),
-                       "x.yaml: the study has 1001000 runs (configurations × their seeds); at most 1000000 are allowed")
+        // 33 × 32 grid points (every value one the check accepts) × 1,000 seeds.
+        let grid = "grid:\n  cutout: [\((0...32).map(String.init).joined(separator: ", "))]\n"
+            + "  translate: [\((0...31).map(String.init).joined(separator: ", "))]"
+        XCTAssertEqual(message("name: a\nseeds: 1000\n" + grid),
+                       "x.yaml: the study has 1056000 runs (configurations × their seeds); at most 1000000 are allowed")
         // Per-configuration seeds count, each times the grid: 2 × (999,999 + 1) is over, though no seed count is.
         XCTAssertEqual(message("name: a\nseeds: 1\ngrid:\n  cutout: [0, 1]\nconfiguration:\n  - name: x\n    seeds: 999999\n  - name: y"),
                        "x.yaml: the study has 2000000 runs (configurations × their seeds); at most 1000000 are allowed")
