@@ -77,7 +77,8 @@ struct SpecDocument {
             if context.text == "while scanning a simple key" || problem == "found unexpected end of stream" {
                 return (context.mark.line, "\(problem) (\(context.text) that begins here, column \(context.mark.column))")
             }
-            return (mark.line, "\(problem), column \(mark.column) (\(context.text) from line \(context.mark.line), column \(context.mark.column))")
+            let within = "\(context.text) from line \(context.mark.line), column \(context.mark.column)"
+            return (mark.line, "\(problem), column \(mark.column) (\(within))")
         }
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),

@@ -78,7 +78,9 @@ public struct SweepSpec: Sendable {
             throw fail("unknown key '\(unknown)' (keys: \(known.sorted().joined(separator: ", ")))", [unknown])
         }
         guard let name = root["name"] as? String, !name.isEmpty else { throw fail("'name' (a string) is required", ["name"]) }
-        guard root["description"] == nil || root["description"] is String else { throw fail("'description' must be a string", ["description"]) }
+        guard root["description"] == nil || root["description"] is String else {
+            throw fail("'description' must be a string", ["description"])
+        }
         guard root["method"] == nil || root["method"] is String else { throw fail("'method' must be a string", ["method"]) }
         let methodName = root["method"] as? String ?? "airbench94"
         func preset(_ name: String, at path: [String]) throws -> Method {
@@ -100,8 +102,10 @@ public struct SweepSpec: Sendable {
                                          methods: methods, fail: { fail($0, ["dataset"]) })
 
         // Sizes first, from counts alone: nothing is allocated per configuration or seed before they pass.
-        guard variants.count * grid.count <= maximumConfigurations else {
-            throw fail("the study has \(variants.count * grid.count) configurations (named ones × grid points); at most \(maximumConfigurations) are allowed", [])
+        let configurationCount = variants.count * grid.count
+        guard configurationCount <= maximumConfigurations else {
+            throw fail("the study has \(configurationCount) configurations (named ones × grid points); "
+                       + "at most \(maximumConfigurations) are allowed", [])
         }
         let runCount = grid.count * variants.map { ($0.seeds ?? seeds).count }.reduce(0, +)
         guard runCount <= maximumRuns else {
@@ -243,9 +247,11 @@ public struct SweepSpec: Sendable {
         switch value {
         case nil: throw fail("'seeds' is required: a count (seeds 0..count-1) or [first, count]", path)
         case let count as Int where count > maximumSeeds: throw fail("'seeds' asks for \(count) seeds; \(limit)", path)
-        case let pair as [Int] where pair.count == 2 && pair[1] > maximumSeeds: throw fail("'seeds' asks for \(pair[1]) seeds; \(limit)", path)
+        case let pair as [Int] where pair.count == 2 && pair[1] > maximumSeeds:
+            throw fail("'seeds' asks for \(pair[1]) seeds; \(limit)", path)
         case let count as Int where count > 0: return Seeds(first: 0, count: count)
-        case let pair as [Int] where pair.count == 2 && pair[0] >= 0 && pair[1] > 0: return Seeds(first: UInt64(pair[0]), count: pair[1])
+        case let pair as [Int] where pair.count == 2 && pair[0] >= 0 && pair[1] > 0:
+            return Seeds(first: UInt64(pair[0]), count: pair[1])
         default: throw fail("'seeds' must be a positive count or [first, count], got \(describe(value!))", path)
         }
     }
