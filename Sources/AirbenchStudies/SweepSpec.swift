@@ -120,7 +120,7 @@ public struct SweepSpec: Sendable {
             let start = try preset(presetName, at: variant.path).hyperparameters.adapted(to: dataset)
             let base: Hyperparameters
             do { base = try start.applying(values(sharedEntries)) } catch {
-                throw fail("set: \(error)", firstFailing(sharedEntries, on: start)?.path ?? ["set"])
+                throw fail("set: \(reason(error))", firstFailing(sharedEntries, on: start)?.path ?? ["set"])
             }
             let variantSeeds = variant.seeds?.values ?? studySeeds
             for point in grid {
@@ -141,7 +141,7 @@ public struct SweepSpec: Sendable {
                     // When `set` alone already fails the check, the fault is there; else in what this configuration adds.
                     let culprit = (try? base.validate()) == nil
                         ? firstFailing(sharedEntries, on: start) : firstFailing(overrides, on: base)
-                    throw fail("configuration '\(configurationName)': \(error)", culprit?.path ?? variant.path)
+                    throw fail("configuration '\(configurationName)': \(reason(error))", culprit?.path ?? variant.path)
                 }
             }
         }
@@ -155,6 +155,12 @@ public struct SweepSpec: Sendable {
 
     static func values(_ entries: [Entry]) -> [String: Any] {
         Dictionary(uniqueKeysWithValues: entries.map { ($0.key, $0.value) })
+    }
+
+    /// What is wrong with a configuration, without the "invalid configuration" the message already says.
+    static func reason(_ error: Error) -> String {
+        if case let TrainingError.invalidConfiguration(message) = error { return message }
+        return "\(error)"
     }
 
     /// The first of `entries` (in file order) that `start` cannot take on its own, for the line of an error; nil
