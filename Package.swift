@@ -14,7 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Internal C micro-kernels (AVX-512 / AVX2 / portable), chosen at run time by CPU features.
@@ -33,10 +33,10 @@ let package = Package(
             dependencies: ["AirbenchFormats", .product(name: "Crypto", package: "swift-crypto")]),
         // The method: airbench94 network, whitening, optimizer, Lookahead, TTA, train94, model files.
         .target(name: "Airbench", dependencies: ["AirbenchKernels", "AirbenchData", "AirbenchFormats"]),
-        // Studies over many runs: sweep specs (TOML), sharded resumable sweeps, results, statistics, reports.
+        // Studies over many runs: sweep specs (YAML, read with Yams), sharded resumable sweeps, results, statistics, reports.
         .target(
             name: "AirbenchStudies",
-            dependencies: ["Airbench", "AirbenchData", "AirbenchFormats", "AirbenchKernels", .product(name: "TOMLKit", package: "TOMLKit"),
+            dependencies: ["Airbench", "AirbenchData", "AirbenchFormats", "AirbenchKernels", .product(name: "Yams", package: "Yams"),
                            .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "AirbenchCLI",

@@ -4,8 +4,8 @@ reference tools (tarfile, gzip, scipy.io.savemat, Pillow, safetensors), and a fe
 
     /path/to/venv/bin/python Fuzz/make_corpus.py Fuzz/corpus
 
-The sweepspec corpus is not written here: it is copies of studies/*.toml and a few hand-written specs
-(every key and a table `dataset`, a seed count far past the limit, unterminated strings), committed as they are.
+The sweepspec corpus is written by make_sweepspec_corpus.py beside this script (copies of studies/*.yaml and
+hand-written specs; standard library only).
 
 Needs numpy, scipy, Pillow and safetensors. The corpus is committed; this script only documents where
 it came from (outputs with a time stamp in them are fixed so that reruns give the same bytes).

@@ -6,8 +6,8 @@
 #
 # Each harness starts from a fresh copy of its committed seed corpus Fuzz/corpus/HARNESS/ in
 # Fuzz/work/HARNESS/ (new inputs that reach new code are added there, not to the committed corpus), with
-# -max_total_time=SECONDS -rss_limit_mb=2048 (16384 for sweepspec: TOMLKit leaks per parse) -malloc_limit_mb=2048
-# -timeout=10. A crash, hang (> 10 s on one input) or memory
+# -max_total_time=SECONDS -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10. A crash, hang (> 10 s on one
+# input) or memory
 # blow-up is written to Fuzz/findings/HARNESS/ (crash-*, timeout-*, oom-*; slow-unit-* are kept too but are
 # not failures); reproduce one with
 #   Fuzz/.build/release/fuzz-HARNESS Fuzz/findings/HARNESS/crash-...
@@ -46,8 +46,7 @@ fi
 bin=$("${build[@]}" --show-bin-path) || exit 2
 
 # Leaks are not what these harnesses look for (see -detect_leaks=0 below): AddressSanitizer's report at exit is
-# off too. TOMLKit 0.6 leaks a few hundred bytes per parse (its JSON string and parse-error buffers are never
-# freed), which the sweepspec harness would otherwise report when it exits.
+# off too.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 
 # Let libFuzzer's own handler report a Swift trap (with the stack, symbolized when llvm-symbolizer is
@@ -68,12 +67,8 @@ for harness in "${harnesses[@]}"; do
     echo "== $harness: ${seconds}s, seeds: $(ls corpus/"$harness" | wc -l) files"
     # Swift's runtime keeps some allocations for the life of the process (metadata caches), which
     # LeakSanitizer would report as leaks of every input; leaks are not what these harnesses look for.
-    # TOMLKit leaks on every parse (~400 bytes: its parse-error struct, and the error text or the JSON it converts
-    # to), so the sweepspec harness's memory grows with the executions, not with any input: it gets a higher total
-    # limit. Any single allocation over 2 GB (a size taken from the input) is a finding for every harness.
-    rss_limit=2048
-    [[ $harness == sweepspec ]] && rss_limit=16384
-    "$bin/fuzz-$harness" "$work" -max_total_time="$seconds" -rss_limit_mb=$rss_limit -malloc_limit_mb=2048 -timeout=10 \
+    # Any single allocation over 2 GB (a size taken from the input) is a finding.
+    "$bin/fuzz-$harness" "$work" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
         -detect_leaks=0 -artifact_prefix="$findings/" -print_final_stats=1 </dev/null >"work/$harness.log" 2>&1
     status=$?
     # A harness without coverage feedback fuzzes blind: that is a broken build, not a clean result.

@@ -102,24 +102,24 @@ sinfo -h -o %T | grep -qE '^(idle|mixed|allocated)' || { say "the node did not c
 say "cluster up: $(sinfo -h -o '%P %D %T %c')"
 
 # The study: 2 configurations × 4 seeds = 8 tiny runs, over 4 shards.
-cat > "$WORK/spec.toml" <<SPEC
-name = "slurm-test"
-method = "airbench94"
-seeds = 4
-train_limit = 1024
-shards = 4
-[set]
-trainEpochs = 2
-batchSize = 256
-whiteningImages = 512
-widths = { block1 = 8, block2 = 16, block3 = 16 }
-[grid]
-flip = ["random", "alternating"]
+cat > "$WORK/spec.yaml" <<SPEC
+name: slurm-test
+method: airbench94
+seeds: 4
+train_limit: 1024
+shards: 4
+set:
+  trainEpochs: 2
+  batchSize: 256
+  whiteningImages: 512
+  widths: {block1: 8, block2: 16, block3: 16}
+grid:
+  flip: [random, alternating]
 SPEC
 OUT="$WORK/results"
 submit() {  # array indices; waits for the array to end
     AIRBENCH="$BINARY" AIRBENCH_DATA="$DATA" sbatch --parsable --wait --chdir="$WORK" --cpus-per-task=1 --mem=1G --array="$1" \
-        --output="$WORK/logs/task-%A_%a.out" "$REPO/deploy/slurm-sweep.sbatch" "$WORK/spec.toml" "$OUT"
+        --output="$WORK/logs/task-%A_%a.out" "$REPO/deploy/slurm-sweep.sbatch" "$WORK/spec.yaml" "$OUT"
 }
 
 say "submitting the array 0-3; task 2 is cancelled once it has started a run"
@@ -146,8 +146,9 @@ say "resubmitting index 2 alone (it sees SLURM_ARRAY_TASK_COUNT=1; the spec give
 submit 2 > /dev/null
 results=$(ls "$OUT"/*__seed*.json | wc -l)
 unique=$(ls "$OUT"/*__seed*.json | xargs -n1 basename | sort -u | wc -l)
-expected=$("$BINARY" sweep "$WORK/spec.toml" --out "$OUT" --shard 0/1 --dry-run | wc -l)
-todo=$("$BINARY" sweep "$WORK/spec.toml" --out "$OUT" --shard 0/1 --dry-run | grep -c '^todo' || true)
+# The dry run lists one line per run, "done  FILE  {overrides}" or "todo  …", then a line of counts.
+expected=$("$BINARY" sweep "$WORK/spec.yaml" --out "$OUT" --shard 0/1 --dry-run | grep -cE '^(done|todo)  ')
+todo=$("$BINARY" sweep "$WORK/spec.yaml" --out "$OUT" --shard 0/1 --dry-run | grep -c '^todo  ' || true)
 say "results: $results files, $unique distinct, $expected runs in the study, $todo still to do"
 [ "$results" -eq "$expected" ] && [ "$unique" -eq "$expected" ] && [ "$todo" -eq 0 ] || { cat "$WORK"/logs/task-*; exit 1; }
 for f in "$OUT"/*__seed*.json; do

@@ -7,7 +7,7 @@ import Foundation
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run a study: the configurations of a TOML spec crossed with its seeds, one result file per run.",
+        abstract: "Run a study: the configurations of a YAML spec crossed with its seeds, one result file per run.",
         discussion: """
             Each run writes one JSON result into --out (schema: docs/sweep-results.md): the resolved configuration, \
             seed, accuracies at TTA levels 0/1/2, time, program version, machine and every test prediction. Starting \
@@ -15,14 +15,15 @@ struct SweepCommand: ParsableCommand {
             never overwritten, so retried, duplicated or killed tasks lose at most the run in progress. \
             Sharding: --shard i/n, or from a Slurm job array (SLURM_ARRAY_TASK_ID, 0-based) or a Kubernetes Indexed \
             Job (JOB_COMPLETION_INDEX) with the shard count from --shards, the spec's `shards`, or AIRBENCH_SHARDS. \
-            Spec format and examples: studies/README.md.
+            --dry-run lists this shard's runs instead: done or todo, the result file and the configuration's \
+            overrides of its method, then the counts. Spec format and examples: studies/README.md.
             """)
 
-    @Argument(help: ArgumentHelp("The study's TOML spec.", valueName: "spec.toml")) var spec: String
+    @Argument(help: ArgumentHelp("The study's YAML spec.", valueName: "spec.yaml")) var spec: String
     @Option(help: ArgumentHelp("Folder for the result files (created if missing).", valueName: "folder")) var out: String
     @Option(help: ArgumentHelp("Run only shard i of n (runs whose index is i modulo n).", valueName: "i/n")) var shard: String?
     @Option(help: "Number of shards when the index comes from the scheduler's environment.") var shards: Int?
-    @Flag(help: "List this shard's runs and whether each is done, and exit.") var dryRun = false
+    @Flag(help: "List this shard's runs (done or todo, result file, overrides) and their counts, and exit.") var dryRun = false
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
@@ -38,7 +39,13 @@ struct SweepCommand: ParsableCommand {
             let sweep = try Sweep(spec: spec, folder: URL(fileURLWithPath: out), shard: shard, convolution: runtime.kernel.convolution)
             if dryRun {
                 let pending = Set(sweep.pending.map(\.fileName))
-                for run in sweep.runs { print("\(pending.contains(run.fileName) ? "todo" : "done")  \(run.fileName)") }
+                for run in sweep.runs {
+                    // A configuration's own preset, where it has one, after its overrides of it.
+                    let method = run.configuration.method == spec.method ? "" : "  method: \(run.configuration.method)"
+                    print("\(pending.contains(run.fileName) ? "todo" : "done")  \(run.fileName)  \(run.configuration.overridesText)\(method)")
+                }
+                print("\(sweep.runs.count) runs in shard \(shard) (\(spec.runs.count) in the study): "
+                      + "\(sweep.runs.count - pending.count) done, \(pending.count) to do")
                 return
             }
             let threads = runtime.kernel.start()

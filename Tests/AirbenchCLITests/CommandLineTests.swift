@@ -306,18 +306,18 @@ final class CommandLineTests: XCTestCase {
 
     /// A tiny study for the sweep tests: 2 configurations × 3 seeds of a narrow airbench94 on 1,024 images.
     func writeTinySpec() throws -> URL {
-        let spec = folder.appendingPathComponent("tiny.toml")
+        let spec = folder.appendingPathComponent("tiny.yaml")
         try """
-            name = "tiny"
-            seeds = 3
-            train_limit = 1024
-            [set]
-            trainEpochs = 2
-            batchSize = 256
-            whiteningImages = 512
-            widths = { block1 = 8, block2 = 16, block3 = 16 }
-            [grid]
-            flip = ["random", "alternating"]
+            name: tiny
+            seeds: 3
+            train_limit: 1024
+            set:
+              trainEpochs: 2
+              batchSize: 256
+              whiteningImages: 512
+              widths: {block1: 8, block2: 16, block3: 16}
+            grid:
+              flip: [random, alternating]
             """.write(to: spec, atomically: true, encoding: .utf8)
         return spec
     }
@@ -370,7 +370,7 @@ final class CommandLineTests: XCTestCase {
         let spec = try writeTinySpec(), out = folder.appendingPathComponent("results")
         let dry = try run(["sweep", spec.path, "--out", out.path, "--shard", "1/2", "--dry-run"])
         XCTAssertEqual(dry.status, 0, dry.error)
-        XCTAssertEqual(dry.output.split(separator: "\n").count, 3)
+        XCTAssertEqual(dry.output.split(separator: "\n").count, 3 + 1)  // three runs and the counts
         XCTAssertEqual(try run(["sweep", spec.path, "--out", out.path]).status, 0)
         let compare = try run(["compare", out.path, "flip=random", "flip=alternating", "--detect", "0.02"])
         XCTAssertEqual(compare.status, 0, compare.error)
@@ -379,13 +379,60 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(report.status, 0, report.error)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report/report.md").path))
         for (arguments, expected) in [(["compare", out.path, "flip=random", "flip=none"], "no configuration 'flip=none'"),
-                                      (["sweep", folder.appendingPathComponent("none.toml").path, "--out", out.path], "none.toml"),
+                                      (["sweep", folder.appendingPathComponent("none.yaml").path, "--out", out.path], "none.yaml"),
                                       (["sweep", spec.path, "--out", out.path, "--shard", "2/2"], "--shard"),
                                       (["collect", folder.appendingPathComponent("empty").path], "empty")] {
             let outcome = try run(arguments)
             XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
             XCTAssertTrue(outcome.error.contains(expected), "\(arguments): \(outcome.error)")
         }
+    }
+
+    /// `sweep --dry-run` lists the shard's runs, each done or todo with its result file and its configuration's
+    /// overrides (and preset, where a configuration has its own), then the counts; it needs no data.
+    func testDryRunListsTheRunsWithTheirOverrides() throws {
+        let spec = folder.appendingPathComponent("dry.yaml"), out = folder.appendingPathComponent("results")
+        try """
+            name: dry
+            seeds: [0, 2]
+            set:
+              trainEpochs: 2
+            grid:
+              flip: [random, alternating]
+            configuration:
+              - name: plain
+              - name: muon
+                method: airbench94_muon
+                set: {widths: {block1: 8}}
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: out.appendingPathComponent("plain,flip=alternating__seed0.json").path, contents: Data()))
+        let dry = try run(["sweep", spec.path, "--out", out.path, "--dry-run"])
+        XCTAssertEqual(dry.status, 0, dry.error)
+        XCTAssertEqual(dry.output.split(separator: "\n"), [
+            "todo  plain,flip=random__seed0.json  {flip: random}",
+            "done  plain,flip=alternating__seed0.json  {flip: alternating}",
+            "todo  muon,flip=random__seed0.json  {flip: random, widths: {block1: 8}}  method: airbench94_muon",
+            "todo  muon,flip=alternating__seed0.json  {flip: alternating, widths: {block1: 8}}  method: airbench94_muon",
+            "todo  plain,flip=random__seed1.json  {flip: random}",
+            "todo  plain,flip=alternating__seed1.json  {flip: alternating}",
+            "todo  muon,flip=random__seed1.json  {flip: random, widths: {block1: 8}}  method: airbench94_muon",
+            "todo  muon,flip=alternating__seed1.json  {flip: alternating, widths: {block1: 8}}  method: airbench94_muon",
+            "8 runs in shard 0/1 (8 in the study): 1 done, 7 to do",
+        ])
+        let half = try run(["sweep", spec.path, "--out", out.path, "--dry-run", "--shard", "1/2"])
+        XCTAssertEqual(half.output.split(separator: "\n").last, "4 runs in shard 1/2 (8 in the study): 1 done, 3 to do")
+    }
+
+    /// A mistake in a spec is one line on standard error, naming the file and the line.
+    func testASpecMistakeIsOneLineNamingTheLine() throws {
+        let spec = folder.appendingPathComponent("typo.yaml")
+        try "name: typo\nseeds: 2\nset:\n  cutout: [}\n".write(to: spec, atomically: true, encoding: .utf8)
+        let outcome = try run(["sweep", spec.path, "--out", folder.appendingPathComponent("results").path, "--dry-run"])
+        XCTAssertNotEqual(outcome.status, 0)
+        let lines = outcome.error.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, outcome.error)
+        XCTAssertTrue(outcome.error.contains("\(spec.path):4: did not find expected node content"), outcome.error)
     }
 
     /// scripts/slurm_test.sh: a one-node Slurm cluster runs a study as a job array with a task cancelled and

@@ -6,22 +6,21 @@ import XCTest
 
 final class SweepSpecTests: XCTestCase {
     let spec = """
-        name = "t"
-        method = "airbench94"
-        seeds = [10, 3]
-        train_limit = 512
-        [set]
-        trainEpochs = 2
-        widths = { block1 = 8 }
-        [grid]
-        order = ["replacement", "reshuffle"]
-        flip = ["random", "alternating"]
-        [[configuration]]
-        name = "plain"
-        [[configuration]]
-        name = "muon"
-        method = "airbench94_muon"
-        set = { cutout = 4 }
+        name: t
+        method: airbench94
+        seeds: [10, 3]
+        train_limit: 512
+        set:
+          trainEpochs: 2
+          widths: {block1: 8}
+        grid:
+          order: [replacement, reshuffle]
+          flip: [random, alternating]
+        configuration:
+          - name: plain
+          - name: muon
+            method: airbench94_muon
+            set: {cutout: 4}
         """
 
     func testGridVariantsAndSeedsResolveInAFixedOrder() throws {
@@ -36,12 +35,14 @@ final class SweepSpecTests: XCTestCase {
         ])
         let first = s.configurations[0].hyperparameters, muon = s.configurations[7].hyperparameters
         XCTAssertEqual(first.trainEpochs, 2)
-        XCTAssertEqual(first.widths, Widths(block1: 8, block2: 256, block3: 256))  // objects merge field by field
+        XCTAssertEqual(first.widths, Widths(block1: 8, block2: 256, block3: 256))  // mappings merge field by field
         XCTAssertEqual(first.flip, .random)
         XCTAssertEqual(first.order, .withReplacement)
-        XCTAssertEqual(muon.filterOptimizer, .muon)  // the variant's preset under [set]
+        XCTAssertEqual(muon.filterOptimizer, .muon)  // the variant's preset under `set`
         XCTAssertEqual(muon.cutout, 4)
         XCTAssertEqual(muon.trainEpochs, 2)
+        XCTAssertEqual(s.configurations.map(\.method), Array(repeating: "airbench94", count: 4) + Array(repeating: "airbench94_muon", count: 4))
+        XCTAssertEqual(s.configurations[7].overridesText, "{cutout: 4, flip: alternating, order: reshuffle}")
         XCTAssertEqual(s.runs.count, 24)
         XCTAssertEqual(s.runs[0].fileName, "plain,flip=random,order=replacement__seed10.json")
         // Seed-major: seed 10 of all eight configurations, then seed 11, …
@@ -55,144 +56,221 @@ final class SweepSpecTests: XCTestCase {
     /// configuration of a grid is refused naming the file, the configuration, the key and the range.
     func testEveryConfigurationIsValidatedWhenTheSpecIsRead() {
         let text = """
-            name = "t"
-            seeds = 2
-            [grid]
-            cutout = [0, 8, -4]
+            name: t
+            seeds: 2
+            grid:
+              cutout: [0, 8, -4]
             """
-        XCTAssertThrowsError(try SweepSpec.parse(text, file: "hostile.toml")) { error in
+        XCTAssertThrowsError(try SweepSpec.parse(text, file: "hostile.yaml")) { error in
             let message = "\(error)"
-            for part in ["hostile.toml", "cutout=-4", "cutout = -4 is outside 0...32"] {
+            for part in ["hostile.yaml:4: ", "cutout=-4", "cutout = -4 is outside 0...32"] {
                 XCTAssertTrue(message.contains(part), message)
             }
+        }
+        // A value that every configuration takes from `set` is refused at its line there.
+        XCTAssertThrowsError(try SweepSpec.parse("name: t\nseeds: 2\nset:\n  trainEpochs: 2\n  cutout: -4\ngrid:\n  flip: [random]",
+                                                 file: "hostile.yaml")) {
+            XCTAssertTrue("\($0)".hasPrefix("hostile.yaml:5: configuration 'flip=random': cutout = -4 is outside 0...32"), "\($0)")
         }
     }
 
     func testAConfigurationMayNameItsOwnSeeds() throws {
         let s = try SweepSpec.parse("""
-            name = "t"
-            seeds = 2
-            [[configuration]]
-            name = "baseline"
-            seeds = [5, 4]
-            [[configuration]]
-            name = "variant"
-            set = { cutout = 4 }
+            name: t
+            seeds: 2
+            configuration:
+              - name: baseline
+                seeds: [5, 4]
+              - name: variant
+                set: {cutout: 4}
             """)
         XCTAssertEqual(s.configurations.map(\.seeds), [[5, 6, 7, 8], [0, 1]])
         XCTAssertEqual(s.runs.map { "\($0.configuration.name) \($0.seed)" },
                        ["baseline 5", "variant 0", "baseline 6", "variant 1", "baseline 7", "baseline 8"])
-        XCTAssertThrowsError(try SweepSpec.parse("name = \"t\"\nseeds = 2\n[[configuration]]\nname = \"a\"\nseeds = 0"))
+        XCTAssertThrowsError(try SweepSpec.parse("name: t\nseeds: 2\nconfiguration:\n  - name: a\n    seeds: 0"))
     }
 
-    func testMistakesAreNamedWithTheFile() {
+    /// Every error is one line, `FILE:LINE: message`, with the line of the key or value at fault.
+    func testMistakesAreNamedWithTheFileAndLine() {
         func message(_ text: String) -> String {
-            do { _ = try SweepSpec.parse(text, file: "x.toml"); return "" } catch { return "\(error)" }
+            do { _ = try SweepSpec.parse(text, file: "x.yaml"); return "" } catch { return "\(error)" }
         }
-        XCTAssertTrue(message("name = \"a\"\nseeds = 2\nsed = 1").contains("unknown key 'sed'"))
-        XCTAssertTrue(message("seeds = 2").contains("'name'"))
-        XCTAssertTrue(message("name = \"a\"").contains("'seeds' is required"))
-        XCTAssertTrue(message("name = \"a\"\nseeds = -1").contains("'seeds'"))
-        XCTAssertTrue(message("name = \"a\"\nseeds = 2\nmethod = \"airbench97\"").contains("unknown method 'airbench97'"))
-        XCTAssertTrue(message("name = \"a\"\nseeds = 2\n[set]\nmomentun = 0.9").contains("no hyperparameter 'momentun'"))
-        XCTAssertTrue(message("name = \"a\"\nseeds = 2\n[set]\nmomentum = \"fast\"").contains("momentum"))
-        XCTAssertTrue(message("name = \"a\"\nseeds = 2\n[grid]\nflip = [\"sideways\"]").contains("flip=sideways"))
-        XCTAssertTrue(message("name = \"a\"\nseeds = 2\n[grid]\nflip = []").contains("non-empty"))
-        let syntax = message("name = \"a\nseeds = 2")
-        XCTAssertTrue(syntax.hasPrefix("x.toml: line 1"), syntax)
-        // Headers that made the toml++ inside TOMLKit abort (found by Fuzz/ sweepspec; toml++ issue 294): errors now.
-        for (header, line) in [("[,2,3]", 3), ("[[[a]]]", 3), ("[&", 3), ("  [ =", 3), ("# c\n[[ ]]", 4),
-                               ("\u{FEFF}[{", 3), ("\u{3000}[\u{A0}=", 3)] {
-            let error = message("name = \"a\"\nseeds = 2\n" + header)
-            XCTAssertTrue(error.hasPrefix("x.toml: line \(line): a table header must start with a key"), "\(header): \(error)")
+        for (text, expected) in [
+            ("name: a\nseeds: 2\nsed: 1", "x.yaml:3: unknown key 'sed'"),
+            ("seeds: 2", "x.yaml: 'name' (a string) is required"),
+            ("name: a", "x.yaml: 'seeds' is required"),
+            ("name: a\nseeds: -1", "x.yaml:2: 'seeds' must be"),
+            ("name: a\nseeds: 2\nmethod: airbench97", "x.yaml:3: unknown method 'airbench97'"),
+            ("name: a\nseeds: 2\nset:\n  trainEpochs: 2\n  momentun: 0.9", "x.yaml:5: set: no hyperparameter 'momentun'"),
+            ("name: a\nseeds: 2\nset:\n  momentum: fast", "x.yaml:4: set: 'momentum'"),
+            ("name: a\nseeds: 2\ngrid:\n  flip:\n    - random\n    - sideways", "x.yaml:6: configuration 'flip=sideways'"),
+            ("name: a\nseeds: 2\ngrid:\n  flip: []", "x.yaml:4: grid 'flip' must be a non-empty list"),
+            ("name: a\nseeds: 2\nconfiguration:\n  - name: x\n  - name: y\n    set: {cutout: 1, momentun: 3}",
+             "x.yaml:6: configuration 'y': no hyperparameter 'momentun'"),
+            ("name: a\nseeds: 2\nconfiguration:\n  - name: x\n  - name: y\n    colour: red", "x.yaml:6: configuration 'y': unknown key 'colour'"),
+            ("name: a\nseeds: 2\nconfiguration:\n  - name: x\n  - set: {}", "x.yaml:5: configuration 2 needs a 'name'"),
+            ("name: 'a\nseeds: 2", "x.yaml:1: found unexpected end of stream"),
+        ] {
+            let error = message(text)
+            XCTAssertTrue(error.hasPrefix(expected), "\(text): \(error)")
+            XCTAssertFalse(error.contains("\n"), error)
         }
-        for (value, line) in [("[}", 3), ("[1, }", 3), ("[\n  # c\n  }", 5), ("[[1], [2,\n}]]", 4)] {
-            let error = message("name = \"a\"\nseeds = 2\ncutout = " + value)
-            XCTAssertTrue(error.hasPrefix("x.toml: line \(line): an array element cannot start with '}'"), "\(value): \(error)")
+        XCTAssertTrue(message("name: a\nseeds: [1, 2]   # 3 4\nset:\n  trainEpochs: 1.5 # 2").isEmpty)
+    }
+
+    /// The four shapes that made the toml++ inside TOMLKit abort the process (found by Fuzz/ sweepspec), written
+    /// as the nearest YAML typos: each is a one-line error with its line.
+    func testTheShapesThatAbortedTOMLAreOneLineErrors() {
+        func message(_ text: String) -> String {
+            do { _ = try SweepSpec.parse("name: a\nseeds: 2\n" + text, file: "x.yaml"); return "" } catch { return "\(error)" }
         }
-        for (value, line) in [("[[\u{85}", 3), ("[1,\u{2028}]", 3), ("1 \u{2029}", 3)] {
-            let error = message("name = \"a\"\nseeds = 2\ncutout = " + value)
-            XCTAssertTrue(error.hasPrefix("x.toml: line \(line): a Unicode line separator"), "\(value): \(error)")
+        for (text, line) in [
+            // A table header whose key does not start with a key character (toml++ issue 294), and TOML's habit.
+            ("[,2,3]", 3), ("[[[a]]]", 3), ("# c\n[[ ]]", 4), ("\u{FEFF}[{", 3), ("[set]\ntrainEpochs: 2", 3),
+            // An array element starting with '}'.
+            ("set:\n  cutout: [}", 4), ("set:\n  cutout: [1, }", 4), ("set:\n  cutout: [\n    # c\n    }", 6),
+            // A Unicode line separator (NEL, LS, PS) starting an array element: libyaml reads it as a line break.
+            ("set:\n  cutout: [[\u{85}", 5), ("set:\n  cutout: [1,\u{2028}]", 4), ("set:\n  cutout: [\u{2029}}]", 5),
+            // A date-like value, a space and a digit.
+            ("set:\n  cutout: 3172-02-0= 4 48", 4), ("set:\n  cutout: [1, 2024-01-01 7]", 4), ("set: {cutout: 12 3}", 3),
+        ] {
+            let error = message(text)
+            XCTAssertTrue(error.hasPrefix("x.yaml:\(line): "), "\(text.debugDescription): \(error)")
+            XCTAssertFalse(error.contains("\n") || error.contains("\u{85}") || error.contains("\u{2028}"), error)
         }
-        XCTAssertEqual(try SweepSpec.parse("name = \"a\u{2028}b\"  # \u{85}\nseeds = 1").name, "a\u{2028}b")
-        for (value, line) in [("3172-02-0= 4 48", 3), ("[1, 2024-01-01 7]", 3), ("{ a = 12 3 }", 3)] {
-            let error = message("name = \"a\"\nseeds = 2\ncutout = " + value)
-            XCTAssertTrue(error.hasPrefix("x.toml: line \(line): a value followed by a space and a digit"), "\(value): \(error)")
-        }
-        XCTAssertTrue(message("name = \"a\"\nseeds = 2\n[set]\nwidths = { block1 = 8 }").isEmpty)
-        XCTAssertTrue(message("name = \"a\"\nseeds = [1, 2]   # 3 4\n[set]\ntrainEpochs = 1.5 # 2").isEmpty)
+        XCTAssertEqual(try SweepSpec.parse("name: \"a\\u2028b\"  # \u{85}\nseeds: 1").name, "a\u{2028}b")
     }
 
     /// One data set per study: the spec's `dataset`, a Table 5 preset's, or the command line's; configurations are
     /// adapted to it (SVHN: no flipping) before the spec's own settings, which still win.
     func testTheStudysDataSet() throws {
         func parse(_ text: String, dataset: DatasetSelection? = nil) throws -> SweepSpec {
-            try SweepSpec.parse("name = \"d\"\nseeds = 1\n" + text, file: "d.toml", dataset: dataset)
+            try SweepSpec.parse("name: d\nseeds: 1\n" + text, file: "d.yaml", dataset: dataset)
         }
         XCTAssertEqual(try parse("").dataset, DatasetSelection(.cifar10))
-        let svhn = try parse("dataset = \"svhn\"")
+        let svhn = try parse("dataset: svhn")
         XCTAssertEqual(svhn.dataset, DatasetSelection(.svhn))
         XCTAssertEqual(svhn.configurations[0].hyperparameters.flip, .none)
-        XCTAssertEqual(try parse("dataset = \"svhn\"\n[set]\nflip = \"random\"").configurations[0].hyperparameters.flip, .random)
-        let coarse = try parse("dataset = { name = \"cifar100\", labels = \"coarse\" }")
+        XCTAssertEqual(try parse("dataset: svhn\nset:\n  flip: random").configurations[0].hyperparameters.flip, .random)
+        let coarse = try parse("dataset: {name: cifar100, labels: coarse}")
         XCTAssertEqual(coarse.dataset.classCount, 20)
-        XCTAssertEqual(try parse("method = \"table5-cinic10-cutout\"").dataset, DatasetSelection(.cinic10))
+        XCTAssertEqual(try parse("dataset:\n  name: svhn\n  svhn_extra: true").dataset.svhnExtra, true)
+        XCTAssertEqual(try parse("method: table5-cinic10-cutout").dataset, DatasetSelection(.cinic10))
         XCTAssertEqual(try parse("", dataset: DatasetSelection(.cifar100)).dataset, DatasetSelection(.cifar100))
-        XCTAssertEqual(try parse("dataset = \"cinic10\"", dataset: DatasetSelection(.cinic10, cinicValid: true)).dataset.cinicValid, true)
+        XCTAssertEqual(try parse("dataset: cinic10", dataset: DatasetSelection(.cinic10, cinicValid: true)).dataset.cinicValid, true)
         func message(_ text: String, dataset: DatasetSelection? = nil) -> String {
             do { _ = try parse(text, dataset: dataset); return "" } catch { return "\(error)" }
         }
         for (text, dataset, expected) in [
-            ("dataset = \"imagenet\"", nil, "unknown dataset 'imagenet'"),
-            ("dataset = 3", nil, "'dataset' must be"),
-            ("dataset = { name = \"svhn\", labels = \"coarse\" }", nil, "coarse labels exist only for cifar100"),
-            ("dataset = { name = \"svhn\", extra = true }", nil, "unknown key 'extra'"),
-            ("dataset = \"svhn\"", DatasetSelection(.cifar10), "--dataset trains on cifar10 but 'dataset' on svhn"),
-            ("dataset = \"svhn\"\nmethod = \"table5-cifar100\"", nil, "one data set per study"),
-            ("[[configuration]]\nname = \"a\"\nmethod = \"table5-svhn\"\n[[configuration]]\nname = \"b\"\nmethod = \"table5-cifar10\"",
-             nil, "one data set per study"),
+            ("dataset: imagenet", nil, "d.yaml:3: unknown dataset 'imagenet'"),
+            ("dataset: 3", nil, "d.yaml:3: 'dataset' must be"),
+            ("dataset: {name: svhn, labels: coarse}", nil, "d.yaml:3: dataset: coarse labels exist only for cifar100"),
+            ("dataset:\n  name: svhn\n  extra: true", nil, "d.yaml:5: dataset: unknown key 'extra'"),
+            ("dataset:\n  name: svhn\n  svhn_extra: yes", nil, "d.yaml:5: dataset: 'svhn_extra' must be true or false"),
+            ("dataset: svhn", DatasetSelection(.cifar10), "d.yaml:3: --dataset trains on cifar10 but 'dataset' on svhn"),
+            ("dataset: svhn\nmethod: table5-cifar100", nil, "one data set per study"),
+            ("configuration:\n  - name: a\n    method: table5-svhn\n  - name: b\n    method: table5-cifar10",
+             nil, "d.yaml: method 'table5-svhn' trains on svhn but method 'table5-cifar10' on cifar10: one data set per study"),
         ] as [(String, DatasetSelection?, String)] {
             let error = message(text, dataset: dataset)
-            XCTAssertTrue(error.hasPrefix("d.toml: ") && error.contains(expected), "\(text): \(error)")
+            XCTAssertTrue(error.hasPrefix(expected) || (!expected.hasPrefix("d.yaml") && error.contains(expected)), "\(text): \(error)")
         }
     }
 
-    /// The header check follows strings, comments and brackets: brackets inside values are not headers.
-    func testBracketsInsideValuesAreNotHeaders() throws {
-        let text = #"""
-            name = "a"   # [, in a comment
-            description = """
-            [, at the start of a line of a multi-line string
+    /// Values that look like syntax are values: a block string holding brackets and a '#', a quoted name with a
+    /// comma and an equals sign, block and flow lists, comments everywhere.
+    func testBlockAndFlowStylesReadAlike() throws {
+        let text = """
+            name: a   # [, in a comment
+            description: |
+              [, at the start of a line of a block string
+              # not a comment
+            seeds:
+              - 0
+              - 2
+            set:
+              widths:
+                block1: 8
+                block2: 16   # block3 keeps its default
+            grid:
+              flip: [
+                random, "alternating"
+              ]
+            configuration:
+              - name: "odd,name=1"
             """
-            seeds = [
-              0,
-              2,
-            ]
-            [set]
-            widths = { block1 = 8, block2 = 16, block3 = 16 }
-            [ "grid" ]
-            flip = [
-              "random", 'alternating'
-            ]
-            """#
         let spec = try SweepSpec.parse(text)
-        XCTAssertTrue(spec.description.hasPrefix("[, at the start"))
-        XCTAssertEqual(spec.configurations.count, 2)
+        XCTAssertEqual(spec.description, "[, at the start of a line of a block string\n# not a comment\n")
         XCTAssertEqual(spec.seeds, [0, 1])
+        XCTAssertEqual(spec.configurations.map(\.name), ["odd,name=1,flip=random", "odd,name=1,flip=alternating"])
+        XCTAssertEqual(spec.configurations[0].hyperparameters.widths, Widths(block1: 8, block2: 16, block3: 256))
+    }
+
+    /// Configurations whose names differ only in what file names replace with `_`, or in case, would share their
+    /// result files: the spec is refused, naming both.
+    func testResultFileNamesAreOneToOne() throws {
+        func message(_ names: [String]) -> String {
+            let list = names.map { "  - name: \"\($0)\"" }.joined(separator: "\n")
+            do { _ = try SweepSpec.parse("name: a\nseeds: 1\nconfiguration:\n" + list, file: "x.yaml"); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message(["a/b", "c", "a_b"]).hasPrefix("x.yaml: configurations 'a/b' and 'a_b' would share their result files (a_b__seed"),
+                      message(["a/b", "c", "a_b"]))
+        XCTAssertTrue(message(["x y", "x?y"]).contains("'x y' and 'x?y'"), message(["x y", "x?y"]))
+        XCTAssertTrue(message(["Cutout", "cutout"]).contains("'Cutout' and 'cutout'"), message(["Cutout", "cutout"]))
+        XCTAssertEqual(message(["a", "a"]), "x.yaml: two configurations are named 'a'")
+        XCTAssertEqual(message(["a/b", "a-b", "a.b", "a=b", "a,b"]), "")
+        // Crossed with a grid, the names collide point by point.
+        XCTAssertThrowsError(try SweepSpec.parse("name: a\nseeds: 1\ngrid:\n  cutout: [0, 1]\nconfiguration:\n  - name: a b\n  - name: a+b")) {
+            XCTAssertTrue("\($0)".hasSuffix("configurations 'a b,cutout=0' and 'a+b,cutout=0' would share their result files (a_b,cutout=0__seed….json): "
+                + "file names keep letters, digits and =,._- and replace the rest with _, and may ignore case"), "\($0)")
+        }
+    }
+
+    /// Seeds × configurations, each configuration with its own seeds counted, is bounded before anything is
+    /// allocated for them.
+    func testTheNumberOfRunsIsBounded() throws {
+        func message(_ text: String) -> String {
+            do { _ = try SweepSpec.parse(text, file: "x.yaml"); return "" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(SweepSpec.maximumRuns, 1_000_000)
+        XCTAssertEqual(message("name: a\nseeds: 1000000"), "")
+        XCTAssertEqual(message("name: a\nseeds: [0, 600000]\nconfiguration:\n  - name: x\n  - name: y"),
+                       "x.yaml: the study has 1200000 runs (configurations × their seeds); at most 1000000 are allowed")
+        // 33 × 32 grid points (every value one the check accepts) × 1,000 seeds.
+        let grid = "grid:\n  cutout: [\((0...32).map(String.init).joined(separator: ", "))]\n"
+            + "  translate: [\((0...31).map(String.init).joined(separator: ", "))]"
+        XCTAssertEqual(message("name: a\nseeds: 1000\n" + grid),
+                       "x.yaml: the study has 1056000 runs (configurations × their seeds); at most 1000000 are allowed")
+        // Per-configuration seeds count, each times the grid: 2 × (999,999 + 1) is over, though no seed count is.
+        XCTAssertEqual(message("name: a\nseeds: 1\ngrid:\n  cutout: [0, 1]\nconfiguration:\n  - name: x\n    seeds: 999999\n  - name: y"),
+                       "x.yaml: the study has 2000000 runs (configurations × their seeds); at most 1000000 are allowed")
+        // 2,000 variants with a million seeds each: refused from the counts (allocated, 16 GB of seeds).
+        let many = String(repeating: "  - {name: v, seeds: 1000000}\n", count: 2_000)
+        XCTAssertTrue(message("name: a\nseeds: 1\nconfiguration:\n" + many).contains("the study has 2000000000 runs"))
     }
 
     func testTheShippedStudiesParse() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("studies")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".toml") }
-        XCTAssertGreaterThanOrEqual(files.count, 8)
-        for file in files {
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        XCTAssertFalse(files.contains { $0.hasSuffix(".toml") }, "specs are YAML")
+        let specs = files.filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThanOrEqual(specs.count, 13)
+        for file in specs {
             let s = try SweepSpec.load(from: folder.appendingPathComponent(file))
             XCTAssertFalse(s.runs.isEmpty, file)
+            XCTAssertEqual(s.name, (file as NSString).deletingPathExtension, file)
         }
-        let flip = try SweepSpec.load(from: folder.appendingPathComponent("flip-reduced.toml"))
+        let flip = try SweepSpec.load(from: folder.appendingPathComponent("flip-reduced.yaml"))
         XCTAssertEqual(flip.configurations.count, 9)
         XCTAssertGreaterThanOrEqual(flip.seeds.count, 8)
+        // Result files are named by the configuration: these are the names the known-answers results on disk have.
+        let known = try SweepSpec.load(from: folder.appendingPathComponent("known-answers.yaml"))
+        XCTAssertEqual(known.configurations.map { "\($0.name) \($0.seeds.count)" }, [
+            "airbench94 40", "order=replacement,flip=random 5", "order=replacement 5", "flip=random 5", "no-whitening 4",
+            "no-dirac 4", "no-scalebias 4", "no-lookahead 4",
+        ])
+        XCTAssertEqual(known.runs.count, 71)
     }
 }
 
@@ -232,16 +310,16 @@ final class SweepRunTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
     let text = """
-        name = "tiny"
-        seeds = 3
-        [set]
-        trainEpochs = 1
-        batchSize = 64
-        whiteningImages = 128
-        widths = { block1 = 4, block2 = 8, block3 = 8 }
-        [grid]
-        flip = ["random", "alternating"]
-        trainEpochs = [1, 2, 3]
+        name: tiny
+        seeds: 3
+        set:
+          trainEpochs: 1
+          batchSize: 64
+          whiteningImages: 128
+          widths: {block1: 4, block2: 8, block3: 8}
+        grid:
+          flip: [random, alternating]
+          trainEpochs: [1, 2, 3]
         """
 
     func testASweepRunsOnceResumesAndSummarises() throws {
