@@ -51,14 +51,14 @@ public struct StudyResults {
     public static func read(folder: URL) throws -> StudyResults {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
-            throw SweepError("cannot read the results folder \(folder.path): \(error.localizedDescription)")
+            throw StudyError("cannot read the results folder \(folder.path): \(error.localizedDescription)")
         }
         let results = try names.filter { $0.hasSuffix(".json") && $0 != TestLabels.fileName }.sorted()
             .map { try SweepResult.read(from: folder.appendingPathComponent($0)) }
             .sorted { ($0.configuration, $0.seed) < ($1.configuration, $1.seed) }
-        guard !results.isEmpty else { throw SweepError("\(folder.path) holds no results") }
+        guard !results.isEmpty else { throw StudyError("\(folder.path) holds no results") }
         if Set(results.map(\.testLabelsSHA256)).count > 1 {
-            throw SweepError("\(folder.path): the results were scored on different test sets")
+            throw StudyError("\(folder.path): the results were scored on different test sets")
         }
         var order = [String](), groups = [String: [SweepResult]]()
         for result in results {
@@ -67,7 +67,7 @@ public struct StudyResults {
         }
         let labels = try TestLabels.read(folder: folder)
         if let labels, labels.sha256 != results[0].testLabelsSHA256 {
-            throw SweepError("\(folder.path): test-labels.json does not match the labels the results were scored on")
+            throw StudyError("\(folder.path): test-labels.json does not match the labels the results were scored on")
         }
         return StudyResults(results: results, summaries: order.map { summarize($0, groups[$0]!, labels: labels?.labels) })
     }
@@ -107,7 +107,7 @@ public struct TestLabels: Codable, Equatable {
         let url = folder.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         do { return try JSONDecoder().decode(TestLabels.self, from: Data(contentsOf: url)) } catch {
-            throw SweepError("\(url.path): not a test-labels file (\(error))")
+            throw StudyError("\(url.path): not a test-labels file (\(error))")
         }
     }
 }

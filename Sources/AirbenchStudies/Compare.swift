@@ -15,13 +15,13 @@ public struct Comparison: Sendable {
                 difference: Double? = nil, power: Double = 0.8) throws {
         func find(_ name: String) throws -> (ConfigurationSummary, [Double]) {
             guard let summary = collection.summaries.first(where: { $0.configuration == name }) else {
-                throw SweepError("no configuration '\(name)' (configurations: \(collection.summaries.map(\.configuration).joined(separator: "; ")))")
+                throw StudyError("no configuration '\(name)' (configurations: \(collection.summaries.map(\.configuration).joined(separator: "; ")))")
             }
             let runs = collection.results.filter { $0.configuration == name }
             return (summary, runs.map { plain ? $0.plainAccuracy : $0.ttaAccuracy })
         }
         let (sa, xa) = try find(a), (sb, xb) = try find(b)
-        guard xa.count >= 2, xb.count >= 2 else { throw SweepError("each configuration needs at least 2 runs to compare") }
+        guard xa.count >= 2, xb.count >= 2 else { throw StudyError("each configuration needs at least 2 runs to compare") }
         (first, second, measure) = (sa, sb, plain ? "plain" : "tta")
         test = WelchTest(xa, xb)
         if let difference {

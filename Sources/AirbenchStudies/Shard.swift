@@ -8,7 +8,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
 
     public init(index: Int, count: Int) throws {
         guard count >= 1, (0..<count).contains(index) else {
-            throw SweepError("shard \(index) of \(count) does not exist: the index must be 0...\(max(0, count - 1))")
+            throw StudyError("shard \(index) of \(count) does not exist: the index must be 0...\(max(0, count - 1))")
         }
         self.index = index
         self.count = count
@@ -21,7 +21,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public static func parse(_ text: String) throws -> Shard {
         let parts = text.split(separator: "/").map { Int($0) }
         guard parts.count == 2, let index = parts[0], let count = parts[1] else {
-            throw SweepError("--shard takes i/n (e.g. 2/8), got '\(text)'")
+            throw StudyError("--shard takes i/n (e.g. 2/8), got '\(text)'")
         }
         return try Shard(index: index, count: count)
     }
@@ -36,14 +36,14 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         let slurm = environment["SLURM_ARRAY_TASK_ID"], kubernetes = environment["JOB_COMPLETION_INDEX"]
         guard let indexText = slurm ?? kubernetes else { return count.map { _ in whole } ?? whole }
         let source = slurm != nil ? "SLURM_ARRAY_TASK_ID" : "JOB_COMPLETION_INDEX"
-        guard let index = Int(indexText) else { throw SweepError("\(source)='\(indexText)' is not a task index") }
+        guard let index = Int(indexText) else { throw StudyError("\(source)='\(indexText)' is not a task index") }
         let total = count ?? environment["AIRBENCH_SHARDS"].flatMap { Int($0) }
             ?? (slurm != nil ? environment["SLURM_ARRAY_TASK_COUNT"].flatMap { Int($0) } : nil)
         guard let total else {
-            throw SweepError("\(source) is \(index) but the number of shards is unknown: give --shards N or 'shards' in the spec")
+            throw StudyError("\(source) is \(index) but the number of shards is unknown: give --shards N or 'shards' in the spec")
         }
         guard index < total else {
-            throw SweepError("\(source) is \(index) but there are \(total) shard(s) (a resubmitted single array index sees SLURM_ARRAY_TASK_COUNT=1): give the total with --shards N or 'shards' in the spec")
+            throw StudyError("\(source) is \(index) but there are \(total) shard(s) (a resubmitted single array index sees SLURM_ARRAY_TASK_COUNT=1): give the total with --shards N or 'shards' in the spec")
         }
         return try Shard(index: index, count: total)
     }

@@ -24,9 +24,9 @@ struct SpecDocument {
     var lines: [[String]: Int]
 
     /// Reads `text`; `file` names it in errors.
-    /// - Throws: `SweepSpecError` with the line where one is known.
+    /// - Throws: `StudyError` with the line where one is known.
     init(_ text: String, file: String) throws {
-        func fail(_ message: String, line: Int?) -> SweepSpecError { SweepSpecError(file: file, line: line, message: message) }
+        func fail(_ message: String, line: Int?) -> StudyError { StudyError(file: file, line: line, message: message) }
         if let problem = SpecEventCheck.problem(in: text) { throw fail(problem.message, line: problem.line) }
         let node: Node?
         do {
@@ -107,8 +107,8 @@ private struct Converter {
     let file: String
     var lines: [[String]: Int] = [:]
 
-    func fail(_ message: String, _ node: Node) -> SweepSpecError {
-        SweepSpecError(file: file, line: node.mark?.line, message: message)
+    func fail(_ message: String, _ node: Node) -> StudyError {
+        StudyError(file: file, line: node.mark?.line, message: message)
     }
 
     /// `node`'s value; `name` says in errors which it is: `'seeds'`, or `item 2 of 'flip'`.

@@ -386,22 +386,17 @@ public struct PowerLawFit: Equatable, Codable, Sendable {
     /// The exponent (negative for an error that falls with training).
     public var a: Double
 
-    /// Why a fit could not be made.
-    public enum FitError: Error, Equatable {
-        /// Fewer than three points, or fewer than three distinct epoch counts: three parameters need three.
-        case tooFewPoints
-        /// `epochs` and `errors` differ in length.
-        case mismatchedCounts
-        /// An epoch count is not positive and finite, or an error is not finite.
-        case invalidValue
-    }
+    /// Why a fit cannot be made, as `StudyError` messages.
+    public static let tooFewPoints = "a power-law fit needs at least three points at distinct epoch counts"
+    public static let mismatchedCounts = "a power-law fit needs as many errors as epoch counts"
+    public static let invalidValue = "a power-law fit needs positive, finite epoch counts and finite errors"
 
     /// Fits err = c + b · epochs^a to the points (see the type's documentation for the method).
     public init(epochs: [Double], errors: [Double]) throws {
-        guard epochs.count == errors.count else { throw FitError.mismatchedCounts }
-        guard Set(epochs).count >= 3 else { throw FitError.tooFewPoints }
+        guard epochs.count == errors.count else { throw StudyError(Self.mismatchedCounts) }
+        guard Set(epochs).count >= 3 else { throw StudyError(Self.tooFewPoints) }
         guard epochs.allSatisfy({ $0 > 0 && $0.isFinite }), errors.allSatisfy(\.isFinite) else {
-            throw FitError.invalidValue
+            throw StudyError(Self.invalidValue)
         }
         // Epochs are scaled by their largest value so that e^a neither overflows nor underflows on the grid;
         // b is rescaled back at the end (b · (e/s)^a = b s^−a · e^a).

@@ -26,7 +26,7 @@ public struct Sweep {
         do {
             try FileManager.default.createDirectory(at: folder.appendingPathComponent(".partial"),
                                                     withIntermediateDirectories: true)
-        } catch { throw SweepError("cannot create the output folder \(folder.path): \(error.localizedDescription)") }
+        } catch { throw StudyError("cannot create the output folder \(folder.path): \(error.localizedDescription)") }
     }
 
     /// This shard's runs, in order.
@@ -41,12 +41,12 @@ public struct Sweep {
     /// `report` hears of each run as it starts and ends.
     public func run(data: Dataset, report: (String) -> Void = { _ in }) throws {
         guard data.selection == spec.dataset else {
-            throw SweepError("the study \(spec.name) is on \(spec.dataset), but the data given is \(data.selection)")
+            throw StudyError("the study \(spec.name) is on \(spec.dataset), but the data given is \(data.selection)")
         }
         var data = data
         if let limit = spec.trainLimit {
             guard limit <= data.train.count else {
-                throw SweepError("train_limit \(limit) exceeds the \(data.train.count) training images")
+                throw StudyError("train_limit \(limit) exceeds the \(data.train.count) training images")
             }
             data.train = data.train.subset(Array(0..<limit))
         }
@@ -91,7 +91,7 @@ public struct Sweep {
     func writeTestLabels(_ labels: [UInt8], sha256: String) throws {
         if let existing = try TestLabels.read(folder: folder) {
             guard existing.sha256 == sha256 else {
-                throw SweepError("\(folder.path) holds results scored on other test labels: use another --out folder")
+                throw StudyError("\(folder.path) holds results scored on other test labels: use another --out folder")
             }
             return
         }
@@ -105,7 +105,7 @@ public struct Sweep {
         let data = try encoder.encode(record)
         let partial = folder.appendingPathComponent(".partial/\(name).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
-            throw SweepError("cannot write \(partial.path)")
+            throw StudyError("cannot write \(partial.path)")
         }
         defer { unlink(partial.path) }
         let handle = try FileHandle(forWritingTo: partial)
@@ -115,6 +115,6 @@ public struct Sweep {
         let final = folder.appendingPathComponent(name)
         if link(partial.path, final.path) == 0 { return true }
         if errno == EEXIST { return false }
-        throw SweepError("cannot publish \(final.path): \(String(cString: strerror(errno)))")
+        throw StudyError("cannot publish \(final.path): \(String(cString: strerror(errno)))")
     }
 }

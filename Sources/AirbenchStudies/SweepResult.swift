@@ -77,20 +77,15 @@ public struct SweepResult: Codable, Sendable, Equatable {
         let data = try Data(contentsOf: url)
         let result: SweepResult
         do { result = try JSONDecoder().decode(SweepResult.self, from: data) } catch {
-            throw SweepError("\(url.path): not a sweep result (\(error))")
+            throw StudyError("\(url.path): not a sweep result (\(error))")
         }
         guard result.schema == schemaName, result.schemaVersion == currentSchemaVersion else {
-            throw SweepError("\(url.path): schema \(result.schema) version \(result.schemaVersion); this program reads version \(currentSchemaVersion)")
+            throw StudyError("\(url.path): schema \(result.schema) version \(result.schemaVersion); this program reads version \(currentSchemaVersion)")
         }
         guard result.accuracy.count == 3, result.predictions.count == 3 else {
-            throw SweepError("\(url.path): needs accuracies and predictions at TTA levels 0, 1 and 2")
+            throw StudyError("\(url.path): needs accuracies and predictions at TTA levels 0, 1 and 2")
         }
         return result
     }
 }
 
-/// A sweep that cannot run, or results that cannot be read.
-public struct SweepError: Error, CustomStringConvertible, Equatable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}

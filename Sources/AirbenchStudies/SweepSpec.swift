@@ -55,23 +55,23 @@ public struct SweepSpec: Sendable {
 
     /// Reads and resolves the spec in `url`; `dataset` (the command line's `--dataset`) chooses the data set
     /// when the spec names none, and must agree with it when it does.
-    /// - Throws: `SweepSpecError` naming the file, the line where there is one, and what is wrong.
+    /// - Throws: `StudyError` naming the file, the line where there is one, and what is wrong.
     public static func load(from url: URL, dataset: DatasetSelection? = nil) throws -> SweepSpec {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw SweepSpecError(file: url.path, message: "cannot read the file (\(error.localizedDescription))")
+            throw StudyError(file: url.path, message: "cannot read the file (\(error.localizedDescription))")
         }
         return try parse(text, file: url.path, dataset: dataset)
     }
 
     /// An error at the key or list item at a path from the spec's top level (its line, when the spec has one).
-    typealias Fail = (_ message: String, _ path: [String]) -> SweepSpecError
+    typealias Fail = (_ message: String, _ path: [String]) -> StudyError
 
     /// Parses and resolves a spec's text; `file` names it in errors; `dataset` as in `load`.
     public static func parse(_ text: String, file: String = "<spec>", dataset requested: DatasetSelection? = nil) throws -> SweepSpec {
         let document = try SpecDocument(text, file: file)
         let root = document.root
-        let fail: Fail = { message, path in SweepSpecError(file: file, line: document.line(path), message: message) }
+        let fail: Fail = { message, path in StudyError(file: file, line: document.line(path), message: message) }
         let known: Set = ["name", "description", "method", "dataset", "seeds", "train_limit", "shards", "set", "grid",
                           "configuration"]
         if let unknown = document.inFileOrder(root.keys, under: []).first(where: { !known.contains($0) }) {
@@ -223,7 +223,7 @@ public struct SweepSpec: Sendable {
     /// One data set per study: the command line's, else the spec's, else a Table 5 preset's, else CIFAR-10; any
     /// other that names a different data set is an error.
     static func resolveDataset(requested: DatasetSelection?, spec: DatasetSelection?, methods: [Method],
-                               fail: (String) -> SweepSpecError) throws -> DatasetSelection {
+                               fail: (String) -> StudyError) throws -> DatasetSelection {
         let stated = [(requested, "--dataset"), (spec, "'dataset'")] + methods.map { ($0.dataset, "method '\($0.name)'") }
         let given = stated.compactMap { selection, source in selection.map { ($0, source) } }
         guard let (chosen, source) = given.first else { return DatasetSelection(.cifar10) }

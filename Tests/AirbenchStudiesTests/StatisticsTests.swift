@@ -279,16 +279,16 @@ final class StatisticsTests: XCTestCase {
 
     func testPowerLawRejectsBadInput() {
         XCTAssertThrowsError(try PowerLawFit(epochs: [10, 20], errors: [7, 6])) {
-            XCTAssertEqual($0 as? PowerLawFit.FitError, .tooFewPoints)
+            XCTAssertEqual($0 as? StudyError, StudyError(PowerLawFit.tooFewPoints))
         }
         XCTAssertThrowsError(try PowerLawFit(epochs: [10, 10, 20, 20], errors: [7, 7.1, 6, 6.1])) {
-            XCTAssertEqual($0 as? PowerLawFit.FitError, .tooFewPoints)
+            XCTAssertEqual($0 as? StudyError, StudyError(PowerLawFit.tooFewPoints))
         }
         XCTAssertThrowsError(try PowerLawFit(epochs: [10, 20, 40], errors: [7, 6])) {
-            XCTAssertEqual($0 as? PowerLawFit.FitError, .mismatchedCounts)
+            XCTAssertEqual($0 as? StudyError, StudyError(PowerLawFit.mismatchedCounts))
         }
         XCTAssertThrowsError(try PowerLawFit(epochs: [0, 20, 40], errors: [7, 6, 5])) {
-            XCTAssertEqual($0 as? PowerLawFit.FitError, .invalidValue)
+            XCTAssertEqual($0 as? StudyError, StudyError(PowerLawFit.invalidValue))
         }
     }
 }
