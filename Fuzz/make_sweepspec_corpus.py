@@ -89,6 +89,38 @@ configuration:
   - name: a_b
     seeds: 9223372036854775807
 """,
+    # Hyperparameter values: every numeric key at the edge of its range (mutations push them over), the values
+    # that once reached a trap, and a grid of many keys, so the fuzzer reaches Hyperparameters.validate.
+    "values-edges.yaml": """\
+name: edges
+seeds: 1
+set: {trainEpochs: 1000, batchSize: 2, learningRate: 0, momentum: 0.999, weightDecay: 0, biasScaler: 0,
+      whitenBiasScaler: 0, labelSmoothing: 1, muonLearningRate: 0, muonMomentum: 0, scheduleStart: 0,
+      schedulePeak: 1, scheduleEnd: 0, lookaheadInterval: 100000, whitenBiasEpochs: 1000, whiteningImages: 1,
+      whiteningEpsilon: 1e-300, widths: {block1: 1, block2: 8192, block3: 1}, convsPerGroup: 3, residual: true,
+      activationAfterAdd: true, batchNormMomentum: 1, batchNormEpsilon: 1, scalingFactor: 1e-300, translate: 31,
+      cutout: 32, ttaLevel: 2, proxy: {keep: 2, stepInterval: 100000, widths: {block1: 8192, block2: 1, block3: 1}}}
+""",
+    "values-hostile.yaml": """\
+name: hostile
+seeds: 2
+set: {trainEpochs: 1e300, cutout: -4, translate: 100000, whiteningImages: -5, batchSize: 0}
+grid:
+  lookaheadInterval: [0, -1, 9223372036854775807]
+  momentum: [1, -0.0, 1e308]
+""",
+    "values-grid.yaml": """\
+name: grid
+seeds: [7, 3]
+grid:
+  trainEpochs: [0.5, 9.9, 45]
+  batchSize: [2, 1024, 65536]
+  widths: [{block1: 8}, {block2: 16, block3: 32}]
+  flip: [none, random, alternating]
+  order: [reshuffle, replacement, fixed, sequential]
+  whitenBiasEpochs: [0, 3]
+  filterOptimizer: [sgd, muon]
+""",
     "shape.yaml": "- name: a\n- seeds: 2\n---\nname: b\n",
     "broken.yaml": 'name: "x\nseeds: [1, 2\n',
     "control.yaml": "\ufeffname: a\r\nseeds: 2\r\n\tset: {cutout: \u0001}\r\n\"a\\nb\": 1\n",
