@@ -181,8 +181,22 @@ struct Axis {
         return from + t * (to - from)
     }
 
+    /// A tick's text: plain numbers between 0.01 and 10,000, powers of ten written out beyond (3×10¹², not
+    /// `3e+12`, which reads as a typo on a plot).
     func label(_ x: Double) -> String {
-        if log { return x >= 1000 || x < 0.01 ? String(format: "%.0e", x) : String(format: "%g", x) }
-        return String(format: "%g", (x * 1e6).rounded() / 1e6 + 0)  // + 0 turns −0 into 0
+        let value = log ? x : (x * 1e6).rounded() / 1e6 + 0  // + 0 turns −0 into 0
+        let size = abs(value)
+        return size != 0 && (size >= 10_000 || size < 0.01) ? Self.scientific(value) : String(format: "%g", value)
+    }
+
+    /// `value` as m×10ⁿ with the exponent in superscript digits (10ⁿ alone when m is 1), m to three digits.
+    static func scientific(_ value: Double) -> String {
+        var exponent = Int(floor(Foundation.log10(abs(value))))
+        var mantissa = (value / pow(10, Double(exponent)) * 100).rounded() / 100
+        if abs(mantissa) >= 10 { (mantissa, exponent) = (mantissa / 10, exponent + 1) }
+        let superscripts: [Character: Character] = ["0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶",
+                                                    "7": "⁷", "8": "⁸", "9": "⁹", "-": "⁻"]
+        let power = "10" + String(String(exponent).map { superscripts[$0]! })
+        return mantissa == 1 ? power : mantissa == -1 ? "−" + power : String(format: "%g", mantissa) + "×" + power
     }
 }
