@@ -1,4 +1,5 @@
 import AirbenchData
+import Foundation
 
 /// The one check of a method's hyperparameters, made before any work: `airbench train` runs it on the options
 /// and `--set` values before the data loads, a sweep on every expanded configuration before its first run, and
@@ -24,6 +25,36 @@ extension Hyperparameters {
     /// - Throws: `TrainingError.invalidConfiguration`.
     public func validate() throws {
         if let problem = problems().first { throw TrainingError.invalidConfiguration(problem.description) }
+    }
+
+    /// Bytes of what a run allocates by its sizes, counted before anything is allocated: the workspaces (the
+    /// training batch's, the evaluation's of 500 images and airbench96_faster's proxy's) and five copies of the
+    /// state (parameters, gradients, momentum, Lookahead, Muon). Convolution scratch is not counted.
+    public func memoryBytes(classes: Int) -> Int {
+        let spec = networkSpec(classes: classes)
+        var bytes = Workspace.Size(spec: spec, batch: proxy?.keep ?? batchSize).bytes
+            + Workspace.Size(spec: spec, batch: 500).bytes + 5 * 4 * Network.layout(spec: spec).count
+        if let p = proxyHyperparameters {
+            let proxySpec = p.networkSpec(classes: classes)
+            bytes += Workspace.Size(spec: proxySpec, batch: batchSize).bytes + 5 * 4 * Network.layout(spec: proxySpec).count
+        }
+        return bytes
+    }
+
+    /// `validate`, then whether the run's counted buffers (`memoryBytes`) fit in three quarters of `memory` bytes
+    /// (default: this machine's), so that a batch or width too large for the machine is refused, not killed
+    /// mid-run. Three quarters, because what is counted is about 84% of a run's measured peak (2.23 of 2.66 GiB for
+    /// airbench94 at batch 1,024: the data, the test images and the convolutions' scratch come on top).
+    /// - Throws: `TrainingError.invalidConfiguration`.
+    public func validate(classes: Int, memory: UInt64 = ProcessInfo.processInfo.physicalMemory) throws {
+        try validate()
+        let needed = Double(memoryBytes(classes: classes)), available = Double(memory)
+        guard needed <= 0.75 * available else {
+            throw TrainingError.invalidConfiguration(String(
+                format: "batchSize = %d with widths %@ needs about %.1f GiB of buffers, more than three quarters of this machine's %.1f GiB",
+                batchSize, widths.array.map(String.init).joined(separator: "/"), needed / 1_073_741_824,
+                available / 1_073_741_824))
+        }
     }
 
     /// Every value outside its range (empty when all can run).

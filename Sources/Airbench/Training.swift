@@ -107,7 +107,7 @@ public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparam
                   convolution: ConvolutionAlgorithm = .auto, evaluateEachEpoch: Bool = true,
                   stepDone: (StepProgress) -> Void = { _ in },
                   progress: (EpochRecord) -> Void = { _ in }) throws -> (network: Network, result: RunResult) {
-    try validate(h, trainCount: data.train.count)
+    try validate(h, data: data)
     let plan = RunPlan(h, trainImages: data.train.count)
     var generator = SeededGenerator(seed: seed)
     let network = try Network(h, classes: data.classCount, convolution: convolution, generator: &generator)
@@ -169,11 +169,11 @@ extension Network {
 }
 
 /// `Hyperparameters.validate`, then what depends on the data.
-func validate(_ h: Hyperparameters, trainCount: Int) throws {
-    if let problem = h.problems().first { throw TrainingError.invalidConfiguration(problem.description) }
-    if trainCount < h.batchSize {
+func validate(_ h: Hyperparameters, data: Dataset) throws {
+    try h.validate(classes: data.classCount)
+    if data.train.count < h.batchSize {
         throw TrainingError.invalidConfiguration(
-            "batch size \(h.batchSize) exceeds the \(trainCount) training images (the last partial batch is dropped)")
+            "batch size \(h.batchSize) exceeds the \(data.train.count) training images (the last partial batch is dropped)")
     }
 }
 

@@ -93,13 +93,18 @@ struct TrainingOptions: ParsableArguments {
         if noDirac { h.diracInit = false }
         if noLookahead { h.lookahead = false }
         for assignment in set { h = try Self.apply(assignment, to: h) }
-        return try checked(h)
+        return try checked(h, classes: dataset.classCount)
     }
 
     /// `h` if every value can run (`Hyperparameters.validate`, the check sweeps make too), else an error naming
     /// the key, the value, the allowed range and the option that set it.
-    func checked(_ h: Hyperparameters) throws -> Hyperparameters {
-        guard let problem = h.problems().first else { return h }
+    func checked(_ h: Hyperparameters, classes: Int) throws -> Hyperparameters {
+        guard let problem = h.problems().first else {
+            do { try h.validate(classes: classes) } catch let TrainingError.invalidConfiguration(message) {
+                throw CLIError("invalid hyperparameter: \(message)")
+            }
+            return h
+        }
         let options: [String: String?] = [
             "trainEpochs": epochs.map { "--epochs \($0)" }, "batchSize": batchSize.map { "--batch-size \($0)" },
             "ttaLevel": tta.map { "--tta \($0)" }, "learningRate": lr.map { "--lr \($0)" },

@@ -50,6 +50,12 @@ public struct Sweep {
             }
             data.train = data.train.subset(Array(0..<limit))
         }
+        // Every configuration fits this machine before the first run (the spec checked the ranges when read).
+        for configuration in spec.configurations {
+            do { try configuration.hyperparameters.validate(classes: data.classCount) } catch {
+                throw StudyError("study \(spec.name), configuration '\(configuration.name)': \(error)")
+            }
+        }
         let testImages = CifarLoader.normalizedImages(data.test, normalization: data.normalization)
         let labelsHash = SHA256.hash(data: Data(data.test.labels)).map { String(format: "%02x", $0) }.joined()
         try writeTestLabels(data.test.labels, sha256: labelsHash)

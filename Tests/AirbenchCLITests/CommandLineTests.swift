@@ -80,7 +80,8 @@ final class CommandLineTests: XCTestCase {
                                       (["--set", "whiteningImages=-5"], "whiteningImages = -5 is outside"),
                                       (["--set", "trainEpochs=inf"], "trainEpochs = inf is not a finite number"),
                                       (["--batch-size", "0"], "batchSize = 0 is outside 2...65536 (from --batch-size 0)"),
-                                      (["--translate", "40"], "(from --translate 40)")] {
+                                      (["--translate", "40"], "(from --translate 40)"),
+                                      (["--batch-size", "65536"], "batchSize = 65536 with widths 64/256/256 needs about")] {
             let outcome = try run(["train", "airbench94", "--data", missing, "--no-warmup"] + arguments)
             XCTAssertEqual(outcome.status, 1, "\(arguments)")
             XCTAssertTrue(outcome.error.contains(expected), "\(arguments): \(outcome.error)")

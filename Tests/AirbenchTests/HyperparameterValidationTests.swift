@@ -63,4 +63,33 @@ final class HyperparameterValidationTests: XCTestCase {
         ]
         for (key, value) in accepted { XCTAssertNil(refusal(key, value), "\(key) = \(value)") }
     }
+
+    /// Sizes too large for the machine are refused before anything is allocated. The counted buffers scale with
+    /// the batch (linearly) and with the widths; airbench94's, about 2.2 GiB at batch 1,024 (its measured peak is
+    /// 2.66 GiB), fit a 24 GiB machine.
+    func testBuffersTooLargeForTheMachineAreRefused() throws {
+        let gib: UInt64 = 1 << 30
+        let paper = Hyperparameters()
+        let bytes = paper.memoryBytes(classes: 10)
+        XCTAssertGreaterThan(bytes, 2 << 30)
+        XCTAssertLessThan(bytes, 3 << 30)
+        var double = paper
+        double.batchSize = 2048
+        XCTAssertGreaterThan(double.memoryBytes(classes: 10) - bytes, 1 << 30, "the training workspace scales with the batch")
+        XCTAssertNoThrow(try paper.validate(classes: 10, memory: 24 * gib))
+        XCTAssertThrowsError(try paper.validate(classes: 10, memory: 2 * gib)) {
+            XCTAssertTrue("\($0)".contains("batchSize = 1024 with widths 64/256/256 needs about"), "\($0)")
+        }
+        var huge = paper
+        huge.batchSize = 65_536
+        XCTAssertThrowsError(try huge.validate(classes: 10, memory: 24 * gib))
+        huge = paper
+        huge.widths = Widths(block1: 64, block2: 8192, block3: 8192)
+        XCTAssertThrowsError(try huge.validate(classes: 10, memory: 24 * gib))
+        // The proxy's network counts too.
+        let faster = Method.airbench96Faster.hyperparameters
+        var unfiltered = faster
+        unfiltered.proxy = nil
+        XCTAssertGreaterThan(faster.memoryBytes(classes: 10), unfiltered.memoryBytes(classes: 10) / 2)
+    }
 }

@@ -42,33 +42,58 @@ public final class Workspace: @unchecked Sendable {
     let gradientFeatures: FloatBuffer
 
     init(network: Network, batch: Int) {
-        let spec = network.spec
+        let size = Size(spec: network.spec, batch: batch)
         self.batch = batch
-        input = FloatBuffer(count: batch * spec.input.pixels)
-        whitenLinear = FloatBuffer(count: batch * spec.whitenedHeight * spec.whitenedWidth * spec.whiteningWidth)
-        whitened = FloatBuffer(count: whitenLinear.count)
-        var largestInput = whitened.count, largestHidden = 0, largestConv1 = 0
-        blocks = network.blocks.map { block in
-            let pooled = batch * block.pooledHeight * block.pooledWidth * block.channels
-            largestInput = max(largestInput, pooled)
-            largestHidden = max(largestHidden, pooled)
-            largestConv1 = max(largestConv1, 4 * pooled)
-            return BlockActivations(conv1: FloatBuffer(count: 4 * pooled), argmax: Buffer(count: pooled, repeating: 0),
-                                    normInputs: (0..<block.convs).map { _ in FloatBuffer(count: pooled) },
-                                    activations: (0..<block.convs).map { _ in FloatBuffer(count: pooled) },
-                                    preactivation: block.residual && block.activationAfterAdd
-                                        ? FloatBuffer(count: pooled) : nil,
-                                    norms: Array(repeating: NormCoefficients(), count: block.convs))
+        input = FloatBuffer(count: size.input)
+        whitenLinear = FloatBuffer(count: size.whitened)
+        whitened = FloatBuffer(count: size.whitened)
+        blocks = zip(network.blocks, size.pooled).map { block, pooled in
+            BlockActivations(conv1: FloatBuffer(count: 4 * pooled), argmax: Buffer(count: pooled, repeating: 0),
+                             normInputs: (0..<block.convs).map { _ in FloatBuffer(count: pooled) },
+                             activations: (0..<block.convs).map { _ in FloatBuffer(count: pooled) },
+                             preactivation: block.residual && block.activationAfterAdd ? FloatBuffer(count: pooled) : nil,
+                             norms: Array(repeating: NormCoefficients(), count: block.convs))
         }
-        features = FloatBuffer(count: batch * network.blocks.last!.channels)
-        featureArgmax = Buffer(count: features.count, repeating: 0)
-        logits = FloatBuffer(count: batch * network.classes)
-        gradientA = FloatBuffer(count: largestInput)
-        gradientB = FloatBuffer(count: largestHidden)
-        gradientConv1 = FloatBuffer(count: largestConv1)
-        gradientResidual = network.blocks.contains(where: \.residual) ? FloatBuffer(count: largestHidden) : nil
-        gradientLogits = FloatBuffer(count: logits.count)
-        gradientFeatures = FloatBuffer(count: features.count)
+        features = FloatBuffer(count: size.features)
+        featureArgmax = Buffer(count: size.features, repeating: 0)
+        logits = FloatBuffer(count: size.logits)
+        gradientA = FloatBuffer(count: size.largestInput)
+        gradientB = FloatBuffer(count: size.largestHidden)
+        gradientConv1 = FloatBuffer(count: 4 * size.largestHidden)
+        gradientResidual = network.blocks.contains(where: \.residual) ? FloatBuffer(count: size.largestHidden) : nil
+        gradientLogits = FloatBuffer(count: size.logits)
+        gradientFeatures = FloatBuffer(count: size.features)
+    }
+
+    /// The element counts `init` allocates its buffers with, known before anything is allocated.
+    struct Size {
+        let input: Int, whitened: Int, features: Int, logits: Int
+        /// Per block: batch × pooled height × pooled width × channels (conv1's output is 4 of these).
+        let pooled: [Int]
+        let largestInput: Int, largestHidden: Int
+        let bytes: Int
+
+        /// The sizes for `batch` images of a network described by `spec` (`Network` derives its blocks from the
+        /// same spec: block i pools its input size, `groupInputSizes[i]`, by 2).
+        init(spec: NetworkSpec, batch: Int) {
+            input = batch * spec.input.pixels
+            whitened = batch * spec.whitenedHeight * spec.whitenedWidth * spec.whiteningWidth
+            pooled = zip(spec.groups, spec.groupInputSizes).map { group, size in
+                batch * (size.height / 2) * (size.width / 2) * group.width
+            }
+            features = batch * (spec.groups.last?.width ?? 0)
+            logits = batch * spec.head.classes
+            largestHidden = pooled.max() ?? 0
+            largestInput = max(whitened, largestHidden)
+            // Every buffer of `init`, in its order: floats are 4 bytes, the argmax indices 1.
+            let blockFloats = zip(spec.groups, pooled).map { group, p in
+                (4 + 2 * group.convs + (group.residual && group.activationAfterAdd ? 1 : 0)) * p
+            }
+            let residual = spec.groups.contains(where: \.residual) ? largestHidden : 0
+            let floats = input + 2 * whitened + blockFloats.reduce(0, +) + features + logits + largestInput
+                + largestHidden + 4 * largestHidden + residual + logits + features
+            bytes = 4 * floats + pooled.reduce(0, +) + features
+        }
     }
 
     /// The input images (batch × height × width × channels of the spec, normalised), for the caller to fill.
