@@ -177,8 +177,6 @@ func validate(_ h: Hyperparameters, data: Dataset) throws {
     }
 }
 
-func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).seconds }
-
 extension Duration {
     /// The duration in seconds.
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
