@@ -1,11 +1,11 @@
 import AirbenchData
 import AirbenchKernels
 
-/// airbench96_faster's data filtering (spec C.3), the one component `train` calls for it: a small proxy network (2-conv groups, whitening bias frozen at
-/// 0, no Lookahead) runs through the whole training stream first. At every step it scores the batch by its
-/// per-example loss in training mode (BatchNorm statistics update) and keeps the `keep` highest; every
-/// `stepInterval`-th step it also trains on exactly those (loss = Σ kept losses). The main network then trains
-/// on the kept examples of the same stream.
+/// airbench96_faster's data filtering (spec C.3), the one component `train` calls for it: a small proxy network
+/// (2-conv groups, whitening bias frozen at 0, no Lookahead) runs through the whole training stream first. At every
+/// step it scores the batch by its per-example loss in training mode (BatchNorm statistics update) and keeps the
+/// `keep` highest; every `stepInterval`-th step it also trains on exactly those (loss = Σ kept losses). The main
+/// network then trains on the kept examples of the same stream.
 public final class ProxyFilter {
     let network: Network
     /// The main run's plan (its steps, and which of them the proxy trains at) and the proxy network's (the same
