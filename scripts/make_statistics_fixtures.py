@@ -13,6 +13,9 @@ Writes Tests/AirbenchStudiesTests/Fixtures/statistics.json, read by StatisticsTe
                         Welch-Satterthwaite degrees of freedom (numpy, and checked against SciPy's) and the
                         95% confidence interval of mean(a) - mean(b), for two pairs of samples (the second
                         with very different variances and sizes).
+* paired           -- scipy.stats.ttest_rel(a, b): statistic, two-sided p-value, degrees of freedom and the
+                        95% confidence interval of mean(a - b), for accuracies of the same runs at two TTA
+                        levels and for a three-run case.
 * runs_needed        -- ((z_{1-alpha/sides} + z_power) * sigma / delta)^2 * (2 if two-sample), rounded up,
                         with the z from scipy.stats.norm.ppf: the paper's "133 runs" case and a two-sample,
                         two-sided, power-0.8 case.
@@ -98,6 +101,22 @@ def welch(rng):
         out.append({"a": [float(v) for v in a], "b": [float(v) for v in b],
                     "difference": float(difference), "low": float(ci.low), "high": float(ci.high),
                     "t": float(result.statistic), "df": float(df), "pValue": float(result.pvalue)})
+    return out
+
+
+def paired(rng):
+    """scipy.stats.ttest_rel on two pairs of samples: accuracies of the same runs at two TTA levels (the
+    second level a shifted copy of the first plus small noise, so the pairing matters), and a small case."""
+    base = np.round(rng.normal(93.3, 0.16, 12), 4)
+    cases = [(np.round(base + 0.75 + rng.normal(0, 0.05, 12), 4), base),
+             (np.round(rng.normal(94.0, 0.1, 3), 4), np.round(rng.normal(94.0, 0.1, 3), 4))]
+    out = []
+    for a, b in cases:
+        result = stats.ttest_rel(a, b)
+        ci = result.confidence_interval(0.95)
+        out.append({"a": [float(v) for v in a], "b": [float(v) for v in b],
+                    "difference": float((a - b).mean()), "low": float(ci.low), "high": float(ci.high),
+                    "t": float(result.statistic), "df": float(result.df), "pValue": float(result.pvalue)})
     return out
 
 
@@ -222,6 +241,7 @@ def main():
         "ensemble": ensemble(rng),
         "power_law": fits,
         "speedup": speedup(fits),
+        "paired": paired(rng),
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:

@@ -123,14 +123,18 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A sweep's --out folder.", valueName: "folder")) var folder: String
     @Option(help: ArgumentHelp("Where to write report.md and the SVGs (default FOLDER/report).", valueName: "folder"))
     var into: String?
-    @Option(help: "The report's title.") var title: String?
+    @Option(help: "The report's title (default: the spec's description).") var title: String?
+    @Option(help: ArgumentHelp("The study's spec: its findings, Table 4 and notes become sections of the report, each finding with a verdict.",
+                               valueName: "spec.yaml"))
+    var spec: String?
 
     func run() throws {
         reportingErrors {
             let url = URL(fileURLWithPath: folder)
+            let studySpec = try spec.map { try SweepSpec.load(from: URL(fileURLWithPath: $0)) }
             let collection = try StudyResults.read(folder: url)
             let target = URL(fileURLWithPath: into ?? (folder as NSString).appendingPathComponent("report"))
-            let files = try Report(collection, title: title ?? "Study \(url.lastPathComponent)").write(to: target)
+            let files = try Report(collection, title: title ?? studySpec?.title ?? "Study \(url.lastPathComponent)", spec: studySpec).write(to: target)
             print("wrote \(files.map(\.lastPathComponent).joined(separator: ", ")) into \(target.path)")
         }
     }

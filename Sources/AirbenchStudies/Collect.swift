@@ -44,6 +44,8 @@ public struct ConfigurationSummary: Codable, Sendable, Equatable {
 public struct StudyResults {
     public var results: [SweepResult]
     public var summaries: [ConfigurationSummary]
+    /// The test labels (`test-labels.json`), when the folder has them.
+    public var labels: [UInt8]?
 
     /// Reads every result in `folder` (not `.partial/`, not `collected/`) and summarises each configuration, in
     /// the order configurations first appear when results are sorted by configuration and seed.
@@ -69,8 +71,12 @@ public struct StudyResults {
         if let labels, labels.sha256 != results[0].testLabelsSHA256 {
             throw StudyError("\(folder.path): test-labels.json does not match the labels the results were scored on")
         }
-        return StudyResults(results: results, summaries: order.map { summarize($0, groups[$0]!, labels: labels?.labels) })
+        return StudyResults(results: results, summaries: order.map { summarize($0, groups[$0]!, labels: labels?.labels) },
+                            labels: labels?.labels)
     }
+
+    /// The runs of one configuration, by seed.
+    public func runs(of configuration: String) -> [SweepResult] { results.filter { $0.configuration == configuration } }
 
     static func summarize(_ name: String, _ runs: [SweepResult], labels: [UInt8]?) -> ConfigurationSummary {
         let first = runs[0], h = first.hyperparameters, level = first.ttaLevel

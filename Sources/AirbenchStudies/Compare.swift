@@ -17,7 +17,7 @@ public struct Comparison: Sendable {
             guard let summary = collection.summaries.first(where: { $0.configuration == name }) else {
                 throw StudyError("no configuration '\(name)' (configurations: \(collection.summaries.map(\.configuration).joined(separator: "; ")))")
             }
-            let runs = collection.results.filter { $0.configuration == name }
+            let runs = collection.runs(of: name)
             return (summary, runs.map { plain ? $0.plainAccuracy : $0.ttaAccuracy })
         }
         let (sa, xa) = try find(a), (sb, xb) = try find(b)

@@ -8,10 +8,13 @@ import Foundation
 public struct Report {
     public let collection: StudyResults
     public let title: String
+    /// The study's spec, when the report should test what it says the study finds (`SweepSpec+Findings.swift`).
+    public let spec: SweepSpec?
 
-    public init(_ collection: StudyResults, title: String) {
+    public init(_ collection: StudyResults, title: String, spec: SweepSpec? = nil) {
         self.collection = collection
         self.title = title
+        self.spec = spec
     }
 
     /// Writes report.md and the SVGs into `folder`; returns the files written.
@@ -19,14 +22,20 @@ public struct Report {
     public func write(to folder: URL) throws -> [URL] {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var files = [(String, String)]()
-        var markdown = "# \(title)\n\n" + overview + "\n" + summaryTable + "\n"
+        var markdown = "# \(title)\n\n" + overview + "\n"
+        if let spec {
+            let (sections, charts) = try findingsSections(spec)
+            markdown += sections + "## Every configuration\n\n"
+            files += charts
+        }
+        markdown += summaryTable + "\n"
         let s = collection.summaries
         files.append(("accuracy.svg", SVGChart(title: "TTA accuracy per configuration (mean, 95% CI)", xLabel: "configuration (numbered as in the table)",
                                                yLabel: "test accuracy (%)")
             .bars(s.map { ($0.configuration, 100 * $0.tta.mean, 100 * $0.tta.low, 100 * $0.tta.high) })))
         markdown += "![accuracy per configuration](accuracy.svg)\n\n"
         files.append(("histogram.svg", SVGChart(title: "TTA accuracy over runs", xLabel: "test accuracy (%)", yLabel: "runs")
-            .histogram(s.map { c in (c.configuration, collection.results.filter { $0.configuration == c.configuration }.map { 100 * $0.ttaAccuracy }) })))
+            .histogram(s.map { c in (c.configuration, collection.runs(of: c.configuration).map { 100 * $0.ttaAccuracy }) })))
         markdown += "![histogram of accuracies](histogram.svg)\n\n"
         let curves = epochCurves
         if !curves.isEmpty {

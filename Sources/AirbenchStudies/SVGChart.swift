@@ -58,18 +58,25 @@ public struct SVGChart {
     }
 
     /// One bar per entry with its interval as an error bar; the value axis need not start at 0 (accuracies).
-    public func bars(_ bars: [(label: String, value: Double, low: Double, high: Double)]) -> String {
-        let yAxis = Axis(values: bars.flatMap { [$0.low, $0.high, $0.value] }, log: false, from: height - bottom, to: top)
+    /// Bars with interval whiskers, numbered; from the bottom of the axis, or from `baseline` (drawn as a line,
+    /// and bars go up or down from it: differences, whose sign matters).
+    public func bars(_ bars: [(label: String, value: Double, low: Double, high: Double)], baseline: Double? = nil) -> String {
+        let yAxis = Axis(values: bars.flatMap { [$0.low, $0.high, $0.value] } + (baseline.map { [$0] } ?? []), log: false,
+                         from: height - bottom, to: top)
         let slot = (width - left - right) / Double(max(bars.count, 1))
         var body = frame(nil, yAxis)
+        let base = baseline.map { yAxis.map($0) } ?? height - bottom
+        if baseline != nil {
+            body += "<line x1=\"\(f(left))\" y1=\"\(f(base))\" x2=\"\(f(width - right))\" y2=\"\(f(base))\" stroke=\"black\" stroke-width=\"1\"/>\n"
+        }
         for (i, bar) in bars.enumerated() {
             let x = left + slot * Double(i), color = Self.colors[i % Self.colors.count]
-            let y = yAxis.map(bar.value), base = height - bottom
-            body += "<rect x=\"\(f(x + slot * 0.15))\" y=\"\(f(y))\" width=\"\(f(slot * 0.7))\" height=\"\(f(max(0, base - y)))\" fill=\"\(color)\" fill-opacity=\"0.75\"/>\n"
+            let y = yAxis.map(bar.value)
+            body += "<rect x=\"\(f(x + slot * 0.15))\" y=\"\(f(min(y, base)))\" width=\"\(f(slot * 0.7))\" height=\"\(f(abs(base - y)))\" fill=\"\(color)\" fill-opacity=\"0.75\"/>\n"
             let cx = f(x + slot / 2)
             body += "<line x1=\"\(cx)\" y1=\"\(f(yAxis.map(bar.low)))\" x2=\"\(cx)\" y2=\"\(f(yAxis.map(bar.high)))\" stroke=\"black\" stroke-width=\"1.5\"/>\n"
             body += legend(i, bar.label, color)
-            body += "<text x=\"\(cx)\" y=\"\(f(base + 16))\" font-size=\"11\" text-anchor=\"middle\">\(i + 1)</text>\n"
+            body += "<text x=\"\(cx)\" y=\"\(f(height - bottom + 16))\" font-size=\"11\" text-anchor=\"middle\">\(i + 1)</text>\n"
         }
         return document(body)
     }

@@ -42,6 +42,11 @@ public struct SweepSpec: Sendable {
     public var shards: Int?
     /// Resolved configurations, in a fixed order (named variants, then the grid in key order).
     public var configurations: [SweepConfiguration]
+    /// What the study should find (`SweepSpec+Findings.swift`): the paper's effects, its Table 4, and notes for
+    /// the report.
+    public var findings: [Finding] = []
+    public var variance: VarianceStudy?
+    public var notes: String?
 
     /// Every run of the study, seed-major: the first seed of every configuration, then the second, … (a
     /// configuration with fewer seeds drops out when its seeds run out). A study stopped part-way, or a pilot of
@@ -73,7 +78,7 @@ public struct SweepSpec: Sendable {
         let root = document.root
         let fail: Fail = { message, path in StudyError(file: file, line: document.line(path), message: message) }
         let known: Set = ["name", "description", "method", "dataset", "seeds", "train_limit", "shards", "set", "grid",
-                          "configuration"]
+                          "configuration", "findings", "variance", "notes"]
         if let unknown = document.inFileOrder(root.keys, under: []).first(where: { !known.contains($0) }) {
             throw fail("unknown key '\(unknown)' (keys: \(known.sorted().joined(separator: ", ")))", [unknown])
         }
@@ -146,8 +151,12 @@ public struct SweepSpec: Sendable {
             }
         }
         try checkResultFileNames(configurations, fail: fail)
+        guard root["notes"] == nil || root["notes"] is String else { throw fail("'notes' must be a string", ["notes"]) }
         return SweepSpec(name: name, description: root["description"] as? String ?? "", method: methodName,
-                         dataset: dataset, trainLimit: trainLimit, seeds: studySeeds, shards: shards, configurations: configurations)
+                         dataset: dataset, trainLimit: trainLimit, seeds: studySeeds, shards: shards, configurations: configurations,
+                         findings: try parseFindings(root["findings"], configurations: configurations, fail: fail),
+                         variance: try parseVariance(root["variance"], configurations: configurations, fail: fail),
+                         notes: root["notes"] as? String)
     }
 
     /// A key, its value and where the spec gives it.

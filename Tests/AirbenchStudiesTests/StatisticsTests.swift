@@ -53,6 +53,7 @@ final class StatisticsTests: XCTestCase {
         var ensemble: Ensemble
         var power_law: [PowerLaw]
         var speedup: [Speedup]
+        var paired: [Welch]
     }
 
     private static let fixture: Result<Fixture, Error> = Result {
@@ -159,6 +160,30 @@ final class StatisticsTests: XCTestCase {
             assertClose(w.low, c.low, relative: 1e-10, "pair \(i) CI low")
             assertClose(w.high, c.high, relative: 1e-10, "pair \(i) CI high")
         }
+    }
+
+    func testPairedTestMatchesSciPy() throws {
+        for (i, c) in try fixture().paired.enumerated() {
+            let p = PairedTest(c.a, c.b)
+            assertClose(p.difference, c.difference, relative: 1e-10, "pair \(i) difference")
+            assertClose(p.t, c.t, relative: 1e-10, "pair \(i) t")
+            assertClose(p.degreesOfFreedom, c.df, relative: 1e-12, "pair \(i) df")
+            assertClose(p.pValue, c.pValue, relative: 1e-9, "pair \(i) p")
+            assertClose(p.low, c.low, relative: 1e-10, "pair \(i) CI low")
+            assertClose(p.high, c.high, relative: 1e-10, "pair \(i) CI high")
+        }
+        // The pairing is what makes the first case decisive: Welch's test on the same numbers, which ignores it,
+        // has a standard error about three times as large.
+        let c = try fixture().paired[0]
+        XCTAssertGreaterThan(PairedTest(c.a, c.b).t, 2.5 * WelchTest(c.a, c.b).t)
+    }
+
+    func testPairedDegenerateSamplesAreDefined() {
+        let same = PairedTest([1, 2, 3], [1, 2, 3])
+        XCTAssertEqual([same.difference, same.t, same.pValue, same.low, same.high], [0, 0, 1, 0, 0])
+        let shifted = PairedTest([2, 3, 4], [1, 2, 3])
+        XCTAssertEqual(shifted.t, .infinity); XCTAssertEqual(shifted.pValue, 0)
+        XCTAssertTrue(PairedTest([1], [0]).pValue.isNaN)
     }
 
     func testWelchDegenerateSamplesAreDefined() {
