@@ -6,7 +6,7 @@ public struct Comparison: Sendable {
     public var first: ConfigurationSummary, second: ConfigurationSummary
     /// "tta" (each configuration's TTA level) or "plain" (level 0).
     public var measure: String
-    public var test: WelchTest
+    public var test: TTest
     /// Runs per configuration to detect `difference` (two-sided α = 0.05, two samples, at `power`), from the
     /// pooled standard deviation of the two.
     public var runsForDifference: (difference: Double, power: Double, runs: Int)?
@@ -23,7 +23,7 @@ public struct Comparison: Sendable {
         let (sa, xa) = try find(a), (sb, xb) = try find(b)
         guard xa.count >= 2, xb.count >= 2 else { throw StudyError("each configuration needs at least 2 runs to compare") }
         (first, second, measure) = (sa, sb, plain ? "plain" : "tta")
-        test = WelchTest(xa, xb)
+        test = TTest.welch(xa, xb)
         if let difference {
             let pooled = ((Statistics.standardDeviation(xa).squared + Statistics.standardDeviation(xb).squared) / 2).squareRoot()
             runsForDifference = (difference, power, Statistics.runsNeeded(difference: difference, standardDeviation: pooled,

@@ -93,13 +93,8 @@ public struct FindingOutcome: Sendable, Equatable {
         let (x, y) = (accuracies(a, finding.better), accuracies(b, finding.worse))
         (betterMean, worseMean, betterRuns, worseRuns) = (Statistics.mean(x), Statistics.mean(y), x.count, y.count)
         paired = finding.better.configuration == finding.worse.configuration
-        if paired {
-            let test = PairedTest(x, y)
-            (difference, low, high, pValue) = (test.difference, test.low, test.high, test.pValue)
-        } else {
-            let test = WelchTest(x, y)
-            (difference, low, high, pValue) = (test.difference, test.low, test.high, test.pValue)
-        }
+        let test = paired ? TTest.paired(x, y) : TTest.welch(x, y)
+        (difference, low, high, pValue) = (test.difference, test.low, test.high, test.pValue)
         verdict = Self.verdict(difference: difference, high: high, pValue: pValue, alpha: finding.alpha,
                                paperEffect: finding.paper?.effect)
         let target = abs(finding.paper?.effect ?? difference)

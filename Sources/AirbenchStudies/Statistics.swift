@@ -222,53 +222,6 @@ public enum Statistics {
     }
 }
 
-/// Welch's unequal-variance t-test of mean(a) − mean(b), as `scipy.stats.ttest_ind(a, b, equal_var=False)`.
-///
-/// With v_a = s_a²/n_a and v_b = s_b²/n_b (sample variances, n − 1): t = (ā − b̄)/√(v_a + v_b), the
-/// Welch–Satterthwaite degrees of freedom ν = (v_a + v_b)² / (v_a²/(n_a − 1) + v_b²/(n_b − 1)), the two-sided
-/// p-value 2·P(T_ν > |t|), and the 95% interval (ā − b̄) ± t₀.₉₇₅,ν · √(v_a + v_b).
-///
-/// Degenerate samples give defined values instead of NaN: a sample of one run has variance 0 and adds
-/// nothing to ν's denominator; when both variances are 0 (constant runs), ν = n_a + n_b − 2 (the pooled
-/// value), the interval collapses to the difference, and t is 0 with p = 1 for equal means, ±∞ with p = 0
-/// otherwise. Empty samples give NaN (there is no mean).
-public struct WelchTest: Equatable, Codable, Sendable {
-    /// mean(a) − mean(b).
-    public var difference: Double
-    /// The lower end of the 95% confidence interval of the difference.
-    public var low: Double
-    /// The upper end of the 95% confidence interval of the difference.
-    public var high: Double
-    /// The t statistic, difference / standard error.
-    public var t: Double
-    /// The Welch–Satterthwaite degrees of freedom.
-    public var degreesOfFreedom: Double
-    /// The two-sided p-value.
-    public var pValue: Double
-
-    /// Tests the two samples (runs of condition a and of condition b).
-    public init(_ a: [Double], _ b: [Double]) {
-        difference = Statistics.mean(a) - Statistics.mean(b)
-        let va = Statistics.variance(a) / Double(a.count), vb = Statistics.variance(b) / Double(b.count)
-        let se = (va + vb).squareRoot()
-        guard se > 0 else {
-            degreesOfFreedom = Double(a.count + b.count - 2)
-            (low, high) = (difference, difference)
-            t = difference == 0 ? 0 : (difference > 0 ? .infinity : -.infinity)
-            pValue = difference == 0 ? 1 : 0
-            if difference.isNaN { (t, pValue) = (.nan, .nan) }
-            return
-        }
-        // A one-run sample has variance 0: its term is 0, not 0/0.
-        func term(_ v: Double, _ n: Int) -> Double { n >= 2 ? v * v / Double(n - 1) : 0 }
-        degreesOfFreedom = (va + vb) * (va + vb) / (term(va, a.count) + term(vb, b.count))
-        t = difference / se
-        pValue = min(1, 2 * Statistics.studentTTail(abs(t), degreesOfFreedom))
-        let half = Statistics.studentTQuantile(0.975, degreesOfFreedom: degreesOfFreedom) * se
-        (low, high) = (difference - half, difference + half)
-    }
-}
-
 /// Variance and calibration over runs that all predicted the same test set (spec D.6, Table 4), from each
 /// run's predicted classes.
 ///

@@ -152,7 +152,7 @@ final class StatisticsTests: XCTestCase {
 
     func testWelchMatchesSciPy() throws {
         for (i, c) in try fixture().welch.enumerated() {
-            let w = WelchTest(c.a, c.b)
+            let w = TTest.welch(c.a, c.b)
             assertClose(w.difference, c.difference, relative: 1e-10, "pair \(i) difference")
             assertClose(w.t, c.t, relative: 1e-10, "pair \(i) t")
             assertClose(w.degreesOfFreedom, c.df, relative: 1e-10, "pair \(i) df")
@@ -164,7 +164,7 @@ final class StatisticsTests: XCTestCase {
 
     func testPairedTestMatchesSciPy() throws {
         for (i, c) in try fixture().paired.enumerated() {
-            let p = PairedTest(c.a, c.b)
+            let p = TTest.paired(c.a, c.b)
             assertClose(p.difference, c.difference, relative: 1e-10, "pair \(i) difference")
             assertClose(p.t, c.t, relative: 1e-10, "pair \(i) t")
             assertClose(p.degreesOfFreedom, c.df, relative: 1e-12, "pair \(i) df")
@@ -175,25 +175,25 @@ final class StatisticsTests: XCTestCase {
         // The pairing is what makes the first case decisive: Welch's test on the same numbers, which ignores it,
         // has a standard error about three times as large.
         let c = try fixture().paired[0]
-        XCTAssertGreaterThan(PairedTest(c.a, c.b).t, 2.5 * WelchTest(c.a, c.b).t)
+        XCTAssertGreaterThan(TTest.paired(c.a, c.b).t, 2.5 * TTest.welch(c.a, c.b).t)
     }
 
     func testPairedDegenerateSamplesAreDefined() {
-        let same = PairedTest([1, 2, 3], [1, 2, 3])
+        let same = TTest.paired([1, 2, 3], [1, 2, 3])
         XCTAssertEqual([same.difference, same.t, same.pValue, same.low, same.high], [0, 0, 1, 0, 0])
-        let shifted = PairedTest([2, 3, 4], [1, 2, 3])
+        let shifted = TTest.paired([2, 3, 4], [1, 2, 3])
         XCTAssertEqual(shifted.t, .infinity); XCTAssertEqual(shifted.pValue, 0)
-        XCTAssertTrue(PairedTest([1], [0]).pValue.isNaN)
+        XCTAssertTrue(TTest.paired([1], [0]).pValue.isNaN)
     }
 
     func testWelchDegenerateSamplesAreDefined() {
-        let same = WelchTest([2, 2, 2], [2, 2])
+        let same = TTest.welch([2, 2, 2], [2, 2])
         XCTAssertEqual([same.difference, same.low, same.high, same.t, same.degreesOfFreedom, same.pValue], [0, 0, 0, 0, 3, 1])
-        let apart = WelchTest([3, 3], [2, 2, 2])
+        let apart = TTest.welch([3, 3], [2, 2, 2])
         XCTAssertEqual(apart.t, .infinity); XCTAssertEqual(apart.pValue, 0)
         XCTAssertEqual(apart.low, 1); XCTAssertEqual(apart.high, 1)
         // One run against several: the single run adds no variance, ν = n_b − 1.
-        let single = WelchTest([5], [1, 2, 3])
+        let single = TTest.welch([5], [1, 2, 3])
         XCTAssertEqual(single.difference, 3)
         XCTAssertEqual(single.degreesOfFreedom, 2, accuracy: 1e-12)
         XCTAssertEqual(single.t, 3 / (1.0 / 3).squareRoot(), accuracy: 1e-12)
