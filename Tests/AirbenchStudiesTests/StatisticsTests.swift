@@ -150,27 +150,18 @@ final class StatisticsTests: XCTestCase {
 
     // MARK: Welch
 
-    func testWelchMatchesSciPy() throws {
-        for (i, c) in try fixture().welch.enumerated() {
-            let w = TTest.welch(c.a, c.b)
-            assertClose(w.difference, c.difference, relative: 1e-10, "pair \(i) difference")
-            assertClose(w.t, c.t, relative: 1e-10, "pair \(i) t")
-            assertClose(w.degreesOfFreedom, c.df, relative: 1e-10, "pair \(i) df")
-            assertClose(w.pValue, c.pValue, relative: 1e-10, "pair \(i) p")
-            assertClose(w.low, c.low, relative: 1e-10, "pair \(i) CI low")
-            assertClose(w.high, c.high, relative: 1e-10, "pair \(i) CI high")
-        }
-    }
-
-    func testPairedTestMatchesSciPy() throws {
-        for (i, c) in try fixture().paired.enumerated() {
-            let p = TTest.paired(c.a, c.b)
-            assertClose(p.difference, c.difference, relative: 1e-10, "pair \(i) difference")
-            assertClose(p.t, c.t, relative: 1e-10, "pair \(i) t")
-            assertClose(p.degreesOfFreedom, c.df, relative: 1e-12, "pair \(i) df")
-            assertClose(p.pValue, c.pValue, relative: 1e-9, "pair \(i) p")
-            assertClose(p.low, c.low, relative: 1e-10, "pair \(i) CI low")
-            assertClose(p.high, c.high, relative: 1e-10, "pair \(i) CI high")
+    func testWelchAndPairedTestsMatchSciPy() throws {
+        let f = try fixture()
+        for (name, cases, test) in [("Welch", f.welch, TTest.welch), ("paired", f.paired, TTest.paired)] {
+            for (i, c) in cases.enumerated() {
+                let w = test(c.a, c.b)
+                assertClose(w.difference, c.difference, relative: 1e-10, "\(name) \(i) difference")
+                assertClose(w.t, c.t, relative: 1e-10, "\(name) \(i) t")
+                assertClose(w.degreesOfFreedom, c.df, relative: 1e-10, "\(name) \(i) df")
+                assertClose(w.pValue, c.pValue, relative: 1e-10, "\(name) \(i) p")
+                assertClose(w.low, c.low, relative: 1e-10, "\(name) \(i) CI low")
+                assertClose(w.high, c.high, relative: 1e-10, "\(name) \(i) CI high")
+            }
         }
         // The pairing is what makes the first case decisive: Welch's test on the same numbers, which ignores it,
         // has a standard error about three times as large.
