@@ -75,10 +75,10 @@ final class ConvolutionPlanTests: XCTestCase {
             for (_, shape) in network.convolutionShapes(batch: batch) {
                 var one = shape
                 one.batch = 1
-                XCTAssertEqual(ConvolutionAlgorithm.auto.effective(forPass: shape),
-                               ConvolutionAlgorithm.auto.effective(forPass: one))
-                XCTAssertEqual(ConvolutionAlgorithm.auto.effective(forPass: shape.backwardDataShape),
-                               ConvolutionAlgorithm.auto.effective(forPass: one.backwardDataShape))
+                XCTAssertEqual(ConvolutionAlgorithm.auto.effective(forPass: shape, .forward),
+                               ConvolutionAlgorithm.auto.effective(forPass: one, .forward))
+                XCTAssertEqual(ConvolutionAlgorithm.auto.effective(forPass: shape.backwardDataShape, .backwardData),
+                               ConvolutionAlgorithm.auto.effective(forPass: one.backwardDataShape, .backwardData))
             }
         }
     }
