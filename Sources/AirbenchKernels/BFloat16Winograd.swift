@@ -42,8 +42,38 @@ public enum BFloat16Winograd {
         }
     }
 
-    /// The passes measured (airbench94, widths 64/256/256).
-    public static let measured: [Measurement] = []
+    /// The passes of airbench94 (widths 64/256/256) as `airbench bench --errors --data ../shared/data` measured them
+    /// on the Zen 5 on 2026-12-06 (after 50 training steps, batch 16). bf16-F(2×2) keeps every pass within the bound
+    /// (0.97–1.85× bf16-direct's error); bf16-F(4×4) none (2.5–8.7×).
+    public static let measured: [Measurement] = [
+        Measurement(layer: "2.conv1", pass: .forward, run: shape(31, 24, 64, output: 30), direct: 0.0014, winograd: 0.0026, winograd4x4: 0.0109),
+        Measurement(layer: "2.conv1", pass: .backwardData, run: shape(30, 64, 24, output: 31), direct: 0.00142, winograd: 0.0021, winograd4x4: 0.0123),
+        Measurement(layer: "2.conv1", pass: .backwardWeights, run: shape(31, 24, 64, output: 30), direct: 0.00139, winograd: 0.00174, winograd4x4: 0.0106),
+        Measurement(layer: "2.conv2", pass: .forward, run: shape(15, 64, 64), direct: 0.000997, winograd: 0.00156, winograd4x4: 0.0048),
+        Measurement(layer: "2.conv2", pass: .backwardData, run: shape(15, 64, 64), direct: 0.00145, winograd: 0.00201, winograd4x4: 0.00928),
+        Measurement(layer: "2.conv2", pass: .backwardWeights, run: shape(15, 64, 64), direct: 0.00188, winograd: 0.00283, winograd4x4: 0.0135),
+        Measurement(layer: "3.conv1", pass: .forward, run: shape(15, 64, 256, output: 14), direct: 0.00109, winograd: 0.00167, winograd4x4: 0.00599),
+        Measurement(layer: "3.conv1", pass: .backwardData, run: shape(14, 256, 64, output: 15), direct: 0.00178, winograd: 0.00246, winograd4x4: 0.0154),
+        Measurement(layer: "3.conv1", pass: .backwardWeights, run: shape(15, 64, 256, output: 14), direct: 0.00238, winograd: 0.00279, winograd4x4: 0.016),
+        Measurement(layer: "3.conv2", pass: .forward, run: shape(7, 256, 256), direct: 0.000997, winograd: 0.00116, winograd4x4: 0.004),
+        Measurement(layer: "3.conv2", pass: .backwardData, run: shape(7, 256, 256), direct: 0.00188, winograd: 0.00201, winograd4x4: 0.00887),
+        Measurement(layer: "3.conv2", pass: .backwardWeights, run: shape(7, 256, 256), direct: 0.00233, winograd: 0.00355, winograd4x4: 0.0163),
+        Measurement(layer: "4.conv1", pass: .forward, run: shape(7, 256, 256, output: 6), direct: 0.00108, winograd: 0.00126, winograd4x4: 0.00417),
+        Measurement(layer: "4.conv1", pass: .backwardData, run: shape(6, 256, 256, output: 7), direct: 0.00192, winograd: 0.0021, winograd4x4: 0.00905),
+        Measurement(layer: "4.conv1", pass: .backwardWeights, run: shape(7, 256, 256, output: 6), direct: 0.00234, winograd: 0.00305, winograd4x4: 0.0168),
+        Measurement(layer: "4.conv2", pass: .forward, run: shape(3, 256, 256), direct: 0.0015, winograd: 0.00149, winograd4x4: 0.00379),
+        Measurement(layer: "4.conv2", pass: .backwardData, run: shape(3, 256, 256), direct: 0.00184, winograd: 0.00179, winograd4x4: 0.00528),
+        Measurement(layer: "4.conv2", pass: .backwardWeights, run: shape(3, 256, 256), direct: 0.00243, winograd: 0.00338, winograd4x4: 0.00928),
+    ]
+
+    /// A square 3×3 pass with padding 1 at batch 1 reading `inputChannels` at side `input`, writing `outputChannels`
+    /// at side `output` (the part a max-pool reads, or the full input side of a backward-data pass).
+    private static func shape(_ input: Int, _ inputChannels: Int, _ outputChannels: Int, output: Int? = nil)
+        -> ConvolutionShape {
+        ConvolutionShape(batch: 1, inputHeight: input, inputWidth: input, inputChannels: inputChannels,
+                         outputChannels: outputChannels, kernelSize: 3, padding: 1, outputHeight: output ?? input,
+                         outputWidth: output ?? input)
+    }
 
     /// Whether `algorithm` (a bf16 Winograd) keeps `pass`, run on `run`, within `errorBound` of bf16-direct: false
     /// for a pass not measured.

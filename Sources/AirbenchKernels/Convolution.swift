@@ -126,26 +126,34 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// forward (6×6 output, F(2×2)'s tie); in bf16 bf16-direct keeps 4.conv1's forward and 4.conv2 (⁴⁄₉ of
     /// direct's). At widths 8/16/16 F(4×4) also won the 8-channel passes.
     public static func preferred(forPass run: ConvolutionShape, precision: KernelPrecision) -> ConvolutionAlgorithm {
-        guard run.kernelSize == 3, run.inputChannels >= 8 else { return .direct }
-        let best = [ConvolutionAlgorithm.winograd, .winograd4x4].min { multiplyAdds(forPass: run, $0) < multiplyAdds(forPass: run, $1) }!
-        let fraction = precision == .bf16 ? 1.0 / 3 : 2.0 / 3
-        return Double(multiplyAdds(forPass: run, best)) <= fraction * Double(multiplyAdds(forPass: run, .direct)) ? best : .direct
+        fastest(forPass: run, precision: precision, among: [.winograd, .winograd4x4])
     }
 
-    /// `preferred`, with bf16-F(2×2) and bf16-F(4×4) as further candidates in bf16: of those admissible for `pass`
-    /// (`BFloat16Winograd.admissible`: measured error within the bound), the one with the fewest multiply-adds (a
-    /// tie to the smaller tile) where it needs at most ⅔ of direct's, the fp32 rule's fraction: both sides now
-    /// multiply at the bf16 rate and the fp32 transforms cost the rest. That fraction is a hypothesis until timed
-    /// (BENCHMARKS.md, "bf16 Winograd products"). Otherwise, and in fp32, `preferred`'s choice.
+    /// `preferred`, with bf16-F(2×2) and bf16-F(4×4) as further candidates in bf16 for `pass` where they are
+    /// admissible (`BFloat16Winograd.admissible`: measured error within the bound). The same rule in product time:
+    /// a bf16 multiply-add costs half an fp32 one, so a bf16 Winograd needs at most ⅔ of direct's multiply-adds,
+    /// the fp32 rule's fraction (both sides multiply at the bf16 rate, the fp32 transforms cost the rest), and beats
+    /// an fp32 Winograd with up to twice its multiply-adds. A hypothesis until timed (BENCHMARKS.md, "bf16 Winograd
+    /// products"): it counts products, not the transforms, which cost a bf16 Winograd relatively more.
     public static func preferredWithBFloat16Winograd(forPass run: ConvolutionShape, _ pass: ConvolutionPass,
                                                      precision: KernelPrecision) -> ConvolutionAlgorithm {
-        let fallback = preferred(forPass: run, precision: precision)
-        guard precision == .bf16, run.kernelSize == 3, run.inputChannels >= 8 else { return fallback }
-        let direct = Double(multiplyAdds(forPass: run, .direct))
-        let candidates = [ConvolutionAlgorithm.winogradBF16, .winograd4x4BF16].filter {
-            BFloat16Winograd.admissible($0, forPass: run, pass) && Double(multiplyAdds(forPass: run, $0)) <= 2.0 / 3 * direct
+        let bf16 = precision == .bf16 ? [ConvolutionAlgorithm.winogradBF16, .winograd4x4BF16] : []
+        return fastest(forPass: run, precision: precision,
+                       among: [.winograd, .winograd4x4] + bf16.filter { BFloat16Winograd.admissible($0, forPass: run, pass) })
+    }
+
+    /// The rule of `preferred`: of `winograds` the one whose products take the least time (multiply-adds, halved
+    /// where they run bf16; the first of a tie), if that is at most ⅔ of direct's, else direct; direct for a pass
+    /// that is not 3×3 or reads fewer than 8 channels.
+    private static func fastest(forPass run: ConvolutionShape, precision: KernelPrecision,
+                                among winograds: [ConvolutionAlgorithm]) -> ConvolutionAlgorithm {
+        guard run.kernelSize == 3, run.inputChannels >= 8 else { return .direct }
+        func productTime(_ algorithm: ConvolutionAlgorithm) -> Double {
+            let bf16 = (algorithm == .direct ? precision : algorithm.operandPrecision) == .bf16
+            return Double(multiplyAdds(forPass: run, algorithm)) * (bf16 ? 0.5 : 1)
         }
-        return candidates.min { multiplyAdds(forPass: run, $0) < multiplyAdds(forPass: run, $1) } ?? fallback
+        let best = winograds.min { productTime($0) < productTime($1) }!
+        return productTime(best) <= 2.0 / 3 * productTime(.direct) ? best : .direct
     }
 
     /// Multiply-adds of a 3×3 pass of shape `run` per image, input channel and output channel under `algorithm`
