@@ -298,7 +298,8 @@ AB_PATH_BUILDS(grad_transform_4, (const float *const b[], int c, float *u, size_
 
 // V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
 // large (F(2×2): 48 tiles at 256 channels in fp32); V then streams from L3 once per panel, which costs far less. The
-// same size suits F(4×4) (BENCHMARKS.md: tile groups). In bytes: bf16 groups hold twice the tiles (not yet timed).
+// same size suits F(4×4) (BENCHMARKS.md: tile groups). In bytes, so bf16 groups hold up to twice the tiles (not yet
+// timed).
 #define GROUP_BYTES (4 * 192 * 1024)
 
 typedef ab_winograd_variant variant;  // (internal.h)
@@ -333,8 +334,8 @@ typedef struct {
 
 // U[ξ][ci][co] stored per position ξ as the direct convolution packs its weights (ab_put_packed: fp32 [panel][ci][NR],
 // bf16 [panel][ci/2][NR][2] rounded to nearest even; 0 past out_c), g(ky, kx) the 3×3 kernel of (co, ci):
-// weights[co][ci] forward; backward-data: the forward kernel of (ci, co), flipped. Each part packs whole panels
-// (packing runs once per pass and was serial).
+// weights[co][ci] forward; backward-data: the forward kernel of (ci, co), flipped. Each part packs whole panels,
+// whose slots no other panel touches (packing runs once per step and was serial).
 static void pack_part(void *context, int begin, int end, int thread) {
     (void)thread;
     const pack_job *job = context;
