@@ -16,6 +16,12 @@ struct BenchCommand: ParsableCommand {
             timed training steps of METHOD (default airbench94; with its optimizer, batch size and, for \
             airbench96_faster, its proxy's steps) on synthetic data with the epoch and full-run estimates for the \
             official sizes of --dataset (CIFAR-10 by default). Synthetic data: no --data needed.
+
+            With --errors it times nothing: it trains METHOD for --steps steps (default 50; on --data's images, or \
+            synthetic ones), records the operands of every 3×3 convolution in one training step on --batch-size \
+            images (default 16), and prints each pass's error against a float64 direct convolution for fp32 and \
+            bf16 direct, F(2×2) and F(4×4), with the bf16 Winograds' ratio to bf16 direct's error and whether that \
+            is within the bound `auto-bf16-winograd` admits.
             """)
 
     @Option(help: ArgumentHelp("The method whose network, batch and steps are timed.", valueName: "method"))
@@ -23,16 +29,23 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var datasetOptions: DatasetOptions
     @OptionGroup var kernel: KernelOptions
-    @Option(help: "Batch size (default: the method's).") var batchSize: Int?
+    @Option(help: "Batch size (default: the method's; with --errors the batch measured, default 16).") var batchSize: Int?
     @Option(help: "Block widths, comma-separated (default: the method's).") var widths: String?
     @Option(help: "Repetitions per measurement (the median is reported).") var repeats = 3
-    @Option(help: "Training steps to time.") var steps = 4
+    @Option(help: "Training steps to time (default 4; with --errors, steps trained before measuring, default 50).")
+    var steps: Int?
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Flag(help: "Measure the convolutions' errors per layer and pass instead of timing them (see above).")
+    var errors = false
+    @Option(help: ArgumentHelp("With --errors: train on this data set's images (a folder or .tar.gz, as train's --data) instead of synthetic ones.",
+                               valueName: "path"))
+    var data: String?
 
     func validate() throws {
         if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
         guard Method.named(method) != nil else { throw ValidationError(unknownMethod(method)) }
-        if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
+        if repeats < 1 || (steps ?? 1) < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
+        if data != nil && !errors { throw ValidationError("--data is read by --errors only (timings use synthetic data)") }
     }
 
     func run() throws {
@@ -42,6 +55,12 @@ struct BenchCommand: ParsableCommand {
             let dataset = try datasetOptions.selection(implied: method.dataset, impliedBy: "the preset \(method.name)")
             var h = method.hyperparameters.adapted(to: dataset)
             if let widths { h.widths = try TrainingOptions.parseWidths(widths) }
+            if errors {
+                try h.validate()
+                let report = try measureErrors(hyperparameters: h, dataset: dataset)
+                if json { try printJSON(report) } else { report.printTable() }
+                return
+            }
             if let batchSize {
                 // The proxy keeps the same fraction of a batch of another size.
                 if let keep = h.proxy?.keep { h.proxy!.keep = max(2, keep * batchSize / h.batchSize) }
@@ -49,20 +68,21 @@ struct BenchCommand: ParsableCommand {
             }
             try h.validate()
             let report = try measure(threads: threadCount, hyperparameters: h, dataset: dataset)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            } else {
-                report.printTable()
-            }
+            if json { try printJSON(report) } else { report.printTable() }
         }
+    }
+
+    func printJSON(_ report: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(report), as: UTF8.self))
     }
 
     func measure(threads: Int, hyperparameters h: Hyperparameters, dataset: DatasetSelection) throws -> BenchReport {
         let (trainImages, testImages) = dataset.officialCounts
         let corePeak = measureCorePeakFLOPS(seconds: 0.3)
-        let coreBFloat16Peak = KernelPrecision.active == .bf16 ? measureCoreBFloat16PeakFLOPS(seconds: 0.3) : 0
+        let bf16Runs = KernelPrecision.active == .bf16 || kernel.convolution.operandPrecision == .bf16
+        let coreBFloat16Peak = bf16Runs ? measureCoreBFloat16PeakFLOPS(seconds: 0.3) : 0
         // Each pass's % of peak is of the peak of the precision it ran in (Winograd runs fp32).
         func peak(_ precision: KernelPrecision) -> Double { (precision == .bf16 ? coreBFloat16Peak : corePeak) * Double(threads) }
         let plan = RunPlan(h, trainImages: trainImages)
@@ -93,7 +113,7 @@ struct BenchCommand: ParsableCommand {
             layers.append(timing("backward-data", backward.algorithm, backward.precision) {
                 Convolution.backwardData(shape, gradOutput: output.pointer, weights: backward, gradInput: input.pointer)
             })
-            let weightsAlgorithm = kernel.convolution.effective(forPass: shape)
+            let weightsAlgorithm = kernel.convolution.effective(forPass: shape, .backwardWeights)
             layers.append(timing("backward-weights", weightsAlgorithm, weightsAlgorithm.operandPrecision) {
                 Convolution.backwardWeights(shape, input: input.pointer, gradOutput: output.pointer, gradWeights: grad.pointer,
                                             algorithm: kernel.convolution)
@@ -102,6 +122,7 @@ struct BenchCommand: ParsableCommand {
         // Whole training steps on synthetic data (whitening bias trainable: the slower case of the first epochs).
         let step = StepTimer(network: network, hyperparameters: h, batch: trainingBatch)
         step.run(1)  // first touch of the buffers
+        let steps = self.steps ?? 4
         let stepSeconds = median(repeats) { step.run(steps) } / Double(steps)
         // airbench96_faster's proxy: a scoring forward pass on every batch, a training step on every interval-th.
         var proxyScoring = 0.0, proxyStep = 0.0
@@ -189,7 +210,7 @@ struct BenchReport: Codable {
     var threads: Int
     /// fp32 FMA peak of one core on the active path.
     var corePeakGFLOPS: Double
-    /// bf16 (`vdpbf16ps`) peak of one core; 0 unless the convolutions run bf16.
+    /// bf16 (`vdpbf16ps`) peak of one core; 0 unless some convolutions run bf16.
     var coreBFloat16PeakGFLOPS: Double
     var method: String
     /// The data set whose official sizes the estimates assume (the timings use synthetic images).

@@ -5,7 +5,7 @@ import _AirbenchSIMD
 /// `out(n, oy, ox, co) = Σ_{ky,kx,ci} in(n, oy+ky−pad, ox+kx−pad, ci) · w[co][ci][ky][kx]` with weights in
 /// PyTorch's OIHW layout. `outputHeight`/`outputWidth` may be smaller than the full output size: then only the
 /// top-left part is computed (what a following 2×2 max-pool with floor reads).
-public struct ConvolutionShape: Sendable, Equatable {
+public struct ConvolutionShape: Sendable, Equatable, Codable {
     public var batch: Int
     public var inputHeight: Int, inputWidth: Int, inputChannels: Int
     public var outputHeight: Int, outputWidth: Int, outputChannels: Int
@@ -49,38 +49,67 @@ public struct ConvolutionShape: Sendable, Equatable {
     }
 }
 
+/// The three passes of a convolution.
+public enum ConvolutionPass: String, Sendable, CaseIterable, Codable {
+    case forward
+    case backwardData = "backward-data"
+    case backwardWeights = "backward-weights"
+}
+
 /// How the passes of a convolution compute it (forward, backward-data and backward-weights).
 public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
-    /// Implicit GEMM over the im2col rows: kernel² · in_c multiply-adds per output.
+    /// Implicit GEMM over the im2col rows: kernel² · in_c multiply-adds per output, in the active precision.
     case direct
     /// Winograd's F(2×2, 3×3) for 3×3 kernels: 16 instead of 36 multiply-adds per 2×2 outputs and input channel,
-    /// equal to `direct` up to rounding. Other kernel sizes fall back to `direct`.
+    /// equal to `direct` up to rounding, in fp32. Other kernel sizes fall back to `direct`.
     case winograd
     /// Winograd's F(4×4, 3×3): 36 instead of 144 multiply-adds per 4×4 outputs and input channel, with larger
-    /// transforms that round more than F(2×2)'s. Other kernel sizes fall back to `direct`.
+    /// transforms that round more than F(2×2)'s, in fp32. Other kernel sizes fall back to `direct`.
     case winograd4x4
+    /// F(2×2, 3×3) with bf16 products: the transformed operands (inputs, weights, output gradients) rounded to bf16
+    /// (nearest even) in pairs along the reduction and multiplied by `vdpbf16ps` into fp32 sums; the transforms stay
+    /// fp32. Whatever the active precision; on a CPU without AVX512_BF16 (or off the avx512 path) a plain-C kernel
+    /// does the same arithmetic slowly, for checking it. Other kernel sizes fall back to `direct`.
+    case winogradBF16 = "winograd-bf16"
+    /// F(4×4, 3×3) with bf16 products, as `winogradBF16`. Its transforms amplify the rounding most
+    /// (`BFloat16Winograd`).
+    case winograd4x4BF16 = "winograd4x4-bf16"
     /// Each pass of each layer the algorithm `preferred(forPass:precision:)` gives for its shape (the default).
     case auto
+    /// `auto` with the bf16 Winograds as candidates where the active precision is bf16, on the passes whose measured
+    /// error they keep within the bound (`preferredWithBFloat16Winograd`). Not the default: timings and full
+    /// runs decide that.
+    case autoBF16Winograd = "auto-bf16-winograd"
 
     /// The outputs per side of a Winograd tile (F(m×m, 3×3)); nil for the other algorithms.
     public var winogradTile: Int? {
         switch self {
-        case .winograd: 2
-        case .winograd4x4: 4
-        case .direct, .auto: nil
+        case .winograd, .winogradBF16: 2
+        case .winograd4x4, .winograd4x4BF16: 4
+        case .direct, .auto, .autoBF16Winograd: nil
         }
     }
 
-    /// The precision a pass run by this (effective) algorithm multiplies in: a Winograd always fp32, direct the
-    /// active precision.
-    public var operandPrecision: KernelPrecision { self == .direct ? .active : .fp32 }
+    /// The precision a pass run by this (effective) algorithm multiplies in: direct the active precision, a Winograd
+    /// its own.
+    public var operandPrecision: KernelPrecision {
+        switch self {
+        case .winograd, .winograd4x4: .fp32
+        case .winogradBF16, .winograd4x4BF16: .bf16
+        case .direct, .auto, .autoBF16Winograd: .active
+        }
+    }
 
-    /// The algorithm actually used for a pass whose kernels run on `run` (for backward-data:
-    /// `shape.backwardDataShape`) in `precision`: `direct` or a Winograd, never `auto`.
-    public func effective(forPass run: ConvolutionShape,
+    /// The algorithm actually used for `pass` of a convolution when its kernels run on `run` (for backward-data:
+    /// `shape.backwardDataShape`, else the forward shape) in `precision`: `direct` or a Winograd, never an `auto`.
+    public func effective(forPass run: ConvolutionShape, _ pass: ConvolutionPass,
                           precision: KernelPrecision = .active) -> ConvolutionAlgorithm {
         var s = run.c
-        let algorithm = self == .auto ? Self.preferred(forPass: run, precision: precision) : self
+        let algorithm = switch self {
+        case .auto: Self.preferred(forPass: run, precision: precision)
+        case .autoBF16Winograd: Self.preferredWithBFloat16Winograd(forPass: run, pass, precision: precision)
+        default: self
+        }
         return algorithm.winogradTile != nil && ab_winograd_supports(&s) != 0 ? algorithm : .direct
     }
 
@@ -91,16 +120,40 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// (`multiplyAdds(forPass:)`: a Winograd counts its whole tiles, also where they overhang the output; a tie
     /// goes to the smaller tile), provided a Winograd needs at most a fraction of direct's: ⅔ in fp32, where its
     /// transforms cost the rest, and ⅓ in bf16, whose direct kernel does twice the multiply-adds per instruction
-    /// (Winograd always runs fp32). A pass reading fewer than 8 channels stays direct, the fewest measured (its
+    /// (these Winograds run fp32). A pass reading fewer than 8 channels stays direct, the fewest measured (its
     /// transforms run 8 channels at a time). Measured per layer of airbench94 on a Zen 5 (AVX2 and AVX-512 paths,
     /// fp32 and bf16), BENCHMARKS.md "Winograd F(4×4, 3×3)": in fp32 F(4×4) wins every pass except 4.conv1's
     /// forward (6×6 output, F(2×2)'s tie); in bf16 bf16-direct keeps 4.conv1's forward and 4.conv2 (⁴⁄₉ of
     /// direct's). At widths 8/16/16 F(4×4) also won the 8-channel passes.
     public static func preferred(forPass run: ConvolutionShape, precision: KernelPrecision) -> ConvolutionAlgorithm {
+        fastest(forPass: run, precision: precision, among: [.winograd, .winograd4x4])
+    }
+
+    /// `preferred`, with bf16-F(2×2) and bf16-F(4×4) as further candidates in bf16 for `pass` where they are
+    /// admissible (`BFloat16Winograd.admissible`: measured error within the bound). The same rule in product time:
+    /// a bf16 multiply-add costs half an fp32 one, so a bf16 Winograd needs at most ⅔ of direct's multiply-adds,
+    /// the fp32 rule's fraction (both sides multiply at the bf16 rate, the fp32 transforms cost the rest), and beats
+    /// an fp32 Winograd with up to twice its multiply-adds. A hypothesis until timed (BENCHMARKS.md, "bf16 Winograd
+    /// products"): it counts products, not the transforms, which cost a bf16 Winograd relatively more.
+    public static func preferredWithBFloat16Winograd(forPass run: ConvolutionShape, _ pass: ConvolutionPass,
+                                                     precision: KernelPrecision) -> ConvolutionAlgorithm {
+        let bf16 = precision == .bf16 ? [ConvolutionAlgorithm.winogradBF16, .winograd4x4BF16] : []
+        return fastest(forPass: run, precision: precision,
+                       among: [.winograd, .winograd4x4] + bf16.filter { BFloat16Winograd.admissible($0, forPass: run, pass) })
+    }
+
+    /// The rule of `preferred`: of `winograds` the one whose products take the least time (multiply-adds, halved
+    /// where they run bf16; the first of a tie), if that is at most ⅔ of direct's, else direct; direct for a pass
+    /// that is not 3×3 or reads fewer than 8 channels.
+    private static func fastest(forPass run: ConvolutionShape, precision: KernelPrecision,
+                                among winograds: [ConvolutionAlgorithm]) -> ConvolutionAlgorithm {
         guard run.kernelSize == 3, run.inputChannels >= 8 else { return .direct }
-        let best = [ConvolutionAlgorithm.winograd, .winograd4x4].min { multiplyAdds(forPass: run, $0) < multiplyAdds(forPass: run, $1) }!
-        let fraction = precision == .bf16 ? 1.0 / 3 : 2.0 / 3
-        return Double(multiplyAdds(forPass: run, best)) <= fraction * Double(multiplyAdds(forPass: run, .direct)) ? best : .direct
+        func productTime(_ algorithm: ConvolutionAlgorithm) -> Double {
+            let bf16 = (algorithm == .direct ? precision : algorithm.operandPrecision) == .bf16
+            return Double(multiplyAdds(forPass: run, algorithm)) * (bf16 ? 0.5 : 1)
+        }
+        let best = winograds.min { productTime($0) < productTime($1) }!
+        return productTime(best) <= 2.0 / 3 * productTime(.direct) ? best : .direct
     }
 
     /// Multiply-adds of a 3×3 pass of shape `run` per image, input channel and output channel under `algorithm`
@@ -111,13 +164,13 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// Weights of one convolution packed for the fast forward or backward-data kernel of one algorithm, in the
-/// precision active when they were packed (direct convolutions on the bf16 path pack bf16).
+/// Weights of one convolution packed for the fast forward or backward-data kernel of one algorithm, in its operand
+/// precision (direct convolutions on the bf16 path and the bf16 Winograds pack bf16).
 public struct PackedWeights: @unchecked Sendable {
     public let buffer: FloatBuffer
     /// The algorithm the weights are packed for (Winograd packs transformed weights).
     public let algorithm: ConvolutionAlgorithm
-    /// The operand precision they are packed in (Winograd always runs fp32).
+    /// The operand precision they are packed in (`ConvolutionAlgorithm.operandPrecision`).
     public let precision: KernelPrecision
     let shape: ab_conv_shape
 
@@ -125,28 +178,31 @@ public struct PackedWeights: @unchecked Sendable {
     public static func forward(_ weights: UnsafePointer<Float>, shape: ConvolutionShape,
                                algorithm: ConvolutionAlgorithm = .auto) -> PackedWeights {
         var s = shape.c
-        return pack(s, algorithm: algorithm.effective(forPass: shape),
-                    direct: { ab_conv_pack_weights(&s, weights, $0) }, winograd: { ab_winograd_pack_weights(&s, $0, weights, $1) })
+        return pack(s, algorithm: algorithm.effective(forPass: shape, .forward),
+                    direct: { ab_conv_pack_weights(&s, weights, $0) },
+                    winograd: { ab_winograd_pack_weights(&s, $0, $1, weights, $2) })
     }
 
     /// Packs OIHW `weights` of the forward `shape` for `Convolution.backwardData`.
     public static func backwardData(_ weights: UnsafePointer<Float>, shape: ConvolutionShape,
                                     algorithm: ConvolutionAlgorithm = .auto) -> PackedWeights {
         var forward = shape.c
-        return pack(ab_conv_backward_data_shape(&forward), algorithm: algorithm.effective(forPass: shape.backwardDataShape),
+        return pack(ab_conv_backward_data_shape(&forward),
+                    algorithm: algorithm.effective(forPass: shape.backwardDataShape, .backwardData),
                     direct: { ab_conv_pack_weights_backward_data(&forward, weights, $0) },
-                    winograd: { ab_winograd_pack_weights_backward_data(&forward, $0, weights, $1) })
+                    winograd: { ab_winograd_pack_weights_backward_data(&forward, $0, $1, weights, $2) })
     }
 
     /// Allocates the packed buffer for the C shape `run` (the shape the packed weights are run on) and fills it.
     private static func pack(_ run: ab_conv_shape, algorithm: ConvolutionAlgorithm,
                              direct: (UnsafeMutablePointer<Float>) -> Void,
-                             winograd: (Int32, UnsafeMutablePointer<Float>) -> Void) -> PackedWeights {
+                             winograd: (Int32, ab_precision, UnsafeMutablePointer<Float>) -> Void) -> PackedWeights {
         var s = run
         let buffer: FloatBuffer
         if let tile = algorithm.winogradTile {
-            buffer = FloatBuffer(count: ab_winograd_packed_count(&s, Int32(tile)))
-            winograd(Int32(tile), buffer.pointer)
+            let precision = algorithm.operandPrecision.c
+            buffer = FloatBuffer(count: ab_winograd_packed_count(&s, Int32(tile), precision))
+            winograd(Int32(tile), precision, buffer.pointer)
         } else {
             buffer = FloatBuffer(count: ab_conv_packed_count(&s))
             direct(buffer.pointer)
@@ -159,7 +215,7 @@ public struct PackedWeights: @unchecked Sendable {
         var s = s
         precondition(shape.in_c == s.in_c && shape.out_c == s.out_c, "weights packed for another shape")
         if let tile = algorithm.winogradTile {
-            ab_winograd_forward(&s, Int32(tile), input, buffer.pointer, output)
+            ab_winograd_forward(&s, Int32(tile), precision.c, input, buffer.pointer, output)
         } else {
             precondition(precision == KernelPrecision.active, "weights packed in \(precision), kernels now run \(KernelPrecision.active)")
             ab_conv_forward(&s, input, buffer.pointer, output)
@@ -184,13 +240,15 @@ public enum Convolution {
     }
 
     /// gradWeights (OIHW) is overwritten with Σ over the batch of gradOutput ⊗ input, by `algorithm` as
-    /// `effective(forPass: shape)` resolves it: direct, or Winograd's F(3×3, m×m) over the forward pass's tiles.
+    /// `effective(forPass: shape, .backwardWeights)` resolves it: direct, or Winograd's F(3×3, m×m) over the forward
+    /// pass's tiles.
     public static func backwardWeights(_ shape: ConvolutionShape, input: UnsafePointer<Float>,
                                        gradOutput: UnsafePointer<Float>, gradWeights: UnsafeMutablePointer<Float>,
                                        algorithm: ConvolutionAlgorithm = .auto) {
         var s = shape.c
-        if let tile = algorithm.effective(forPass: shape).winogradTile {
-            ab_winograd_backward_weights(&s, Int32(tile), input, gradOutput, gradWeights)
+        let algorithm = algorithm.effective(forPass: shape, .backwardWeights)
+        if let tile = algorithm.winogradTile {
+            ab_winograd_backward_weights(&s, Int32(tile), algorithm.operandPrecision.c, input, gradOutput, gradWeights)
         } else {
             ab_conv_backward_weights(&s, input, gradOutput, gradWeights)
         }

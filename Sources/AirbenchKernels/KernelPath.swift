@@ -49,11 +49,14 @@ public enum KernelPrecision: String, Sendable, CaseIterable, Codable, CustomStri
     /// Chooses `precision` from now on; returns the precision now active (fp32 where bf16 is not available).
     @discardableResult
     public static func use(_ precision: KernelPrecision) -> KernelPrecision {
-        ab_precision_override(precision == .bf16 ? AB_PRECISION_BF16 : AB_PRECISION_FP32) == AB_PRECISION_BF16
+        ab_precision_override(precision.c) == AB_PRECISION_BF16
             ? .bf16 : .fp32
     }
 
     public var description: String { rawValue }
+
+    /// The C kernels' name of this precision.
+    var c: ab_precision { self == .bf16 ? AB_PRECISION_BF16 : AB_PRECISION_FP32 }
 }
 
 /// What decides the bits of a result besides the seed and the configuration: the instruction path and the

@@ -5,47 +5,45 @@ import Foundation
 public enum Reference {
     /// Convolution forward (see `ConvolutionShape`), accumulated in Double.
     public static func convolutionForward(_ s: ConvolutionShape, input: [Float], weights: [Float]) -> [Float] {
-        var out = [Float](repeating: 0, count: s.outputCount)
-        for n in 0..<s.batch {
-            for oy in 0..<s.outputHeight {
-                for ox in 0..<s.outputWidth {
-                    for co in 0..<s.outputChannels {
-                        var sum = 0.0
-                        for ky in 0..<s.kernelSize {
-                            for kx in 0..<s.kernelSize {
-                                let iy = oy + ky - s.padding, ix = ox + kx - s.padding
-                                guard iy >= 0, iy < s.inputHeight, ix >= 0, ix < s.inputWidth else { continue }
-                                for ci in 0..<s.inputChannels {
-                                    let x = input[((n * s.inputHeight + iy) * s.inputWidth + ix) * s.inputChannels + ci]
-                                    let w = weights[((co * s.inputChannels + ci) * s.kernelSize + ky) * s.kernelSize + kx]
-                                    sum += Double(x) * Double(w)
-                                }
-                            }
-                        }
-                        out[((n * s.outputHeight + oy) * s.outputWidth + ox) * s.outputChannels + co] = Float(sum)
-                    }
-                }
-            }
-        }
-        return out
+        convolutionForwardInDouble(s, input: input, weights: weights).map { Float($0) }
     }
 
     /// Gradient of the input: every output gradient scattered back through the taps that read each input pixel.
     public static func convolutionBackwardData(_ s: ConvolutionShape, gradOutput: [Float], weights: [Float]) -> [Float] {
-        var grad = [Double](repeating: 0, count: s.inputCount)
-        forEachTap(s) { inputIndex, outputIndex, weightIndex in
-            grad[inputIndex] += Double(gradOutput[outputIndex]) * Double(weights[weightIndex])
-        }
-        return grad.map { Float($0) }
+        convolutionBackwardDataInDouble(s, gradOutput: gradOutput, weights: weights).map { Float($0) }
     }
 
     /// Gradient of the OIHW weights.
     public static func convolutionBackwardWeights(_ s: ConvolutionShape, input: [Float], gradOutput: [Float]) -> [Float] {
+        convolutionBackwardWeightsInDouble(s, input: input, gradOutput: gradOutput).map { Float($0) }
+    }
+
+    /// `convolutionForward` before its result is rounded to Float: every product of two Floats is exact in
+    /// Double, so the only error is Double's summation (about 1e-16 relative).
+    public static func convolutionForwardInDouble(_ s: ConvolutionShape, input: [Float], weights: [Float]) -> [Double] {
+        var out = [Double](repeating: 0, count: s.outputCount)
+        forEachTap(s) { inputIndex, outputIndex, weightIndex in
+            out[outputIndex] += Double(input[inputIndex]) * Double(weights[weightIndex])
+        }
+        return out
+    }
+
+    /// `convolutionBackwardData` before its result is rounded to Float.
+    public static func convolutionBackwardDataInDouble(_ s: ConvolutionShape, gradOutput: [Float], weights: [Float]) -> [Double] {
+        var grad = [Double](repeating: 0, count: s.inputCount)
+        forEachTap(s) { inputIndex, outputIndex, weightIndex in
+            grad[inputIndex] += Double(gradOutput[outputIndex]) * Double(weights[weightIndex])
+        }
+        return grad
+    }
+
+    /// `convolutionBackwardWeights` before its result is rounded to Float.
+    public static func convolutionBackwardWeightsInDouble(_ s: ConvolutionShape, input: [Float], gradOutput: [Float]) -> [Double] {
         var grad = [Double](repeating: 0, count: s.weightCount)
         forEachTap(s) { inputIndex, outputIndex, weightIndex in
             grad[weightIndex] += Double(gradOutput[outputIndex]) * Double(input[inputIndex])
         }
-        return grad.map { Float($0) }
+        return grad
     }
 
     /// Visits every (input element, output element, weight) triple that one multiply-add of the forward pass uses.

@@ -35,8 +35,8 @@ size_t ab_conv_packed_count(const ab_conv_shape *s) {
     return bf16 ? (elements + 1) / 2 : elements;  // in floats: bf16 takes half
 }
 
-// Stores the weight for depth k and output channel co: fp32 packed[panel][k][j], bf16 packed[panel][k/2][j][2].
-static void put_packed(float *packed, int bf16, int depth, int k, int co, float value) {
+// (internal.h)
+void ab_put_packed(float *packed, int bf16, int depth, int k, int co, float value) {
     int panel = co / NR, j = co % NR;
     if (bf16)
         ((uint16_t *)packed)[(((size_t)panel * depth + (k & ~1)) * NR + 2 * j) + (k & 1)] = ab_bf16_from_float(value);
@@ -51,7 +51,7 @@ void ab_conv_pack_weights(const ab_conv_shape *s, const float *w, float *packed)
     for (int co = 0; co < s->out_c; co++)
         for (int ci = 0; ci < s->in_c; ci++)
             for (int tap = 0; tap < taps; tap++)
-                put_packed(packed, bf16, depth, tap * s->in_c + ci, co, w[((size_t)co * s->in_c + ci) * taps + tap]);
+                ab_put_packed(packed, bf16, depth, tap * s->in_c + ci, co, w[((size_t)co * s->in_c + ci) * taps + tap]);
 }
 
 ab_conv_shape ab_conv_backward_data_shape(const ab_conv_shape *f) {
@@ -74,8 +74,8 @@ void ab_conv_pack_weights_backward_data(const ab_conv_shape *f, const float *w, 
     for (int co = 0; co < f->out_c; co++)
         for (int ci = 0; ci < f->in_c; ci++)
             for (int tap = 0; tap < taps; tap++)
-                put_packed(packed, bf16, depth, (taps - 1 - tap) * b.in_c + co, ci,
-                           w[((size_t)co * f->in_c + ci) * taps + tap]);
+                ab_put_packed(packed, bf16, depth, (taps - 1 - tap) * b.in_c + co, ci,
+                              w[((size_t)co * f->in_c + ci) * taps + tap]);
 }
 
 // ---- micro-kernels (see internal.h) --------------------------------------------------------------------------
@@ -315,7 +315,7 @@ __attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a
 // move): acc[r][j] += Σ_m a[m·8 + r] · g[m·NR + j] for r < 8 and the NR columns of one panel (or two).
 #define WINOGRAD_BLOCK 8
 
-static void winograd_tiles_portable(const float *a, const float *g0, const float *g1, int count, float *acc,
+static void winograd_tiles_portable(const void *a, const void *g0, const void *g1, int count, float *acc,
                                     int ldacc, int channels) {
     (void)channels;
     weights_tile_portable(a, WINOGRAD_BLOCK, g0, count, acc, ldacc);
@@ -330,7 +330,7 @@ __attribute__((target("avx2,fma"))) static void winograd_tile_avx2(const float *
         tile_rows_avx2(a + half, WINOGRAD_BLOCK, g, count, acc + (size_t)half * ldacc, ldacc, 4);
 }
 
-static void winograd_tiles_avx2(const float *a, const float *g0, const float *g1, int count, float *acc, int ldacc,
+static void winograd_tiles_avx2(const void *a, const void *g0, const void *g1, int count, float *acc, int ldacc,
                                 int channels) {
     winograd_tile_avx2(a, g0, count, acc, ldacc, channels);
     if (g1) winograd_tile_avx2(a, g1, count, acc + NR, ldacc, channels);
@@ -340,9 +340,75 @@ static void winograd_tiles_avx2(const float *a, const float *g0, const float *g1
 ab_weights_tile ab_weights_tile_fp32(void) {
 #if defined(__x86_64__)
     if (ab_isa_active() == AB_ISA_AVX512) return ab_weights_tile_avx512;
-    if (ab_isa_active() == AB_ISA_AVX2) return (ab_weights_tile){winograd_tiles_avx2, WINOGRAD_BLOCK};
+    if (ab_isa_active() == AB_ISA_AVX2) return (ab_weights_tile){winograd_tiles_avx2, WINOGRAD_BLOCK, 0};
 #endif
-    return (ab_weights_tile){winograd_tiles_portable, WINOGRAD_BLOCK};
+    return (ab_weights_tile){winograd_tiles_portable, WINOGRAD_BLOCK, 0};
+}
+
+// ---- bf16 products in plain C: the reference of the AVX512_BF16 pieces (ab_bf16_arithmetic, internal.h) ----------
+// What vdpbf16ps computes, spelled out: operands rounded to bf16 (nearest even), each product exact in fp32, a pair's
+// two products added, the pair's sum added to the fp32 accumulator. (The hardware may order those two additions
+// differently: the results agree up to fp32 summation order.) Any CPU runs it, slowly, so the bf16 Winograd
+// convolutions can be checked everywhere; training never runs it (bf16 needs ab_bf16_hardware).
+
+static inline float float_from_bf16(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;  // bf16 is the upper half of an fp32
+    float value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+// a[0]·b[0] + a[1]·b[1] of two bf16 pairs: both products exact, one rounding for their sum.
+static inline float pair_product(const uint16_t *a, const uint16_t *b) {
+    float p0 = float_from_bf16(a[0]) * float_from_bf16(b[0]), p1 = float_from_bf16(a[1]) * float_from_bf16(b[1]);
+    return p0 + p1;
+}
+
+// The GEMM micro-kernel (ab_gemm_kernel): a rows of bf16 with k contiguous (depth even), b [k/2][NR][2].
+static void kernel_bf16_portable(int depth, const void *a_, int lda, const void *b_, float *c, int ldc, int rows,
+                                 int cols) {
+    const uint16_t *a = a_, *b = b_;
+    float acc[MR][NR] = {{0}};
+    for (int k = 0; k < depth; k += 2)
+        for (int r = 0; r < MR; r++)
+            for (int j = 0; j < NR; j++) acc[r][j] += pair_product(a + r * lda + k, b + (size_t)k * NR + 2 * j);
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++) c[(size_t)r * ldc + j] = acc[r][j];
+}
+
+// acc[r][j] += Σ_p a[p][r]·g[p][j] (pairs) over the (count + 1) / 2 pairs of rows, r < block: a[p][block][2], g[p][NR][2].
+static void weights_tile_bf16_portable(const uint16_t *a, int block, const uint16_t *g, int count, float *acc,
+                                       int ldacc) {
+    for (int p = 0; p < (count + 1) / 2; p++)
+        for (int r = 0; r < block; r++)
+            for (int j = 0; j < NR; j++)
+                acc[r * ldacc + j] += pair_product(a + ((size_t)p * block + r) * 2, g + ((size_t)p * NR + j) * 2);
+}
+
+static void winograd_tiles_bf16_portable(const void *a, const void *g0, const void *g1, int count, float *acc,
+                                         int ldacc, int channels) {
+    (void)channels;
+    weights_tile_bf16_portable(a, WINOGRAD_BLOCK, g0, count, acc, ldacc);
+    if (g1) weights_tile_bf16_portable(a, WINOGRAD_BLOCK, g1, count, acc + NR, ldacc);
+}
+
+static void round_bf16_portable(const float *from, int count, uint16_t *to) {
+    for (int i = 0; i < count; i++) to[i] = ab_bf16_from_float(from[i]);
+}
+
+static void round_bf16_pairs_portable(const float *x0, const float *x1, int count, uint16_t *to) {
+    for (int i = 0; i < count; i++) {
+        to[2 * i] = ab_bf16_from_float(x0[i]);
+        to[2 * i + 1] = x1 ? ab_bf16_from_float(x1[i]) : 0;
+    }
+}
+
+ab_bf16_arithmetic ab_bf16_arithmetic_active(void) {
+#if defined(__x86_64__)
+    if (ab_bf16_hardware()) return ab_bf16_avx512;
+#endif
+    return (ab_bf16_arithmetic){{kernel_bf16_portable, MR, 1}, {winograd_tiles_bf16_portable, WINOGRAD_BLOCK, 1},
+                                round_bf16_portable, round_bf16_pairs_portable};
 }
 
 // Packs dOut rows first ..< first+count panel-major: g[panel][m][NR], zeros past out_c.

@@ -241,13 +241,13 @@ AVX512 static void weights_tile2_fp32(const float *a, const float *g0, const flo
     }
 }
 
-AVX512 static void weights_tiles_fp32(const float *a, const float *g0, const float *g1, int count, float *acc,
+AVX512 static void weights_tiles_fp32(const void *a, const void *g0, const void *g1, int count, float *acc,
                                       int ldacc, int channels) {
     if (g1) weights_tile2_fp32(a, g0, g1, count, acc, ldacc, channels);
     else weights_tile_fp32(a, g0, count, acc, ldacc);
 }
 
-const ab_weights_tile ab_weights_tile_avx512 = {weights_tiles_fp32, BLOCK};
+const ab_weights_tile ab_weights_tile_avx512 = {weights_tiles_fp32, BLOCK, 0};
 
 // -- bf16: rows in pairs, a[block][m/2][16][2], g[panel][m/2][16][2] --
 
@@ -330,6 +330,35 @@ BF16 static void weights_tile2_bf16(const uint16_t *a, const uint16_t *g0, const
         store_tile2_rows(acc + (size_t)half * ldacc, ldacc, t0, t1);
     }
 }
+
+// ---- bf16 products in the Winograd domain (conv_winograd.c, conv_winograd_weights.c) -----------------------------
+
+// Winograd's weight-gradient tiles: rows (tiles) in pairs, a[m/2][BLOCK][2], g[m/2][NR][2], 64-byte aligned.
+BF16 static void weights_tiles_bf16(const void *a, const void *g0, const void *g1, int count, float *acc, int ldacc,
+                                    int channels) {
+    if (g1) weights_tile2_bf16(a, g0, g1, (count + 1) / 2, acc, ldacc, channels);
+    else weights_tile_bf16(a, g0, (count + 1) / 2, acc, ldacc);
+}
+
+BF16 static void round_bf16(const float *from, int count, uint16_t *to) { run_to_bf16(to, from, count); }
+
+// to[2i] = bf16(x0[i]), to[2i+1] = bf16(x1[i]), 16 pairs at a time (vcvtne2ps2bf16, then the halves interleaved).
+BF16 static void round_bf16_pairs(const float *x0, const float *x1, int count, uint16_t *to) {
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int i = 0; i < count; i += 16) {
+        int n = count - i < 16 ? count - i : 16;
+        __mmask16 mask = first_lanes(n);
+        __m512 v0 = _mm512_maskz_loadu_ps(mask, x0 + i);
+        __m512 v1 = x1 ? _mm512_maskz_loadu_ps(mask, x1 + i) : _mm512_setzero_ps();
+        __m512i halves = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);  // words 0..15 = x0, 16..31 = x1
+        __mmask32 words = n == 16 ? 0xffffffffu : (__mmask32)((1u << (2 * n)) - 1);
+        _mm512_mask_storeu_epi16(to + 2 * i, words, _mm512_permutexvar_epi16(interleave, halves));
+    }
+}
+
+const ab_bf16_arithmetic ab_bf16_avx512 = {{kernel_bf16, ROWS, 1}, {weights_tiles_bf16, BLOCK, 1}, round_bf16,
+                                           round_bf16_pairs};
 
 // Tiles [begin, end) in the order (tap, pair of co panels, ci block), as conv.c's weights_part; a last, odd panel
 // is a tile of its own.

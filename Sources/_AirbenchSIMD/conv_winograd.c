@@ -8,6 +8,10 @@
 // tiles' outputs. The arithmetic differs from the direct convolution only by rounding: F(4×4)'s transforms
 // multiply by up to 8 and 5 (F(2×2)'s only add), so it rounds more, still far below what training notices
 // (BENCHMARKS.md: full runs).
+// With bf16 products (ab_precision), each tile's V is transformed in fp32 and then rounded to bf16 with ci
+// contiguous, U is packed in bf16 as the direct convolution packs its weights ([ci/2][NR][2]), and the GEMMs run
+// the bf16 micro-kernel: the transforms stay fp32, only the products' operands are rounded (after the transforms,
+// where the rounding meets the amplification of the output transform: BENCHMARKS.md, "bf16 Winograd products").
 // Threads own whole tile groups, so every output is the same computation whatever the thread count. The
 // vectorised transforms are written once and compiled for AVX-512, AVX2 and plain x86-64 or arm64, the active
 // path choosing (not the CPU), so that `--kernel-path avx2` and `portable` run what a CPU with only that runs;
@@ -293,9 +297,10 @@ AB_PATH_BUILDS(output_transform_4, (const float *m, size_t s, int n, float *cons
 AB_PATH_BUILDS(grad_transform_4, (const float *const b[], int c, float *u, size_t s), (b, c, u, s))
 
 // V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
-// large (F(2×2): 48 tiles at 256 channels); V then streams from L3 once per panel, which costs far less. The same
-// size suits F(4×4) (BENCHMARKS.md: tile groups).
-#define GROUP_FLOATS (192 * 1024)
+// large (F(2×2): 48 tiles at 256 channels in fp32); V then streams from L3 once per panel, which costs far less. The
+// same size suits F(4×4) (BENCHMARKS.md: tile groups). In bytes, so bf16 groups hold up to twice the tiles (not yet
+// timed).
+#define GROUP_BYTES (4 * 192 * 1024)
 
 typedef ab_winograd_variant variant;  // (internal.h)
 
@@ -309,29 +314,37 @@ variant ab_winograd_variant_of(int tile) {
 
 int ab_winograd_supports(const ab_conv_shape *s) { return s->kernel_h == 3 && s->kernel_w == 3; }
 
-size_t ab_winograd_packed_count(const ab_conv_shape *s, int tile) {
-    return (size_t)ab_winograd_variant_of(tile).positions * panels_of(s->out_c) * s->in_c * NR;
+// The GEMMs' reduction depth: in_c, or in bf16 in_c rounded up to whole pairs (an odd in_c's last pair ends in a
+// zero).
+static int depth_of(const ab_conv_shape *s, int bf16) { return bf16 ? (s->in_c + 1) & ~1 : s->in_c; }
+
+size_t ab_winograd_packed_count(const ab_conv_shape *s, int tile, ab_precision precision) {
+    int bf16 = precision == AB_PRECISION_BF16;
+    size_t elements = (size_t)ab_winograd_variant_of(tile).positions * panels_of(s->out_c) * depth_of(s, bf16) * NR;
+    return bf16 ? elements / 2 : elements;  // in floats: bf16 takes half
 }
 
 typedef struct {
     const ab_conv_shape *s;
     variant v;
     const float *w;
-    int backward_data;
+    int backward_data, bf16;
     float *packed;
 } pack_job;
 
-// U[ξ][ci][co] stored as packed[(ξ·panels + co/NR)·in_c + ci][co % NR] (0 past out_c), g(ky, kx) the 3×3 kernel
-// of (co, ci): weights[co][ci] forward; backward-data: the forward kernel of (ci, co), flipped. Each part packs
-// whole panels, whose slots no other panel touches (packing runs once per step and was serial).
+// U[ξ][ci][co] stored per position ξ as the direct convolution packs its weights (ab_put_packed: fp32 [panel][ci][NR],
+// bf16 [panel][ci/2][NR][2] rounded to nearest even; 0 past out_c), g(ky, kx) the 3×3 kernel of (co, ci):
+// weights[co][ci] forward; backward-data: the forward kernel of (ci, co), flipped. Each part packs whole panels,
+// whose slots no other panel touches (packing runs once per step and was serial).
 static void pack_part(void *context, int begin, int end, int thread) {
     (void)thread;
     const pack_job *job = context;
     const ab_conv_shape *s = job->s;
-    int panels = panels_of(s->out_c);
+    int panels = panels_of(s->out_c), depth = depth_of(s, job->bf16);
+    size_t position_floats = (size_t)panels * depth * NR / (job->bf16 ? 2 : 1), panel_floats = position_floats / panels;
     for (int panel = begin; panel < end; panel++) {
         for (int xi = 0; xi < job->v.positions; xi++)
-            memset(job->packed + ((size_t)xi * panels + panel) * s->in_c * NR, 0, sizeof(float) * s->in_c * NR);
+            memset(job->packed + xi * position_floats + panel * panel_floats, 0, sizeof(float) * panel_floats);
         int last = (panel + 1) * NR < s->out_c ? (panel + 1) * NR : s->out_c;
         for (int co = panel * NR; co < last; co++)
             for (int ci = 0; ci < s->in_c; ci++) {
@@ -342,23 +355,26 @@ static void pack_part(void *context, int begin, int end, int thread) {
                                                        : job->w[((size_t)co * s->in_c + ci) * 9 + ky * 3 + kx];
                 job->v.weights(g, u);
                 for (int xi = 0; xi < job->v.positions; xi++)
-                    job->packed[(((size_t)xi * panels + panel) * s->in_c + ci) * NR + co % NR] = u[xi];
+                    ab_put_packed(job->packed + xi * position_floats, job->bf16, depth, ci, co, u[xi]);
             }
     }
 }
 
-static void pack_transformed(const ab_conv_shape *s, int tile, const float *w, int backward_data, float *packed) {
-    pack_job job = {s, ab_winograd_variant_of(tile), w, backward_data, packed};
+static void pack_transformed(const ab_conv_shape *s, int tile, ab_precision precision, const float *w,
+                             int backward_data, float *packed) {
+    pack_job job = {s, ab_winograd_variant_of(tile), w, backward_data, precision == AB_PRECISION_BF16, packed};
     ab_parallel_for(panels_of(s->out_c), pack_part, &job);
 }
 
-void ab_winograd_pack_weights(const ab_conv_shape *s, int tile, const float *w, float *packed) {
-    pack_transformed(s, tile, w, 0, packed);
+void ab_winograd_pack_weights(const ab_conv_shape *s, int tile, ab_precision precision, const float *w,
+                              float *packed) {
+    pack_transformed(s, tile, precision, w, 0, packed);
 }
 
-void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, int tile, const float *w, float *packed) {
+void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, int tile, ab_precision precision,
+                                            const float *w, float *packed) {
     ab_conv_shape b = ab_conv_backward_data_shape(forward);
-    pack_transformed(&b, tile, w, 1, packed);
+    pack_transformed(&b, tile, precision, w, 1, packed);
 }
 
 typedef struct {
@@ -366,9 +382,10 @@ typedef struct {
     variant v;
     const float *input, *packed;
     float *output;
-    int tiles_per_group;
+    int tiles_per_group, depth;
     long tiles;
-    ab_gemm_kernel kernel;  // fp32 on every path
+    ab_gemm_kernel kernel;  // fp32, or bf16 (then `round` rounds V)
+    void (*round)(const float *from, int count, uint16_t *to);
 } winograd_job;
 
 void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *input, const float *zeros,
@@ -399,13 +416,15 @@ static void tile_outputs(const winograd_job *job, long tile, int co, float *out[
 static void winograd_part(void *context, int begin, int end, int thread) {
     winograd_job *job = context;
     const ab_conv_shape *s = job->s;
-    int positions = job->v.positions, group_tiles = job->tiles_per_group, depth = s->in_c;
+    int positions = job->v.positions, group_tiles = job->tiles_per_group, depth = job->depth, bf16 = job->kernel.bf16;
     int panels = panels_of(s->out_c), mr = job->kernel.tile_rows;
-    size_t v_stride = (size_t)group_tiles * depth;  // floats per position ξ of V: [ξ][t][ci]
-    float *v = ab_thread_scratch(thread, 0, sizeof(float) * positions * v_stride);
+    size_t element = bf16 ? 2 : 4, v_stride = (size_t)group_tiles * depth;  // elements per position ξ of V: [ξ][t][k]
+    char *v = ab_thread_scratch(thread, 0, element * positions * v_stride);
     float *m = ab_thread_scratch(thread, 1, sizeof(float) * positions * group_tiles * NR);  // [ξ][t][NR]
-    float *zeros = ab_thread_scratch(thread, 2, sizeof(float) * depth);
-    memset(zeros, 0, sizeof(float) * depth);
+    float *zeros = ab_thread_scratch(thread, 2, sizeof(float) * s->in_c);
+    // bf16: a tile's V in fp32 ([ξ][ci]) before it is rounded into the group's V
+    float *row = bf16 ? ab_thread_scratch(thread, 3, sizeof(float) * positions * s->in_c) : NULL;
+    memset(zeros, 0, sizeof(float) * s->in_c);
     for (int group = begin; group < end; group++) {
         long first = (long)group * group_tiles;
         int count = (int)(job->tiles - first < group_tiles ? job->tiles - first : group_tiles);
@@ -413,15 +432,24 @@ static void winograd_part(void *context, int begin, int end, int thread) {
         for (int t = 0; t < count; t++) {
             const float *patch[MAX_POSITIONS];
             ab_winograd_patch(s, job->v.tile, first + t, job->input, zeros, patch);
-            job->v.input(patch, depth, v + (size_t)t * depth, v_stride);
+            if (!bf16) {
+                job->v.input(patch, depth, (float *)v + (size_t)t * depth, v_stride);
+                continue;
+            }
+            job->v.input(patch, s->in_c, row, s->in_c);
+            for (int xi = 0; xi < positions; xi++) {
+                uint16_t *to = (uint16_t *)v + xi * v_stride + (size_t)t * depth;
+                job->round(row + (size_t)xi * s->in_c, s->in_c, to);
+                if (depth > s->in_c) to[s->in_c] = 0;
+            }
         }
         for (int xi = 0; xi < positions; xi++)  // rows the micro-kernel reads past the last tile
-            memset(v + xi * v_stride + (size_t)count * depth, 0, sizeof(float) * (padded - count) * depth);
+            memset(v + (xi * v_stride + (size_t)count * depth) * element, 0, element * (padded - count) * depth);
         for (int panel = 0; panel < panels; panel++) {
             for (int xi = 0; xi < positions; xi++) {
-                const float *u = job->packed + ((size_t)xi * panels + panel) * depth * NR;
+                const char *u = (const char *)job->packed + ((size_t)xi * panels + panel) * depth * NR * element;
                 for (int r = 0; r < count; r += mr)
-                    job->kernel.run(depth, v + xi * v_stride + (size_t)r * depth, depth, u,
+                    job->kernel.run(depth, v + (xi * v_stride + (size_t)r * depth) * element, depth, u,
                                     m + ((size_t)xi * group_tiles + r) * NR, NR, count - r < mr ? count - r : mr, NR);
             }
             int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
@@ -434,13 +462,17 @@ static void winograd_part(void *context, int begin, int end, int thread) {
     }
 }
 
-void ab_winograd_forward(const ab_conv_shape *s, int tile, const float *input, const float *packed, float *output) {
+void ab_winograd_forward(const ab_conv_shape *s, int tile, ab_precision precision, const float *input,
+                         const float *packed, float *output) {
     variant v = ab_winograd_variant_of(tile);
+    int bf16 = precision == AB_PRECISION_BF16, depth = depth_of(s, bf16);
     int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
-    ab_gemm_kernel kernel = ab_fp32_kernel();
-    int mr = kernel.tile_rows, per_group = GROUP_FLOATS / (v.positions * s->in_c) / mr * mr;
+    ab_bf16_arithmetic arithmetic = ab_bf16_arithmetic_active();
+    ab_gemm_kernel kernel = bf16 ? arithmetic.gemm : ab_fp32_kernel();
+    int mr = kernel.tile_rows, per_group = GROUP_BYTES / ((bf16 ? 2 : 4) * v.positions * depth) / mr * mr;
     if (per_group < mr) per_group = mr;
     if (per_group > 16 * mr) per_group = 16 * mr;
-    winograd_job job = {s, v, input, packed, output, per_group, (long)s->batch * tiles_h * tiles_w, kernel};
+    winograd_job job = {s, v, input, packed, output, per_group, depth, (long)s->batch * tiles_h * tiles_w, kernel,
+                        bf16 ? arithmetic.round : NULL};
     ab_parallel_for((int)((job.tiles + per_group - 1) / per_group), winograd_part, &job);
 }

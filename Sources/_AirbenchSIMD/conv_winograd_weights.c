@@ -13,23 +13,30 @@
 // each tile, into block-major buffers [ξ][ci block][t][block] and [ξ][panel][t][NR] that the tile kernels read
 // contiguously), then add them into M, each thread its own positions ξ. Each element of M is one chain of fmas over
 // the tiles in ascending order, whatever the number of threads, the chunk size or the path's tile width.
+// With bf16 products V and U are rounded to bf16 as they are scattered, tiles 2p and 2p + 1 interleaved (the
+// reduction runs over tiles, and vdpbf16ps adds a pair of products per lane); each element of M is then one chain
+// over the pairs in ascending order.
 #include "airbench_simd.h"
 #include "internal.h"
 #include <string.h>
 
 #define NR AB_NR
 #define MAX_ALPHA 6
-// Floats of V and U per chunk (shared by the threads): 4 MiB, 56 tiles of a 256 × 256 layer. A larger chunk loads and
-// stores M (9.4 MB there) less often but leaves the caches sooner: 8 MiB measured no faster, 16 slower.
-#define CHUNK_FLOATS (1024 * 1024)
+// Bytes of V and U per chunk (shared by the threads): 4 MiB, 56 tiles of a 256 × 256 layer in fp32. A larger chunk
+// loads and stores M (9.4 MB there) less often but leaves the caches sooner: 8 MiB measured no faster, 16 slower
+// (fp32; bf16 chunks hold twice the tiles, not yet timed).
+#define CHUNK_BYTES (4 * 1024 * 1024)
 
 typedef struct {
     const ab_conv_shape *s;
     ab_winograd_variant v;
     ab_weights_tile kernel;
+    void (*round_pairs)(const float *x0, const float *x1, int count, uint16_t *to);  // bf16 only
     const float *input, *grad_output;
     float *accumulator;  // M: [ξ][width][ldacc]
-    float *v_chunk, *u_chunk;  // [ξ][ci block][t][block], [ξ][panel][t][NR]
+    // V and U of the chunk's tiles: fp32 [ξ][ci block][t][block] and [ξ][panel][t][NR]; bf16 the tiles in pairs along
+    // the reduction, [ξ][ci block][t/2][block][2] and [ξ][panel][t/2][NR][2]
+    void *v_chunk, *u_chunk;
     int chunk, blocks, panels, width, ldacc;
     long first;  // the chunk of tiles being added: first ..< first + count
     int count;
@@ -64,31 +71,59 @@ static inline void scatter(const float *row, size_t stride, int positions, int b
         }
 }
 
-// Phase 1: V and U of the chunk's tiles [begin, end), each transformed into a row of positions, then scattered
-// block-major (faster than storing the transforms' 8-lane groups there directly).
+// bf16: rounds the rows of tiles 2p and 2p + 1 (row1 NULL past the chunk's tiles: zeros) into
+// target[ξ][b][p][width][2], interleaved in pairs along the reduction over tiles.
+static inline void scatter_pair(const float *row0, const float *row1, size_t stride, int positions, int blocks,
+                                int width, int chunk, int p, const weights_job *job, uint16_t *target) {
+    for (int xi = 0; xi < positions; xi++)
+        for (int b = 0; b < blocks; b++) {
+            size_t from = xi * stride + (size_t)b * width;
+            job->round_pairs(row0 + from, row1 ? row1 + from : NULL, width,
+                             target + (((size_t)xi * blocks + b) * chunk + 2 * p) * width);
+        }
+}
+
+// Phase 1: V and U of the chunk's tiles, each transformed into a row of positions, then scattered block-major
+// (faster than storing the transforms' 8-lane groups there directly). A part's unit is one tile in fp32, a pair of
+// tiles in bf16: units [begin, end).
 static void transform_part(void *context, int begin, int end, int thread) {
     weights_job *job = context;
     const ab_conv_shape *s = job->s;
-    int positions = job->v.positions;
-    size_t co_width = (size_t)job->panels * NR;
-    // One tile's V and U before they are scattered. The transforms write the channels; the padding past them
-    // (to whole blocks and panels) is zeroed here and stays zero.
-    float *row = ab_thread_scratch(thread, 0, sizeof(float) * positions * (job->width + co_width));
-    float *grad_row = row + (size_t)positions * job->width;
-    for (int xi = 0; xi < positions; xi++) {
-        memset(row + xi * job->width + s->in_c, 0, sizeof(float) * (job->width - s->in_c));
-        memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
-    }
+    int positions = job->v.positions, per_unit = job->kernel.bf16 ? 2 : 1;
+    size_t co_width = (size_t)job->panels * NR, row_floats = (size_t)positions * (job->width + co_width);
+    // Each tile's V and U before they are scattered: rows[i] (V) and rows[i] + positions·width (U), i < per_unit.
+    // The transforms write the channels; the padding past them (to whole blocks and panels) is zeroed here and stays
+    // zero.
+    float *rows = ab_thread_scratch(thread, 0, sizeof(float) * per_unit * row_floats);
+    for (int i = 0; i < per_unit; i++)
+        for (int xi = 0; xi < positions; xi++) {
+            float *row = rows + i * row_floats, *grad_row = row + (size_t)positions * job->width;
+            memset(row + xi * job->width + s->in_c, 0, sizeof(float) * (job->width - s->in_c));
+            memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
+        }
     int zero_count = s->in_c > s->out_c ? s->in_c : s->out_c;
     float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zero_count);
     memset(zeros, 0, sizeof(float) * zero_count);
-    for (int t = begin; t < end; t++) {
-        const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[16];
-        tile_pixels(job, job->first + t, zeros, patch, dy);
-        job->v.input(patch, s->in_c, row, job->width);
-        scatter(row, job->width, positions, job->blocks, job->kernel.block, job->chunk, t, job->v_chunk);
-        job->v.grad(dy, s->out_c, grad_row, co_width);
-        scatter(grad_row, co_width, positions, job->panels, NR, job->chunk, t, job->u_chunk);
+    for (int unit = begin; unit < end; unit++) {
+        const float *row[2] = {NULL, NULL}, *grad_row[2] = {NULL, NULL};
+        for (int i = 0; i < per_unit && unit * per_unit + i < job->count; i++) {
+            const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[16];
+            float *v = rows + i * row_floats, *u = v + (size_t)positions * job->width;
+            tile_pixels(job, job->first + unit * per_unit + i, zeros, patch, dy);
+            job->v.input(patch, s->in_c, v, job->width);
+            job->v.grad(dy, s->out_c, u, co_width);
+            row[i] = v;
+            grad_row[i] = u;
+        }
+        if (job->kernel.bf16) {
+            scatter_pair(row[0], row[1], job->width, positions, job->blocks, job->kernel.block, job->chunk, unit, job,
+                         job->v_chunk);
+            scatter_pair(grad_row[0], grad_row[1], co_width, positions, job->panels, NR, job->chunk, unit, job,
+                         job->u_chunk);
+        } else {
+            scatter(row[0], job->width, positions, job->blocks, job->kernel.block, job->chunk, unit, job->v_chunk);
+            scatter(grad_row[0], co_width, positions, job->panels, NR, job->chunk, unit, job->u_chunk);
+        }
     }
 }
 
@@ -97,14 +132,15 @@ static void multiply_part(void *context, int begin, int end, int thread) {
     (void)thread;
     weights_job *job = context;
     int chunk = job->chunk, block = job->kernel.block;
+    size_t element = job->kernel.bf16 ? 2 : 4;
     for (int xi = begin; xi < end; xi++) {
         float *m = job->accumulator + (size_t)xi * job->width * job->ldacc;
-        const float *v = job->v_chunk + (size_t)xi * job->blocks * chunk * block;
+        const char *v = (const char *)job->v_chunk + (size_t)xi * job->blocks * chunk * block * element;
         for (int p = 0; p < job->panels; p += 2) {
-            const float *g0 = job->u_chunk + ((size_t)xi * job->panels + p) * chunk * NR;
-            const float *g1 = p + 1 < job->panels ? g0 + (size_t)chunk * NR : NULL;
+            const char *g0 = (const char *)job->u_chunk + ((size_t)xi * job->panels + p) * chunk * NR * element;
+            const char *g1 = p + 1 < job->panels ? g0 + (size_t)chunk * NR * element : NULL;
             for (int b = 0; b < job->blocks; b++)
-                job->kernel.run(v + (size_t)b * chunk * block, g0, g1, job->count,
+                job->kernel.run(v + (size_t)b * chunk * block * element, g0, g1, job->count,
                                 m + (size_t)b * block * job->ldacc + p * NR, job->ldacc, job->s->in_c - b * block);
         }
     }
@@ -128,27 +164,30 @@ static void gradient_part(void *context, int begin, int end, int thread) {
                             job->grad_oihw + ((size_t)co * job->s->in_c + ci) * 9);
 }
 
-void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, const float *input, const float *grad_output,
-                                  float *grad_oihw) {
+void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision precision, const float *input,
+                                  const float *grad_output, float *grad_oihw) {
     ab_winograd_variant v = ab_winograd_variant_of(tile);
-    ab_weights_tile kernel = ab_weights_tile_fp32();
+    int bf16 = precision == AB_PRECISION_BF16;
+    ab_bf16_arithmetic arithmetic = ab_bf16_arithmetic_active();
+    ab_weights_tile kernel = bf16 ? arithmetic.weights : ab_weights_tile_fp32();
     int blocks = (s->in_c + kernel.block - 1) / kernel.block, panels = (s->out_c + NR - 1) / NR;
-    int width = blocks * kernel.block, ldacc = panels * NR;
+    int width = blocks * kernel.block, ldacc = panels * NR, element = bf16 ? 2 : 4;
     int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
-    int chunk = CHUNK_FLOATS / (v.positions * (width + ldacc));
+    int chunk = CHUNK_BYTES / (element * v.positions * (width + ldacc));
     if (chunk < 16) chunk = 16;
     if (chunk > 1024) chunk = 1024;
+    chunk &= ~1;  // bf16: whole pairs of tiles per chunk, so the pairs do not depend on the chunk size
     size_t total = (size_t)v.positions * width * ldacc;
     float *accumulator = ab_shared_scratch(1, sizeof(float) * total);  // as direct backward-weights' (conv.c)
     memset(accumulator, 0, sizeof(float) * total);
-    float *v_chunk = ab_shared_scratch(2, sizeof(float) * v.positions * chunk * width);
-    float *u_chunk = ab_shared_scratch(3, sizeof(float) * v.positions * chunk * ldacc);
-    weights_job job = {s, v, kernel, input, grad_output, accumulator, v_chunk, u_chunk, chunk, blocks, panels, width,
-                       ldacc, 0, 0};
+    void *v_chunk = ab_shared_scratch(2, (size_t)element * v.positions * chunk * width);
+    void *u_chunk = ab_shared_scratch(3, (size_t)element * v.positions * chunk * ldacc);
+    weights_job job = {s, v, kernel, bf16 ? arithmetic.round_pairs : NULL, input, grad_output, accumulator, v_chunk,
+                       u_chunk, chunk, blocks, panels, width, ldacc, 0, 0};
     long tiles = (long)s->batch * tiles_h * tiles_w;
     for (job.first = 0; job.first < tiles; job.first += chunk) {
         job.count = (int)(tiles - job.first < chunk ? tiles - job.first : chunk);
-        ab_parallel_for(job.count, transform_part, &job);
+        ab_parallel_for(bf16 ? (job.count + 1) / 2 : job.count, transform_part, &job);
         ab_parallel_for(v.positions, multiply_part, &job);
     }
     gradient_job gradient = {s, v, accumulator, (size_t)width * ldacc, (size_t)ldacc, grad_oihw};

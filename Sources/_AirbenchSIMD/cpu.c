@@ -38,12 +38,14 @@ int ab_bf16_supported(void) {
 #endif
 }
 
-ab_precision ab_precision_active(void) {
+int ab_bf16_hardware(void) {
     static int supported = -1;
     if (supported < 0) supported = ab_bf16_supported();
-    return chosen_precision == AB_PRECISION_BF16 && supported && ab_isa_active() == AB_ISA_AVX512
-               ? AB_PRECISION_BF16
-               : AB_PRECISION_FP32;
+    return supported && ab_isa_active() == AB_ISA_AVX512;
+}
+
+ab_precision ab_precision_active(void) {
+    return chosen_precision == AB_PRECISION_BF16 && ab_bf16_hardware() ? AB_PRECISION_BF16 : AB_PRECISION_FP32;
 }
 
 ab_precision ab_precision_override(ab_precision precision) {

@@ -42,14 +42,38 @@ typedef struct {
 void ab_prefetch_chunk(const ab_conv_shape *s, const void *input, int element, const float *grad_output,
                        long first, int count, int part, int parts);
 
-/// A tile of Winograd's weight gradient on the active path, fp32: acc[r][j] += Σ_m a[m·block + r] · g[m·NR + j] for
-/// r < min(block, channels), j < NR from g0 and NR ≤ j < 2·NR from g1 (NULL: one panel), each a chain of fmas over
-/// m ascending on every path (so the AVX2 and AVX-512 paths compute the same bits).
+/// A tile of Winograd's weight gradient: acc[r][j] += Σ_m a[m][r] · g[m][j] over `count` rows m, for
+/// r < min(block, channels), j < NR from g0 and NR ≤ j < 2·NR from g1 (NULL: one panel).
+/// fp32: a[m·block + r], g[m·NR + j], each sum a chain of fmas over m ascending on every path (so the AVX2 and
+/// AVX-512 paths compute the same bits). bf16: rows in pairs, a[m/2][block][2] and g[m/2][NR][2] (an odd count's
+/// last pair ends in zeros), each pair's two products added to the fp32 sum (vdpbf16ps).
 typedef struct {
-    void (*run)(const float *a, const float *g0, const float *g1, int count, float *acc, int ldacc, int channels);
+    void (*run)(const void *a, const void *g0, const void *g1, int count, float *acc, int ldacc, int channels);
     int block;  ///< input channels per tile, a power of two ≥ 8: 8, or AB_WIDE_BLOCK on AVX-512
+    int bf16;   ///< operands are bf16 pairs
 } ab_weights_tile;
+/// The fp32 tile of the active path.
 ab_weights_tile ab_weights_tile_fp32(void);
+
+/// Whether bf16 products run on the hardware: a CPU with AVX512_BF16 on the active path avx512.
+int ab_bf16_hardware(void);
+/// The pieces of a bf16 product in the Winograd domain: vdpbf16ps and vcvtne(2)ps2bf16 where ab_bf16_hardware, else
+/// plain C doing the same arithmetic (conv.c): round each operand to bf16 (nearest even, ab_bf16_from_float),
+/// multiply in fp32 (exact: 8-bit significands), add a pair's two products, add that to the fp32 sum. Only the
+/// order of the fp32 additions may differ between the two.
+typedef struct {
+    ab_gemm_kernel gemm;      ///< forward and backward-data: a rows [k] of bf16, b [k/2][NR][2]
+    ab_weights_tile weights;  ///< backward-weights
+    /// to[i] = bf16(from[i]) for i < count.
+    void (*round)(const float *from, int count, uint16_t *to);
+    /// to[2i] = bf16(x0[i]), to[2i+1] = bf16(x1[i]) for i < count (x1 NULL: zeros): two rows interleaved in pairs.
+    void (*round_pairs)(const float *x0, const float *x1, int count, uint16_t *to);
+} ab_bf16_arithmetic;
+/// The hardware's where ab_bf16_hardware, else the plain-C one.
+ab_bf16_arithmetic ab_bf16_arithmetic_active(void);
+/// Stores the packed weight for depth k and output channel co: fp32 packed[co/NR][k][co%NR], bf16 (depth even)
+/// packed[co/NR][k/2][co%NR][k%2] rounded to nearest even.
+void ab_put_packed(float *packed, int bf16, int depth, int k, int co, float value);
 
 /// Winograd's F(m×m, 3×3) for m = tile (conv_winograd.c): its sizes and transforms.
 typedef struct {
@@ -104,6 +128,7 @@ void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *in
 extern const ab_gemm_kernel ab_kernel_avx512;
 extern const ab_gemm_kernel ab_kernel_bf16;
 extern const ab_weights_tile ab_weights_tile_avx512;
+extern const ab_bf16_arithmetic ab_bf16_avx512;
 /// `count` floats rounded to bf16 (all threads), in shared scratch slot 0; valid until the next call.
 const uint16_t *ab_shared_bf16_copy(const float *x, size_t count);
 /// The im2col row of output pixel m (see conv.c's gather_row) from a bf16 copy of the input; `depth` even, a

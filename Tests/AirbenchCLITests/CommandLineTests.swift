@@ -58,6 +58,9 @@ final class CommandLineTests: XCTestCase {
                                   (["train94", "--kernel-path", "avx1024"], "--kernel-path"),
                                   (["train94", "--precision", "bf16", "--kernel-path", "avx2"], "--precision bf16"),
                                   (["bench", "--precision", "bf16", "--kernel-path", "portable"], "--precision bf16"),
+                                  (["train94", "--convolution", "auto-bf16-winograd", "--precision", "fp32"], "auto-bf16-winograd"),
+                                  (["bench", "--convolution", "winograd4x4-bf16", "--kernel-path", "portable"], "winograd4x4-bf16"),
+                                  (["bench", "--data", "somewhere"], "--errors"),
                                   (["train94", "--progress-interval", "-1"], "--progress-interval"),
                                   (["train", "airbench97"], "airbench97"), (["methods", "airbench97"], "airbench97"),
                                   (["train", "airbench94_muon", "--order", "random"], "--order"),
@@ -302,6 +305,25 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(json["dataset"] as? String, dataset)
             XCTAssertEqual(json["trainImages"] as? Int, trainImages)
             XCTAssertEqual(json["totalSteps"] as? Int, totalSteps)
+        }
+    }
+
+    /// `bench --errors` trains a few steps, then reports every pass of every 3×3 layer under the six arithmetics,
+    /// each error against float64 (the measurement itself: ConvolutionAccuracy, BFloat16WinogradTests).
+    func testBenchMeasuresErrors() throws {
+        let outcome = try run(["bench", "--errors", "--widths", "8,16,16", "--steps", "1", "--batch-size", "2",
+                               "--threads", "1", "--json"])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+        XCTAssertEqual(json["trainingSteps"] as? Int, 1)
+        let passes = try XCTUnwrap(json["passes"] as? [[String: Any]])
+        XCTAssertEqual(passes.compactMap { $0["layer"] as? String },
+                       ["2.conv1", "2.conv2", "3.conv1", "3.conv2", "4.conv1", "4.conv2"].flatMap { Array(repeating: $0, count: 3) })
+        for pass in passes {
+            let errors = try XCTUnwrap(pass["errors"] as? [String: [String: Double]])
+            XCTAssertEqual(Set(errors.keys), ["fp32 direct", "fp32 F(2×2)", "fp32 F(4×4)", "bf16 direct", "bf16 F(2×2)", "bf16 F(4×4)"])
+            XCTAssertLessThan(try XCTUnwrap(errors["fp32 F(2×2)"]?["relative"]), 1e-5, "\(pass)")
+            XCTAssertGreaterThan(try XCTUnwrap(errors["bf16 F(2×2)"]?["relative"]), 1e-4, "\(pass)")
         }
     }
 

@@ -30,7 +30,7 @@ final class BFloat16Tests: XCTestCase {
     func testAVX512FP32IsBitwiseAVX2() throws {
         guard KernelPath.detected == .avx512 else { throw XCTSkip("this CPU has no AVX-512") }
         var results = [KernelPath: [[[Float]]]]()
-        forEachKernelPath { path in results[path] = ConvolutionAlgorithm.allCases.map { allPasses($0) } }
+        forEachKernelPath { path in results[path] = ConvolutionAlgorithm.fp32.map { allPasses($0) } }
         XCTAssertEqual(results[.avx2], results[.avx512])
         XCTAssertNotEqual(results[.portable], results[.avx512], "the portable path rounds differently")
     }

@@ -23,13 +23,13 @@ final class ConvolutionTests: XCTestCase {
     // up to 5 (Bᵀ), ⅙ and 1⁄24 (G) and 8 (Aᵀ), and sum 36 terms, so they round about 20× more (up to 8e-5 here);
     // its tolerance is 3× that. A wrong tap, transform or coefficient is off by far more (a coefficient of Bᵀ
     // 0.25% off fails it).
-    static func tolerance(_ algorithm: ConvolutionAlgorithm, forPass run: ConvolutionShape) -> Float {
-        algorithm.effective(forPass: run) == .winograd4x4 ? 2.5e-4 : 1e-5
+    static func tolerance(_ algorithm: ConvolutionAlgorithm, forPass run: ConvolutionShape, _ pass: ConvolutionPass) -> Float {
+        algorithm.effective(forPass: run, pass) == .winograd4x4 ? 2.5e-4 : 1e-5
     }
 
     func testForwardMatchesReference() {
         forEachKernelPath { path in
-            for algorithm in ConvolutionAlgorithm.allCases {
+            for algorithm in ConvolutionAlgorithm.fp32 {
                 for (i, s) in Self.shapes.enumerated() {
                     var random = TestRandom(UInt64(i))
                     let input = random.array(s.inputCount), weights = random.array(s.weightCount)
@@ -37,11 +37,12 @@ final class ConvolutionTests: XCTestCase {
                     let output = FloatBuffer(count: s.outputCount, repeating: .nan)
                     weights.withUnsafeBufferPointer { w in
                         let packed = PackedWeights.forward(w.baseAddress!, shape: s, algorithm: algorithm)
-                        let planned = algorithm == .auto ? ConvolutionAlgorithm.preferred(forPass: s, precision: .active) : algorithm
+                        let planned = algorithm == .auto || algorithm == .autoBF16Winograd
+                            ? ConvolutionAlgorithm.preferred(forPass: s, precision: .active) : algorithm
                         XCTAssertEqual(packed.algorithm, s.kernelSize == 3 ? planned : .direct)
                         Convolution.forward(s, input: input, weights: packed, output: output.pointer)
                     }
-                    let tolerance = Self.tolerance(algorithm, forPass: s)
+                    let tolerance = Self.tolerance(algorithm, forPass: s, .forward)
                     assertClose(output.array, expected, absolute: tolerance, relative: tolerance,
                                 "\(path) \(algorithm) shape \(i)")
                 }
@@ -51,7 +52,7 @@ final class ConvolutionTests: XCTestCase {
 
     func testBackwardDataMatchesReference() {
         forEachKernelPath { path in
-            for algorithm in ConvolutionAlgorithm.allCases {
+            for algorithm in ConvolutionAlgorithm.fp32 {
                 for (i, s) in Self.shapes.enumerated() {
                     var random = TestRandom(UInt64(100 + i))
                     let gradOutput = random.array(s.outputCount), weights = random.array(s.weightCount)
@@ -61,7 +62,7 @@ final class ConvolutionTests: XCTestCase {
                         let packed = PackedWeights.backwardData(w.baseAddress!, shape: s, algorithm: algorithm)
                         Convolution.backwardData(s, gradOutput: gradOutput, weights: packed, gradInput: gradInput.pointer)
                     }
-                    let tolerance = Self.tolerance(algorithm, forPass: s.backwardDataShape)
+                    let tolerance = Self.tolerance(algorithm, forPass: s.backwardDataShape, .backwardData)
                     assertClose(gradInput.array, expected, absolute: tolerance, relative: tolerance,
                                 "\(path) \(algorithm) shape \(i)")
                 }
@@ -75,7 +76,7 @@ final class ConvolutionTests: XCTestCase {
     // F(3×3, 4×4) 2.7e-6, whose transforms scale by up to 8 (A) and 5 (Bᵀ) before the products and by ⅙, 1⁄24
     // (Gᵀ) after. Each tolerance is about 4× its observation; a coefficient of A or Gᵀ 0.25% off fails it.
     static func weightsTolerance(_ algorithm: ConvolutionAlgorithm, forPass s: ConvolutionShape) -> Float {
-        switch algorithm.effective(forPass: s) {
+        switch algorithm.effective(forPass: s, .backwardWeights) {
         case .winograd4x4: 1e-5
         case .winograd: 5e-6
         default: 1e-6
@@ -84,7 +85,7 @@ final class ConvolutionTests: XCTestCase {
 
     func testBackwardWeightsMatchesReference() {
         forEachKernelPath { path in
-            for algorithm in ConvolutionAlgorithm.allCases {
+            for algorithm in ConvolutionAlgorithm.fp32 {
                 for (i, s) in Self.shapes.enumerated() {
                     var random = TestRandom(UInt64(200 + i))
                     let input = random.array(s.inputCount), gradOutput = random.array(s.outputCount)
@@ -133,7 +134,8 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// Same inputs, 1, 2 and 3 threads: bitwise identical results in all three passes, for both algorithms.
+    /// Same inputs, 1, 2 and 3 threads: bitwise identical results in all three passes, for every algorithm (the bf16
+    /// Winograds on the active path: AVX512_BF16 where the CPU has it, else plain C).
     func testResultsDoNotDependOnThreadCount() {
         let s = ConvolutionShape(batch: 4, inputHeight: 15, inputWidth: 15, inputChannels: 32, outputChannels: 48,
                                  kernelSize: 3, padding: 1, outputHeight: 14, outputWidth: 14)

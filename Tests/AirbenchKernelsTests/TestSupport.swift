@@ -57,3 +57,8 @@ extension Array where Element == Float {
     /// Each element rounded to bf16 as the bf16 path rounds its operands.
     var roundedToBFloat16: [Float] { map { AirbenchKernels.roundedToBFloat16($0) } }
 }
+
+extension ConvolutionAlgorithm {
+    /// The algorithms that multiply in fp32 when the active precision is fp32: all but the bf16 Winograds.
+    static var fp32: [ConvolutionAlgorithm] { allCases.filter { $0.operandPrecision != .bf16 } }
+}

@@ -37,6 +37,52 @@ final class ConvolutionPlanTests: XCTestCase {
                        "winograd4x4: 2.conv1, 2.conv2, 3.conv1, 3.conv2, 4.conv1 backward-data; direct elsewhere")
     }
 
+    /// `auto-bf16-winograd` in bf16: bf16-F(2×2) on every pass whose product time it cuts to at most ⅔ of
+    /// bf16-direct's, i.e. all but 4.conv2's (3×3 output: 64 of 81 multiply-adds); bf16-F(4×4) nowhere, as its
+    /// measured error exceeds twice bf16-direct's on every pass (BFloat16Winograd.measured).
+    func testAutoWithBFloat16WinogradsInBFloat16() throws {
+        guard KernelPrecision.use(.bf16) == .bf16 else { throw XCTSkip("this CPU has no bf16 path") }
+        let layers = plan(.autoBF16Winograd).layers
+        for passes in [layers.map(\.forward), layers.map(\.backwardData), layers.map(\.backwardWeights)] {
+            XCTAssertEqual(passes, [.direct, .winogradBF16, .winogradBF16, .winogradBF16, .winogradBF16, .winogradBF16, .direct])
+        }
+        XCTAssertEqual(plan(.autoBF16Winograd).description, "winograd-bf16: 2.conv1, 2.conv2, 3.conv1, 3.conv2, 4.conv1; direct elsewhere")
+        // Layers not measured (other widths) keep auto's plan.
+        let narrow = Widths(block1: 16, block2: 32, block3: 32)
+        XCTAssertEqual(plan(.autoBF16Winograd, widths: narrow), plan(.auto, widths: narrow))
+    }
+
+    /// In fp32 there is nothing bf16 to choose: `auto-bf16-winograd` is `auto`.
+    func testAutoWithBFloat16WinogradsInFP32IsAuto() {
+        KernelPrecision.use(.fp32)
+        XCTAssertEqual(plan(.autoBF16Winograd), plan(.auto))
+    }
+
+    /// The bound applied to the measurements: a bf16 Winograd is admissible for a pass exactly when each of its
+    /// measured errors (after 50 and after 200 steps) is at most `errorBound` times bf16-direct's; a pass not measured
+    /// admits none.
+    func testAdmissibleIsTheBoundOnTheMeasuredErrors() {
+        XCTAssertEqual(BFloat16Winograd.measured.count, 36)
+        for m in BFloat16Winograd.measured {
+            let all = BFloat16Winograd.measured.filter { $0.pass == m.pass && $0.run == m.run }
+            XCTAssertEqual(all.map(\.steps), [50, 200], "\(m.layer) \(m.pass)")
+            for algorithm in [ConvolutionAlgorithm.winogradBF16, .winograd4x4BF16] {
+                XCTAssertEqual(BFloat16Winograd.admissible(algorithm, forPass: m.run, m.pass),
+                               all.allSatisfy { $0.error(algorithm)! <= BFloat16Winograd.errorBound * $0.direct },
+                               "\(m.layer) \(m.pass) \(algorithm)")
+            }
+            XCTAssertFalse(BFloat16Winograd.admissible(.direct, forPass: m.run, m.pass))
+            var other = m.run
+            other.inputChannels += 1
+            XCTAssertFalse(BFloat16Winograd.admissible(.winogradBF16, forPass: other, m.pass))
+        }
+        // The batch does not matter.
+        let first = BFloat16Winograd.measured[0]
+        var batch = first.run
+        batch.batch = 1024
+        XCTAssertTrue(BFloat16Winograd.admissible(.winogradBF16, forPass: batch, first.pass))
+    }
+
     /// The multiply-adds the rule compares, counted by hand per image, input and output channel.
     func testMultiplyAddCounts() {
         func pass(_ size: Int, channels: Int = 64) -> ConvolutionShape {
@@ -75,10 +121,10 @@ final class ConvolutionPlanTests: XCTestCase {
             for (_, shape) in network.convolutionShapes(batch: batch) {
                 var one = shape
                 one.batch = 1
-                XCTAssertEqual(ConvolutionAlgorithm.auto.effective(forPass: shape),
-                               ConvolutionAlgorithm.auto.effective(forPass: one))
-                XCTAssertEqual(ConvolutionAlgorithm.auto.effective(forPass: shape.backwardDataShape),
-                               ConvolutionAlgorithm.auto.effective(forPass: one.backwardDataShape))
+                XCTAssertEqual(ConvolutionAlgorithm.auto.effective(forPass: shape, .forward),
+                               ConvolutionAlgorithm.auto.effective(forPass: one, .forward))
+                XCTAssertEqual(ConvolutionAlgorithm.auto.effective(forPass: shape.backwardDataShape, .backwardData),
+                               ConvolutionAlgorithm.auto.effective(forPass: one.backwardDataShape, .backwardData))
             }
         }
     }

@@ -42,3 +42,8 @@ func assertScaledClose(_ a: [Float], _ b: [Float], tolerance: Float, floor: Floa
                 file: file, line: line)
     }
 }
+
+extension ConvolutionAlgorithm {
+    /// The algorithms that multiply in fp32 when the active precision is fp32: all but the bf16 Winograds.
+    static var fp32: [ConvolutionAlgorithm] { allCases.filter { $0.operandPrecision != .bf16 } }
+}

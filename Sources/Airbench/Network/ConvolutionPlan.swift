@@ -41,9 +41,9 @@ extension Network {
     /// batch size, so training and evaluation share it.
     public var convolutionPlan: ConvolutionPlan {
         ConvolutionPlan(layers: convolutionShapes(batch: 1).map { name, shape in
-            ConvolutionPlan.Layer(layer: name, forward: convolutionAlgorithm.effective(forPass: shape),
-                                  backwardData: convolutionAlgorithm.effective(forPass: shape.backwardDataShape),
-                                  backwardWeights: convolutionAlgorithm.effective(forPass: shape))
+            ConvolutionPlan.Layer(layer: name, forward: convolutionAlgorithm.effective(forPass: shape, .forward),
+                                  backwardData: convolutionAlgorithm.effective(forPass: shape.backwardDataShape, .backwardData),
+                                  backwardWeights: convolutionAlgorithm.effective(forPass: shape, .backwardWeights))
         })
     }
 }

@@ -144,6 +144,7 @@ extension Network {
                     normGELUBackward(block.norms[k], a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
                                      gradients: gradients)
                 }
+                observe(block.conv(k), laterConv, input: a.activations[k - 1], weights: block.convWeights[k], gradOutput: grad)
                 Convolution.backwardWeights(laterConv, input: a.activations[k - 1].pointer, gradOutput: grad.pointer,
                                             gradWeights: gradients.pointer(block.convWeights[k]),
                                             algorithm: convolutionAlgorithm)
@@ -161,6 +162,7 @@ extension Network {
                              gradients: gradients)
             MaxPool.backward(grad.pointer, argmax: a.argmax.pointer, batch: batch, height: 2 * block.pooledHeight,
                              width: 2 * block.pooledWidth, channels: c, kernel: 2, gradInput: ws.gradientConv1.pointer)
+            observe(block.conv(0), conv1, input: blockInput, weights: block.convWeights[0], gradOutput: ws.gradientConv1)
             Convolution.backwardWeights(conv1, input: blockInput.pointer, gradOutput: ws.gradientConv1.pointer,
                                         gradWeights: gradients.pointer(block.convWeights[0]),
                                         algorithm: convolutionAlgorithm)
@@ -185,6 +187,16 @@ extension Network {
                                         gradOutput: ws.gradientA.pointer, gradWeights: gradients.pointer(whiteningWeight),
                                         algorithm: convolutionAlgorithm)
         }
+    }
+
+    /// Hands `convolutionObserver`, if any, the operands of the convolution `layer`.
+    private func observe(_ layer: String, _ shape: ConvolutionShape, input: FloatBuffer, weights: StateEntry,
+                         gradOutput: FloatBuffer) {
+        guard let convolutionObserver else { return }
+        convolutionObserver(ConvolutionOperands(
+            layer: layer, shape: shape, input: Array(UnsafeBufferPointer(start: input.pointer, count: shape.inputCount)),
+            weights: state.values(weights),
+            gradOutput: Array(UnsafeBufferPointer(start: gradOutput.pointer, count: shape.outputCount))))
     }
 
     /// GELU + BatchNorm backward in place: `grad` enters as d(loss)/d(GELU output) and leaves as
@@ -255,4 +267,13 @@ extension Network {
         }
         return (sumDz, sumDzX)
     }
+}
+
+/// The operands of one convolution's passes in a training step (`Network.convolutionObserver`).
+public struct ConvolutionOperands: Sendable {
+    /// PyTorch module path, e.g. "3.conv1".
+    public let layer: String
+    public let shape: ConvolutionShape
+    /// NHWC input, OIHW weights, NHWC d(loss)/d(output).
+    public let input: [Float], weights: [Float], gradOutput: [Float]
 }

@@ -96,22 +96,30 @@ void ab_conv_backward_weights(const ab_conv_shape *shape, const float *input, co
 
 /// Whether ab_winograd_forward handles `shape`: 3×3 kernels (stride 1, any padding and output size).
 int ab_winograd_supports(const ab_conv_shape *shape);
-/// Winograd's F(m×m, 3×3) computes m×m outputs per tile: `tile` is m, 2 or 4.
-/// Floats needed for Winograd-transformed weights of `shape` (for ab_winograd_forward with the same tile).
-size_t ab_winograd_packed_count(const ab_conv_shape *shape, int tile);
-/// Transforms and packs OIHW 3×3 weights for ab_winograd_forward with `shape` and `tile`.
-void ab_winograd_pack_weights(const ab_conv_shape *shape, int tile, const float *weight_oihw, float *packed);
+/// Winograd's F(m×m, 3×3) computes m×m outputs per tile: `tile` is m, 2 or 4. `precision` is that of the products
+/// in the Winograd domain, independent of ab_precision_active (which is the direct convolutions'):
+///   AB_PRECISION_FP32: transformed operands and sums in fp32;
+///   AB_PRECISION_BF16: the transformed operands (inputs, weights, output gradients) rounded to bf16 (nearest even)
+///     in pairs along the reduction, products summed in fp32: vdpbf16ps on AVX-512 with AVX512_BF16 (active path
+///     avx512), elsewhere a plain-C kernel of the same arithmetic (slow: for checking it on any CPU).
+/// The transforms themselves are fp32 in both.
+/// Floats needed for Winograd-transformed weights of `shape` (for ab_winograd_forward with the same tile and
+/// precision; bf16 weights take half).
+size_t ab_winograd_packed_count(const ab_conv_shape *shape, int tile, ab_precision precision);
+/// Transforms and packs OIHW 3×3 weights for ab_winograd_forward with `shape`, `tile` and `precision`.
+void ab_winograd_pack_weights(const ab_conv_shape *shape, int tile, ab_precision precision, const float *weight_oihw,
+                              float *packed);
 /// The same for the backward-data pass: for ab_winograd_forward with ab_conv_backward_data_shape(forward).
-void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, int tile, const float *weight_oihw,
-                                            float *packed);
+void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, int tile, ab_precision precision,
+                                            const float *weight_oihw, float *packed);
 /// The convolution of ab_conv_forward by Winograd's F(tile×tile, 3×3): the same result up to rounding, with
 /// (tile+2)² instead of 9·tile² multiply-adds per tile×tile outputs (F(2×2): 16 for 36; F(4×4): 36 for 144).
-void ab_winograd_forward(const ab_conv_shape *shape, int tile, const float *input, const float *packed,
-                         float *output);
+void ab_winograd_forward(const ab_conv_shape *shape, int tile, ab_precision precision, const float *input,
+                         const float *packed, float *output);
 /// The weight gradient of ab_conv_backward_weights by Winograd's F(3×3, tile×tile) (the same result up to
 /// rounding): (tile+2)² instead of 9·tile² multiply-adds per tile×tile outputs, input and output channel.
-void ab_winograd_backward_weights(const ab_conv_shape *shape, int tile, const float *input, const float *grad_output,
-                                  float *grad_oihw);
+void ab_winograd_backward_weights(const ab_conv_shape *shape, int tile, ab_precision precision, const float *input,
+                                  const float *grad_output, float *grad_oihw);
 
 // ---------------------------------------------------------------------------------------------------------
 // Memory-bound layers (NHWC rows × channels)
