@@ -42,6 +42,12 @@ public enum TTA {
         return views.map { View(mirror: $0.mirror, shift: $0.shift, weight: 1 / Float(views.count)) }
     }
 
+    /// How many of `testImages` selective TTA gives the views: Python's int(fraction · n) (hiverge: 2,500 of
+    /// 10,000 at 0.25); nil when every image gets them (fraction 1, the paper's TTA).
+    public static func selectedCount(fraction: Double, testImages: Int) -> Int? {
+        fraction < 1 ? Int(fraction * Double(testImages)) : nil
+    }
+
     /// hiverge's choice (`airbench-hiverge.md` §5): the `count` images of `logits` (images × classes) whose top
     /// softmax probability is lowest, in ascending index order; of equally confident ones the lower index goes
     /// first (PyTorch's `topk` breaks such ties arbitrarily).

@@ -111,11 +111,10 @@ public struct RunPlan: Sendable {
     /// without mirrored views (SVHN) 1, 1 or 3.
     public func ttaViews(mirror: Bool = true) -> Int { TTA.views(level: hyperparameters.ttaLevel, mirror: mirror).count }
 
-    /// hiverge's selective TTA: how many of `testImages` get the level's views, Python's int(ttaSelect · n)
-    /// (2,500 of 10,000 at 0.25); nil when every image gets them (`ttaSelect` 1, the paper's TTA).
+    /// hiverge's selective TTA: how many of `testImages` get the level's views (`TTA.selectedCount`: 2,500 of
+    /// 10,000 at 0.25); nil when every image gets them (`ttaSelect` 1, the paper's TTA).
     public func ttaSelected(testImages: Int) -> Int? {
-        let fraction = hyperparameters.ttaSelect
-        return fraction < 1 ? Int(fraction * Double(testImages)) : nil
+        TTA.selectedCount(fraction: hyperparameters.ttaSelect, testImages: testImages)
     }
 
     /// Image forward passes of the final evaluation: every view of every image, or with selective TTA the plain

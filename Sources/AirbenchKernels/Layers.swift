@@ -6,6 +6,14 @@ public enum Activation: String, Sendable, Equatable, Codable, CaseIterable {
     case gelu
     case silu
 
+    /// As papers write it: GELU, SiLU.
+    public var name: String {
+        switch self {
+        case .gelu: "GELU"
+        case .silu: "SiLU"
+        }
+    }
+
     var kernel: ab_activation {
         switch self {
         case .gelu: AB_ACTIVATION_GELU
