@@ -102,11 +102,12 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
                          fullMean, fullStd))
         }
         if let saveModel = options.saveModel, let network {
+            // Selective TTA is recorded for `eval` when the run has it (absent: every image gets the views).
+            let selective = h.ttaSelect < 1 ? ["tta_select": String(h.ttaSelect)] : [:]
             try network.save(to: URL(fileURLWithPath: saveModel),
                              metadata: network.specMetadata.merging(data.metadata) { $1 }.merging([
                                  "method": h.method, "seed": String(options.seed + UInt64(options.runs - 1)),
-                                 "tta_select": String(h.ttaSelect),
-                             ]) { $1 })
+                             ]) { $1 }.merging(selective) { $1 })
             print("saved model to \(saveModel)")
         }
         if let log = options.log { print("wrote log to \(log)") }

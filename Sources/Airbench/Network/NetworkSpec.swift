@@ -66,7 +66,17 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
 
         enum CodingKeys: String, CodingKey { case width, convs, residual, activationAfterAdd, activation }
 
-        /// Model files written before the activation was a choice have no `activation`: GELU.
+        /// Model files written before the activation was a choice have no `activation`: GELU. So GELU is written
+        /// as that absence, and the files of the methods without SiLU stay byte for byte what they were.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(width, forKey: .width)
+            try container.encode(convs, forKey: .convs)
+            try container.encode(residual, forKey: .residual)
+            try container.encode(activationAfterAdd, forKey: .activationAfterAdd)
+            if activation != .gelu { try container.encode(activation, forKey: .activation) }
+        }
+
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.init(width: try container.decode(Int.self, forKey: .width),
