@@ -15,7 +15,8 @@ public final class BatchSource: BatchStream {
 
     public init(split: ImageSplit, normalization: Normalization, hyperparameters h: Hyperparameters, seed: UInt64) {
         loader = CifarLoader(split: split, batchSize: h.batchSize,
-                             augmentation: Augmentation(flip: h.flip, translate: h.translate, cutout: h.cutout),
+                             augmentation: Augmentation(flip: h.flip, translate: h.translate, cutout: h.cutout,
+                                                        brightness: h.brightnessJitter, contrast: h.contrastJitter),
                              order: h.order, dropLast: true, seed: seed, normalization: normalization)
         self.seed = seed
         spansEpochs = h.batchesSpanEpochs

@@ -1,5 +1,6 @@
 import AirbenchData
 import AirbenchKernels
+import Foundation
 
 /// Test-time augmentation (paper Section 3.5, Listing 4 `infer`).
 public enum TTA {
@@ -34,6 +35,39 @@ public enum TTA {
                 }
         }
     }
+
+    /// The views of a level with equal weights (hiverge's selective TTA: the plain mean of its 6 views at level 2).
+    static func equallyWeightedViews(level: Int, mirror: Bool = true) -> [View] {
+        let views = self.views(level: level, mirror: mirror)
+        return views.map { View(mirror: $0.mirror, shift: $0.shift, weight: 1 / Float(views.count)) }
+    }
+
+    /// How many of `testImages` selective TTA gives the views: Python's int(fraction · n) (hiverge: 2,500 of
+    /// 10,000 at 0.25); nil when every image gets them (fraction 1, the paper's TTA).
+    public static func selectedCount(fraction: Double, testImages: Int) -> Int? {
+        fraction < 1 ? Int(fraction * Double(testImages)) : nil
+    }
+
+    /// hiverge's choice (`airbench-hiverge.md` §5): the `count` images of `logits` (images × classes) whose top
+    /// softmax probability is lowest, in ascending index order; of equally confident ones the lower index goes
+    /// first (PyTorch's `topk` breaks such ties arbitrarily).
+    public static func leastConfident(_ logits: [Float], classes: Int, count: Int) -> [Int] {
+        let confidence = stride(from: 0, to: logits.count, by: classes).map { first in
+            let row = logits[first..<first + classes].map(Double.init), top = row.max()!
+            return 1 / row.reduce(0) { $0 + exp($1 - top) }  // max softmax = e^top / Σ e^l
+        }
+        let ranked = confidence.indices.sorted { (confidence[$0], $0) < (confidence[$1], $1) }
+        return ranked.prefix(count).sorted()
+    }
+}
+
+/// hiverge's selective TTA of a test set: the images it picked and the logits it reports.
+public struct SelectiveTTA: Sendable, Equatable {
+    /// The images given the level's views (the least confident), in ascending order.
+    public var selected: [Int]
+    /// Every image's logits (images × classes): the selected ones' equal-weight mean of the level's views, the
+    /// others' plain view.
+    public var logits: [Float]
 }
 
 extension Network {
@@ -51,22 +85,49 @@ extension Network {
     public func inferLevels(_ levels: [Int], images: UnsafePointer<Float>, count: Int, mirror: Bool = true,
                             batchSize: Int = 500) -> [[Float]] {
         precondition(levels.allSatisfy { (0...2).contains($0) }, "TTA levels must be 0, 1 or 2")
+        return infer(levels.map { TTA.views(level: $0, mirror: mirror) }, allViews: TTA.views(level: levels.max() ?? 0, mirror: mirror),
+                     images: images, count: count, batchSize: batchSize)
+    }
+
+    /// hiverge's selective TTA (`airbench-hiverge.md` §5) of `images` (count × pixels) whose plain-view logits are
+    /// `plainLogits`: the `selecting` least confident images (`TTA.leastConfident`) get the equal-weight mean of
+    /// the views of `level`, the others keep `plainLogits`.
+    public func selectiveTTA(plainLogits: [Float], images: [Float], selecting: Int, level: Int, mirror: Bool = true,
+                             batchSize: Int = 500) -> SelectiveTTA {
+        precondition((0...2).contains(level), "TTA level must be 0, 1 or 2")
+        let selected = TTA.leastConfident(plainLogits, classes: classes, count: selecting), pixels = spec.input.pixels
+        var logits = plainLogits
+        guard !selected.isEmpty else { return SelectiveTTA(selected: selected, logits: logits) }
+        let chosen = selected.flatMap { images[$0 * pixels..<($0 + 1) * pixels] }
+        let views = TTA.equallyWeightedViews(level: level, mirror: mirror)
+        let merged = chosen.withUnsafeBufferPointer {
+            infer([views], allViews: views, images: $0.baseAddress!, count: selected.count, batchSize: batchSize)[0]
+        }
+        for (k, image) in selected.enumerated() {
+            logits.replaceSubrange(image * classes..<(image + 1) * classes, with: merged[k * classes..<(k + 1) * classes])
+        }
+        return SelectiveTTA(selected: selected, logits: logits)
+    }
+
+    /// For each list of weighted views, the logits of `images` averaged over them: each of `allViews` (which
+    /// holds every list's views) runs once, in its order, and is added with its weight to every list that has it.
+    private func infer(_ weightings: [[TTA.View]], allViews: [TTA.View], images: UnsafePointer<Float>, count: Int,
+                       batchSize: Int) -> [[Float]] {
         evaluationPacks = [:]  // pack each layer's weights once for all views and batches
         defer { evaluationPacks = nil }
         let ws = makeWorkspace(batch: min(batchSize, count))
         let classes = self.classes
-        let allViews = TTA.views(level: levels.max() ?? 0, mirror: mirror)
-        let weights = levels.map { level in
-            allViews.map { view in TTA.views(level: level, mirror: mirror).first { $0.sameImage(as: view) }?.weight }
+        let weights = weightings.map { views in
+            allViews.map { view in views.first { $0.sameImage(as: view) }?.weight }
         }
-        var logits = [[Float]](repeating: [Float](repeating: 0, count: count * classes), count: levels.count)
+        var logits = [[Float]](repeating: [Float](repeating: 0, count: count * classes), count: weightings.count)
         var first = 0
         while first < count {
             let n = min(ws.batch, count - first)
             for (v, view) in allViews.enumerated() {
                 fillView(view, from: images + first * spec.input.pixels, count: n, into: ws)
                 forward(ws, training: false)
-                for l in levels.indices {
+                for l in weightings.indices {
                     guard let weight = weights[l][v] else { continue }
                     for i in 0..<n * classes { logits[l][first * classes + i] += weight * ws.logits[i] }
                 }

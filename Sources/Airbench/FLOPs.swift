@@ -1,7 +1,8 @@
 /// FLOPs as the family's scripts count them (spec D.2): a forward pass is 2 × the multiply-adds of the
 /// convolutions (conv1 of each group over its whole 'same' output, before the max-pool) and the linear head; a
 /// training example costs 3 forward passes (forward, backward-data, backward-weights); the final evaluation
-/// runs one forward pass per TTA view of every test image. (The engine computes conv1 only where the floor
+/// runs one forward pass per TTA view of every test image, or with selective TTA (hiverge) the plain view of every
+/// image and the views of those selected (`RunPlan.ttaForwards`). (The engine computes conv1 only where the floor
 /// max-pool reads it, so it executes a little less: `Network.forwardFLOPsPerImage`.)
 extension NetworkSpec {
     /// Forward FLOPs per image, counted as the reference scripts run them.

@@ -72,11 +72,17 @@ extension Hyperparameters {
         check("batchSize", batchSize, 2...Limits.batchSize)
         for (key, value) in [("learningRate", learningRate), ("weightDecay", weightDecay), ("biasScaler", biasScaler),
                              ("whitenBiasScaler", whitenBiasScaler), ("muonLearningRate", muonLearningRate),
-                             ("scheduleStart", scheduleStart), ("scheduleEnd", scheduleEnd)] {
+                             ("muonWeightDecay", muonWeightDecay), ("scheduleStart", scheduleStart),
+                             ("scheduleEnd", scheduleEnd), ("brightnessJitter", brightnessJitter)] {
             check(key, value, "[0, ∞) (a finite number)") { $0 >= 0 }
         }
-        for (key, value) in [("momentum", momentum), ("muonMomentum", muonMomentum)] {
+        for (key, value) in [("momentum", momentum), ("muonMomentum", muonMomentum), ("contrastJitter", contrastJitter)] {
             check(key, value, "[0, 1)") { $0 >= 0 && $0 < 1 }
+        }
+        // Muon's decay factor 1 − lr·muonWeightDecay must not turn negative (the schedule only lowers lr).
+        if muonLearningRate * muonWeightDecay > 1 {
+            found.append(.init(key: "muonWeightDecay", description: "muonWeightDecay = \(muonWeightDecay) times "
+                               + "muonLearningRate = \(muonLearningRate) exceeds 1: the decay factor 1 − lr·wd would be negative"))
         }
         for (key, value) in [("labelSmoothing", labelSmoothing), ("schedulePeak", schedulePeak),
                              ("batchNormMomentum", batchNormMomentum)] {
@@ -102,6 +108,7 @@ extension Hyperparameters {
         check("translate", translate, 0...(Limits.imageSide - 1))
         check("cutout", cutout, 0...Limits.imageSide)
         check("ttaLevel", ttaLevel, 0...2)
+        check("ttaSelect", ttaSelect, "(0, 1] (1: every image gets the TTA views)") { $0 > 0 && $0 <= 1 }
         if let proxy {
             check("proxy.keep", proxy.keep, 2...max(2, batchSize))
             check("proxy.stepInterval", proxy.stepInterval, 1...Limits.interval)

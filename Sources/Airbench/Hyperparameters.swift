@@ -1,4 +1,5 @@
 import AirbenchData
+import AirbenchKernels
 
 /// Block widths of the airbench network (output channels of the three ConvGroups).
 public struct Widths: Sendable, Equatable, Codable {
@@ -81,6 +82,13 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
     /// Muon's learning rate and Nesterov momentum (used with `filterOptimizer == .muon`).
     public var muonLearningRate: Double = 0.24
     public var muonMomentum: Double = 0.6
+    /// Newton–Schulz's coefficients: airbench94_muon's or hiverge's.
+    public var muonCoefficients: NewtonSchulz.Coefficients = .muon
+    /// When Muon resets each filter's norm to √out: every step (airbench94_muon) or at hiverge's adaptive interval.
+    public var muonRenormalization: Muon.Renormalization = .everyStep
+    /// Muon's decoupled weight decay, W ← W·(1 − lr·muonWeightDecay) after each update with lr the step's Muon
+    /// rate (hiverge: 1.0418e-6 per example × batch); 0 = none.
+    public var muonWeightDecay: Double = 0
     /// Learning-rate schedule, piecewise linear through (0, start), (⌊peak·T⌋, 1), (T, end) (`Schedules.triangle`):
     /// airbench94's triangle 0.2/0.23/0.07; warm-up then linear to zero is 0.2/0.1/0; linear decay is 1/0/0.
     public var scheduleStart: Double = 0.2
@@ -106,6 +114,9 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
     // MARK: Network
     /// Block widths.
     public var widths: Widths = Widths()
+    /// The activation inside the ConvGroups (the one after the whitening layer is always GELU): GELU, or SiLU
+    /// (hiverge).
+    public var groupActivation: Activation = .gelu
     /// Convolutions per ConvGroup: 2 (airbench94/95) or 3 (airbench96).
     public var convsPerGroup: Int = 2
     /// A residual across the later convs of each group (airbench96), with the GELU before or after the add.
@@ -130,6 +141,11 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
     public var translate: Int = 2
     /// Cutout square size in pixels; 0 = off (airbench96 uses 12).
     public var cutout: Int = 0
+    /// hiverge's brightness/contrast jitter in normalised space, after the crop and flip: each image of each
+    /// epoch becomes (x + b)·k with b ~ U(±brightnessJitter) and k ~ U(1 ± contrastJitter), one pair per image
+    /// for all its pixels and channels, no clamping; the test images are never jittered. 0 and 0 = off.
+    public var brightnessJitter: Double = 0
+    public var contrastJitter: Double = 0
     /// The order of the training images in each epoch.
     public var order: DataOrder = .reshuffle
     /// Batches run on across epoch boundaries (airbench96_faster's endless loader) instead of dropping the
@@ -141,6 +157,10 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
     // MARK: Evaluation
     /// Test-time augmentation level of the final evaluation: 0 none, 1 mirror, 2 mirror + translate.
     public var ttaLevel: Int = 2
+    /// hiverge's selective TTA: the fraction of the test images, the least confident by the plain view's top
+    /// softmax probability, that get the mean of the level's views with equal weights; the others keep the plain
+    /// view. 1: every image gets the level's weighted views (the paper's TTA).
+    public var ttaSelect: Double = 1
 
     public init() {}
 
@@ -148,7 +168,7 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
     public func networkSpec(input: NetworkSpec.Input = .cifar, classes: Int = 10) -> NetworkSpec {
         let groups = widths.array.map {
             NetworkSpec.ConvGroup(width: $0, convs: convsPerGroup, residual: residual,
-                                  activationAfterAdd: residual && activationAfterAdd)
+                                  activationAfterAdd: residual && activationAfterAdd, activation: groupActivation)
         }
         return NetworkSpec(name: method, input: input,
                            whiteningLayer: .init(kernelSize: 2, trainable: !whitening),
@@ -158,3 +178,68 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
     }
 }
 
+
+extension Hyperparameters {
+    /// Decodes every field by its name. The fields added since results and logs were first written (hiverge's
+    /// options) take their default value (the old behaviour) when absent; any other missing field is an error.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func required<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            value = try container.decode(T.self, forKey: key)
+        }
+        func optional<T: Decodable>(_ key: CodingKeys, _ value: inout T?) throws {
+            value = try container.decodeIfPresent(T.self, forKey: key)
+        }
+        func added<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            value = try container.decodeIfPresent(T.self, forKey: key) ?? value
+        }
+        try required(.method, &method)
+        try required(.trainEpochs, &trainEpochs)
+        try required(.batchSize, &batchSize)
+        try required(.learningRate, &learningRate)
+        try required(.momentum, &momentum)
+        try required(.weightDecay, &weightDecay)
+        try required(.biasScaler, &biasScaler)
+        try required(.whitenBiasScaler, &whitenBiasScaler)
+        try required(.labelSmoothing, &labelSmoothing)
+        try required(.filterOptimizer, &filterOptimizer)
+        try required(.muonLearningRate, &muonLearningRate)
+        try required(.muonMomentum, &muonMomentum)
+        try added(.muonCoefficients, &muonCoefficients)
+        try added(.muonRenormalization, &muonRenormalization)
+        try added(.muonWeightDecay, &muonWeightDecay)
+        try required(.scheduleStart, &scheduleStart)
+        try required(.schedulePeak, &schedulePeak)
+        try required(.scheduleEnd, &scheduleEnd)
+        try required(.lookahead, &lookahead)
+        try required(.lookaheadInterval, &lookaheadInterval)
+        try required(.whitening, &whitening)
+        try optional(.whitenBiasEpochs, &whitenBiasEpochs)
+        try required(.whitenBiasSchedule, &whitenBiasSchedule)
+        try required(.whitenBiasInit, &whitenBiasInit)
+        try required(.whiteningImages, &whiteningImages)
+        try required(.whiteningEpsilon, &whiteningEpsilon)
+        try required(.widths, &widths)
+        try added(.groupActivation, &groupActivation)
+        try required(.convsPerGroup, &convsPerGroup)
+        try required(.residual, &residual)
+        try required(.activationAfterAdd, &activationAfterAdd)
+        try required(.diracInit, &diracInit)
+        try required(.batchNormMomentum, &batchNormMomentum)
+        try required(.batchNormEpsilon, &batchNormEpsilon)
+        try optional(.scalingFactor, &scalingFactor)
+        try required(.headInit, &headInit)
+        try required(.moduleNames, &moduleNames)
+        try required(.flip, &flip)
+        try required(.translate, &translate)
+        try required(.cutout, &cutout)
+        try added(.brightnessJitter, &brightnessJitter)
+        try added(.contrastJitter, &contrastJitter)
+        try required(.order, &order)
+        try required(.batchesSpanEpochs, &batchesSpanEpochs)
+        try optional(.proxy, &proxy)
+        try required(.ttaLevel, &ttaLevel)
+        try added(.ttaSelect, &ttaSelect)
+    }
+}

@@ -1,7 +1,8 @@
 /// Everything a run derives from its hyperparameters and the size of its training set, computed in this one
 /// place: its length in steps and loader epochs, the optimizers' rates in the units they use, the learning-rate
 /// multipliers of each step, the step the whitening bias freezes at, Lookahead's cadence and decay, the steps
-/// the proxy trains at (airbench96_faster), the TTA views and the FLOPs. `train`, `TrainStep`, the proxy,
+/// Muon renormalises at, the steps the proxy trains at (airbench96_faster), the TTA views, the images selective
+/// TTA picks (hiverge) and the FLOPs. `train`, `TrainStep`, the proxy,
 /// `airbench bench`, `airbench methods` and `collect` all read it.
 public struct RunPlan: Sendable {
     public let hyperparameters: Hyperparameters
@@ -15,6 +16,10 @@ public struct RunPlan: Sendable {
     public let whitenBiasSteps: Int
     /// Nesterov SGD's rates in PyTorch's units (Listing 4's conversion of the decoupled values).
     public let rates: SGDRates
+    /// The 1-based steps before whose update Muon renormalises the filters: all (airbench94_muon) or hiverge's
+    /// adaptive ones (`Schedules.adaptiveRenormalization`; 37 of hiverge's 243).
+    public let muonRenormalizationSteps: [Int]
+    private let muonRenormalizationSet: Set<Int>
 
     public init(_ h: Hyperparameters, trainImages: Int) {
         hyperparameters = h
@@ -24,6 +29,11 @@ public struct RunPlan: Sendable {
         let frozenAt = (h.whitenBiasEpochs ?? .infinity) * Double(stepsPerEpoch)
         whitenBiasSteps = frozenAt >= Double(totalSteps) ? totalSteps : Int(frozenAt.rounded(.up))
         rates = SGDRates(h)
+        switch h.muonRenormalization {
+        case .everyStep: muonRenormalizationSteps = Array(stride(from: 1, through: totalSteps, by: 1))
+        case .adaptive: muonRenormalizationSteps = Schedules.adaptiveRenormalization(totalSteps: totalSteps)
+        }
+        muonRenormalizationSet = Set(muonRenormalizationSteps)
     }
 
     // MARK: Length
@@ -72,6 +82,9 @@ public struct RunPlan: Sendable {
         return Schedules.lookaheadDecay(step: step, totalSteps: totalSteps)
     }
 
+    /// Whether Muon renormalises the filters before the update of 0-based step `step` (Muon's t = step + 1).
+    public func muonRenormalizes(step: Int) -> Bool { muonRenormalizationSet.contains(step + 1) }
+
     // MARK: Proxy filtering (airbench96_faster)
 
     /// Whether the proxy trains at 0-based step `step` (it scores every batch; it trains on every
@@ -98,8 +111,22 @@ public struct RunPlan: Sendable {
     /// without mirrored views (SVHN) 1, 1 or 3.
     public func ttaViews(mirror: Bool = true) -> Int { TTA.views(level: hyperparameters.ttaLevel, mirror: mirror).count }
 
+    /// hiverge's selective TTA: how many of `testImages` get the level's views (`TTA.selectedCount`: 2,500 of
+    /// 10,000 at 0.25); nil when every image gets them (`ttaSelect` 1, the paper's TTA).
+    public func ttaSelected(testImages: Int) -> Int? {
+        TTA.selectedCount(fraction: hyperparameters.ttaSelect, testImages: testImages)
+    }
+
+    /// Image forward passes of the final evaluation: every view of every image, or with selective TTA the plain
+    /// view of every image and the views of those selected (hiverge: 10,000 + 6 · 2,500 = 25,000).
+    public func ttaForwards(testImages: Int, mirror: Bool = true) -> Int {
+        guard let selected = ttaSelected(testImages: testImages) else { return ttaViews(mirror: mirror) * testImages }
+        return testImages + ttaViews(mirror: mirror) * selected
+    }
+
     /// What the run costs, counted as the family's scripts count it (spec D.2): 3 forward passes per trained
-    /// example, the proxy's scoring of every batch and its training steps, one forward pass per TTA view.
+    /// example, the proxy's scoring of every batch and its training steps, one forward pass per TTA forward
+    /// (`ttaForwards`).
     public func cost(testImages: Int = 10_000, classes: Int = 10, mirror: Bool = true) -> RunCost {
         let h = hyperparameters
         let forward = h.networkSpec(classes: classes).referenceForwardFLOPsPerImage
@@ -111,16 +138,16 @@ public struct RunPlan: Sendable {
         }
         return RunCost(steps: totalSteps, examplesPerStep: examplesPerStep, forwardFLOPsPerImage: forward,
                        trainingFLOPs: 3 * forward * Double(totalSteps * examplesPerStep), proxyFLOPs: proxyFLOPs,
-                       evaluationFLOPs: forward * Double(ttaViews(mirror: mirror) * testImages))
+                       evaluationFLOPs: forward * Double(ttaForwards(testImages: testImages, mirror: mirror)))
     }
 
     /// A whole run's time from measured pieces (`airbench bench`): `stepSeconds` per training step, the proxy's
     /// `proxyScoringSeconds` per scoring-only step and `proxyStepSeconds` per scoring-and-training step, and
-    /// `evaluationSecondsPerView` per test image and view.
+    /// `evaluationSecondsPerView` per image forward of the final evaluation (`ttaForwards`).
     public func timeEstimate(stepSeconds: Double, proxyScoringSeconds: Double = 0, proxyStepSeconds: Double = 0,
                              evaluationSecondsPerView: Double, testImages: Int = 10_000, mirror: Bool = true) -> RunTimeEstimate {
         let proxy = proxyScoringSeconds * Double(totalSteps - proxyUpdates) + proxyStepSeconds * Double(proxyUpdates)
-        let evaluation = evaluationSecondsPerView * Double(ttaViews(mirror: mirror) * testImages)
+        let evaluation = evaluationSecondsPerView * Double(ttaForwards(testImages: testImages, mirror: mirror))
         return RunTimeEstimate(epochSeconds: stepSeconds * Double(stepsPerEpoch), proxySeconds: proxy,
                                evaluationSeconds: evaluation, totalSeconds: stepSeconds * Double(totalSteps) + proxy + evaluation)
     }

@@ -38,5 +38,18 @@ public enum Schedules {
         (0...totalSteps).map { lookaheadDecay(step: $0, totalSteps: totalSteps) }
     }
 
+    /// hiverge's adaptive renormalisation of Muon's weights (`airbench-hiverge.md` §4.3): the 1-based steps
+    /// t = 1…total at which t − t_last ≥ 2 + ⌊15t/total⌋, t_last being the previous such step (0 before the
+    /// first). The interval grows from 2 to 17; for 243 steps: 37 of them, 2, 4, …, 230.
+    public static func adaptiveRenormalization(totalSteps: Int) -> [Int] {
+        guard totalSteps > 0 else { return [] }
+        var steps = [Int](), last = 0
+        for t in 1...totalSteps where t - last >= 2 + 15 * t / totalSteps {
+            steps.append(t)
+            last = t
+        }
+        return steps
+    }
+
     private static func pow3(_ x: Double) -> Double { x * x * x }
 }

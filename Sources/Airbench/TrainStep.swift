@@ -33,7 +33,8 @@ public final class TrainStep: @unchecked Sendable {
         workspace = network.makeWorkspace(batch: batch)
         gradients = StateBuffer(layout: network.state.layout)
         let muon = h.filterOptimizer == .muon
-            ? Muon(layout: network.state.layout, learningRate: h.muonLearningRate, momentum: h.muonMomentum) : nil
+            ? Muon(layout: network.state.layout, learningRate: h.muonLearningRate, momentum: h.muonMomentum,
+                   coefficients: h.muonCoefficients, weightDecay: h.muonWeightDecay) : nil
         let muonTrains: (StateEntry) -> Bool = muon == nil ? { _ in false } : { Muon.trains($0) }
         optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h, skip: muonTrains)
         self.muon = muon
@@ -97,7 +98,8 @@ public final class TrainStep: @unchecked Sendable {
         let factor = schedule.scheduleFactor(step: stepsDone)
         optimizer.step(state: network.state, gradients: gradients, scheduleFactor: factor,
                        whitenBiasFactor: schedule.whitenBiasFactor(step: stepsDone), whitenBiasTrainable: whitenBiasTrainable)
-        muon?.step(state: network.state, gradients: gradients, scheduleFactor: factor)
+        muon?.step(state: network.state, gradients: gradients, scheduleFactor: factor,
+                   renormalize: schedule.muonRenormalizes(step: stepsDone))
         stepsDone += 1
         if let lookahead, let decay = schedule.lookaheadDecay(afterStep: stepsDone) {
             lookahead.update(state: network.state, decay: decay)
@@ -122,19 +124,25 @@ public protocol StepSchedule {
     func whitenBiasFactor(step: Int) -> Double?
     /// The decay Lookahead syncs with after the 1-based step `step`, or nil when no sync is due then.
     func lookaheadDecay(afterStep step: Int) -> Double?
+    /// Whether Muon renormalises the filters before the update of 0-based step `step`.
+    func muonRenormalizes(step: Int) -> Bool
 }
 
 extension RunPlan: StepSchedule {}
 
 /// A schedule given step by step: fixture tests replay PyTorch's, `airbench bench` times steps at one factor.
-/// The whitening bias follows the main factor; Lookahead, if given, syncs with one decay every `interval` steps.
+/// The whitening bias follows the main factor; Lookahead, if given, syncs with one decay every `interval` steps;
+/// Muon renormalises at the 0-based steps `renormalize` says (every step by default, as airbench94_muon).
 public struct GivenSchedule: StepSchedule {
     public var factor: (Int) -> Double
     public var lookahead: (interval: Int, decay: Double)?
+    public var renormalize: (Int) -> Bool
 
-    public init(factor: @escaping (Int) -> Double, lookahead: (interval: Int, decay: Double)? = nil) {
+    public init(factor: @escaping (Int) -> Double, lookahead: (interval: Int, decay: Double)? = nil,
+                renormalize: @escaping (Int) -> Bool = { _ in true }) {
         self.factor = factor
         self.lookahead = lookahead
+        self.renormalize = renormalize
     }
 
     public func scheduleFactor(step: Int) -> Double { factor(step) }
@@ -143,4 +151,5 @@ public struct GivenSchedule: StepSchedule {
         guard let lookahead, step % lookahead.interval == 0 else { return nil }
         return lookahead.decay
     }
+    public func muonRenormalizes(step: Int) -> Bool { renormalize(step) }
 }

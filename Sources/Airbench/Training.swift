@@ -47,29 +47,40 @@ public struct StepProgress: Sendable, Equatable {
 public struct RunResult: Codable, Sendable {
     public var seed: UInt64
     public var validationAccuracy: Double
+    /// The accuracy the method reports: its TTA level's, or with selective TTA (hiverge) the selective one.
     public var ttaValidationAccuracy: Double
+    /// With selective TTA, the accuracy of the TTA level's weighted views on every image, from the same network
+    /// (computed after the clock stops); nil otherwise.
+    public var fullTTAValidationAccuracy: Double?
     public var timeSeconds: Double
     public var epochs: [EpochRecord]
-    /// The trained network's test logits (count × classes) at TTA levels 0 through the method's level, from the
-    /// one timed final evaluation (each level's views are among the highest level's). Not written to logs.
+    /// The trained network's test logits (count × classes) at TTA levels 0 through the method's level (each
+    /// level's views are among the highest level's). Not written to logs.
     public var finalLogits: [[Float]] = []
+    /// Selective TTA's choice and logits (hiverge), nil without it. Not written to logs.
+    public var selectiveTTA: SelectiveTTA?
 
-    enum CodingKeys: String, CodingKey { case seed, validationAccuracy, ttaValidationAccuracy, timeSeconds, epochs }
+    enum CodingKeys: String, CodingKey {
+        case seed, validationAccuracy, ttaValidationAccuracy, fullTTAValidationAccuracy, timeSeconds, epochs
+    }
 
     /// The result of a run whose epochs gave `records` and whose final evaluation gave `finalLogits` (levels
-    /// 0...ttaLevel): the final row (the TTA accuracy; the last epoch's accuracy without TTA, or level 0's
-    /// when the epochs were not evaluated) is appended to the epochs.
-    init(seed: UInt64, records: [EpochRecord], finalLogits: [[Float]], labels: [UInt8], network: Network, ttaLevel: Int,
-         timeSeconds: Double) {
-        let tta = network.accuracy(logits: finalLogits[ttaLevel], labels: labels)
+    /// 0...ttaLevel) and `selectiveTTA`: the final row (the reported TTA accuracy; the last epoch's accuracy
+    /// without TTA, or level 0's when the epochs were not evaluated) is appended to the epochs.
+    init(seed: UInt64, records: [EpochRecord], finalLogits: [[Float]], selectiveTTA: SelectiveTTA?, labels: [UInt8],
+         network: Network, ttaLevel: Int, timeSeconds: Double) {
+        let full = network.accuracy(logits: finalLogits[ttaLevel], labels: labels)
+        let tta = selectiveTTA.map { network.accuracy(logits: $0.logits, labels: labels) } ?? full
         let validation = records.last?.validationAccuracy ?? network.accuracy(logits: finalLogits[0], labels: labels)
         self.seed = seed
         validationAccuracy = validation
         ttaValidationAccuracy = tta
+        fullTTAValidationAccuracy = selectiveTTA == nil ? nil : full
         self.timeSeconds = timeSeconds
         epochs = records + [EpochRecord(epoch: nil, validationAccuracy: validation, ttaValidationAccuracy: tta,
                                         timeSeconds: timeSeconds)]
         self.finalLogits = finalLogits
+        self.selectiveTTA = selectiveTTA
     }
 }
 
@@ -102,7 +113,8 @@ struct RunClock {
 /// step. `convolution` chooses how the 3×3 convolutions compute (see `ConvolutionAlgorithm`).
 ///
 /// Timing (the paper's Section 2): the whitening initialisation, the proxy's pass (airbench96_faster), every
-/// training step and the final TTA evaluation; not the per-epoch evaluations.
+/// training step and the final TTA evaluation (with selective TTA: the plain view and the selected images'
+/// views); not the per-epoch evaluations, nor the full TTA that selective TTA is reported beside.
 public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparameters(), seed: UInt64 = 0,
                   convolution: ConvolutionAlgorithm = .auto, evaluateEachEpoch: Bool = true,
                   stepDone: (StepProgress) -> Void = { _ in },
@@ -136,10 +148,18 @@ public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparam
         progress(record)
     }
     clock.start()
-    let finalLogits = network.inferLevels(Array(0...h.ttaLevel), testImages, mirror: data.mirrorable)
+    let selecting = plan.ttaSelected(testImages: data.test.count)
+    var finalLogits = network.inferLevels(selecting == nil ? Array(0...h.ttaLevel) : [0], testImages, mirror: data.mirrorable)
+    let selective = selecting.map {
+        network.selectiveTTA(plainLogits: finalLogits[0], images: testImages, selecting: $0, level: h.ttaLevel,
+                             mirror: data.mirrorable)
+    }
     clock.stop()
-    let result = RunResult(seed: seed, records: records, finalLogits: finalLogits, labels: data.test.labels, network: network,
-                           ttaLevel: h.ttaLevel, timeSeconds: clock.total)
+    if selective != nil && h.ttaLevel > 0 {  // the full TTA beside the selective one, untimed
+        finalLogits += network.inferLevels(Array(1...h.ttaLevel), testImages, mirror: data.mirrorable)
+    }
+    let result = RunResult(seed: seed, records: records, finalLogits: finalLogits, selectiveTTA: selective,
+                           labels: data.test.labels, network: network, ttaLevel: h.ttaLevel, timeSeconds: clock.total)
     progress(result.epochs.last!)
     return (network, result)
 }

@@ -134,6 +134,7 @@ extension ConvolutionAlgorithm: ExpressibleByArgument {}
 extension DatasetName: ExpressibleByArgument {}
 extension CIFAR100Labels: ExpressibleByArgument {}
 extension KernelPrecision: ExpressibleByArgument {}
+extension Activation: ExpressibleByArgument {}
 
 extension KernelPath: ExpressibleByArgument {
     /// The name `--kernel-path` takes.

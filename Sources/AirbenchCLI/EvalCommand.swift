@@ -11,16 +11,35 @@ struct EvalCommand: ParsableCommand {
         discussion: """
             The data set is the one the model file records (models saved by `airbench train`), else --dataset, \
             else CIFAR-10; the model's class count must match it. Images are normalised with that data set's \
-            statistics, and SVHN's test-time augmentation leaves out the mirrored views, as in training.
+            statistics, and SVHN's test-time augmentation leaves out the mirrored views, as in training. A model \
+            of a method with selective TTA (airbench94_hiverge: the model records its `tta_select`) reports it \
+            beside the full TTA; --tta-select overrides it.
             """)
 
     @OptionGroup var runtime: RuntimeOptions
     @Option(help: ArgumentHelp("Model written by train --save-model (or a reference script's state_dict as safetensors).", valueName: "file.safetensors"))
     var model: String
     @Option(help: "TTA level: 0 none, 1 mirror, 2 mirror + translate.") var tta = 2
+    @Option(help: ArgumentHelp(
+        "Selective TTA: the fraction of test images, the least confident, that get the level's views (equal weights); 1 = all, weighted. Default: the model's recorded tta_select, else 1.",
+        valueName: "fraction"))
+    var ttaSelect: Double?
 
     func validate() throws {
         if !(0...2).contains(tta) { throw ValidationError("--tta must be 0, 1 or 2, got \(tta)") }
+        if let ttaSelect, !(ttaSelect > 0 && ttaSelect <= 1) {
+            throw ValidationError("--tta-select must be in (0, 1], got \(ttaSelect)")
+        }
+    }
+
+    /// The selective-TTA fraction: the option, else the model's record (checked like the option), else 1.
+    func selectFraction(_ file: SafetensorsFile) throws -> Double {
+        if let ttaSelect { return ttaSelect }
+        guard let recorded = file.metadata["tta_select"] else { return 1 }
+        guard let fraction = Double(recorded), fraction > 0, fraction <= 1 else {
+            throw CLIError("\(model): its metadata tta_select '\(recorded)' is not a fraction in (0, 1]")
+        }
+        return fraction
     }
 
     func run() throws {
@@ -35,17 +54,27 @@ struct EvalCommand: ParsableCommand {
             guard network.classes == selection.classCount else {
                 throw CLIError("\(model) has \(network.classes) outputs, but \(selection) has \(selection.classCount) classes")
             }
+            let fraction = try selectFraction(file)
             let data = try runtime.loadData(selection)
             let images = CifarLoader.normalizedImages(data.test, normalization: data.normalization)
+            let selecting = TTA.selectedCount(fraction: fraction, testImages: data.test.count)
             let start = ContinuousClock.now
-            let accuracy = images.withUnsafeBufferPointer {
-                network.evaluate(images: $0.baseAddress!, labels: data.test.labels, ttaLevel: tta, mirror: data.mirrorable)
+            let logits = network.inferLevels(selecting == nil ? [tta] : [0, tta], images, mirror: data.mirrorable)
+            let selective = selecting.map {
+                network.selectiveTTA(plainLogits: logits[0], images: images, selecting: $0, level: tta, mirror: data.mirrorable)
             }
             let elapsed = ContinuousClock.now - start
+            let accuracy = { network.accuracy(logits: $0, labels: data.test.labels) }
             print("\(kernelConfiguration); 3×3 convolutions (--convolution \(runtime.kernel.convolution)): \(network.convolutionPlan)")
-            print(String(format: "test accuracy (TTA level %d): %.4f   [%@, %@, %d images, widths %@, %.1f s]", tta, accuracy,
-                         network.spec.name, selection.description, data.test.count,
-                         network.spec.groups.map { String($0.width) }.joined(separator: ","), elapsed.seconds))
+            let details = String(format: "[%@, %@, %d images, widths %@, %.1f s]", network.spec.name, selection.description,
+                                 data.test.count, network.spec.groups.map { String($0.width) }.joined(separator: ","), elapsed.seconds)
+            if let selective {
+                print(String(format: "test accuracy (selective TTA: the %d least confident of %d get the level-%d views): %.4f; "
+                             + "full TTA level %d: %.4f; no TTA: %.4f   %@", selective.selected.count, data.test.count, tta,
+                             accuracy(selective.logits), tta, accuracy(logits[logits.count - 1]), accuracy(logits[0]), details))
+            } else {
+                print(String(format: "test accuracy (TTA level %d): %.4f   %@", tta, accuracy(logits[0]), details))
+            }
         }
     }
 }

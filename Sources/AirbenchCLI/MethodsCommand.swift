@@ -42,7 +42,9 @@ struct MethodsCommand: ParsableCommand {
         let h = method.hyperparameters, plan = RunPlan(h, trainImages: 50_000), cost = plan.cost(), spec = h.networkSpec()
         let sgd = plan.rates
         var lines = ["\(method.name): \(method.summary)", "  published: \(method.published)"]
-        let group = "\(h.convsPerGroup) convs" + (h.residual ? ", residual (GELU \(h.activationAfterAdd ? "after" : "before") the add)" : "")
+        let activation = h.groupActivation.name
+        let group = "\(h.convsPerGroup) convs, \(activation)"
+            + (h.residual ? ", residual (\(activation) \(h.activationAfterAdd ? "after" : "before") the add)" : "")
         lines.append("  network: widths \(h.widths.array.map(String.init).joined(separator: "/")), \(group), "
                      + "head × \(h.scalingFactor.map { String(format: "%.4g", $0) } ?? "1/\(h.widths.block3)"), "
                      + String(format: "%.2fM parameters", Double(spec.parameterCount) / 1e6))
@@ -53,7 +55,10 @@ struct MethodsCommand: ParsableCommand {
             + "(decoupled, per 1,024 examples; PyTorch lr \(format(sgd.weights)), BN biases \(format(sgd.normBiases)), "
             + "whitening bias \(format(sgd.whitenBias)), decay \(format(sgd.decayPerStep)) per step)"
         if h.filterOptimizer == .muon {
-            optimizer += "; Muon on the filters lr \(format(h.muonLearningRate)) momentum \(format(h.muonMomentum))"
+            optimizer += "; Muon on the filters lr \(format(h.muonLearningRate)) momentum \(format(h.muonMomentum)), "
+                + "\(h.muonCoefficients.rawValue)'s Newton–Schulz coefficients, renormalised "
+                + (h.muonRenormalization == .everyStep ? "every step" : "at \(plan.muonRenormalizationSteps.count) adaptive steps")
+                + (h.muonWeightDecay > 0 ? ", decoupled weight decay \(format(h.muonWeightDecay))" : "")
         }
         lines.append(optimizer)
         let schedule = h.schedulePeak == 0 ? "linear from \(format(h.scheduleStart)) to \(format(h.scheduleEnd))"
@@ -62,8 +67,12 @@ struct MethodsCommand: ParsableCommand {
                      + "whitening bias \(h.whitenBiasEpochs.map { "trains \(format($0)) epochs" } ?? "never frozen")"
                      + (h.whitenBiasSchedule == .linearToFreeze ? " on its own linear decay" : "")
                      + "; Lookahead \(h.lookahead ? "every \(h.lookaheadInterval) steps" : "off")")
-        lines.append("  data: flip \(h.flip.rawValue), translate \(h.translate), cutout \(h.cutout), order \(h.order.rawValue); "
-                     + "BatchNorm momentum \(format(h.batchNormMomentum)) (PyTorch \(format(1 - h.batchNormMomentum))); TTA level \(h.ttaLevel)")
+        let jitter = h.brightnessJitter > 0 || h.contrastJitter > 0
+            ? ", brightness ±\(format(h.brightnessJitter)) contrast ±\(format(h.contrastJitter))" : ""
+        let selective = plan.ttaSelected(testImages: 10_000).map { " on the \($0) least confident of 10,000 (selective)" } ?? ""
+        lines.append("  data: flip \(h.flip.rawValue), translate \(h.translate), cutout \(h.cutout)\(jitter), order \(h.order.rawValue); "
+                     + "BatchNorm momentum \(format(h.batchNormMomentum)) (PyTorch \(format(1 - h.batchNormMomentum))); "
+                     + "TTA level \(h.ttaLevel)\(selective)")
         lines.append(String(format: "  FLOPs per run: %.3f PFLOPs (forward %.3f GFLOPs/image; training %.3f, proxy %.3f, TTA %.3f)",
                             cost.totalFLOPs / 1e15, cost.forwardFLOPsPerImage / 1e9, cost.trainingFLOPs / 1e15,
                             cost.proxyFLOPs / 1e15, cost.evaluationFLOPs / 1e15))

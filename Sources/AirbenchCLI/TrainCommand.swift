@@ -95,11 +95,19 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
         }
         let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
         print(String(format: "Mean: %.4f    Std: %.4f", mean, std))
+        if let selected = RunPlan(h, trainImages: data.train.count).ttaSelected(testImages: data.test.count) {
+            let (fullMean, fullStd) = meanAndStd(results.compactMap(\.fullTTAValidationAccuracy))
+            print(String(format: "tta_val_acc is selective TTA: the %d least confident of %d test images get the level-%d views (equal weights). "
+                         + "Full TTA (every image, weighted views): Mean: %.4f    Std: %.4f", selected, data.test.count, h.ttaLevel,
+                         fullMean, fullStd))
+        }
         if let saveModel = options.saveModel, let network {
+            // Selective TTA is recorded for `eval` when the run has it (absent: every image gets the views).
+            let selective = h.ttaSelect < 1 ? ["tta_select": String(h.ttaSelect)] : [:]
             try network.save(to: URL(fileURLWithPath: saveModel),
                              metadata: network.specMetadata.merging(data.metadata) { $1 }.merging([
                                  "method": h.method, "seed": String(options.seed + UInt64(options.runs - 1)),
-                             ]) { $1 })
+                             ]) { $1 }.merging(selective) { $1 })
             print("saved model to \(saveModel)")
         }
         if let log = options.log { print("wrote log to \(log)") }

@@ -1,5 +1,6 @@
 import Airbench
 import AirbenchData
+import AirbenchKernels
 import ArgumentParser
 import Foundation
 
@@ -13,6 +14,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Block widths, comma-separated (e.g. 64,256,256).") var widths: String?
     @Option(help: "Train on the first N training images only.") var trainLimit: Int?
     @Option(help: "TTA level of the final evaluation: 0 none, 1 mirror, 2 mirror + translate.") var tta: Int?
+    @Option(help: ArgumentHelp(
+        "Selective TTA (hiverge): the fraction of test images, the least confident, that get the TTA level's views (equal weights); 1 = all, weighted (the paper's TTA).",
+        valueName: "fraction"))
+    var ttaSelect: Double?
     @Option(help: "Learning rate per 1,024 examples (decoupled).") var lr: Double?
     @Option(help: "Weight decay per 1,024 examples (decoupled).") var weightDecay: Double?
     @Option(help: "Learning-rate multiplier of the BatchNorm biases (the paper's scalebias; 1 turns it off).")
@@ -20,6 +25,12 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Flip augmentation: alternating, random or none.") var flip: String?
     @Option(help: "Random translation in pixels.") var translate: Int?
     @Option(help: "Cutout square size in pixels (0 = off).") var cutout: Int?
+    @Option(help: "Brightness jitter (hiverge): each image each epoch is shifted by b ~ U(±X) in normalised units (0 = off).")
+    var brightness: Double?
+    @Option(help: "Contrast jitter (hiverge): each image each epoch is scaled by k ~ U(1 ± X) about the mean colour, after the shift (0 = off, below 1).")
+    var contrast: Double?
+    @Option(help: "Activation inside the ConvGroups: gelu or silu (hiverge). The one after the whitening layer stays GELU.")
+    var activation: Activation?
     @Option(help: "Order of the training images each epoch: reshuffle, replacement (with replacement), fixed (one permutation kept) or sequential.")
     var order: String?
     @Flag(help: "Keep the training set in stored order (the same as --order sequential).") var noShuffle = false
@@ -80,12 +91,16 @@ struct TrainingOptions: ParsableArguments {
         if let batchSize { h.batchSize = batchSize }
         if let widths { h.widths = try Self.parseWidths(widths) }
         if let tta { h.ttaLevel = tta }
+        if let ttaSelect { h.ttaSelect = ttaSelect }
         if let lr { h.learningRate = lr }
         if let weightDecay { h.weightDecay = weightDecay }
         if let biasScaler { h.biasScaler = biasScaler }
         if let flip { h.flip = FlipMode(rawValue: flip)! }
         if let translate { h.translate = translate }
         if let cutout { h.cutout = cutout }
+        if let brightness { h.brightnessJitter = brightness }
+        if let contrast { h.contrastJitter = contrast }
+        if let activation { h.groupActivation = activation }
         if noShuffle { h.order = .sequential }
         if let order { h.order = DataOrder(rawValue: order)! }
         if let whitenBiasEpochs { h.whitenBiasEpochs = whitenBiasEpochs == "never" ? nil : Double(whitenBiasEpochs)! }
@@ -110,6 +125,8 @@ struct TrainingOptions: ParsableArguments {
             "ttaLevel": tta.map { "--tta \($0)" }, "learningRate": lr.map { "--lr \($0)" },
             "weightDecay": weightDecay.map { "--weight-decay \($0)" }, "biasScaler": biasScaler.map { "--bias-scaler \($0)" },
             "translate": translate.map { "--translate \($0)" }, "cutout": cutout.map { "--cutout \($0)" },
+            "ttaSelect": ttaSelect.map { "--tta-select \($0)" }, "brightnessJitter": brightness.map { "--brightness \($0)" },
+            "contrastJitter": contrast.map { "--contrast \($0)" },
             "whitenBiasEpochs": whitenBiasEpochs.map { "--whiten-bias-epochs \($0)" },
         ].merging(["widths.block1", "widths.block2", "widths.block3"].map { ($0, widths.map { "--widths \($0)" }) }) { $1 }
         // --set is applied last, so an assignment of the key (or of the object holding it) is what set it.

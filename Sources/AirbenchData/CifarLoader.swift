@@ -1,5 +1,6 @@
 /// The airbench data loader (the paper's `CifarLoader`, Listing 4): normalisation, alternating or
-/// random flip, reflection-padded random translation, optional cutout, shuffling and batching.
+/// random flip, reflection-padded random translation, optional brightness/contrast jitter (hiverge) and
+/// cutout, shuffling and batching.
 ///
 /// Images stay `UInt8`; each batch is normalised while it is copied out, through a 256-entry table
 /// per channel. The paper's first-epoch flip and reflection padding are not materialised either:
@@ -8,7 +9,8 @@
 ///
 /// Random draws, all from one `SeededGenerator(seed:)`, happen in `startEpoch()` in this order:
 /// first-epoch alternating flips (first epoch only), translations (dy then dx per image), random
-/// flips, cutout corners (row then column per image), then the shuffle permutation. The same seed
+/// flips, cutout corners (row then column per image), jitter (brightness then contrast per image),
+/// then the shuffle permutation. Each is drawn only when its augmentation is on. The same seed
 /// therefore gives bit-identical batches.
 ///
 /// Thread safety: `fillBatch` only reads, so different batches of one epoch may be filled on
@@ -50,6 +52,8 @@ public final class CifarLoader: @unchecked Sendable {
     private var shifts: [Int32]
     /// This epoch's cutout corner of each image: row, column interleaved.
     private var cutoutCorners: [Int32]
+    /// This epoch's brightness/contrast jitter of each image: shift b, scale k interleaved (empty when off).
+    private var jitter: [Float]
     /// This epoch's visiting order.
     private var visits: [Int]
 
@@ -102,6 +106,7 @@ public final class CifarLoader: @unchecked Sendable {
         epochFlips = [Bool](repeating: false, count: split.count)
         shifts = [Int32](repeating: 0, count: 2 * split.count)
         cutoutCorners = []
+        jitter = []
         visits = Array(0 ..< split.count)
     }
 
@@ -110,7 +115,13 @@ public final class CifarLoader: @unchecked Sendable {
         dropLast ? split.count / batchSize : (split.count + batchSize - 1) / batchSize
     }
 
-    /// Draws the next epoch's flips, translations, cutouts and order, and advances `epoch`.
+    /// This epoch's brightness/contrast jitter of image `image` (its index in `split`): x ← (x + shift)·scale;
+    /// (0, 1) when there is none.
+    public func brightnessContrast(image: Int) -> (shift: Float, scale: Float) {
+        jitter.isEmpty ? (0, 1) : (jitter[2 * image], jitter[2 * image + 1])
+    }
+
+    /// Draws the next epoch's flips, translations, cutouts, jitter and order, and advances `epoch`.
     public func startEpoch() {
         let count = split.count
         if epoch == 0 && augmentation.flip == .alternating {
@@ -133,6 +144,15 @@ public final class CifarLoader: @unchecked Sendable {
         let cutout = augmentation.cutout
         if cutout > 0 {
             cutoutCorners = (0 ..< 2 * count).map { _ in Int32(generator.int(below: Self.side - cutout + 1)) }
+        }
+        if augmentation.jitters {
+            let brightness = Float(augmentation.brightness), contrast = Float(augmentation.contrast)
+            jitter = []
+            jitter.reserveCapacity(2 * count)
+            for _ in 0 ..< count {
+                jitter.append((2 * generator.uniformFloat() - 1) * brightness)
+                jitter.append(1 + (2 * generator.uniformFloat() - 1) * contrast)
+            }
         }
         switch order {
         case .reshuffle: visits = generator.permutation(count: count)
@@ -220,7 +240,7 @@ public final class CifarLoader: @unchecked Sendable {
         }
     }
 
-    /// Copies one image through the epoch's translation, flips and cutout.
+    /// Copies one image through the epoch's translation, flips, jitter and cutout.
     ///
     /// Output pixel (y, x) of the paper's pipeline is the padded, first-epoch-flipped image at
     /// (r + dy + y, r + dx + x'), where x' = 31 − x when this epoch flips. Reflection padding maps
@@ -256,6 +276,10 @@ public final class CifarLoader: @unchecked Sendable {
                     destination += 3
                 }
             }
+        }
+        if !jitter.isEmpty {
+            Augmentation.brightnessContrast(output, count: Self.floatsPerImage, shift: jitter[2 * image],
+                                            scale: jitter[2 * image + 1])
         }
         let cutout = augmentation.cutout
         if cutout > 0 {

@@ -1,15 +1,35 @@
 import _AirbenchSIMD
 
-/// GELU with the exact (erf) normal CDF, as PyTorch's `nn.GELU()`.
-public enum GELU {
-    /// y = x·Φ(x); y may alias x.
-    public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        ab_gelu_forward(x, y, count)
+/// The activation functions of the family: exact GELU, x·Φ(x) with the erf normal CDF (PyTorch's `nn.GELU()`,
+/// every airbench network), and SiLU, x·σ(x) (PyTorch's `nn.SiLU()`, inside hiverge's ConvGroups).
+public enum Activation: String, Sendable, Equatable, Codable, CaseIterable {
+    case gelu
+    case silu
+
+    /// As papers write it: GELU, SiLU.
+    public var name: String {
+        switch self {
+        case .gelu: "GELU"
+        case .silu: "SiLU"
+        }
     }
-    /// dx = dy·GELU'(x), overwritten; dx may alias dy.
-    public static func backward(_ x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                                gradInput: UnsafeMutablePointer<Float>, count: Int) {
-        ab_gelu_backward(x, gradOutput, gradInput, count)
+
+    var kernel: ab_activation {
+        switch self {
+        case .gelu: AB_ACTIVATION_GELU
+        case .silu: AB_ACTIVATION_SILU
+        }
+    }
+
+    /// y = f(x); y may alias x.
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        ab_activation_forward(kernel, x, y, count)
+    }
+
+    /// dx = dy·f′(x), overwritten; dx may alias dy.
+    public func backward(_ x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                         gradInput: UnsafeMutablePointer<Float>, count: Int) {
+        ab_activation_backward(kernel, x, gradOutput, gradInput, count)
     }
 }
 
@@ -22,18 +42,19 @@ public enum ChannelOps {
         return (sum, squares)
     }
 
-    /// y = x·scale[c] + shift[c], then GELU when `gelu`. y may alias x.
+    /// y = x·scale[c] + shift[c], then `activation` (none when nil). y may alias x.
     public static func affine(_ x: UnsafePointer<Float>, rows: Int, channels: Int, scale: [Float], shift: [Float],
-                              gelu: Bool, output: UnsafeMutablePointer<Float>) {
-        ab_affine_gelu(x, rows, Int32(channels), scale, shift, gelu ? 1 : 0, output)
+                              activation: Activation?, output: UnsafeMutablePointer<Float>) {
+        ab_affine_activation(x, rows, Int32(channels), scale, shift, activation?.kernel ?? AB_ACTIVATION_NONE, output)
     }
 
-    /// dz = dy·GELU'(x·scale + shift) (dz may alias dy); returns per-channel (Σdz, Σdz·x).
-    public static func affineGELUBackward(_ x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, rows: Int,
-                                          channels: Int, scale: [Float], shift: [Float],
-                                          gradAffine: UnsafeMutablePointer<Float>) -> (sum: [Double], dotInput: [Double]) {
+    /// dz = dy·f′(x·scale + shift) for the activation f (dz may alias dy); returns per-channel (Σdz, Σdz·x).
+    public static func affineActivationBackward(_ x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, rows: Int,
+                                                channels: Int, scale: [Float], shift: [Float], activation: Activation,
+                                                gradAffine: UnsafeMutablePointer<Float>) -> (sum: [Double], dotInput: [Double]) {
         var sum = [Double](repeating: 0, count: channels), dot = sum
-        ab_affine_gelu_backward(x, gradOutput, rows, Int32(channels), scale, shift, gradAffine, &sum, &dot)
+        ab_affine_activation_backward(x, gradOutput, rows, Int32(channels), scale, shift, activation.kernel, gradAffine,
+                                      &sum, &dot)
         return (sum, dot)
     }
 

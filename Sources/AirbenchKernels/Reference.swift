@@ -78,6 +78,29 @@ public enum Reference {
         normalCDF(x) + x * exp(-0.5 * x * x) / (2 * Double.pi).squareRoot()
     }
 
+    /// σ(x) = 1/(1 + e^{−x}).
+    public static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+    /// SiLU(x) = x·σ(x).
+    public static func silu(_ x: Double) -> Double { x * sigmoid(x) }
+    /// SiLU'(x) = σ(x)·(1 + x·(1 − σ(x))).
+    public static func siluDerivative(_ x: Double) -> Double { sigmoid(x) * (1 + x * (1 - sigmoid(x))) }
+
+    /// f(x) for the activation f.
+    public static func activation(_ f: Activation, _ x: Double) -> Double {
+        switch f {
+        case .gelu: gelu(x)
+        case .silu: silu(x)
+        }
+    }
+
+    /// f′(x) for the activation f.
+    public static func activationDerivative(_ f: Activation, _ x: Double) -> Double {
+        switch f {
+        case .gelu: geluDerivative(x)
+        case .silu: siluDerivative(x)
+        }
+    }
+
     /// k×k max-pool, stride k, floor; the first maximum in scan order wins.
     public static func maxPool(_ x: [Float], batch: Int, height: Int, width: Int, channels: Int, kernel k: Int)
         -> (output: [Float], argmax: [Int]) {
@@ -104,15 +127,16 @@ public enum Reference {
         return (output, argmax)
     }
 
-    /// Training-mode BatchNorm (weight 1, learnable bias) followed by GELU, per channel over all rows:
-    /// y = GELU((x − mean)/√(var + eps) + bias) with the biased batch variance.
-    public static func batchNormGELU(_ x: [Float], rows: Int, channels: Int, bias: [Float], eps: Double) -> [Float] {
+    /// Training-mode BatchNorm (weight 1, learnable bias) followed by the activation f, per channel over all rows:
+    /// y = f((x − mean)/√(var + eps) + bias) with the biased batch variance.
+    public static func batchNormActivation(_ x: [Float], rows: Int, channels: Int, bias: [Float], eps: Double,
+                                           activation f: Activation) -> [Float] {
         let (mean, variance) = meanVariance(x, rows: rows, channels: channels)
         var y = x
         for r in 0..<rows {
             for c in 0..<channels {
                 let z = (Double(x[r * channels + c]) - mean[c]) / (variance[c] + eps).squareRoot() + Double(bias[c])
-                y[r * channels + c] = Float(gelu(z))
+                y[r * channels + c] = Float(activation(f, z))
             }
         }
         return y

@@ -82,7 +82,7 @@ public struct StudyResults {
         let first = runs[0], h = first.hyperparameters, level = first.ttaLevel
         var ensemble: EnsembleStatistics?
         if runs.count >= 2, let labels {
-            let predictions = runs.compactMap { $0.predictedClasses(level: level) }
+            let predictions = runs.compactMap(\.ttaPredictedClasses)
             if predictions.count == runs.count {
                 ensemble = EnsembleStatistics(predictions: predictions, labels: labels, classes: runs[0].dataset?.classCount ?? 10)
             }

@@ -79,16 +79,22 @@ public struct Sweep {
             }
             let predictions = logits.map { network.predictions(logits: $0) }
             let accuracy = logits.map { network.accuracy(logits: $0, labels: data.test.labels) }
+            let selective = result.selectiveTTA.map {
+                SweepResult.Selective(fraction: h.ttaSelect, selected: $0.selected.count, accuracy: result.ttaValidationAccuracy,
+                                      predictions: Data(network.predictions(logits: $0.logits)).base64EncodedString())
+            }
             let formatter = ISO8601DateFormatter()
             let record = SweepResult(
                 sweep: spec.name, configuration: run.configuration.name, seed: run.seed, method: h.method,
                 dataset: data.selection, hyperparameters: h, trainImages: data.train.count, testImages: data.test.count, accuracy: accuracy,
                 ttaLevel: h.ttaLevel, timeSeconds: result.timeSeconds,
-                predictions: predictions.map { Data($0).base64EncodedString() }, testLabelsSHA256: labelsHash,
+                predictions: predictions.map { Data($0).base64EncodedString() }, selectiveTTA: selective,
+                testLabelsSHA256: labelsHash,
                 programVersion: AirbenchVersion.current, machine: .current(convolution: convolution, plan: network.convolutionPlan),
                 startedAt: formatter.string(from: started), finishedAt: formatter.string(from: Date()))
             let published = try publish(record, as: run.fileName)
-            report(String(format: "    TTA %d: %.4f, no TTA: %.4f, %.1f s%@", h.ttaLevel, record.ttaAccuracy,
+            let tta = record.selectiveTTA.map { String(format: "selective TTA %d (%d images): %.4f, full ", h.ttaLevel, $0.selected, $0.accuracy) } ?? ""
+            report(String(format: "    %@TTA %d: %.4f, no TTA: %.4f, %.1f s%@", tta, h.ttaLevel, record.accuracy[h.ttaLevel],
                           record.plainAccuracy, record.timeSeconds, published ? "" : " (another task had finished it: kept theirs)"))
         }
     }

@@ -29,6 +29,9 @@ public struct SweepResult: Codable, Sendable, Equatable {
     public var timeSeconds: Double
     /// Predicted class of every test image at TTA levels 0, 1 and 2: one byte per image, base64.
     public var predictions: [String]
+    /// hiverge's selective TTA, the accuracy the configuration reports when it has one (`ttaSelect` < 1); absent
+    /// otherwise, and in results written before it existed.
+    public var selectiveTTA: Selective?
     /// SHA-256 (hex) of the test labels the predictions are scored against, so runs on other data are caught.
     public var testLabelsSHA256: String
     public var programVersion: String
@@ -62,14 +65,36 @@ public struct SweepResult: Codable, Sendable, Equatable {
         }
     }
 
-    /// The predicted classes at `level`.
-    public func predictedClasses(level: Int) -> [UInt8]? {
-        guard predictions.indices.contains(level), let data = Data(base64Encoded: predictions[level]) else { return nil }
-        return [UInt8](data)
+    /// Selective TTA's outcome: the least confident `selected` test images (a `fraction` of them) got the mean of
+    /// the level's views, the others their plain view.
+    public struct Selective: Codable, Sendable, Equatable {
+        public var fraction: Double
+        public var selected: Int
+        public var accuracy: Double
+        /// Predicted class of every test image: one byte per image, base64.
+        public var predictions: String
+
+        public init(fraction: Double, selected: Int, accuracy: Double, predictions: String) {
+            (self.fraction, self.selected, self.accuracy, self.predictions) = (fraction, selected, accuracy, predictions)
+        }
     }
 
-    /// The accuracy the configuration reports as TTA, and without TTA.
-    public var ttaAccuracy: Double { accuracy[ttaLevel] }
+    /// The predicted classes at `level`.
+    public func predictedClasses(level: Int) -> [UInt8]? {
+        guard predictions.indices.contains(level) else { return nil }
+        return Self.classes(predictions[level])
+    }
+
+    /// The predicted classes behind `ttaAccuracy`: the selective TTA's when there is one, else the TTA level's.
+    public var ttaPredictedClasses: [UInt8]? {
+        selectiveTTA.map { Self.classes($0.predictions) } ?? predictedClasses(level: ttaLevel)
+    }
+
+    static func classes(_ base64: String) -> [UInt8]? { Data(base64Encoded: base64).map { [UInt8]($0) } }
+
+    /// The accuracy the configuration reports as TTA (selective TTA's when it has one, else its level's), and
+    /// without TTA.
+    public var ttaAccuracy: Double { selectiveTTA?.accuracy ?? accuracy[ttaLevel] }
     public var plainAccuracy: Double { accuracy[0] }
 
     /// Reads and checks a result file.

@@ -1,4 +1,4 @@
-// The memory-bound layers: GELU, BatchNorm statistics and affine maps, max-pooling. Each loop is written once
+// The memory-bound layers: the activations (GELU, SiLU), BatchNorm statistics and affine maps, max-pooling. Each loop is written once
 // in plain C and compiled for each instruction-set path, the active path choosing the build (AB_ON_PATH,
 // internal.h).
 // Work is split by the pool into contiguous row ranges; reductions go over fixed chunks of REDUCE_ROWS rows
@@ -63,60 +63,101 @@ static inline void normal_cdf_pdf(float x, float *cdf, float *pdf) {
     *pdf = gaussian * 0.39894228040143268f;
 }
 
+// ---- SiLU pieces ------------------------------------------------------------------------------------------
+
+// σ(x) = 1/(1 + e^{−x}) and 1 − σ(x) = σ(−x), both from e = e^{−|x|} ∈ (0, 1] (no overflow, and the small one as
+// e/(1 + e), without cancellation), for SiLU(x) = x·σ(x) and SiLU'(x) = σ(x)·(1 + x·(1 − σ(x))).
+static inline void sigmoid_pair(float x, float *sigma, float *complement) {
+    float e = exp_nonpositive(-fabsf(x));
+    float large = 1.0f / (1.0f + e), small = e * large;
+    *sigma = x < 0 ? small : large;
+    *complement = x < 0 ? large : small;
+}
+
+// ---- the activations, one element at a time -------------------------------------------------------------
+
+static inline float gelu_value(float x) {
+    float cdf, pdf;
+    normal_cdf_pdf(x, &cdf, &pdf);
+    return x * cdf;
+}
+
+static inline float gelu_slope(float x) {
+    float cdf, pdf;
+    normal_cdf_pdf(x, &cdf, &pdf);
+    return cdf + x * pdf;
+}
+
+static inline float silu_value(float x) {
+    float sigma, complement;
+    sigmoid_pair(x, &sigma, &complement);
+    return x * sigma;
+}
+
+static inline float silu_slope(float x) {
+    float sigma, complement;
+    sigmoid_pair(x, &sigma, &complement);
+    return sigma * (1.0f + x * complement);
+}
+
 typedef struct {
+    ab_activation activation;
     const float *x, *dy;
     float *out;
     size_t count;
-} gelu_job;
+} activation_job;
 
-AB_PATH_LOOP void gelu_forward_range(const float *x, float *y, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        float cdf, pdf;
-        normal_cdf_pdf(x[i], &cdf, &pdf);
-        y[i] = x[i] * cdf;
+// The activation is chosen outside each loop, so that every loop vectorises for one function.
+AB_PATH_LOOP void activation_forward_range(ab_activation activation, const float *x, float *y, size_t count) {
+    if (activation == AB_ACTIVATION_SILU) {
+        for (size_t i = 0; i < count; i++) y[i] = silu_value(x[i]);
+    } else {
+        for (size_t i = 0; i < count; i++) y[i] = gelu_value(x[i]);
     }
 }
-AB_PATH_BUILDS(gelu_forward_range,
-            (const float *x, float *y, size_t count),
-            (x, y, count))
+AB_PATH_BUILDS(activation_forward_range,
+            (ab_activation activation, const float *x, float *y, size_t count),
+            (activation, x, y, count))
 
-AB_PATH_LOOP void gelu_backward_range(const float *x, const float *dy, float *dx, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        float cdf, pdf;
-        normal_cdf_pdf(x[i], &cdf, &pdf);
-        dx[i] = dy[i] * (cdf + x[i] * pdf);
+AB_PATH_LOOP void activation_backward_range(ab_activation activation, const float *x, const float *dy, float *dx,
+                                            size_t count) {
+    if (activation == AB_ACTIVATION_SILU) {
+        for (size_t i = 0; i < count; i++) dx[i] = dy[i] * silu_slope(x[i]);
+    } else {
+        for (size_t i = 0; i < count; i++) dx[i] = dy[i] * gelu_slope(x[i]);
     }
 }
-AB_PATH_BUILDS(gelu_backward_range,
-            (const float *x, const float *dy, float *dx, size_t count),
-            (x, dy, dx, count))
+AB_PATH_BUILDS(activation_backward_range,
+            (ab_activation activation, const float *x, const float *dy, float *dx, size_t count),
+            (activation, x, dy, dx, count))
 
-static void gelu_forward_part(void *context, int begin, int end, int thread) {
+static void activation_forward_part(void *context, int begin, int end, int thread) {
     (void)thread;
-    gelu_job *job = context;
+    activation_job *job = context;
     size_t first = (size_t)begin * ELEMENT_CHUNK, last = (size_t)end * ELEMENT_CHUNK;
     if (last > job->count) last = job->count;
-    AB_ON_PATH(gelu_forward_range)(job->x + first, job->out + first, last - first);
+    AB_ON_PATH(activation_forward_range)(job->activation, job->x + first, job->out + first, last - first);
 }
 
-static void gelu_backward_part(void *context, int begin, int end, int thread) {
+static void activation_backward_part(void *context, int begin, int end, int thread) {
     (void)thread;
-    gelu_job *job = context;
+    activation_job *job = context;
     size_t first = (size_t)begin * ELEMENT_CHUNK, last = (size_t)end * ELEMENT_CHUNK;
     if (last > job->count) last = job->count;
-    AB_ON_PATH(gelu_backward_range)(job->x + first, job->dy + first, job->out + first, last - first);
+    AB_ON_PATH(activation_backward_range)(job->activation, job->x + first, job->dy + first, job->out + first,
+                                          last - first);
 }
 
 static int chunks_of(size_t count, size_t chunk) { return (int)((count + chunk - 1) / chunk); }
 
-void ab_gelu_forward(const float *x, float *y, size_t count) {
-    gelu_job job = {x, NULL, y, count};
-    ab_parallel_for(chunks_of(count, ELEMENT_CHUNK), gelu_forward_part, &job);
+void ab_activation_forward(ab_activation activation, const float *x, float *y, size_t count) {
+    activation_job job = {activation, x, NULL, y, count};
+    ab_parallel_for(chunks_of(count, ELEMENT_CHUNK), activation_forward_part, &job);
 }
 
-void ab_gelu_backward(const float *x, const float *dy, float *dx, size_t count) {
-    gelu_job job = {x, dy, dx, count};
-    ab_parallel_for(chunks_of(count, ELEMENT_CHUNK), gelu_backward_part, &job);
+void ab_activation_backward(ab_activation activation, const float *x, const float *dy, float *dx, size_t count) {
+    activation_job job = {activation, x, dy, dx, count};
+    ab_parallel_for(chunks_of(count, ELEMENT_CHUNK), activation_backward_part, &job);
 }
 
 // ---- per-channel reductions --------------------------------------------------------------------------------
@@ -197,26 +238,31 @@ typedef struct {
     size_t rows;
     int channels;
     const float *scale, *shift;
-    int gelu;
+    ab_activation activation;
     float *out;
 } affine_job;
 
 AB_PATH_LOOP void affine_range(const float *x, size_t rows, int channels, const float *scale,
-                               const float *shift, int gelu, float *y) {
-    for (size_t r = 0; r < rows; r++)
-        for (int c = 0; c < channels; c++) {
-            float z = x[r * channels + c] * scale[c] + shift[c];
-            if (gelu) {
-                float cdf, pdf;
-                normal_cdf_pdf(z, &cdf, &pdf);
-                z = z * cdf;
-            }
-            y[r * channels + c] = z;
+                               const float *shift, ab_activation activation, float *y) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * channels;
+        float *yr = y + r * channels;
+        switch (activation) {
+        case AB_ACTIVATION_GELU:
+            for (int c = 0; c < channels; c++) yr[c] = gelu_value(xr[c] * scale[c] + shift[c]);
+            break;
+        case AB_ACTIVATION_SILU:
+            for (int c = 0; c < channels; c++) yr[c] = silu_value(xr[c] * scale[c] + shift[c]);
+            break;
+        default:
+            for (int c = 0; c < channels; c++) yr[c] = xr[c] * scale[c] + shift[c];
         }
+    }
 }
 AB_PATH_BUILDS(affine_range,
-            (const float *x, size_t rows, int channels, const float *scale, const float *shift, int gelu, float *y),
-            (x, rows, channels, scale, shift, gelu, y))
+            (const float *x, size_t rows, int channels, const float *scale, const float *shift,
+             ab_activation activation, float *y),
+            (x, rows, channels, scale, shift, activation, y))
 
 static void affine_part(void *context, int begin, int end, int thread) {
     (void)thread;
@@ -224,29 +270,30 @@ static void affine_part(void *context, int begin, int end, int thread) {
     size_t first = (size_t)begin * REDUCE_ROWS, last = (size_t)end * REDUCE_ROWS;
     if (last > job->rows) last = job->rows;
     size_t offset = first * job->channels;
-    AB_ON_PATH(affine_range)(job->x + offset, last - first, job->channels, job->scale, job->shift, job->gelu,
+    AB_ON_PATH(affine_range)(job->x + offset, last - first, job->channels, job->scale, job->shift, job->activation,
                              job->out + offset);
 }
 
-void ab_affine_gelu(const float *x, size_t rows, int channels, const float *scale, const float *shift, int gelu,
-                    float *y) {
-    affine_job job = {x, NULL, rows, channels, scale, shift, gelu, y};
+void ab_affine_activation(const float *x, size_t rows, int channels, const float *scale, const float *shift,
+                          ab_activation activation, float *y) {
+    affine_job job = {x, NULL, rows, channels, scale, shift, activation, y};
     ab_parallel_for(chunks_of(rows, REDUCE_ROWS), affine_part, &job);
 }
 
 // dz may be dy itself (the backward pass works in place); each element is read before it is written, which is
-// why the loop can be vectorised regardless (assume_safety).
-AB_PATH_LOOP void affine_gelu_backward_range(const float *x, const float *dy, size_t rows, int channels,
-                                             const float *scale, const float *shift, float *dz,
-                                             double *sum_dz, double *sum_dz_x) {
+// why the loops can be vectorised regardless (assume_safety). The activation is chosen per row, outside them.
+AB_PATH_LOOP void affine_activation_backward_range(const float *x, const float *dy, size_t rows, int channels,
+                                                   const float *scale, const float *shift, ab_activation activation,
+                                                   float *dz, double *sum_dz, double *sum_dz_x) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * channels, *dyr = dy + r * channels;
         float *dzr = dz + r * channels;
+        if (activation == AB_ACTIVATION_SILU) {
 #pragma clang loop vectorize(assume_safety)
-        for (int c = 0; c < channels; c++) {
-            float z = xr[c] * scale[c] + shift[c], cdf, pdf;
-            normal_cdf_pdf(z, &cdf, &pdf);
-            dzr[c] = dyr[c] * (cdf + z * pdf);
+            for (int c = 0; c < channels; c++) dzr[c] = dyr[c] * silu_slope(xr[c] * scale[c] + shift[c]);
+        } else {
+#pragma clang loop vectorize(assume_safety)
+            for (int c = 0; c < channels; c++) dzr[c] = dyr[c] * gelu_slope(xr[c] * scale[c] + shift[c]);
         }
         // A separate loop, so that both vectorise at full width (fp32 above, fp64 here).
 #pragma clang loop vectorize(assume_safety)
@@ -256,23 +303,25 @@ AB_PATH_LOOP void affine_gelu_backward_range(const float *x, const float *dy, si
         }
     }
 }
-AB_PATH_BUILDS(affine_gelu_backward_range,
+AB_PATH_BUILDS(affine_activation_backward_range,
             (const float *x, const float *dy, size_t rows, int channels, const float *scale, const float *shift,
-             float *dz, double *sum_dz, double *sum_dz_x),
-            (x, dy, rows, channels, scale, shift, dz, sum_dz, sum_dz_x))
+             ab_activation activation, float *dz, double *sum_dz, double *sum_dz_x),
+            (x, dy, rows, channels, scale, shift, activation, dz, sum_dz, sum_dz_x))
 
-static void affine_gelu_backward_chunk(const void *context, size_t first, size_t last, double *sum_dz,
-                                       double *sum_dz_x) {
+static void affine_activation_backward_chunk(const void *context, size_t first, size_t last, double *sum_dz,
+                                             double *sum_dz_x) {
     const affine_job *job = context;
     size_t offset = first * job->channels;
-    AB_ON_PATH(affine_gelu_backward_range)(job->x + offset, job->dy + offset, last - first, job->channels, job->scale,
-                                           job->shift, job->out + offset, sum_dz, sum_dz_x);
+    AB_ON_PATH(affine_activation_backward_range)(job->x + offset, job->dy + offset, last - first, job->channels,
+                                                 job->scale, job->shift, job->activation, job->out + offset, sum_dz,
+                                                 sum_dz_x);
 }
 
-void ab_affine_gelu_backward(const float *x, const float *dy, size_t rows, int channels, const float *scale,
-                             const float *shift, float *dz, double *sum_dz, double *sum_dz_x) {
-    affine_job job = {x, dy, rows, channels, scale, shift, 1, dz};
-    reduce_in_chunks(affine_gelu_backward_chunk, &job, rows, channels, sum_dz, sum_dz_x);
+void ab_affine_activation_backward(const float *x, const float *dy, size_t rows, int channels, const float *scale,
+                                   const float *shift, ab_activation activation, float *dz, double *sum_dz,
+                                   double *sum_dz_x) {
+    affine_job job = {x, dy, rows, channels, scale, shift, activation, dz};
+    reduce_in_chunks(affine_activation_backward_chunk, &job, rows, channels, sum_dz, sum_dz_x);
 }
 
 AB_PATH_LOOP void batchnorm_input_grad_range(const float *dz, const float *x, size_t rows, int channels,

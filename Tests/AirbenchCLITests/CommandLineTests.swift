@@ -237,11 +237,13 @@ final class CommandLineTests: XCTestCase {
     func testMethodsListsThePresets() throws {
         let list = try run(["methods"])
         XCTAssertEqual(list.status, 0, list.error)
-        for name in ["airbench93", "airbench94", "airbench94_muon", "airbench95", "airbench96", "airbench96_2024",
-                     "airbench96_faster"] {
+        for name in ["airbench93", "airbench94", "airbench94_hiverge", "airbench94_muon", "airbench95", "airbench96",
+                     "airbench96_2024", "airbench96_faster"] {
             XCTAssertTrue(list.output.contains(name + ":"), name)
         }
         XCTAssertTrue(list.output.contains("FLOPs per run: 0.360 PFLOPs"), list.output)
+        XCTAssertTrue(list.output.contains("FLOPs per run: 0.270 PFLOPs"), list.output)  // airbench94_hiverge
+        XCTAssertTrue(list.output.contains("TTA level 2 on the 2500 least confident of 10,000 (selective)"), list.output)
         XCTAssertTrue(list.output.contains("table5-svhn            Table 5: airbench96 on SVHN without Cutout, no flipping; paper 97.38%"),
                       list.output)
         let muon = try run(["methods", "airbench94_muon"])
@@ -273,6 +275,38 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(eval.status, 0, eval.error)
         XCTAssertTrue(eval.output.contains(String(format: "%.4f", logged)), "eval: \(eval.output) vs logged \(logged)")
         XCTAssertTrue(eval.output.contains("airbench94_muon"), eval.output)
+    }
+
+    /// airbench94_hiverge end to end at a tiny scale: the table's TTA is the selective one, the full TTA is
+    /// printed and logged beside it, the model records the method and its selective TTA, and `eval` reproduces
+    /// both from the file. Its options' mistakes name the flag.
+    func testTrainHivergeReportsSelectiveAndFullTTAAndEvalReproducesThem() throws {
+        for (flags, expected) in [(["--tta-select", "0"], "--tta-select 0.0"), (["--contrast", "1"], "--contrast 1.0"),
+                                  (["--brightness=-1"], "--brightness -1.0"), (["--activation", "relu"], "--activation")] {
+            let outcome = try run(["train", "airbench94_hiverge", "--data", folder.path, "--no-warmup"] + flags)
+            XCTAssertEqual(outcome.status, flags[0] == "--activation" ? 64 : 1, "\(flags)")
+            XCTAssertTrue(outcome.error.contains(expected), "\(flags): \(outcome.error)")
+        }
+        guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
+        let model = folder.appendingPathComponent("hiverge.safetensors"), log = folder.appendingPathComponent("hiverge.json")
+        let train = try run(["train", "airbench94_hiverge", "--train-limit", "2048", "--batch-size", "512", "--epochs", "1",
+                             "--widths", "8,16,16", "--tta", "1", "--no-warmup", "--no-epoch-eval", "--save-model", model.path,
+                             "--log", log.path])
+        XCTAssertEqual(train.status, 0, train.error)
+        XCTAssertTrue(train.output.contains("tta_val_acc is selective TTA: the 2500 least confident of 10000 test images get the level-1 views"),
+                      train.output)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
+        XCTAssertEqual((json["hyperparameters"] as? [String: Any])?["ttaSelect"] as? Double, 0.25)
+        let result = try XCTUnwrap((json["results"] as? [[String: Any]])?.first)
+        let selective = try XCTUnwrap(result["ttaValidationAccuracy"] as? Double)
+        let full = try XCTUnwrap(result["fullTTAValidationAccuracy"] as? Double)
+        XCTAssertTrue(train.output.contains(String(format: "Full TTA (every image, weighted views): Mean: %.4f", full)), train.output)
+        let eval = try run(["eval", "--model", model.path, "--tta", "1"])
+        XCTAssertEqual(eval.status, 0, eval.error)
+        XCTAssertTrue(eval.output.contains(String(format: "the 2500 least confident of 10000 get the level-1 views): %.4f; full TTA level 1: %.4f",
+                                                  selective, full)), "eval: \(eval.output) vs logged \(selective), \(full)")
+        let everything = try run(["eval", "--model", model.path, "--tta", "1", "--tta-select", "1"])
+        XCTAssertTrue(everything.output.contains(String(format: "test accuracy (TTA level 1): %.4f", full)), everything.output)
     }
 
     /// `bench --method` times that method's steps (Muon's optimizer, the proxy's passes) and estimates its run.

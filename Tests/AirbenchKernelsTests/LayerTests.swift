@@ -2,27 +2,33 @@ import AirbenchKernels
 import XCTest
 
 final class LayerTests: XCTestCase {
-    func testGELUForwardAndBackwardMatchErfReference() {
-        // Dense over the range where GELU curves, plus the tails and zero.
-        let xs: [Float] = stride(from: -12, through: 12, by: 0.003).map { Float($0) } + [0, -0.0, 1e-6, -1e-6, 30, -30]
+    /// GELU (erf) and SiLU against the Double references, densely where they curve, plus the tails (SiLU's
+    /// e^{−|x|} underflows past −87) and zero.
+    func testActivationsForwardAndBackwardMatchTheReferences() {
+        let xs: [Float] = stride(from: -12, through: 12, by: 0.003).map { Float($0) }
+            + [0, -0.0, 1e-6, -1e-6, 30, -30, 90, -90, -100]
         let y = FloatBuffer(count: xs.count), dx = FloatBuffer(count: xs.count)
         let ones = [Float](repeating: 1, count: xs.count)
         forEachKernelPath { path in
-            GELU.forward(xs, y.pointer, count: xs.count)
-            GELU.backward(xs, gradOutput: ones, gradInput: dx.pointer, count: xs.count)
-            for (i, x) in xs.enumerated() {
-                let expected = Reference.gelu(Double(x)), slope = Reference.geluDerivative(Double(x))
-                XCTAssertEqual(Double(y[i]), expected, accuracy: 2e-7 + 2e-6 * abs(expected), "\(path) gelu(\(x))")
-                XCTAssertEqual(Double(dx[i]), slope, accuracy: 4e-7 + 2e-6 * abs(slope), "\(path) gelu'(\(x))")
+            for f in Activation.allCases {
+                f.forward(xs, y.pointer, count: xs.count)
+                f.backward(xs, gradOutput: ones, gradInput: dx.pointer, count: xs.count)
+                for (i, x) in xs.enumerated() {
+                    let expected = Reference.activation(f, Double(x)), slope = Reference.activationDerivative(f, Double(x))
+                    XCTAssertEqual(Double(y[i]), expected, accuracy: 2e-7 + 2e-6 * abs(expected), "\(path) \(f)(\(x))")
+                    XCTAssertEqual(Double(dx[i]), slope, accuracy: 4e-7 + 2e-6 * abs(slope), "\(path) \(f)'(\(x))")
+                }
             }
         }
     }
 
-    func testGELUDerivativeMatchesFiniteDifferences() {
-        for x in stride(from: -6.0, through: 6.0, by: 0.37) {
-            let h = 1e-5
-            let numeric = (Reference.gelu(x + h) - Reference.gelu(x - h)) / (2 * h)
-            XCTAssertEqual(Reference.geluDerivative(x), numeric, accuracy: 1e-8)
+    func testActivationDerivativesMatchFiniteDifferences() {
+        for f in Activation.allCases {
+            for x in stride(from: -6.0, through: 6.0, by: 0.37) {
+                let h = 1e-5
+                let numeric = (Reference.activation(f, x + h) - Reference.activation(f, x - h)) / (2 * h)
+                XCTAssertEqual(Reference.activationDerivative(f, x), numeric, accuracy: 1e-8, "\(f)'(\(x))")
+            }
         }
     }
 
@@ -39,55 +45,62 @@ final class LayerTests: XCTestCase {
         let scale = random.array(channels), shift = random.array(channels)
         let y = FloatBuffer(count: x.count)
         forEachKernelPath { path in
-            for gelu in [false, true] {
-                ChannelOps.affine(x, rows: rows, channels: channels, scale: scale, shift: shift, gelu: gelu, output: y.pointer)
+            for f in [nil] + Activation.allCases {
+                ChannelOps.affine(x, rows: rows, channels: channels, scale: scale, shift: shift, activation: f, output: y.pointer)
                 let expected = (0..<x.count).map { i -> Float in
                     let z = Double(x[i] * scale[i % channels] + shift[i % channels])
-                    return Float(gelu ? Reference.gelu(z) : z)
+                    return Float(f.map { Reference.activation($0, z) } ?? z)
                 }
-                assertClose(y.array, expected, absolute: 1e-6, relative: 3e-6, "\(path) gelu \(gelu)")
+                assertClose(y.array, expected, absolute: 1e-6, relative: 3e-6, "\(path) \(f.map(\.rawValue) ?? "none")")
             }
         }
     }
 
-    /// dz = dy·GELU'(x·scale + shift) with Σdz and Σdz·x per channel, against a Double reference; computed in place
-    /// (dz over dy, as the backward pass does) for 19 channels (vector groups plus a remainder) and 600 rows
-    /// (more than one reduction chunk).
-    func testAffineGELUBackwardInPlaceMatchesReference() {
+    /// dz = dy·f′(x·scale + shift) with Σdz and Σdz·x per channel, for GELU and SiLU, against a Double reference;
+    /// computed in place (dz over dy, as the backward pass does) for 19 channels (vector groups plus a remainder)
+    /// and 600 rows (more than one reduction chunk).
+    func testAffineActivationBackwardInPlaceMatchesReference() {
         var random = TestRandom(11)
         let rows = 600, channels = 19
         let x = random.array(rows * channels).map { $0 * 3 }, dy = random.array(rows * channels)
         let scale = random.array(channels).map { $0 + 1.5 }, shift = random.array(channels)
-        var expected = [Double](), expectedSum = [Double](repeating: 0, count: channels), expectedDot = expectedSum
-        for i in 0..<x.count {
-            let c = i % channels, z = Double(x[i]) * Double(scale[c]) + Double(shift[c])
-            let g = Double(dy[i]) * Reference.geluDerivative(z)
-            expected.append(g)
-            expectedSum[c] += g
-            expectedDot[c] += g * Double(x[i])
-        }
-        forEachKernelPath { path in
-            let grad = FloatBuffer(count: dy.count)
-            for i in 0..<dy.count { grad[i] = dy[i] }
-            let (sum, dot) = ChannelOps.affineGELUBackward(x, gradOutput: grad.pointer, rows: rows, channels: channels,
-                                                           scale: scale, shift: shift, gradAffine: grad.pointer)
-            assertClose(grad.array, expected.map { Float($0) }, absolute: 1e-6, relative: 1e-5, "\(path) dz")
-            for c in 0..<channels {
-                XCTAssertEqual(sum[c], expectedSum[c], accuracy: 1e-4, "\(path) Σdz[\(c)]")
-                XCTAssertEqual(dot[c], expectedDot[c], accuracy: 3e-4, "\(path) Σdz·x[\(c)]")
+        for f in Activation.allCases {
+            var expected = [Double](), expectedSum = [Double](repeating: 0, count: channels), expectedDot = expectedSum
+            for i in 0..<x.count {
+                let c = i % channels, z = Double(x[i]) * Double(scale[c]) + Double(shift[c])
+                let g = Double(dy[i]) * Reference.activationDerivative(f, z)
+                expected.append(g)
+                expectedSum[c] += g
+                expectedDot[c] += g * Double(x[i])
+            }
+            forEachKernelPath { path in
+                let grad = FloatBuffer(count: dy.count)
+                for i in 0..<dy.count { grad[i] = dy[i] }
+                let (sum, dot) = ChannelOps.affineActivationBackward(x, gradOutput: grad.pointer, rows: rows, channels: channels,
+                                                                     scale: scale, shift: shift, activation: f,
+                                                                     gradAffine: grad.pointer)
+                assertClose(grad.array, expected.map { Float($0) }, absolute: 1e-6, relative: 1e-5, "\(path) \(f) dz")
+                for c in 0..<channels {
+                    XCTAssertEqual(sum[c], expectedSum[c], accuracy: 1e-4, "\(path) \(f) Σdz[\(c)]")
+                    XCTAssertEqual(dot[c], expectedDot[c], accuracy: 3e-4, "\(path) \(f) Σdz·x[\(c)]")
+                }
             }
         }
     }
 
-    /// BatchNorm (training mode, weight 1) + GELU backward assembled from the kernels, against central
+    /// BatchNorm (training mode, weight 1) + GELU or SiLU backward assembled from the kernels, against central
     /// differences of the Double reference.
-    func testBatchNormGELUBackwardMatchesFiniteDifferences() {
+    func testBatchNormActivationBackwardMatchesFiniteDifferences() {
+        for f in Activation.allCases { checkBatchNormBackward(activation: f) }
+    }
+
+    func checkBatchNormBackward(activation f: Activation) {
         var random = TestRandom(5)
         let rows = 40, channels = 3, eps = 1e-5
         let x = random.array(rows * channels).map { $0 * 2 + 0.5 }, bias = random.array(channels)
         let r = random.array(rows * channels)
         func loss(_ x: [Float], _ bias: [Float]) -> Double {
-            zip(Reference.batchNormGELU(x, rows: rows, channels: channels, bias: bias, eps: eps), r)
+            zip(Reference.batchNormActivation(x, rows: rows, channels: channels, bias: bias, eps: eps, activation: f), r)
                 .reduce(0) { $0 + Double($1.0) * Double($1.1) }
         }
         // Fast path: scale = 1/√(var+eps), shift = bias − mean·scale.
@@ -95,8 +108,9 @@ final class LayerTests: XCTestCase {
         let invStd = variance.map { 1 / ($0 + eps).squareRoot() }
         let scale = invStd.map { Float($0) }, shift = (0..<channels).map { Float(Double(bias[$0]) - mean[$0] * invStd[$0]) }
         let dz = FloatBuffer(count: x.count), dx = FloatBuffer(count: x.count)
-        let (sumDz, sumDzX) = ChannelOps.affineGELUBackward(x, gradOutput: r, rows: rows, channels: channels,
-                                                             scale: scale, shift: shift, gradAffine: dz.pointer)
+        let (sumDz, sumDzX) = ChannelOps.affineActivationBackward(x, gradOutput: r, rows: rows, channels: channels,
+                                                                   scale: scale, shift: shift, activation: f,
+                                                                   gradAffine: dz.pointer)
         let n = Double(rows)
         var a = [Float](), b = [Float](), d = [Float]()
         for c in 0..<channels {
@@ -110,12 +124,12 @@ final class LayerTests: XCTestCase {
         for i in 0..<x.count {
             var plus = x, minus = x
             plus[i] += h; minus[i] -= h
-            XCTAssertEqual(Double(dx[i]), (loss(plus, bias) - loss(minus, bias)) / Double(2 * h), accuracy: 2e-3, "x[\(i)]")
+            XCTAssertEqual(Double(dx[i]), (loss(plus, bias) - loss(minus, bias)) / Double(2 * h), accuracy: 2e-3, "\(f) x[\(i)]")
         }
         for c in 0..<channels {
             var plus = bias, minus = bias
             plus[c] += h; minus[c] -= h
-            XCTAssertEqual(sumDz[c], (loss(x, plus) - loss(x, minus)) / Double(2 * h), accuracy: 2e-3, "bias[\(c)]")
+            XCTAssertEqual(sumDz[c], (loss(x, plus) - loss(x, minus)) / Double(2 * h), accuracy: 2e-3, "\(f) bias[\(c)]")
         }
     }
 

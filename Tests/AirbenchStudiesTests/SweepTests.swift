@@ -371,6 +371,64 @@ final class SweepRunTests: XCTestCase {
         XCTAssertTrue(markdown.contains("Effective speed-up"), markdown)
     }
 
+    /// hiverge's options are keys of a spec like any other, checked when it is read; a run with selective TTA keeps
+    /// it in its result (accuracy and predictions, what collect reports as TTA) beside the levels' full TTA, and a
+    /// run without it writes no such key, as results did before.
+    func testHivergesOptionsInASpecAndSelectiveTTAInItsResults() throws {
+        let spec = try SweepSpec.parse("""
+            name: hiverge-tiny
+            method: airbench94_hiverge
+            seeds: 1
+            set:
+              trainEpochs: 1
+              batchSize: 64
+              whiteningImages: 128
+              widths: {block1: 4, block2: 8, block3: 8}
+            grid:
+              ttaSelect: [0.25, 1]
+            configuration:
+              - name: hiverge
+              - name: muon-like
+                set: {groupActivation: gelu, brightnessJitter: 0, contrastJitter: 0, muonRenormalization: everyStep,
+                      muonCoefficients: muon, muonWeightDecay: 0}
+            """)
+        let h = spec.configurations.map(\.hyperparameters)
+        XCTAssertEqual(h.map(\.ttaSelect), [0.25, 1, 0.25, 1])
+        XCTAssertEqual(h.map(\.groupActivation), [.silu, .silu, .gelu, .gelu])
+        XCTAssertEqual(h[3].muonRenormalization, .everyStep)
+        XCTAssertEqual(h[3].muonCoefficients, .muon)
+        XCTAssertEqual(h[3].brightnessJitter, 0)
+        XCTAssertEqual(h[1].muonWeightDecay, 1.0418e-6 * 1536, accuracy: 1e-12)
+        for bad in ["ttaSelect: 0", "contrastJitter: 1", "muonCoefficients: fast", "groupActivation: relu"] {
+            XCTAssertThrowsError(try SweepSpec.parse("name: t\nseeds: 1\nmethod: airbench94_hiverge\nset: {\(bad)}\n")) {
+                XCTAssertTrue("\($0)".contains(String(bad.prefix { $0 != ":" })), "\($0)")
+            }
+        }
+        let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: 256, seed: 1), test: .synthetic(count: 40, seed: 2)))
+        try Sweep(spec: spec, folder: folder, shard: .whole).run(data: data)
+        for run in spec.runs {
+            let url = folder.appendingPathComponent(run.fileName)
+            let result = try SweepResult.read(from: url)
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            guard run.configuration.hyperparameters.ttaSelect < 1 else {
+                XCTAssertNil(result.selectiveTTA)
+                XCTAssertNil(json["selectiveTTA"], "no new key without selective TTA")
+                XCTAssertEqual(result.ttaAccuracy, result.accuracy[2])
+                continue
+            }
+            let selective = try XCTUnwrap(result.selectiveTTA)
+            XCTAssertEqual(selective.fraction, 0.25)
+            XCTAssertEqual(selective.selected, 10)
+            XCTAssertEqual(result.ttaAccuracy, selective.accuracy)
+            let predictions = try XCTUnwrap(result.ttaPredictedClasses)
+            XCTAssertEqual(selective.accuracy, Double(zip(predictions, data.test.labels).filter { $0 == $1 }.count) / 40)
+            XCTAssertEqual(result.accuracy.count, 3)  // the full TTA of every level, as before
+        }
+        let summaries = try StudyResults.read(folder: folder).summaries
+        let selectiveRun = try SweepResult.read(from: folder.appendingPathComponent(spec.runs[0].fileName))
+        XCTAssertEqual(summaries[0].tta.mean, selectiveRun.selectiveTTA?.accuracy)
+    }
+
     func testPublishingNeverOverwritesAFinishedResult() throws {
         let spec = try SweepSpec.parse(text)
         let sweep = try Sweep(spec: spec, folder: folder, shard: .whole)

@@ -11,8 +11,6 @@ final class FamilyFixtureTests: XCTestCase {
     override func setUp() { KernelPrecision.use(.fp32) }
     override func tearDown() { KernelPrecision.use(.fastest) }
 
-    func scalar(_ file: SafetensorsFile, _ key: String) throws -> Double { Double(try file.floats(key)[0]) }
-
     /// The fixture's hyperparameters on top of `base`: widths, group shape, SGD values, BatchNorm, head scale.
     func hyperparameters(_ file: SafetensorsFile, base: Hyperparameters = Hyperparameters()) throws -> Hyperparameters {
         var h = base
@@ -33,53 +31,17 @@ final class FamilyFixtureTests: XCTestCase {
         return h
     }
 
-    func network(_ h: Hyperparameters, _ file: SafetensorsFile, prefix: String) throws -> Network {
-        let network = try Network(spec: h.networkSpec(), batchNormMomentum: h.batchNormMomentum)
-        for entry in network.state.layout.entries { network.state.set(entry.name, try file.floats(prefix + entry.name)) }
-        return network
-    }
-
-    func fill(_ step: TrainStep, _ file: SafetensorsFile, _ key: String) throws {
-        let x = nhwc(try file.floats(key + ".input"), batch: step.batchSize, channels: 3, height: 32, width: 32)
-        step.images.update(from: x, count: x.count)
-        let y = try file.integers(key + ".labels").map { Int32($0) }
-        step.labelPointer.update(from: y, count: y.count)
-    }
-
-    /// Step 1's logits, loss and gradients, steps 2 and 3's losses, and the state after step 3.
-    func checkSteps(_ file: SafetensorsFile, _ h: Hyperparameters, _ network: Network, _ step: TrainStep,
-                    whitenBiasSteps: Int = .max, label: String) throws {
-        for k in 1...3 {
-            try fill(step, file, "step\(k)")
-            let trainable = k - 1 < whitenBiasSteps
-            let (loss, _) = try step.forwardBackward(whitenBiasTrainable: trainable)
-            XCTAssertEqual(loss, try scalar(file, "step\(k).loss"), accuracy: 1e-4 * loss, "\(label) loss \(k)")
-            if k == 1 {
-                assertScaledClose(step.workspace.logits.array, try file.floats("step1.logits"), tolerance: 1e-5, "\(label) logits")
-                for entry in network.state.layout.entries where entry.role != .frozen {
-                    assertScaledClose(step.gradients.values(entry.name), try file.floats("step1.grad." + entry.name),
-                                      tolerance: 1e-4, "\(label) grad \(entry.name)")
-                }
-            }
-            step.update(whitenBiasTrainable: trainable)
-        }
-        for entry in network.state.layout.entries {
-            assertScaledClose(network.state.values(entry.name), try file.floats("final.state." + entry.name),
-                              tolerance: 1e-4, "\(label) final \(entry.name)")
-        }
-    }
-
     func testResidualGroupsBothActivationPlacementsMatchPyTorch() throws {
         for (name, after) in [("family_residual_before", false), ("family_residual_after", true)] {
             let file = try loadFixture(name)
             let h = try hyperparameters(file)
             XCTAssertEqual(h.activationAfterAdd, after)
             XCTAssertTrue(h.residual)
-            let network = try self.network(h, file, prefix: "init.")
+            let network = try fixtureNetwork(h, file, prefix: "init.")
             XCTAssertTrue(network.state.layout.entries.contains { $0.name == "2.conv3.weight" })
             let schedule = try file.floats("hyp.schedule")
             let step = TrainStep(network: network, hyperparameters: h, schedule: GivenSchedule(factor: { Double(schedule[$0]) }))
-            try checkSteps(file, h, network, step, label: name)
+            try checkFixtureSteps(file, network, step, label: name)
         }
     }
 
@@ -107,7 +69,7 @@ final class FamilyFixtureTests: XCTestCase {
         h.muonLearningRate = try scalar(file, "hyp.muon_lr")
         h.muonMomentum = try scalar(file, "hyp.muon_momentum")
         XCTAssertEqual(h.networkSpec().head.scalingFactor, try scalar(file, "hyp.scaling_factor"), accuracy: 1e-7)
-        let network = try self.network(h, file, prefix: "init.")
+        let network = try fixtureNetwork(h, file, prefix: "init.")
         XCTAssertEqual(network.whiteningWeight.name, "whiten.weight")
         // The run's plan from the library, as `train` makes it: 25 steps per epoch make 3 whitening-bias epochs
         // 75 steps at full scale; here the fixture's 10 steps of 5 per epoch with whitenBiasEpochs 0.4.
@@ -129,7 +91,7 @@ final class FamilyFixtureTests: XCTestCase {
         let step = TrainStep(network: network, plan: plan)
         XCTAssertNil(step.lookahead)
         XCTAssertNotNil(step.muon)
-        try checkSteps(file, h, network, step, whitenBiasSteps: biasSteps, label: "muon")
+        try checkFixtureSteps(file, network, step, whitenBiasSteps: biasSteps, label: "muon")
     }
 
     /// airbench96_faster's proxy: per-example losses, the 8 highest of 16 kept, a step on their summed loss.
@@ -137,10 +99,10 @@ final class FamilyFixtureTests: XCTestCase {
         let file = try loadFixture("family_proxy")
         var h = try hyperparameters(file)
         h.whitenBiasEpochs = 0
-        let network = try self.network(h, file, prefix: "proxy.init.")
+        let network = try fixtureNetwork(h, file, prefix: "proxy.init.")
         let schedule = try file.floats("hyp.schedule")
         let step = TrainStep(network: network, hyperparameters: h, schedule: GivenSchedule(factor: { Double(schedule[$0]) }))
-        try fill(step, file, "proxy")
+        try fillFixtureBatch(step, file, "proxy")
         var losses = [Double](repeating: 0, count: step.batchSize)
         _ = try losses.withUnsafeMutableBufferPointer { try step.forwardLoss(perExample: $0.baseAddress!) }
         assertScaledClose(step.workspace.logits.array, try file.floats("proxy.logits"), tolerance: 1e-5, "proxy logits")

@@ -13,6 +13,7 @@ final class FamilyTests: XCTestCase {
             (.airbench94, [0.36e15], 1.97e6), (.airbench95, [1.4e15, 1.39e15], 4.61e6),
             (.airbench96, [7.2e15, 7.46e15], 12.72e6), (.airbench96June2024, [4.91e15], 9.92e6),
             (.airbench94Muon, [0.29e15], 1.97e6), (.airbench96Faster, [3.1e15], 9.92e6),
+            (.airbench94Hiverge, [0.270e15], 1.97e6),
         ]
         for (method, flops, parameters) in published {
             let cost = RunPlan(method.hyperparameters, trainImages: 50_000).cost()

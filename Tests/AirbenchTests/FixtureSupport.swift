@@ -47,3 +47,47 @@ extension ConvolutionAlgorithm {
     /// The algorithms that multiply in fp32 when the active precision is fp32: all but the bf16 Winograds.
     static var fp32: [ConvolutionAlgorithm] { allCases.filter { $0.operandPrecision != .bf16 } }
 }
+
+/// The first value of a fixture tensor.
+func scalar(_ file: SafetensorsFile, _ key: String) throws -> Double { Double(try file.floats(key)[0]) }
+
+/// The network of `h` with every state entry read from the fixture's `prefix` + name (PyTorch's state_dict keys).
+func fixtureNetwork(_ h: Hyperparameters, _ file: SafetensorsFile, prefix: String) throws -> Network {
+    let network = try Network(spec: h.networkSpec(), batchNormMomentum: h.batchNormMomentum)
+    for entry in network.state.layout.entries { network.state.set(entry.name, try file.floats(prefix + entry.name)) }
+    return network
+}
+
+/// Writes the fixture's `key.input` (NCHW → NHWC) and `key.labels` into the step's batch.
+func fillFixtureBatch(_ step: TrainStep, _ file: SafetensorsFile, _ key: String) throws {
+    let x = nhwc(try file.floats(key + ".input"), batch: step.batchSize, channels: 3, height: 32, width: 32)
+    step.images.update(from: x, count: x.count)
+    let y = try file.integers(key + ".labels").map { Int32($0) }
+    step.labelPointer.update(from: y, count: y.count)
+}
+
+/// Runs the fixture's `steps` steps (the whitening bias trainable in the first `whitenBiasSteps`) and checks step
+/// 1's logits, loss and gradients, every step's loss, and the state after the last step. Tolerances (both sides
+/// fp32, different summation orders): 1e-5 of the tensor's scale for one forward pass, 1e-4 for gradients and
+/// states after steps.
+func checkFixtureSteps(_ file: SafetensorsFile, _ network: Network, _ step: TrainStep, steps: Int = 3,
+                       whitenBiasSteps: Int = .max, label: String) throws {
+    for k in 1...steps {
+        try fillFixtureBatch(step, file, "step\(k)")
+        let trainable = k - 1 < whitenBiasSteps
+        let (loss, _) = try step.forwardBackward(whitenBiasTrainable: trainable)
+        XCTAssertEqual(loss, try scalar(file, "step\(k).loss"), accuracy: 1e-4 * loss, "\(label) loss \(k)")
+        if k == 1 {
+            assertScaledClose(step.workspace.logits.array, try file.floats("step1.logits"), tolerance: 1e-5, "\(label) logits")
+            for entry in network.state.layout.entries where entry.role != .frozen {
+                assertScaledClose(step.gradients.values(entry.name), try file.floats("step1.grad." + entry.name),
+                                  tolerance: 1e-4, "\(label) grad \(entry.name)")
+            }
+        }
+        step.update(whitenBiasTrainable: trainable)
+    }
+    for entry in network.state.layout.entries {
+        assertScaledClose(network.state.values(entry.name), try file.floats("final.state." + entry.name),
+                          tolerance: 1e-4, "\(label) final \(entry.name)")
+    }
+}

@@ -32,6 +32,8 @@ final class HyperparameterValidationTests: XCTestCase {
             ("widths.block1", [0, -8, 1 << 20]), ("widths.block3", [0]), ("convsPerGroup", [0, 1, 4]),
             ("batchNormMomentum", [-0.1, 1.1]), ("batchNormEpsilon", [0, -1, 2]), ("scalingFactor", [0, -1]),
             ("translate", [-1, 32, 100_000]), ("cutout", [-4, 33]), ("ttaLevel", [-1, 3]),
+            ("ttaSelect", [0, -0.25, 1.01, Double.nan]), ("brightnessJitter", [-0.1, Double.infinity]),
+            ("contrastJitter", [-0.1, 1, 1.5]), ("muonWeightDecay", [-0.001, 5, Double.nan]),
         ]
         for (key, values) in cases {
             for value in values {
@@ -59,7 +61,8 @@ final class HyperparameterValidationTests: XCTestCase {
             ("biasScaler", 0), ("momentum", 0), ("momentum", 0.99), ("labelSmoothing", 0), ("labelSmoothing", 1),
             ("schedulePeak", 0), ("schedulePeak", 1), ("lookaheadInterval", 1), ("whitenBiasEpochs", 0),
             ("whiteningImages", 1), ("translate", 0), ("translate", 31), ("cutout", 0), ("cutout", 32), ("ttaLevel", 0),
-            ("batchNormMomentum", 1), ("widths.block1", 1), ("convsPerGroup", 3),
+            ("batchNormMomentum", 1), ("widths.block1", 1), ("convsPerGroup", 3), ("ttaSelect", 1), ("ttaSelect", 0.001),
+            ("brightnessJitter", 0), ("brightnessJitter", 2), ("contrastJitter", 0.99), ("muonWeightDecay", 4),
         ]
         for (key, value) in accepted { XCTAssertNil(refusal(key, value), "\(key) = \(value)") }
     }

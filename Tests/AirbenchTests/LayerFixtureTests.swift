@@ -13,8 +13,8 @@ final class LayerFixtureTests: XCTestCase {
         let x = try fixture.floats("gelu.x"), dy = try fixture.floats("gelu.dy")
         let y = FloatBuffer(count: x.count), dx = FloatBuffer(count: x.count)
         forEachKernelPath { path in
-            GELU.forward(x, y.pointer, count: x.count)
-            GELU.backward(x, gradOutput: dy, gradInput: dx.pointer, count: x.count)
+            Activation.gelu.forward(x, y.pointer, count: x.count)
+            Activation.gelu.backward(x, gradOutput: dy, gradInput: dx.pointer, count: x.count)
             do {
                 // Relative per element: GELU spans 1e-4…1e4 here.
                 let expectedY = try fixture.floats("gelu.y"), expectedDx = try fixture.floats("gelu.dx")

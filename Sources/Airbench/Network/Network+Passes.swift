@@ -11,7 +11,7 @@ extension Network {
                             output: ws.whitenLinear.pointer)
         ChannelOps.affine(ws.whitenLinear.pointer, rows: batch * spec.whitenedHeight * spec.whitenedWidth,
                           channels: whitenWidth, scale: [Float](repeating: 1, count: whitenWidth),
-                          shift: state.values(whiteningBias), gelu: true, output: ws.whitened.pointer)
+                          shift: state.values(whiteningBias), activation: .gelu, output: ws.whitened.pointer)
         var input = ws.whitened
         for (i, block) in blocks.enumerated() {
             let a = ws.blocks[i], c = block.channels, rows = batch * block.pooledHeight * block.pooledWidth
@@ -23,7 +23,7 @@ extension Network {
             MaxPool.forward(a.conv1.pointer, batch: batch, height: 2 * block.pooledHeight,
                             width: 2 * block.pooledWidth, channels: c, kernel: 2,
                             output: a.normInputs[0].pointer, argmax: a.argmax.pointer)
-            // conv(k) → norm(k) → GELU; conv1's output reaches norm1 through the max-pool above.
+            // conv(k) → norm(k) → activation; conv1's output reaches norm1 through the max-pool above.
             for k in 0..<block.convs {
                 if k > 0 {
                     Convolution.forward(laterConv, input: a.activations[k - 1].pointer,
@@ -34,12 +34,11 @@ extension Network {
                 ws.blocks[i].norms[k] = batchNorm(block.norms[k], a.normInputs[k], rows: rows, channels: c,
                                                   training: training)
                 if block.residual && k == block.convs - 1 {
-                    residualForward(a, norm: ws.blocks[i].norms[k], rows: rows, channels: c,
-                                    activationAfterAdd: block.activationAfterAdd)
+                    residualForward(a, norm: ws.blocks[i].norms[k], rows: rows, channels: c, block: block)
                 } else {
                     ChannelOps.affine(a.normInputs[k].pointer, rows: rows, channels: c,
                                       scale: ws.blocks[i].norms[k].scale, shift: ws.blocks[i].norms[k].shift,
-                                      gelu: true, output: a.activations[k].pointer)
+                                      activation: block.activation, output: a.activations[k].pointer)
                 }
             }
             input = a.output
@@ -128,10 +127,10 @@ extension Network {
             var grad = ws.gradientA, spare = ws.gradientB
             let afterAdd = block.residual && block.activationAfterAdd
             if block.residual {
-                // The skip's share of d(loss)/d(first activation): d(out) before the add, d(out)·GELU'(sum) after.
+                // The skip's share of d(loss)/d(first activation): d(out) before the add, d(out)·f′(sum) after.
                 if afterAdd {
-                    GELU.backward(a.preactivation!.pointer, gradOutput: grad.pointer, gradInput: grad.pointer,
-                                  count: rows * c)
+                    block.activation.backward(a.preactivation!.pointer, gradOutput: grad.pointer, gradInput: grad.pointer,
+                                              count: rows * c)
                 }
                 ws.gradientResidual!.pointer.update(from: grad.pointer, count: rows * c)
             }
@@ -141,8 +140,8 @@ extension Network {
                     normBackward(block.norms[k], a.normInputs[k], grad, a.norms[k], sumDz: sumDz, sumDzX: sumDzX,
                                  rows: rows, channels: c, gradients: gradients)
                 } else {
-                    normGELUBackward(block.norms[k], a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
-                                     gradients: gradients)
+                    normActivationBackward(block.norms[k], a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
+                                           activation: block.activation, gradients: gradients)
                 }
                 observe(block.conv(k), laterConv, input: a.activations[k - 1], weights: block.convWeights[k], gradOutput: grad)
                 Convolution.backwardWeights(laterConv, input: a.activations[k - 1].pointer, gradOutput: grad.pointer,
@@ -158,8 +157,8 @@ extension Network {
                 let g = grad.pointer, r = ws.gradientResidual!.pointer
                 for j in 0..<rows * c { g[j] += r[j] }
             }
-            normGELUBackward(block.norms[0], a.normInputs[0], grad, a.norms[0], rows: rows, channels: c,
-                             gradients: gradients)
+            normActivationBackward(block.norms[0], a.normInputs[0], grad, a.norms[0], rows: rows, channels: c,
+                                   activation: block.activation, gradients: gradients)
             MaxPool.backward(grad.pointer, argmax: a.argmax.pointer, batch: batch, height: 2 * block.pooledHeight,
                              width: 2 * block.pooledWidth, channels: c, kernel: 2, gradInput: ws.gradientConv1.pointer)
             observe(block.conv(0), conv1, input: blockInput, weights: block.convWeights[0], gradOutput: ws.gradientConv1)
@@ -176,9 +175,9 @@ extension Network {
         }
         guard whitenBiasTrainable || spec.whiteningLayer.trainable else { return }
         let rows = batch * spec.whitenedHeight * spec.whitenedWidth, channels = spec.whiteningWidth
-        let (sum, _) = ChannelOps.affineGELUBackward(
+        let (sum, _) = ChannelOps.affineActivationBackward(
             ws.whitenLinear.pointer, gradOutput: ws.gradientA.pointer, rows: rows, channels: channels,
-            scale: [Float](repeating: 1, count: channels), shift: state.values(whiteningBias),
+            scale: [Float](repeating: 1, count: channels), shift: state.values(whiteningBias), activation: .gelu,
             gradAffine: ws.gradientA.pointer)
         if whitenBiasTrainable { gradients.set(whiteningBias, sum.map { Float($0) }) }
         // The ablation without whitening trains the first conv's filters too.
@@ -199,14 +198,15 @@ extension Network {
             gradOutput: Array(UnsafeBufferPointer(start: gradOutput.pointer, count: shape.outputCount))))
     }
 
-    /// GELU + BatchNorm backward in place: `grad` enters as d(loss)/d(GELU output) and leaves as
+    /// Activation + BatchNorm backward in place: `grad` enters as d(loss)/d(activation output) and leaves as
     /// d(loss)/d(norm input); the norm's bias gradient (Σ dz) is written to `gradients`.
     /// With z = x̂ + bias, x̂ = (x − mean)·s:  dx = s·(dz − mean(dz) − x̂·mean(dz·x̂)).
-    private func normGELUBackward(_ entries: BatchNormEntries, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
-                                  rows: Int, channels: Int, gradients: StateBuffer) {
-        let (sumDz, sumDzX) = ChannelOps.affineGELUBackward(x.pointer, gradOutput: grad.pointer, rows: rows,
-                                                             channels: channels, scale: norm.scale, shift: norm.shift,
-                                                             gradAffine: grad.pointer)
+    private func normActivationBackward(_ entries: BatchNormEntries, _ x: FloatBuffer, _ grad: FloatBuffer,
+                                        _ norm: NormCoefficients, rows: Int, channels: Int, activation: Activation,
+                                        gradients: StateBuffer) {
+        let (sumDz, sumDzX) = ChannelOps.affineActivationBackward(x.pointer, gradOutput: grad.pointer, rows: rows,
+                                                                   channels: channels, scale: norm.scale, shift: norm.shift,
+                                                                   activation: activation, gradAffine: grad.pointer)
         normBackward(entries, x, grad, norm, sumDz: sumDz, sumDzX: sumDzX, rows: rows, channels: channels,
                      gradients: gradients)
     }
@@ -233,28 +233,27 @@ extension Network {
 }
 
 extension Network {
-    /// The last conv of a residual ConvGroup (airbench96): with x0 the group's first activation,
-    /// out = GELU(norm(x)) + x0 (paper version, activation before the add) or out = GELU(norm(x) + x0)
+    /// The last conv of a residual ConvGroup (airbench96): with x0 the group's first activation and f its
+    /// activation (GELU in airbench96), out = f(norm(x)) + x0 (paper version, activation before the add) or out = f(norm(x) + x0)
     /// (2024 version, after the add; the sum is kept in `preactivation` for the backward pass).
-    func residualForward(_ a: Workspace.BlockActivations, norm: NormCoefficients, rows: Int, channels: Int,
-                         activationAfterAdd: Bool) {
+    func residualForward(_ a: Workspace.BlockActivations, norm: NormCoefficients, rows: Int, channels: Int, block: Block) {
         let last = a.activations.count - 1, count = rows * channels
         let x = a.normInputs[last].pointer, x0 = a.activations[0].pointer, out = a.activations[last].pointer
-        if activationAfterAdd {
+        if block.activationAfterAdd {
             let sum = a.preactivation!.pointer
-            ChannelOps.affine(x, rows: rows, channels: channels, scale: norm.scale, shift: norm.shift, gelu: false,
+            ChannelOps.affine(x, rows: rows, channels: channels, scale: norm.scale, shift: norm.shift, activation: nil,
                               output: sum)
             for i in 0..<count { sum[i] += x0[i] }
-            GELU.forward(sum, out, count: count)
+            block.activation.forward(sum, out, count: count)
         } else {
-            ChannelOps.affine(x, rows: rows, channels: channels, scale: norm.scale, shift: norm.shift, gelu: true,
-                              output: out)
+            ChannelOps.affine(x, rows: rows, channels: channels, scale: norm.scale, shift: norm.shift,
+                              activation: block.activation, output: out)
             for i in 0..<count { out[i] += x0[i] }
         }
     }
 
-    /// Per-channel (Σdz, Σdz·x) over NHWC rows, in Double (what `ChannelOps.affineGELUBackward` returns when the
-    /// GELU is not part of the norm's backward).
+    /// Per-channel (Σdz, Σdz·x) over NHWC rows, in Double (what `ChannelOps.affineActivationBackward` returns when
+    /// the activation is not part of the norm's backward).
     static func channelSums(_ dz: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, channels: Int)
         -> (sumDz: [Double], sumDzX: [Double]) {
         var sumDz = [Double](repeating: 0, count: channels), sumDzX = sumDz

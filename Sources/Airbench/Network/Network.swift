@@ -44,6 +44,8 @@ public final class Network: @unchecked Sendable {
         /// airbench96: the first activation is added to the last conv's (`NetworkSpec.ConvGroup`).
         let residual: Bool
         let activationAfterAdd: Bool
+        /// After each BatchNorm (`NetworkSpec.ConvGroup.activation`).
+        let activation: Activation
         var pooledHeight: Int { inputHeight / 2 }
         var pooledWidth: Int { inputWidth / 2 }
         /// conv1 computes only the part the floor max-pool reads.
@@ -86,7 +88,8 @@ public final class Network: @unchecked Sendable {
             defer { channels = group.width }
             var block = Block(module: spec.groupModule(i), inputHeight: sizes[i].height, inputWidth: sizes[i].width,
                               inputChannels: channels, channels: group.width, convs: group.convs,
-                              residual: group.residual, activationAfterAdd: group.activationAfterAdd)
+                              residual: group.residual, activationAfterAdd: group.activationAfterAdd,
+                              activation: group.activation)
             block.convWeights = (0..<group.convs).map { layout[block.conv($0) + ".weight"] }
             block.norms = (0..<group.convs).map { BatchNormEntries(layout, block.norm($0)) }
             return block

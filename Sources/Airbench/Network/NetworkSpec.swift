@@ -1,7 +1,8 @@
 import AirbenchFormats
+import AirbenchKernels
 
 /// An airbench network described by data (paper Section 3.1 and the family's scripts): a frozen patch-whitening
-/// convolution and GELU, a list of ConvGroups, a global max-pool and a linear head with a fixed output scale.
+/// convolution and GELU, a list of ConvGroups (GELU or SiLU inside), a global max-pool and a linear head with a fixed output scale.
 /// `Network` derives its state layout, workspace and passes from this description, so the methods of the family
 /// differ by a value, not by code.
 ///
@@ -38,25 +39,51 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
         public func width(channels: Int) -> Int { 2 * channels * kernelSize * kernelSize }
     }
 
-    /// One ConvGroup: conv1 (3×3, same padding, no bias) → MaxPool2d(2) → norm1 → GELU, then `convs − 1` more
-    /// 3×3 convolutions each followed by BatchNorm and GELU. airbench96 adds a residual across the later convs
-    /// (paper version: `out = x + GELU(norm3(conv3(...)))`, activation before the add; 2024 version:
-    /// `out = GELU(norm3(conv3(...)) + x)`, activation after the add).
+    /// One ConvGroup: conv1 (3×3, same padding, no bias) → MaxPool2d(2) → norm1 → activation, then `convs − 1`
+    /// more 3×3 convolutions each followed by BatchNorm and the activation (GELU; SiLU in hiverge's). airbench96
+    /// adds a residual across the later convs (paper version: `out = x + GELU(norm3(conv3(...)))`, activation
+    /// before the add; 2024 version: `out = GELU(norm3(conv3(...)) + x)`, activation after the add).
     public struct ConvGroup: Sendable, Equatable, Codable {
         /// Output channels of every convolution in the group.
         public var width: Int
         /// Convolutions in the group: 2 (airbench94/95) or 3 (airbench96).
         public var convs: Int
-        /// Whether the output of the first conv-norm-GELU is added to the group's output.
+        /// Whether the output of the first conv-norm-activation is added to the group's output.
         public var residual: Bool
-        /// With `residual`: GELU after the add (2024 airbench96) rather than before it (paper airbench96).
+        /// With `residual`: the activation after the add (2024 airbench96) rather than before it (paper airbench96).
         public var activationAfterAdd: Bool
+        /// The activation after each BatchNorm: GELU (airbench), SiLU (hiverge).
+        public var activation: Activation
 
-        public init(width: Int, convs: Int = 2, residual: Bool = false, activationAfterAdd: Bool = false) {
+        public init(width: Int, convs: Int = 2, residual: Bool = false, activationAfterAdd: Bool = false,
+                    activation: Activation = .gelu) {
             self.width = width
             self.convs = convs
             self.residual = residual
             self.activationAfterAdd = activationAfterAdd
+            self.activation = activation
+        }
+
+        enum CodingKeys: String, CodingKey { case width, convs, residual, activationAfterAdd, activation }
+
+        /// Model files written before the activation was a choice have no `activation`: GELU. So GELU is written
+        /// as that absence, and the files of the methods without SiLU stay byte for byte what they were.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(width, forKey: .width)
+            try container.encode(convs, forKey: .convs)
+            try container.encode(residual, forKey: .residual)
+            try container.encode(activationAfterAdd, forKey: .activationAfterAdd)
+            if activation != .gelu { try container.encode(activation, forKey: .activation) }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(width: try container.decode(Int.self, forKey: .width),
+                      convs: try container.decode(Int.self, forKey: .convs),
+                      residual: try container.decode(Bool.self, forKey: .residual),
+                      activationAfterAdd: try container.decode(Bool.self, forKey: .activationAfterAdd),
+                      activation: try container.decodeIfPresent(Activation.self, forKey: .activation) ?? .gelu)
         }
     }
 

@@ -31,7 +31,7 @@ ab_isa ab_isa_override(ab_isa isa);
 /// A register-only loop of independent FMAs on the active path, measuring the fp32 peak of one core in FLOP/s.
 double ab_measure_fma_peak(double seconds);
 
-/// Precision of the convolutions' operands. Everything else (activations, BatchNorm, GELU, the optimizer,
+/// Precision of the convolutions' operands. Everything else (activations, BatchNorm, the optimizer,
 /// the master weights) is fp32 on every path.
 typedef enum {
     AB_PRECISION_FP32 = 0,  ///< fp32 operands, fp32 accumulation
@@ -125,19 +125,29 @@ void ab_winograd_backward_weights(const ab_conv_shape *shape, int tile, ab_preci
 // Memory-bound layers (NHWC rows × channels)
 // ---------------------------------------------------------------------------------------------------------
 
-/// y = GELU(x) = x·Φ(x) with the exact (erf) Φ. y may equal x.
-void ab_gelu_forward(const float *x, float *y, size_t count);
-/// dx = dy · GELU'(x), overwritten. dx may equal dy.
-void ab_gelu_backward(const float *x, const float *dy, float *dx, size_t count);
+/// The activations: exact GELU(x) = x·Φ(x) (erf Φ; airbench) and SiLU(x) = x·σ(x) (hiverge's ConvGroups).
+/// AB_ACTIVATION_NONE is the identity (for the affine maps only).
+typedef enum {
+    AB_ACTIVATION_NONE = 0,
+    AB_ACTIVATION_GELU = 1,
+    AB_ACTIVATION_SILU = 2,
+} ab_activation;
+
+/// y = activation(x) (GELU or SiLU). y may equal x.
+void ab_activation_forward(ab_activation activation, const float *x, float *y, size_t count);
+/// dx = dy · activation'(x), overwritten. dx may equal dy.
+void ab_activation_backward(ab_activation activation, const float *x, const float *dy, float *dx, size_t count);
 /// Per-channel sums over rows, in double: sum[c] = Σ x, sum_squares[c] = Σ x². Thread-count independent.
 void ab_channel_sums(const float *x, size_t rows, int channels, double *sum, double *sum_squares);
-/// y = x · scale[c] + shift[c], then GELU if `gelu` is non-zero. y may equal x.
-void ab_affine_gelu(const float *x, size_t rows, int channels, const float *scale, const float *shift, int gelu,
-                    float *y);
-/// BatchNorm + GELU backward, step 1: dz = dy · GELU'(x·scale + shift), written to dz (may equal dy); returns
-/// per-channel Σ dz and Σ dz·x in double.
-void ab_affine_gelu_backward(const float *x, const float *dy, size_t rows, int channels, const float *scale,
-                             const float *shift, float *dz, double *sum_dz, double *sum_dz_x);
+/// y = activation(x · scale[c] + shift[c]) (BatchNorm's affine map fused with the activation; NONE: the map
+/// alone). y may equal x.
+void ab_affine_activation(const float *x, size_t rows, int channels, const float *scale, const float *shift,
+                          ab_activation activation, float *y);
+/// BatchNorm + activation backward, step 1: dz = dy · activation'(x·scale + shift) (GELU or SiLU), written to
+/// dz (may equal dy); returns per-channel Σ dz and Σ dz·x in double.
+void ab_affine_activation_backward(const float *x, const float *dy, size_t rows, int channels, const float *scale,
+                                   const float *shift, ab_activation activation, float *dz, double *sum_dz,
+                                   double *sum_dz_x);
 /// dx = dz · a[c] + x · b[c] + d[c] (the BatchNorm input gradient written as an affine map of dz and x).
 void ab_batchnorm_input_grad(const float *dz, const float *x, size_t rows, int channels, const float *a,
                              const float *b, const float *d, float *dx);
