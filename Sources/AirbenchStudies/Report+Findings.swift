@@ -40,7 +40,7 @@ extension Report {
                         + "*null: smaller than the paper's effect* (not significant, and the whole interval lies below the paper's "
                         + "effect), otherwise *same* or *opposite direction, not significant*. \"Runs to resolve\": runs per arm "
                         + "that detect the paper's effect (or, where it gives none, the one seen here) at the finding's α, "
-                        + "two-sided, with power 0.8.\n",
+                        + "two-sided, with power 0.8, by the normal approximation (`Statistics.runsNeeded`; it undercounts below about 10 runs, where the t distribution's heavier tails need more).\n",
                     "| # | finding | source | better − worse | paper | ours (n) | ours: difference [95% CI] | p (test) | α | verdict | runs to resolve |",
                     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for (i, o) in outcomes.enumerated() {
