@@ -98,7 +98,10 @@ public struct VarianceOutcome: Sendable, Equatable {
 
     /// values[0] is the statistic on the runs; the rest on the resamples.
     static func estimate(_ values: [Double]) -> Estimate {
-        let resampled = values.dropFirst().sorted()
+        // A resample of one repeated run has no spread: its variance ratio is 0/0. Such resamples carry no
+        // information about the ratio and are left out (NaN would also break the sort).
+        let resampled = values.dropFirst().filter { !$0.isNaN }.sorted()
+        guard !resampled.isEmpty else { return Estimate(value: values[0], low: .nan, high: .nan) }
         func percentile(_ q: Double) -> Double { resampled[Int((q * Double(resampled.count - 1)).rounded())] }
         return Estimate(value: values[0], low: percentile(0.025), high: percentile(0.975))
     }
