@@ -258,6 +258,20 @@ def set_muon_lrs(sgd, muon, step, total_steps, whiten_bias_steps):
 # ----------------------------------------------------------------------------------------------
 # Fixture helpers.
 
+def recorded_step(model, tensors, k, label_smoothing, trainable, whiten_bias_grad):
+    """Step k's forward and backward of the summed label-smoothed loss on the fixture's `step{k}` batch (a CifarNet
+    with a detachable whitening bias); records the loss, and at step 1 the logits and the gradients of `trainable`."""
+    outputs = model(tensors[f"step{k}.input"], whiten_bias_grad=whiten_bias_grad)
+    loss = F.cross_entropy(outputs, tensors[f"step{k}.labels"], label_smoothing=label_smoothing, reduction="sum")
+    loss.backward()
+    tensors[f"step{k}.loss"] = loss.detach().reshape(1)
+    if k == 1:
+        tensors["step1.logits"] = outputs.detach().clone()
+        parameters = dict(model.named_parameters())
+        for name in trainable:
+            tensors[f"step1.grad.{name}"] = parameters[name].grad.detach().clone()
+
+
 def scalar(value):
     return torch.tensor([value], dtype=torch.float32)
 
@@ -456,16 +470,7 @@ def make_muon_fixture(seed):
     model.train()
     for s in range(MUON_STEPS):
         k = s + 1
-        outputs = model(tensors[f"step{k}.input"], whiten_bias_grad=s < MUON_WHITEN_BIAS_STEPS)
-        loss = F.cross_entropy(outputs, tensors[f"step{k}.labels"], label_smoothing=h["label_smoothing"],
-                               reduction="sum")
-        loss.backward()
-        tensors[f"step{k}.loss"] = loss.detach().reshape(1)
-        if k == 1:
-            tensors["step1.logits"] = outputs.detach().clone()
-            parameters = dict(model.named_parameters())
-            for name in trainable:
-                tensors[f"step1.grad.{name}"] = parameters[name].grad.detach().clone()
+        recorded_step(model, tensors, k, h["label_smoothing"], trainable, whiten_bias_grad=s < MUON_WHITEN_BIAS_STEPS)
         if s == MUON_WHITEN_BIAS_STEPS:
             assert model.whiten.bias.grad is None
             frozen_bias = model.whiten.bias.detach().clone()

@@ -237,16 +237,7 @@ def make_fixture(seed):
     model.train()
     for s in range(STEPS):
         k = s + 1
-        outputs = model(tensors[f"step{k}.input"], whiten_bias_grad=s < WHITEN_BIAS_STEPS)
-        loss = F.cross_entropy(outputs, tensors[f"step{k}.labels"], label_smoothing=h["label_smoothing"],
-                               reduction="sum")
-        loss.backward()
-        tensors[f"step{k}.loss"] = loss.detach().reshape(1)
-        if k == 1:
-            tensors["step1.logits"] = outputs.detach().clone()
-            parameters = dict(model.named_parameters())
-            for name in trainable:
-                tensors[f"step1.grad.{name}"] = parameters[name].grad.detach().clone()
+        family.recorded_step(model, tensors, k, h["label_smoothing"], trainable, whiten_bias_grad=s < WHITEN_BIAS_STEPS)
         for group in sgd.param_groups[:1]:
             group["lr"] = group["initial_lr"] * (1 - s / WHITEN_BIAS_STEPS)
         for group in sgd.param_groups[1:] + muon.param_groups:
