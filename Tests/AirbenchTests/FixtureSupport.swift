@@ -91,3 +91,14 @@ func checkFixtureSteps(_ file: SafetensorsFile, _ network: Network, _ step: Trai
                           tolerance: 1e-4, "\(label) final \(entry.name)")
     }
 }
+
+/// airbench94_hiverge at widths 8/16/16, batch 64, whitening from 128 images: a run on a few hundred synthetic
+/// images that still selects and merges TTA views.
+func tinyHiverge(epochs: Double) -> Hyperparameters {
+    var h = Method.airbench94Hiverge.hyperparameters
+    h.widths = Widths(block1: 8, block2: 16, block3: 16)
+    h.batchSize = 64
+    h.trainEpochs = epochs
+    h.whiteningImages = 128
+    return h
+}

@@ -136,11 +136,7 @@ final class HivergeFixtureTests: XCTestCase {
     /// NCHW, with this engine's selective-TTA choice, logits and predictions) are written for
     /// `scripts/make_hiverge_fixtures.py --verify-export FILE.safetensors`.
     func testExportedModelHasTheOriginalNames() throws {
-        var h = Method.airbench94Hiverge.hyperparameters
-        h.widths = Widths(block1: 8, block2: 16, block3: 16)
-        h.batchSize = 64
-        h.trainEpochs = 2
-        h.whiteningImages = 128
+        let h = tinyHiverge(epochs: 2)
         let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: 256, seed: 1), test: .synthetic(count: 16, seed: 2)))
         let (network, result) = try train(data: data, hyperparameters: h, seed: 3, evaluateEachEpoch: false)
         let selective = try XCTUnwrap(result.selectiveTTA)

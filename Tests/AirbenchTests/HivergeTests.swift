@@ -124,11 +124,7 @@ final class HivergeTests: XCTestCase {
     /// A run with selective TTA reports it as its TTA accuracy and the full TTA of the same network beside it; its
     /// views of the selected images are those the run's evaluation picks. Without it, nothing changes.
     func testARunReportsSelectiveAndFullTTA() throws {
-        var h = Method.airbench94Hiverge.hyperparameters
-        h.widths = Widths(block1: 8, block2: 16, block3: 16)
-        h.batchSize = 64
-        h.trainEpochs = 1
-        h.whiteningImages = 128
+        var h = tinyHiverge(epochs: 1)
         let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: 256, seed: 1), test: .synthetic(count: 40, seed: 2)))
         let (network, result) = try train(data: data, hyperparameters: h, seed: 1, evaluateEachEpoch: false)
         let selective = try XCTUnwrap(result.selectiveTTA)
