@@ -232,6 +232,22 @@ public enum Convolution {
         weights.run(shape.c, input: input, output: output)
     }
 
+    /// All three passes of `shape` by `algorithm` on arrays, weights packed for each: (output, gradInput,
+    /// gradWeights). The buffers start as NaN, so an element a pass fails to overwrite shows.
+    public static func allPasses(_ shape: ConvolutionShape, input: [Float], weights: [Float], gradOutput: [Float],
+                                 algorithm: ConvolutionAlgorithm) -> (output: [Float], gradInput: [Float], gradWeights: [Float]) {
+        let output = FloatBuffer(count: shape.outputCount, repeating: .nan)
+        let gradInput = FloatBuffer(count: shape.inputCount, repeating: .nan)
+        let gradWeights = FloatBuffer(count: shape.weightCount, repeating: .nan)
+        weights.withUnsafeBufferPointer { w in
+            forward(shape, input: input, weights: .forward(w.baseAddress!, shape: shape, algorithm: algorithm), output: output.pointer)
+            backwardData(shape, gradOutput: gradOutput, weights: .backwardData(w.baseAddress!, shape: shape, algorithm: algorithm),
+                         gradInput: gradInput.pointer)
+        }
+        backwardWeights(shape, input: input, gradOutput: gradOutput, gradWeights: gradWeights.pointer, algorithm: algorithm)
+        return (output.array, gradInput.array, gradWeights.array)
+    }
+
     /// gradInput (batch × inH × inW × inC) is overwritten with the gradient of the input given gradOutput.
     public static func backwardData(_ shape: ConvolutionShape, gradOutput: UnsafePointer<Float>,
                                     weights: PackedWeights, gradInput: UnsafeMutablePointer<Float>) {

@@ -95,18 +95,7 @@ public enum ConvolutionAccuracy {
                     .backwardData: Reference.convolutionBackwardData(s, gradOutput: g, weights: w),
                     .backwardWeights: Reference.convolutionBackwardWeights(s, input: x, gradOutput: g)]
         }
-        let algorithm = arithmetic.algorithm
-        let output = FloatBuffer(count: s.outputCount), gradInput = FloatBuffer(count: s.inputCount)
-        let gradWeights = FloatBuffer(count: s.weightCount)
-        weights.withUnsafeBufferPointer { w in
-            Convolution.forward(s, input: input, weights: .forward(w.baseAddress!, shape: s, algorithm: algorithm),
-                                output: output.pointer)
-            Convolution.backwardData(s, gradOutput: gradOutput,
-                                     weights: .backwardData(w.baseAddress!, shape: s, algorithm: algorithm),
-                                     gradInput: gradInput.pointer)
-        }
-        Convolution.backwardWeights(s, input: input, gradOutput: gradOutput, gradWeights: gradWeights.pointer,
-                                    algorithm: algorithm)
-        return [.forward: output.array, .backwardData: gradInput.array, .backwardWeights: gradWeights.array]
+        let passes = Convolution.allPasses(s, input: input, weights: weights, gradOutput: gradOutput, algorithm: arithmetic.algorithm)
+        return [.forward: passes.output, .backwardData: passes.gradInput, .backwardWeights: passes.gradWeights]
     }
 }

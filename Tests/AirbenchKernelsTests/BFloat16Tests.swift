@@ -11,18 +11,8 @@ final class BFloat16Tests: XCTestCase {
             var random = TestRandom(UInt64(300 + i))
             let input = random.array(s.inputCount), weights = random.array(s.weightCount)
             let gradOutput = random.array(s.outputCount)
-            let out = FloatBuffer(count: s.outputCount, repeating: .nan), dIn = FloatBuffer(count: s.inputCount)
-            let dW = FloatBuffer(count: s.weightCount, repeating: .nan)
-            weights.withUnsafeBufferPointer { w in
-                Convolution.forward(s, input: input, weights: .forward(w.baseAddress!, shape: s, algorithm: algorithm),
-                                    output: out.pointer)
-                Convolution.backwardData(s, gradOutput: gradOutput,
-                                         weights: .backwardData(w.baseAddress!, shape: s, algorithm: algorithm),
-                                         gradInput: dIn.pointer)
-            }
-            Convolution.backwardWeights(s, input: input, gradOutput: gradOutput, gradWeights: dW.pointer,
-                                        algorithm: algorithm)
-            return [out.array, dIn.array, dW.array]
+            let passes = Convolution.allPasses(s, input: input, weights: weights, gradOutput: gradOutput, algorithm: algorithm)
+            return [passes.output, passes.gradInput, passes.gradWeights]
         }
     }
 

@@ -142,17 +142,8 @@ final class ConvolutionTests: XCTestCase {
         var random = TestRandom(11)
         let input = random.array(s.inputCount), weights = random.array(s.weightCount), g = random.array(s.outputCount)
         func run(_ algorithm: ConvolutionAlgorithm) -> [[Float]] {
-            let out = FloatBuffer(count: s.outputCount), dIn = FloatBuffer(count: s.inputCount)
-            let dW = FloatBuffer(count: s.weightCount)
-            weights.withUnsafeBufferPointer { w in
-                Convolution.forward(s, input: input, weights: .forward(w.baseAddress!, shape: s, algorithm: algorithm),
-                                    output: out.pointer)
-                Convolution.backwardData(s, gradOutput: g,
-                                         weights: .backwardData(w.baseAddress!, shape: s, algorithm: algorithm),
-                                         gradInput: dIn.pointer)
-            }
-            Convolution.backwardWeights(s, input: input, gradOutput: g, gradWeights: dW.pointer, algorithm: algorithm)
-            return [out.array, dIn.array, dW.array]
+            let passes = Convolution.allPasses(s, input: input, weights: weights, gradOutput: g, algorithm: algorithm)
+            return [passes.output, passes.gradInput, passes.gradWeights]
         }
         let before = KernelThreads.count
         defer { KernelThreads.use(before) }
