@@ -11,8 +11,8 @@ extension Report {
             + "timed training so far)" + (done < planned ? "; every number below is from the runs so far." : ".") + "\n\n"
         if let notes = spec.notes { markdown += notes.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\n" }
         var charts = [(String, String)]()
-        let outcomes = spec.findings.compactMap { FindingOutcome.test($0, in: collection) }
-        let waiting = spec.findings.filter { FindingOutcome.test($0, in: collection) == nil }
+        let tested = spec.findings.map { ($0, FindingOutcome.test($0, in: collection)) }
+        let outcomes = tested.compactMap(\.1), waiting = tested.filter { $0.1 == nil }.map(\.0)
         if !waiting.isEmpty {
             markdown += "Waiting for runs (a test needs 2 per arm): " + waiting.map(\.name).joined(separator: "; ") + ".\n\n"
         }
