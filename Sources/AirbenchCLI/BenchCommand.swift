@@ -10,18 +10,23 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure the kernels and a training epoch on this machine.",
         discussion: """
             Prints the measured fp32 FMA peak (a register-only loop on each thread; with bf16 also the vdpbf16ps \
-            peak), then for each convolution and \
-            pass (forward, backward-data, backward-weights) the median time, GFLOP/s and % of that peak (a \
-            Winograd's GFLOP/s count the direct FLOPs, so it can pass 100%), then \
+            peak) and memory bandwidth (a parallel copy), then a roofline table: for each convolution and \
+            pass (forward, backward-data, backward-weights; a block's conv1 forward with its max-pool where \
+            they run fused) the median time, its direct-equivalent GFLOP/s, the FLOPs it performs (a Winograd's \
+            products and transforms) per second and as % of the peak of its precision, and the bytes it must move \
+            per second and as % of the bandwidth; the same for the memory-bound passes (BatchNorm statistics and \
+            apply with the activation, max-pool, their backward), with the bytes moved per training step with and \
+            without the conv1 + max-pool fusion. Then \
             timed training steps of METHOD (default airbench94; with its optimizer, batch size and, for \
             airbench96_faster, its proxy's steps) on synthetic data with the epoch and full-run estimates for the \
-            official sizes of --dataset (CIFAR-10 by default). Synthetic data: no --data needed.
+            official sizes of --dataset (CIFAR-10 by default), and the TTA evaluation's share of the run. \
+            Synthetic data: no --data needed.
 
             With --errors it times nothing: it trains METHOD for --steps steps (default 50; on --data's images, or \
             synthetic ones), records the operands of every 3×3 convolution in one training step on --batch-size \
             images (default 16), and prints each pass's error against a float64 direct convolution for fp32 and \
             bf16 direct, F(2×2) and F(4×4), with the bf16 Winograds' ratio to bf16 direct's error and whether that \
-            is within the bound `auto-bf16-winograd` admits.
+            is within the bound `auto` admits them by in bf16.
             """)
 
     @Option(help: ArgumentHelp("The method whose network, batch and steps are timed.", valueName: "method"))
@@ -83,8 +88,9 @@ struct BenchCommand: ParsableCommand {
         let corePeak = measureCorePeakFLOPS(seconds: 0.3)
         let bf16Runs = KernelPrecision.active == .bf16 || kernel.convolution.operandPrecision == .bf16
         let coreBFloat16Peak = bf16Runs ? measureCoreBFloat16PeakFLOPS(seconds: 0.3) : 0
-        // Each pass's % of peak is of the peak of the precision it ran in (Winograd runs fp32).
+        // Each pass's % of peak is of the peak of the precision it ran in.
         func peak(_ precision: KernelPrecision) -> Double { (precision == .bf16 ? coreBFloat16Peak : corePeak) * Double(threads) }
+        let bandwidth = measureCopyBandwidth()
         let plan = RunPlan(h, trainImages: trainImages)
         var generator = SeededGenerator(seed: 0)
         let network = try Network(h, classes: dataset.classCount, convolution: kernel.convolution, generator: &generator)
@@ -98,29 +104,59 @@ struct BenchCommand: ParsableCommand {
             let forward = PackedWeights.forward(weights.pointer, shape: shape, algorithm: kernel.convolution)
             let backward = PackedWeights.backwardData(weights.pointer, shape: shape, algorithm: kernel.convolution)
             let grad = FloatBuffer(count: shape.weightCount)
-            func timing(_ pass: String, _ algorithm: ConvolutionAlgorithm, _ precision: KernelPrecision,
+            let pooled = network.poolIsFused(layer: name)
+            func timing(_ pass: ConvolutionPass, _ algorithm: ConvolutionAlgorithm, _ precision: KernelPrecision,
                         _ body: () -> Void) -> LayerTiming {
                 let seconds = median(repeats) { body() }
-                return LayerTiming(layer: name, pass: pass, algorithm: algorithm, precision: precision,
-                                   milliseconds: seconds * 1e3, gflops: shape.flops / seconds / 1e9,
-                                   percentOfPeak: 100 * shape.flops / seconds / peak(precision))
+                let cost = ConvolutionCost.of(pass, shape, algorithm: algorithm, precision: precision,
+                                              pooled: pass == .forward && pooled)
+                return LayerTiming(layer: name, pass: pass.rawValue + (pass == .forward && pooled ? " + pool" : ""),
+                                   algorithm: algorithm, precision: precision, milliseconds: seconds * 1e3,
+                                   gflops: shape.flops / seconds / 1e9, computedGFLOP: cost.flops / 1e9,
+                                   transformShare: cost.transformFLOPs / cost.flops,
+                                   percentOfPeak: 100 * cost.flops / seconds / peak(precision), megabytes: cost.bytes / 1e6,
+                                   percentOfBandwidth: 100 * cost.bytes / seconds / bandwidth)
             }
-            layers.append(timing("forward", forward.algorithm, forward.precision) {
-                Convolution.forward(shape, input: input.pointer, weights: forward, output: output.pointer)
+            let pooledCount = shape.batch * (shape.outputHeight / 2) * (shape.outputWidth / 2) * shape.outputChannels
+            let pooledOutput = FloatBuffer(count: pooled ? pooledCount : 0), argmax = Buffer<UInt8>(count: pooled ? pooledCount : 0, repeating: 0)
+            layers.append(timing(.forward, forward.algorithm, forward.precision) {
+                if pooled {
+                    Convolution.forwardPooled(shape, input: input.pointer, weights: forward, scratch: output.pointer,
+                                              pooled: pooledOutput.pointer, argmax: argmax.pointer)
+                } else {
+                    Convolution.forward(shape, input: input.pointer, weights: forward, output: output.pointer)
+                }
             })
             // The whitening layer's weight is frozen and its input is the data: it has no backward passes.
             if name == network.spec.whiteningModule && !network.spec.whiteningLayer.trainable { continue }
-            layers.append(timing("backward-data", backward.algorithm, backward.precision) {
+            layers.append(timing(.backwardData, backward.algorithm, backward.precision) {
                 Convolution.backwardData(shape, gradOutput: output.pointer, weights: backward, gradInput: input.pointer)
             })
             let weightsAlgorithm = kernel.convolution.effective(forPass: shape, .backwardWeights)
-            layers.append(timing("backward-weights", weightsAlgorithm, weightsAlgorithm.operandPrecision) {
+            layers.append(timing(.backwardWeights, weightsAlgorithm, weightsAlgorithm.operandPrecision) {
                 Convolution.backwardWeights(shape, input: input.pointer, gradOutput: output.pointer, gradWeights: grad.pointer,
                                             algorithm: kernel.convolution)
             })
         }
+        // The memory-bound passes at the training batch, and the bytes a step moves with and without the fusion
+        // of each block's conv1 with its max-pool (conv1's forward writing its whole output, then the pool).
+        let memory = network.memoryPasses(batch: trainingBatch).map { pass -> MemoryTiming in
+            pass.run()  // first touch
+            let seconds = median(repeats) { pass.run() }
+            return MemoryTiming(layer: pass.layer, pass: pass.name, milliseconds: seconds * 1e3, megabytes: pass.bytes / 1e6,
+                                percentOfBandwidth: 100 * pass.bytes / seconds / bandwidth)
+        }
+        let convolutionBytes = 1e6 * layers.map(\.megabytes).reduce(0, +)
+        let memoryBytes = 1e6 * memory.map(\.megabytes).reduce(0, +)
+        let unfusedMemoryBytes = network.memoryPasses(batch: trainingBatch, fusedPool: false).map(\.bytes).reduce(0, +)
+        // Without the fusion a fused conv1 writes its whole output (4 bytes per element) instead of the pooled
+        // values and indices (5 bytes per pooled element, a quarter as many), and the separate pool runs.
+        let fusedSaving = network.convolutionShapes(batch: trainingBatch).filter { network.poolIsFused(layer: $0.name) }
+            .map { _, s in 4 * Double(s.outputCount) - 5 * Double(s.batch * (s.outputHeight / 2) * (s.outputWidth / 2) * s.outputChannels) }
+            .reduce(0, +)
         // Whole training steps on synthetic data (whitening bias trainable: the slower case of the first epochs).
-        let step = StepTimer(network: network, hyperparameters: h, batch: trainingBatch)
+        // Muon renormalises at the run's own steps (hiverge: 37 of 243, more often early), counted from step 1.
+        let step = StepTimer(network: network, hyperparameters: h, batch: trainingBatch, renormalize: plan.muonRenormalizes)
         step.run(1)  // first touch of the buffers
         let steps = self.steps ?? 4
         let stepSeconds = median(repeats) { step.run(steps) } / Double(steps)
@@ -152,7 +188,9 @@ struct BenchCommand: ParsableCommand {
             batchSize: trainingBatch, widths: h.widths.array, layers: layers, stepSeconds: stepSeconds,
             stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: estimate.epochSeconds,
             totalSteps: plan.totalSteps, proxySeconds: estimate.proxySeconds, ttaEvaluationSeconds: estimate.evaluationSeconds,
-            fullRunSeconds: estimate.totalSeconds)
+            fullRunSeconds: estimate.totalSeconds, copyBandwidthGBs: bandwidth / 1e9, memoryPasses: memory,
+            stepGigabytes: (convolutionBytes + memoryBytes) / 1e9,
+            unfusedStepGigabytes: (convolutionBytes + fusedSaving + unfusedMemoryBytes) / 1e9)
     }
 
     /// Median wall time of `count` runs of `body`, in seconds.
@@ -167,14 +205,17 @@ struct BenchCommand: ParsableCommand {
 }
 
 /// Runs full training steps (`TrainStep`: forward, loss, backward, the method's optimizers; no Lookahead,
-/// constant schedule factor 0.5) on one synthetic batch of `batch` examples.
+/// constant schedule factor 0.5; Muon renormalising at the steps `renormalize` gives, e.g. the run's own) on one
+/// synthetic batch of `batch` examples.
 final class StepTimer {
     let step: TrainStep
 
-    init(network: Network, hyperparameters h: Hyperparameters, batch: Int) {
+    init(network: Network, hyperparameters h: Hyperparameters, batch: Int,
+         renormalize: @escaping (Int) -> Bool = { _ in true }) {
         var h = h
         h.lookahead = false
-        step = TrainStep(network: network, hyperparameters: h, batch: batch, schedule: GivenSchedule(factor: { _ in 0.5 }))
+        step = TrainStep(network: network, hyperparameters: h, batch: batch,
+                         schedule: GivenSchedule(factor: { _ in 0.5 }, renormalize: renormalize))
         var generator = SeededGenerator(seed: 1)
         for i in 0..<batch * network.spec.input.pixels { step.images[i] = generator.uniformFloat() * 2 - 1 }
         for i in 0..<batch { step.labelPointer[i] = Int32(i % network.classes) }
@@ -198,8 +239,25 @@ struct LayerTiming: Codable {
     var algorithm: ConvolutionAlgorithm
     var precision: KernelPrecision
     var milliseconds: Double
+    /// The direct convolution's FLOPs per second (what a Winograd is worth; can pass the peak).
     var gflops: Double
+    /// FLOPs performed (`ConvolutionCost`: a Winograd's products and transforms), and the transforms' share.
+    var computedGFLOP: Double
+    var transformShare: Double
+    /// The performed FLOPs per second as % of the peak.
     var percentOfPeak: Double
+    /// Bytes the pass must move (`ConvolutionCost`), and per second as % of the copy bandwidth.
+    var megabytes: Double
+    var percentOfBandwidth: Double
+}
+
+/// One memory-bound pass of a training step (`Network.memoryPasses`), timed.
+struct MemoryTiming: Codable {
+    var layer: String
+    var pass: String
+    var milliseconds: Double
+    var megabytes: Double
+    var percentOfBandwidth: Double
 }
 
 struct BenchReport: Codable {
@@ -229,21 +287,44 @@ struct BenchReport: Codable {
     var proxySeconds: Double
     var ttaEvaluationSeconds: Double
     var fullRunSeconds: Double
+    /// Parallel memcpy, bytes read and written per second (the memory roof).
+    var copyBandwidthGBs: Double
+    var memoryPasses: [MemoryTiming]
+    /// Bytes the passes of one training step must move (convolutions and memory-bound passes, the model of
+    /// `ConvolutionCost` and `MemoryPass`), and what they would without the conv1 + max-pool fusion.
+    var stepGigabytes: Double
+    var unfusedStepGigabytes: Double
 
     func printTable() {
         print("airbench bench — \(date), \(method), \(kernelPath) \(precision), \(convolution) 3×3 convolutions, "
               + "\(threads) thread(s), batch \(batchSize), widths \(widths)")
         print(String(format: "measured fp32 peak: %.1f GFLOP/s per core", corePeakGFLOPS)
               + (coreBFloat16PeakGFLOPS > 0 ? String(format: "; bf16 peak: %.1f GFLOP/s per core", coreBFloat16PeakGFLOPS) : "")
-              + String(format: "; %% of peak below is of that peak × %d thread(s), in each pass's precision", threads))
-        print("layer          pass             algorithm   precision        ms    GFLOP/s   % peak")
-        for l in layers {
-            let columns = [(l.layer, 14), (l.pass, 16), (l.algorithm.rawValue, 11), (l.precision.rawValue, 9)]
-            print(columns.map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
-                  + String(format: " %9.2f %10.1f %8.1f", l.milliseconds, l.gflops, l.percentOfPeak))
+              + String(format: " (× %d thread(s)); copy bandwidth %.1f GB/s", threads, copyBandwidthGBs))
+        print("roofline: direct GFLOP/s = the direct convolution's FLOPs per second; GFLOP = performed (Winograd: products "
+              + "and transforms, their share in brackets); % peak of the pass's precision; MB it must move; % of the copy bandwidth")
+        print("layer          pass                    algorithm        precision      ms  direct GFLOP/s   GFLOP (transf.)  % peak       MB  % bandwidth")
+        func cells(_ columns: [(String, Int)]) -> String {
+            columns.map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
         }
+        for l in layers {
+            print(cells([(l.layer, 14), (l.pass, 23), (l.algorithm.rawValue, 16), (l.precision.rawValue, 9)])
+                  + String(format: " %9.2f %15.1f %8.2f (%4.1f%%) %7.1f %8.1f %12.1f", l.milliseconds, l.gflops, l.computedGFLOP,
+                           100 * l.transformShare, l.percentOfPeak, l.megabytes, l.percentOfBandwidth))
+        }
+        for m in memoryPasses {
+            print(cells([(m.layer, 14), (m.pass, 23), ("memory-bound", 16), ("fp32", 9)])
+                  + String(format: " %9.2f", m.milliseconds) + String(repeating: " ", count: 42)
+                  + String(format: "%8.1f %12.1f", m.megabytes, m.percentOfBandwidth))
+        }
+        let convolutionMilliseconds = layers.map(\.milliseconds).reduce(0, +)
+        let memoryMilliseconds = memoryPasses.map(\.milliseconds).reduce(0, +)
+        print(String(format: "sum of the passes: convolutions %.1f ms, memory-bound %.1f ms; bytes moved per training step "
+                     + "%.2f GB (without the conv1 + max-pool fusion %.2f GB)", convolutionMilliseconds, memoryMilliseconds,
+                     stepGigabytes, unfusedStepGigabytes))
         print(String(format: "training step: %.3f s (%.1f GFLOP/s over the convolution FLOPs)", stepSeconds, stepGFLOPS))
-        print(String(format: "epoch estimate: %.1f s; TTA evaluation estimate: %.1f s", epochSeconds, ttaEvaluationSeconds)
+        print(String(format: "epoch estimate: %.1f s; TTA evaluation estimate: %.1f s (%.1f%% of the run)", epochSeconds,
+                     ttaEvaluationSeconds, 100 * ttaEvaluationSeconds / fullRunSeconds)
               + (proxySeconds > 0 ? String(format: "; proxy pass estimate: %.1f s", proxySeconds) : ""))
         print(String(format: "full %@ run estimate on %@ (%d training, %d test images; %d steps): %.1f s (%.1f min)",
                      method, dataset, trainImages, testImages, totalSteps, fullRunSeconds, fullRunSeconds / 60))

@@ -26,7 +26,7 @@ struct KernelOptions: ParsableArguments {
     var threads: Int?
 
     @Option(help: ArgumentHelp(
-        "How the 3×3 convolutions compute: auto (each layer's forward, backward-data and backward-weights pass by its shape and precision: Winograd where it needs far fewer multiply-adds), direct (implicit GEMM), winograd (F(2×2,3×3)) or winograd4x4 (F(4×4,3×3)), which equal direct up to rounding and run fp32; winograd-bf16 or winograd4x4-bf16, the same with bf16 products (needs AVX512_BF16); auto-bf16-winograd, auto that may also choose a bf16 Winograd for the passes where its measured error is within twice bf16-direct's (with --precision bf16; not yet timed). Default: auto.",
+        "How the 3×3 convolutions compute: auto (each layer's forward, backward-data and backward-weights pass by its shape and precision: Winograd where it needs far fewer multiply-adds; in bf16 also the bf16 Winograds on the passes where their measured error is within the bound, README \"Convolution algorithms\"), direct (implicit GEMM), winograd (F(2×2,3×3)) or winograd4x4 (F(4×4,3×3)), which equal direct up to rounding and run fp32; winograd-bf16 or winograd4x4-bf16, the same with bf16 products (needs AVX512_BF16). Default: auto.",
         valueName: "algorithm"))
     var convolution: ConvolutionAlgorithm = .auto
 
@@ -56,16 +56,13 @@ struct KernelOptions: ParsableArguments {
             throw ValidationError("--precision bf16 runs on the avx512 path only, not --kernel-path \(kernelPath.name)")
         }
         // The bf16 Winograds would run their plain-C reference elsewhere: slow, for tests only.
-        if [.winogradBF16, .winograd4x4BF16, .autoBF16Winograd].contains(convolution) {
+        if [.winogradBF16, .winograd4x4BF16].contains(convolution) {
             if !KernelPrecision.bf16Supported {
                 throw ValidationError("--convolution \(convolution.rawValue) needs a CPU with AVX-512 and AVX512_BF16")
             }
             if let kernelPath, kernelPath != .avx512 {
                 throw ValidationError("--convolution \(convolution.rawValue) runs on the avx512 path only, not --kernel-path \(kernelPath.name)")
             }
-        }
-        if convolution == .autoBF16Winograd && precision == .fp32 {
-            throw ValidationError("--convolution auto-bf16-winograd chooses among bf16 passes: it needs --precision bf16")
         }
     }
 

@@ -71,7 +71,7 @@ struct EvalCommand: ParsableCommand {
             var full = [Float]()
             let fullTime = clock.measure { full = network.inferLevels([tta], images, mirror: data.mirrorable)[0] }
             let accuracy = { network.accuracy(logits: $0, labels: data.test.labels) }
-            print("\(kernelConfiguration); 3×3 convolutions (--convolution \(runtime.kernel.convolution)): \(network.convolutionPlan)")
+            print("\(kernelConfiguration); 3×3 convolutions (--convolution \(runtime.kernel.convolution.rawValue)): \(network.convolutionPlan)")
             let details = String(format: "[%@, %@, %d images, widths %@]", network.spec.name, selection.description,
                                  data.test.count, network.spec.groups.map { String($0.width) }.joined(separator: ","))
             if let selective, let selectiveTime {

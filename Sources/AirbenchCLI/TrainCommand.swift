@@ -69,7 +69,7 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
               + "widths \(h.widths.array), batch \(h.batchSize), \(h.trainEpochs) epochs, flip \(h.flip.rawValue), "
               + "\(data.train.count) training images")
         print("data: \(dataSummary)")
-        print("3×3 convolutions (--convolution \(runtime.kernel.convolution)): \(plans.network)"
+        print("3×3 convolutions (--convolution \(runtime.kernel.convolution.rawValue)): \(plans.network)"
               + (plans.proxy.map { "; proxy: \($0)" } ?? ""))
         fflush(nil)
         if !options.noWarmup { try warmup(hyperparameters: h, convolution: runtime.kernel.convolution) }

@@ -74,19 +74,15 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// F(4×4, 3×3) with bf16 products, as `winogradBF16`. Its transforms amplify the rounding most
     /// (`BFloat16Winograd`).
     case winograd4x4BF16 = "winograd4x4-bf16"
-    /// Each pass of each layer the algorithm `preferred(forPass:precision:)` gives for its shape (the default).
+    /// Each pass of each layer the algorithm `preferred(forPass:_:precision:)` gives for its shape (the default).
     case auto
-    /// `auto` with the bf16 Winograds as candidates where the active precision is bf16, on the passes whose measured
-    /// error they keep within the bound (`preferredWithBFloat16Winograd`). Not the default: timings and full
-    /// runs decide that.
-    case autoBF16Winograd = "auto-bf16-winograd"
 
     /// The outputs per side of a Winograd tile (F(m×m, 3×3)); nil for the other algorithms.
     public var winogradTile: Int? {
         switch self {
         case .winograd, .winogradBF16: 2
         case .winograd4x4, .winograd4x4BF16: 4
-        case .direct, .auto, .autoBF16Winograd: nil
+        case .direct, .auto: nil
         }
     }
 
@@ -96,7 +92,7 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
         switch self {
         case .winograd, .winograd4x4: .fp32
         case .winogradBF16, .winograd4x4BF16: .bf16
-        case .direct, .auto, .autoBF16Winograd: .active
+        case .direct, .auto: .active
         }
     }
 
@@ -106,37 +102,29 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
                           precision: KernelPrecision = .active) -> ConvolutionAlgorithm {
         var s = run.c
         let algorithm = switch self {
-        case .auto: Self.preferred(forPass: run, precision: precision)
-        case .autoBF16Winograd: Self.preferredWithBFloat16Winograd(forPass: run, pass, precision: precision)
+        case .auto: Self.preferred(forPass: run, pass, precision: precision)
         default: self
         }
         return algorithm.winogradTile != nil && ab_winograd_supports(&s) != 0 ? algorithm : .direct
     }
 
-    /// The faster algorithm for a pass of shape `run`, a rule of its shape and precision alone (never of the batch
+    /// The faster algorithm for `pass` of shape `run`, a rule of its shape and precision alone (never of the batch
     /// or of timings taken at run time), so that a seed gives the same bits on every CPU of one instruction path.
     ///
-    /// Of direct, F(2×2) and F(4×4), the one with the fewest multiply-adds per input and output channel
-    /// (`multiplyAdds(forPass:)`: a Winograd counts its whole tiles, also where they overhang the output; a tie
-    /// goes to the smaller tile), provided a Winograd needs at most a fraction of direct's: ⅔ in fp32, where its
-    /// transforms cost the rest, and ⅓ in bf16, whose direct kernel does twice the multiply-adds per instruction
-    /// (these Winograds run fp32). A pass reading fewer than 8 channels stays direct, the fewest measured (its
-    /// transforms run 8 channels at a time). Measured per layer of airbench94 on a Zen 5 (AVX2 and AVX-512 paths,
-    /// fp32 and bf16), BENCHMARKS.md "Winograd F(4×4, 3×3)": in fp32 F(4×4) wins every pass except 4.conv1's
-    /// forward (6×6 output, F(2×2)'s tie); in bf16 bf16-direct keeps 4.conv1's forward and 4.conv2 (⁴⁄₉ of
-    /// direct's). At widths 8/16/16 F(4×4) also won the 8-channel passes.
-    public static func preferred(forPass run: ConvolutionShape, precision: KernelPrecision) -> ConvolutionAlgorithm {
-        fastest(forPass: run, precision: precision, among: [.winograd, .winograd4x4])
-    }
-
-    /// `preferred`, with bf16-F(2×2) and bf16-F(4×4) as further candidates in bf16 for `pass` where they are
-    /// admissible (`BFloat16Winograd.admissible`: measured error within the bound). The same rule in product time:
-    /// a bf16 multiply-add costs half an fp32 one, so a bf16 Winograd needs at most ⅔ of direct's multiply-adds,
-    /// the fp32 rule's fraction (both sides multiply at the bf16 rate, the fp32 transforms cost the rest), and beats
-    /// an fp32 Winograd with up to twice its multiply-adds. A hypothesis until timed (BENCHMARKS.md, "bf16 Winograd
-    /// products"): it counts products, not the transforms, which cost a bf16 Winograd relatively more.
-    public static func preferredWithBFloat16Winograd(forPass run: ConvolutionShape, _ pass: ConvolutionPass,
-                                                     precision: KernelPrecision) -> ConvolutionAlgorithm {
+    /// Of direct and the Winograds, the one whose products take the least time: multiply-adds per input and output
+    /// channel (`multiplyAdds(forPass:_:)`: a Winograd counts its whole tiles, also where they overhang the output),
+    /// halved where they run bf16 (`vdpbf16ps` does twice the multiply-adds per instruction), the first of a tie
+    /// (the smaller tile), provided a Winograd needs at most ⅔ of direct's product time (its fp32 transforms cost
+    /// the rest). A pass reading fewer than 8 channels stays direct, the fewest measured (its transforms run 8
+    /// channels at a time). The candidates: fp32 F(2×2) and F(4×4); in bf16 also the bf16 Winograds on the passes
+    /// where their measured error is within the bound (`BFloat16Winograd.admissible`: airbench94's shapes, where bf16-F(4×4)
+    /// wins all but 4.conv1's forward and backward-weights, whose 6×6 output F(2×2)'s nine tiles cover with as many
+    /// products and less transform work). Measured per pass on a Zen 5 (BENCHMARKS.md, "Winograd F(4×4, 3×3)" and
+    /// "bf16 Winograd products: speed"): in fp32 F(4×4) wins every pass except 4.conv1's forward (F(2×2)'s tie); in
+    /// bf16 the bf16 Winograds beat bf16-direct and the fp32 Winograds on every pass they are chosen for but
+    /// 4.conv2's backward-weights (bf16-F(4×4) 15.7 ms against bf16-direct's 13.7).
+    public static func preferred(forPass run: ConvolutionShape, _ pass: ConvolutionPass,
+                                 precision: KernelPrecision) -> ConvolutionAlgorithm {
         let bf16 = precision == .bf16 ? [ConvolutionAlgorithm.winogradBF16, .winograd4x4BF16] : []
         return fastest(forPass: run, precision: precision,
                        among: [.winograd, .winograd4x4] + bf16.filter { BFloat16Winograd.admissible($0, forPass: run, pass) })
@@ -210,10 +198,14 @@ public struct PackedWeights: @unchecked Sendable {
         return PackedWeights(buffer: buffer, algorithm: algorithm, precision: algorithm.operandPrecision, shape: run)
     }
 
+    func checkShape(_ s: ab_conv_shape) {
+        precondition(shape.in_c == s.in_c && shape.out_c == s.out_c, "weights packed for another shape")
+    }
+
     /// Runs the forward kernel of `algorithm` on the C shape the weights were packed for.
     func run(_ s: ab_conv_shape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         var s = s
-        precondition(shape.in_c == s.in_c && shape.out_c == s.out_c, "weights packed for another shape")
+        checkShape(s)
         if let tile = algorithm.winogradTile {
             ab_winograd_forward(&s, Int32(tile), precision.c, input, buffer.pointer, output)
         } else {
@@ -230,6 +222,24 @@ public enum Convolution {
     public static func forward(_ shape: ConvolutionShape, input: UnsafePointer<Float>, weights: PackedWeights,
                                output: UnsafeMutablePointer<Float>) {
         weights.run(shape.c, input: input, output: output)
+    }
+
+    /// `forward` then a 2×2 max-pool (`MaxPool.forward`, kernel 2): pooled and argmax (batch × ⌊outH/2⌋ ×
+    /// ⌊outW/2⌋ × outC) overwritten, bit for bit what the two calls give. Winograd weights pool each tile while it is
+    /// in cache, so the convolution's output is never written; direct weights write it to `scratch` (batch × outH ×
+    /// outW × outC) and pool that.
+    public static func forwardPooled(_ shape: ConvolutionShape, input: UnsafePointer<Float>, weights: PackedWeights,
+                                     scratch: UnsafeMutablePointer<Float>, pooled: UnsafeMutablePointer<Float>,
+                                     argmax: UnsafeMutablePointer<UInt8>) {
+        var s = shape.c
+        if let tile = weights.algorithm.winogradTile {
+            weights.checkShape(s)
+            ab_winograd_forward_pooled(&s, Int32(tile), weights.precision.c, input, weights.buffer.pointer, pooled, argmax)
+        } else {
+            forward(shape, input: input, weights: weights, output: scratch)
+            MaxPool.forward(scratch, batch: shape.batch, height: shape.outputHeight, width: shape.outputWidth,
+                            channels: shape.outputChannels, kernel: 2, output: pooled, argmax: argmax)
+        }
     }
 
     /// All three passes of `shape` by `algorithm` on arrays, weights packed for each: (output, gradInput,

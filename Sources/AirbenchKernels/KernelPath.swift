@@ -83,3 +83,9 @@ public func measureCorePeakFLOPS(seconds: Double = 0.2) -> Double { ab_measure_f
 
 /// Measures the bf16 peak of one core (`vdpbf16ps`) with a register-only loop, in FLOP/s; 0 without AVX512_BF16.
 public func measureCoreBFloat16PeakFLOPS(seconds: Double = 0.2) -> Double { ab_measure_bf16_peak(seconds) }
+
+/// Measures the memory bandwidth all threads reach copying `bytes` between two buffers (the best of `repeats`), in
+/// bytes read and written per second.
+public func measureCopyBandwidth(bytes: Int = 512 << 20, repeats: Int = 5) -> Double {
+    ab_measure_copy_bandwidth(bytes, Int32(repeats))
+}

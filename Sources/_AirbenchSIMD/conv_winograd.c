@@ -386,6 +386,8 @@ typedef struct {
     long tiles;
     ab_gemm_kernel kernel;  // fp32, or bf16 (then `round` rounds V)
     void (*round)(const float *from, int count, uint16_t *to);
+    float *pooled;          // non-NULL: the output max-pooled 2×2 here (batch × ⌊out_h/2⌋ × ⌊out_w/2⌋ × out_c) ...
+    uint8_t *argmax;        // ... with each window's index of its maximum (ab_maxpool_forward's), `output` unused
 } winograd_job;
 
 void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *input, const float *zeros,
@@ -401,16 +403,48 @@ void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *in
         }
 }
 
-// out[m·a + b]: the tile's output pixel (a, b) at channel co, NULL where it lies outside the output.
-static void tile_outputs(const winograd_job *job, long tile, int co, float *out[]) {
+#define MAX_TILE_OUTPUTS 16                 // m² for m = 4
+
+// out[m·a + b]: the tile's output pixel (a, b) at channel co, or with `local` the row local[m·a + b]; NULL where it
+// lies outside the output.
+static void tile_outputs(const winograd_job *job, long tile, int co, float local[][NR], float *out[]) {
     const ab_conv_shape *s = job->s;
     int m = job->v.tile, n, oy0, ox0;
     ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
     for (int a = 0; a < m; a++)
         for (int b = 0; b < m; b++)
-            out[m * a + b] = oy0 + a < s->out_h && ox0 + b < s->out_w
-                                 ? job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co
-                                 : NULL;
+            out[m * a + b] = !(oy0 + a < s->out_h && ox0 + b < s->out_w) ? NULL
+                             : local ? local[m * a + b]
+                                     : job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co;
+}
+
+// The max-pool of ab_maxpool_forward (k = 2) over the windows of one tile, whose outputs for channels
+// co ..< co + cols the output transform left in `local` (local[m·a + b]: output pixel (a, b) of the tile). A tile's
+// side m is even and tiles start at multiples of m, so every window lies in one tile; windows past ⌊out/2⌋ are
+// dropped, as the floor pool drops them. Strict comparison in tap order: the first maximum wins, as in PyTorch
+// and ab_maxpool_forward, so the pooled values and indices are those of the unfused pool, bit for bit.
+static void pool_tile(const winograd_job *job, long tile, int co, int cols, float local[][NR]) {
+    const ab_conv_shape *s = job->s;
+    int m = job->v.tile, n, oy0, ox0, ph = s->out_h / 2, pw = s->out_w / 2;
+    ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
+    for (int wy = 0; wy < m / 2; wy++)
+        for (int wx = 0; wx < m / 2; wx++) {
+            int py = oy0 / 2 + wy, px = ox0 / 2 + wx;
+            if (py >= ph || px >= pw) continue;
+            const float *tap[4] = {local[2 * wy * m + 2 * wx], local[2 * wy * m + 2 * wx + 1],
+                                   local[(2 * wy + 1) * m + 2 * wx], local[(2 * wy + 1) * m + 2 * wx + 1]};
+            size_t at = (((size_t)n * ph + py) * pw + px) * s->out_c + co;
+            float *best = job->pooled + at;
+            uint8_t *index = job->argmax + at;
+            for (int j = 0; j < cols; j++) {
+                float value = tap[0][j];
+                uint8_t which = 0;
+                for (int k = 1; k < 4; k++)
+                    if (tap[k][j] > value) value = tap[k][j], which = (uint8_t)k;
+                best[j] = value;
+                index[j] = which;
+            }
+        }
 }
 
 static void winograd_part(void *context, int begin, int end, int thread) {
@@ -454,16 +488,18 @@ static void winograd_part(void *context, int begin, int end, int thread) {
             }
             int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
             for (int t = 0; t < count; t++) {
-                float *out[MAX_POSITIONS];
-                tile_outputs(job, first + t, co, out);
+                float *out[MAX_TILE_OUTPUTS], local[MAX_TILE_OUTPUTS][NR];
+                // Pooled: the tile's outputs stay in L1 for the pool instead of going to memory.
+                tile_outputs(job, first + t, co, job->pooled ? local : NULL, out);
                 job->v.output(m + (size_t)t * NR, (size_t)group_tiles * NR, cols, out);
+                if (job->pooled) pool_tile(job, first + t, co, cols, local);
             }
         }
     }
 }
 
-void ab_winograd_forward(const ab_conv_shape *s, int tile, ab_precision precision, const float *input,
-                         const float *packed, float *output) {
+static void winograd_forward(const ab_conv_shape *s, int tile, ab_precision precision, const float *input,
+                             const float *packed, float *output, float *pooled, uint8_t *argmax) {
     variant v = ab_winograd_variant_of(tile);
     int bf16 = precision == AB_PRECISION_BF16, depth = depth_of(s, bf16);
     int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
@@ -473,6 +509,16 @@ void ab_winograd_forward(const ab_conv_shape *s, int tile, ab_precision precisio
     if (per_group < mr) per_group = mr;
     if (per_group > 16 * mr) per_group = 16 * mr;
     winograd_job job = {s, v, input, packed, output, per_group, depth, (long)s->batch * tiles_h * tiles_w, kernel,
-                        bf16 ? arithmetic.round : NULL};
+                        bf16 ? arithmetic.round : NULL, pooled, argmax};
     ab_parallel_for((int)((job.tiles + per_group - 1) / per_group), winograd_part, &job);
+}
+
+void ab_winograd_forward(const ab_conv_shape *s, int tile, ab_precision precision, const float *input,
+                         const float *packed, float *output) {
+    winograd_forward(s, tile, precision, input, packed, output, NULL, NULL);
+}
+
+void ab_winograd_forward_pooled(const ab_conv_shape *s, int tile, ab_precision precision, const float *input,
+                                const float *packed, float *pooled, uint8_t *argmax) {
+    winograd_forward(s, tile, precision, input, packed, NULL, pooled, argmax);
 }

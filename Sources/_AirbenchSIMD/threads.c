@@ -123,3 +123,44 @@ void ab_parallel_for(int count, void (*body)(void *, int, int, int), void *conte
     run_part(&work, 0);
     while (atomic_load_explicit(&pending, memory_order_acquire) > 0) sched_yield();
 }
+
+// ---- memory bandwidth (airbench bench's roofline) ---------------------------------------------------------------
+
+typedef struct {
+    const float *from;
+    float *to;
+    size_t count, chunk;
+} copy_job;
+
+static void copy_part(void *context, int begin, int end, int thread) {
+    (void)thread;
+    const copy_job *job = context;
+    for (int part = begin; part < end; part++) {
+        size_t first = (size_t)part * job->chunk;
+        if (first >= job->count) break;
+        size_t n = job->count - first < job->chunk ? job->count - first : job->chunk;
+        memcpy(job->to + first, job->from + first, sizeof(float) * n);
+    }
+}
+
+double ab_measure_copy_bandwidth(size_t bytes, int repeats) {
+    size_t count = bytes / sizeof(float);
+    float *from = malloc(sizeof(float) * count), *to = malloc(sizeof(float) * count);
+    if (!from || !to) {
+        free(from);
+        free(to);
+        return 0;
+    }
+    for (size_t i = 0; i < count; i++) from[i] = (float)(i & 1023), to[i] = 0;
+    copy_job work = {from, to, count, (count + 63) / 64};
+    double best = 0;
+    for (int r = 0; r < repeats; r++) {
+        double start = ab_now_seconds();
+        ab_parallel_for(64, copy_part, &work);
+        double elapsed = ab_now_seconds() - start;
+        if (r == 0 || elapsed < best) best = elapsed;
+    }
+    free(from);
+    free(to);
+    return best > 0 ? 2.0 * sizeof(float) * count / best : 0;
+}

@@ -58,7 +58,7 @@ final class CommandLineTests: XCTestCase {
                                   (["train94", "--kernel-path", "avx1024"], "--kernel-path"),
                                   (["train94", "--precision", "bf16", "--kernel-path", "avx2"], "--precision bf16"),
                                   (["bench", "--precision", "bf16", "--kernel-path", "portable"], "--precision bf16"),
-                                  (["train94", "--convolution", "auto-bf16-winograd", "--precision", "fp32"], "auto-bf16-winograd"),
+                                  (["train94", "--convolution", "auto-bf16-winograd"], "auto-bf16-winograd"),
                                   (["bench", "--convolution", "winograd4x4-bf16", "--kernel-path", "portable"], "winograd4x4-bf16"),
                                   (["bench", "--data", "somewhere"], "--errors"),
                                   (["train94", "--progress-interval", "-1"], "--progress-interval"),

@@ -37,14 +37,55 @@ final class ConvolutionTests: XCTestCase {
                     let output = FloatBuffer(count: s.outputCount, repeating: .nan)
                     weights.withUnsafeBufferPointer { w in
                         let packed = PackedWeights.forward(w.baseAddress!, shape: s, algorithm: algorithm)
-                        let planned = algorithm == .auto || algorithm == .autoBF16Winograd
-                            ? ConvolutionAlgorithm.preferred(forPass: s, precision: .active) : algorithm
+                        let planned = algorithm == .auto
+                            ? ConvolutionAlgorithm.preferred(forPass: s, .forward, precision: .active) : algorithm
                         XCTAssertEqual(packed.algorithm, s.kernelSize == 3 ? planned : .direct)
                         Convolution.forward(s, input: input, weights: packed, output: output.pointer)
                     }
                     let tolerance = Self.tolerance(algorithm, forPass: s, .forward)
                     assertClose(output.array, expected, absolute: tolerance, relative: tolerance,
                                 "\(path) \(algorithm) shape \(i)")
+                }
+            }
+        }
+    }
+
+    /// The fused conv + 2×2 max-pool equals the convolution followed by `MaxPool.forward`, values and window indices
+    /// bit for bit, for every algorithm (Winograds pool inside the kernel, direct through the scratch), on outputs
+    /// cropped to even sides (the network's), odd sides (a row and column the floor drops) and tiles overhanging the
+    /// output. Inputs are rounded to multiples of ¼ so that windows hold ties, where the first maximum must win.
+    func testPooledForwardEqualsForwardThenPool() {
+        let shapes = [
+            ConvolutionShape(batch: 2, inputHeight: 11, inputWidth: 11, inputChannels: 9, outputChannels: 20, kernelSize: 3,
+                             padding: 1, outputHeight: 10, outputWidth: 10),
+            ConvolutionShape(batch: 3, inputHeight: 7, inputWidth: 7, inputChannels: 16, outputChannels: 33, kernelSize: 3, padding: 1),
+            ConvolutionShape(batch: 1, inputHeight: 6, inputWidth: 9, inputChannels: 8, outputChannels: 16, kernelSize: 3, padding: 1),
+        ]
+        forEachKernelPath { path in
+            for algorithm in ConvolutionAlgorithm.fp32 + [.winogradBF16, .winograd4x4BF16] {
+                for (i, s) in shapes.enumerated() {
+                    var random = TestRandom(UInt64(300 + i))
+                    let input = random.array(s.inputCount).map { ($0 * 4).rounded() / 4 }
+                    let weights = random.array(s.weightCount).map { ($0 * 4).rounded() / 4 }
+                    let pooledCount = s.batch * (s.outputHeight / 2) * (s.outputWidth / 2) * s.outputChannels
+                    let output = FloatBuffer(count: s.outputCount, repeating: .nan)
+                    let expected = FloatBuffer(count: pooledCount, repeating: .nan), pooled = FloatBuffer(count: pooledCount, repeating: .nan)
+                    let expectedIndex = Buffer<UInt8>(count: pooledCount, repeating: 9), index = Buffer<UInt8>(count: pooledCount, repeating: 9)
+                    weights.withUnsafeBufferPointer { w in
+                        let packed = PackedWeights.forward(w.baseAddress!, shape: s, algorithm: algorithm)
+                        Convolution.forward(s, input: input, weights: packed, output: output.pointer)
+                        MaxPool.forward(output.pointer, batch: s.batch, height: s.outputHeight, width: s.outputWidth,
+                                        channels: s.outputChannels, kernel: 2, output: expected.pointer, argmax: expectedIndex.pointer)
+                        let scratch = FloatBuffer(count: s.outputCount, repeating: .nan)
+                        Convolution.forwardPooled(s, input: input, weights: packed, scratch: scratch.pointer,
+                                                  pooled: pooled.pointer, argmax: index.pointer)
+                    }
+                    let message = "\(path) \(algorithm) shape \(i)"
+                    let values = zip(pooled.array, expected.array).filter { $0.bitPattern != $1.bitPattern }.count
+                    let indices = zip(index.array, expectedIndex.array).filter { $0 != $1 }.count
+                    XCTAssertEqual(values, 0, "\(message): pooled values that differ")
+                    XCTAssertEqual(indices, 0, "\(message): window indices that differ")
+                    XCTAssertTrue(expectedIndex.array.contains(3) && expectedIndex.array.contains(0), message)
                 }
             }
         }

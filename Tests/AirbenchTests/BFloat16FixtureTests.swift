@@ -69,15 +69,15 @@ final class BFloat16FixtureTests: XCTestCase {
 
     /// The first step with bf16 products in the Winograd domain on every 3×3 pass (`winograd-bf16`,
     /// `winograd4x4-bf16`), in the same units. PyTorch has no emulation of that rounding, so the tolerance is the
-    /// bound on its error: each bf16-F(2×2) pass errs by at most `BFloat16Winograd.errorBound` times bf16-direct's
-    /// (measured per layer), and errors pass through the network linearly at this size, so the step lies within 2
-    /// units of fp32 (bf16-direct's run: 1); bf16-F(4×4), admitted nowhere, within its amplification for independent
+    /// bound on its error: each bf16-F(2×2) pass errs by at most twice bf16-direct's (measured per layer of airbench94:
+    /// 0.97–1.91×, BFloat16Winograd.measured), and errors pass through the network linearly at this size, so the step
+    /// lies within 2 units of fp32 (bf16-direct's run: 1); bf16-F(4×4) within its amplification for independent
     /// operands, 10.8 units (correlated activations lower it). Measured (Zen 5, 2026-12-06): F(2×2) 0.55–1.25 units,
     /// F(4×4) 1.6–5.2; fp32 Winograds with the bf16 whitening convolution 0.25–1.07, so a lower bound would prove
     /// nothing here (the kernel tests check that the rounding happens, BFloat16WinogradTests).
     func testBFloat16WinogradFirstStepIsWithinItsBound() throws {
         for algorithm in [ConvolutionAlgorithm.winogradBF16, .winograd4x4BF16] {
-            let bound = algorithm == .winogradBF16 ? BFloat16Winograd.errorBound : BFloat16Winograd.amplification(tile: 4)
+            let bound = algorithm == .winogradBF16 ? 2 : BFloat16Winograd.amplification(tile: 4)
             for (name, _, toFP32) in try firstStepDistances(algorithm) {
                 XCTAssertLessThanOrEqual(toFP32, bound, "\(algorithm) \(name): \(toFP32) bf16-noise units from fp32")
             }

@@ -49,11 +49,10 @@ final class ModelHashTests: XCTestCase {
         "avx2+fma fp32 auto": "329dd54753af1e401b68935b01a9818daa7b165880516beb8243e8527923f7be",
         "avx512 fp32 auto": "329dd54753af1e401b68935b01a9818daa7b165880516beb8243e8527923f7be",
         "avx512 bf16 auto": "5a37dc80df19ba925e5a0aec5357226a7d9e8da1da2493c125ae0efbbe6aea7e",
-        // bf16 products in the Winograd domain (issue 22), recorded when they were added. auto-bf16-winograd admits
-        // them only on the measured airbench94 layers, so at widths 16/32/32 it is auto, bit for bit.
+        // bf16 products in the Winograd domain (issue 22), recorded when they were added. auto admits them only on
+        // the measured airbench94 layers, so at widths 16/32/32 its bf16 plan did not change when it did.
         "avx512 bf16 winogradBF16": "fdeb500c1915ef109be602dc09bec52958262a82ff348f27ed5cb7151433b6a8",
         "avx512 bf16 winograd4x4BF16": "2c1ed2c5222607fc1884aca31b9c0413b98f8e5c2e0e08c1970b208273224b79",
-        "avx512 bf16 autoBF16Winograd": "5a37dc80df19ba925e5a0aec5357226a7d9e8da1da2493c125ae0efbbe6aea7e",
     ]
 
     /// Where the bf16 hashes were recorded, as `cpuIdentity` gives it.
@@ -108,9 +107,8 @@ final class ModelHashTests: XCTestCase {
         for path in KernelPath.allCases where path.rawValue <= KernelPath.detected.rawValue {
             KernelPath.use(path)
             guard KernelPrecision.use(precision) == precision else { continue }
-            // fp32 runs the algorithms that multiply in fp32 (auto-bf16-winograd is auto there); bf16 all of them.
-            for algorithm in precision == .bf16 ? ConvolutionAlgorithm.allCases
-                : ConvolutionAlgorithm.fp32.filter({ $0 != .autoBF16Winograd }) {
+            // fp32 runs the algorithms that multiply in fp32; bf16 all of them.
+            for algorithm in precision == .bf16 ? ConvolutionAlgorithm.allCases : ConvolutionAlgorithm.fp32 {
                 let key = "\(kernelConfiguration) \(algorithm)"
                 let hash = try run(algorithm: algorithm)
                 let recordedHere = precision == .bf16 ? Self.cpuIdentity == Self.bf16RecordedOn

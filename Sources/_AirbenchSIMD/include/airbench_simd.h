@@ -30,6 +30,9 @@ ab_isa ab_isa_active(void);
 ab_isa ab_isa_override(ab_isa isa);
 /// A register-only loop of independent FMAs on the active path, measuring the fp32 peak of one core in FLOP/s.
 double ab_measure_fma_peak(double seconds);
+/// The best of `repeats` parallel copies (memcpy, on every thread) of `bytes` between two buffers, in bytes read and
+/// written per second: the memory roof of `airbench bench`'s roofline.
+double ab_measure_copy_bandwidth(size_t bytes, int repeats);
 
 /// Precision of the convolutions' operands. Everything else (activations, BatchNorm, the optimizer,
 /// the master weights) is fp32 on every path.
@@ -116,6 +119,11 @@ void ab_winograd_pack_weights_backward_data(const ab_conv_shape *forward, int ti
 /// (tile+2)² instead of 9·tile² multiply-adds per tile×tile outputs (F(2×2): 16 for 36; F(4×4): 36 for 144).
 void ab_winograd_forward(const ab_conv_shape *shape, int tile, ab_precision precision, const float *input,
                          const float *packed, float *output);
+/// ab_winograd_forward followed by ab_maxpool_forward with k = 2, fused: each tile's outputs are pooled while in
+/// cache and never written out. pooled: batch × ⌊out_h/2⌋ × ⌊out_w/2⌋ × out_c and argmax (the window index of each
+/// maximum) of the same size, overwritten; bit for bit what the two calls give.
+void ab_winograd_forward_pooled(const ab_conv_shape *shape, int tile, ab_precision precision, const float *input,
+                                const float *packed, float *pooled, uint8_t *argmax);
 /// The weight gradient of ab_conv_backward_weights by Winograd's F(3×3, tile×tile) (the same result up to
 /// rounding): (tile+2)² instead of 9·tile² multiply-adds per tile×tile outputs, input and output channel.
 void ab_winograd_backward_weights(const ab_conv_shape *shape, int tile, ab_precision precision, const float *input,
