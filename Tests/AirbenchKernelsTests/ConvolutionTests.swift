@@ -200,3 +200,37 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 }
+
+/// `ConvolutionCost`, counted by hand for one pass of each kind.
+final class ConvolutionCostTests: XCTestCase {
+    /// 2 images of 8×8 × 16 channels to 8×8 × 32 (3×3, padding 1).
+    let shape = ConvolutionShape(batch: 2, inputHeight: 8, inputWidth: 8, inputChannels: 16, outputChannels: 32,
+                                 kernelSize: 3, padding: 1)
+
+    func testDirectPerformsTheDirectFLOPs() {
+        let cost = ConvolutionCost.of(.forward, shape, algorithm: .direct, precision: .fp32)
+        XCTAssertEqual(cost.flops, Double(2 * 2 * 64 * 32 * 16 * 9))
+        XCTAssertEqual(cost.transformFLOPs, 0)
+        // input 2·64·16 and output 2·64·32 floats; the fp32 weights read, their packed copy written and read
+        XCTAssertEqual(cost.bytes, Double(4 * (2048 + 4096) + 4608 * (4 + 2 * 4)))
+    }
+
+    func testWinogradCountsItsProductsAndTransforms() {
+        // F(4×4): 2 images × 2×2 tiles, 36 products per tile and channel pair; 228 FLOPs per tile and input channel
+        // in Bᵀ d B, 130 per tile and output channel in Aᵀ M A.
+        let forward = ConvolutionCost.of(.forward, shape, algorithm: .winograd4x4BF16, precision: .bf16)
+        XCTAssertEqual(forward.flops - forward.transformFLOPs, Double(2 * 8 * 36 * 16 * 32))
+        XCTAssertEqual(forward.transformFLOPs, Double(8 * (16 * 228 + 32 * 130)))
+        XCTAssertEqual(forward.bytes, Double(4 * (2048 + 4096) + 4 * 4608 + 2 * 36 * 512 * 2))
+        // Pooled: a quarter of the outputs, 4 bytes and a 1-byte index each, instead of the output.
+        let pooled = ConvolutionCost.of(.forward, shape, algorithm: .winograd4x4BF16, precision: .bf16, pooled: true)
+        XCTAssertEqual(forward.bytes - pooled.bytes, Double(4 * 4096 - 5 * 1024))
+        // F(2×2) backward-weights: 2 × 4×4 tiles; A dY Aᵀ costs 18 FLOPs per tile and output channel.
+        let weights = ConvolutionCost.of(.backwardWeights, shape, algorithm: .winograd, precision: .fp32)
+        XCTAssertEqual(weights.transformFLOPs, Double(32 * (16 * 32 + 32 * 18)))
+        XCTAssertEqual(weights.flops - weights.transformFLOPs, Double(2 * 32 * 16 * 16 * 32))
+        // Backward-data runs on the transposed shape: 32 channels in, 16 out.
+        let data = ConvolutionCost.of(.backwardData, shape, algorithm: .winograd, precision: .fp32)
+        XCTAssertEqual(data.transformFLOPs, Double(32 * (32 * 32 + 16 * 24)))
+    }
+}

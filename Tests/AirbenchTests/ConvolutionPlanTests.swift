@@ -76,6 +76,25 @@ final class ConvolutionPlanTests: XCTestCase {
         XCTAssertTrue(BFloat16Winograd.admissible(.winogradBF16, forPass: batch, first.pass))
     }
 
+    /// The memory-bound passes of a step: a separate max-pool (21 bytes per pooled element: 16 read, 4 written, a
+    /// 1-byte index) only where conv1's forward pass is not a fused Winograd, two BatchNorm passes per conv forward
+    /// and two backward, the whitening's bias + GELU and its backward.
+    func testMemoryPassesFollowTheFusion() {
+        KernelPrecision.use(.fp32)
+        let network = Network(widths: Widths())
+        let elements: [Int] = [64 * 15 * 15, 256 * 7 * 7, 256 * 3 * 3]
+        let pooled: [Double] = elements.map { Double(2 * $0) }  // batch 2
+        func pools(_ passes: [MemoryPass]) -> [Double] { passes.filter { $0.name == "max-pool" }.map(\.bytes) }
+        XCTAssertEqual(pools(network.memoryPasses(batch: 2)), [])
+        XCTAssertEqual(pools(network.memoryPasses(batch: 2, fusedPool: false)), pooled.map { 21 * $0 })
+        network.convolutionAlgorithm = .direct
+        XCTAssertEqual(pools(network.memoryPasses(batch: 2)), pooled.map { 21 * $0 })
+        let perBlock = 2 * 4 + 1  // two convs' two forward and two backward norm passes, the pool's backward
+        XCTAssertEqual(network.memoryPasses(batch: 2).count, 3 * perBlock + 3 + 2)
+        XCTAssertEqual(network.memoryPasses(batch: 2).filter { $0.name == "statistics" }.map(\.bytes),
+                       pooled.flatMap { [4 * $0, 4 * $0] })
+    }
+
     /// The multiply-adds the rule compares, counted by hand per image, input and output channel.
     func testMultiplyAddCounts() {
         func pass(_ size: Int, channels: Int = 64) -> ConvolutionShape {
