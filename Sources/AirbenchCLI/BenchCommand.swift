@@ -40,6 +40,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Training steps to time (default 4; with --errors, steps trained before measuring, default 50).")
     var steps: Int?
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Flag(help: "Run each block's conv1 and its max-pool as two passes, as before their fusion (the same bits): to time what the fusion saves.")
+    var unfused = false
     @Flag(help: "Measure the convolutions' errors per layer and pass instead of timing them (see above).")
     var errors = false
     @Option(help: ArgumentHelp("With --errors: train on this data set's images (a folder or .tar.gz, as train's --data) instead of synthetic ones.",
@@ -94,6 +96,7 @@ struct BenchCommand: ParsableCommand {
         let plan = RunPlan(h, trainImages: trainImages)
         var generator = SeededGenerator(seed: 0)
         let network = try Network(h, classes: dataset.classCount, convolution: kernel.convolution, generator: &generator)
+        network.fusesPool = !unfused
         // The batch the main network trains on (airbench96_faster: the proxy's selection of each batch).
         let trainingBatch = plan.examplesPerStep
         var layers = [LayerTiming]()

@@ -418,6 +418,24 @@ static void tile_outputs(const winograd_job *job, long tile, int co, float local
                                      : job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co;
 }
 
+// One 2×2 window for `cols` channels: the first maximum of the taps t0..t3 (in window order) and its index, as
+// ab_maxpool_forward computes them. The index is carried as a float so that every select is a float select and the
+// loop vectorises (a byte select beside float ones does not).
+AB_PATH_LOOP void pool_window(const float *t0, const float *t1, const float *t2, const float *t3, int cols,
+                              float *best, uint8_t *index) {
+#pragma clang loop vectorize(assume_safety)
+    for (int j = 0; j < cols; j++) {
+        float value = t0[j], at = 0;
+        if (t1[j] > value) value = t1[j], at = 1;
+        if (t2[j] > value) value = t2[j], at = 2;
+        if (t3[j] > value) value = t3[j], at = 3;
+        best[j] = value;
+        index[j] = (uint8_t)at;
+    }
+}
+AB_PATH_BUILDS(pool_window, (const float *t0, const float *t1, const float *t2, const float *t3, int cols, float *best,
+                             uint8_t *index), (t0, t1, t2, t3, cols, best, index))
+
 // The max-pool of ab_maxpool_forward (k = 2) over the windows of one tile, whose outputs for channels
 // co ..< co + cols the output transform left in `local` (local[m·a + b]: output pixel (a, b) of the tile). A tile's
 // side m is even and tiles start at multiples of m, so every window lies in one tile; windows past ⌊out/2⌋ are
@@ -431,19 +449,10 @@ static void pool_tile(const winograd_job *job, long tile, int co, int cols, floa
         for (int wx = 0; wx < m / 2; wx++) {
             int py = oy0 / 2 + wy, px = ox0 / 2 + wx;
             if (py >= ph || px >= pw) continue;
-            const float *tap[4] = {local[2 * wy * m + 2 * wx], local[2 * wy * m + 2 * wx + 1],
-                                   local[(2 * wy + 1) * m + 2 * wx], local[(2 * wy + 1) * m + 2 * wx + 1]};
             size_t at = (((size_t)n * ph + py) * pw + px) * s->out_c + co;
-            float *best = job->pooled + at;
-            uint8_t *index = job->argmax + at;
-            for (int j = 0; j < cols; j++) {
-                float value = tap[0][j];
-                uint8_t which = 0;
-                for (int k = 1; k < 4; k++)
-                    if (tap[k][j] > value) value = tap[k][j], which = (uint8_t)k;
-                best[j] = value;
-                index[j] = which;
-            }
+            AB_ON_PATH(pool_window)(local[2 * wy * m + 2 * wx], local[2 * wy * m + 2 * wx + 1],
+                                    local[(2 * wy + 1) * m + 2 * wx], local[(2 * wy + 1) * m + 2 * wx + 1], cols,
+                                    job->pooled + at, job->argmax + at);
         }
 }
 

@@ -32,7 +32,7 @@ extension Network {
 
     /// Whether block `i`'s conv1 runs its max-pool fused (`Convolution.forwardPooled`: a Winograd forward pass).
     func poolIsFused(block i: Int) -> Bool {
-        convolutionAlgorithm.effective(forPass: blocks[i].conv1(batch: 1), .forward).winogradTile != nil
+        fusesPool && convolutionAlgorithm.effective(forPass: blocks[i].conv1(batch: 1), .forward).winogradTile != nil
     }
 
     /// The memory-bound passes of one training step on `batch` images, in the order `forward` and `backward` run

@@ -16,11 +16,15 @@ extension Network {
         for (i, block) in blocks.enumerated() {
             let a = ws.blocks[i], c = block.channels, rows = batch * block.pooledHeight * block.pooledWidth
             let conv1 = block.conv1(batch: batch), laterConv = block.laterConv(batch: batch)
-            Convolution.forwardPooled(conv1, input: input.pointer,
-                                      weights: forwardWeights(block.convWeights[0], shape: conv1,
-                                                              algorithm: convolutionAlgorithm),
-                                      scratch: a.conv1.pointer, pooled: a.normInputs[0].pointer,
-                                      argmax: a.argmax.pointer)
+            let weights = forwardWeights(block.convWeights[0], shape: conv1, algorithm: convolutionAlgorithm)
+            if poolIsFused(block: i) {
+                Convolution.forwardPooled(conv1, input: input.pointer, weights: weights, scratch: a.conv1.pointer,
+                                          pooled: a.normInputs[0].pointer, argmax: a.argmax.pointer)
+            } else {
+                Convolution.forward(conv1, input: input.pointer, weights: weights, output: a.conv1.pointer)
+                MaxPool.forward(a.conv1.pointer, batch: batch, height: conv1.outputHeight, width: conv1.outputWidth,
+                                channels: c, kernel: 2, output: a.normInputs[0].pointer, argmax: a.argmax.pointer)
+            }
             // conv(k) → norm(k) → activation; conv1's output reaches norm1 through the max-pool above.
             for k in 0..<block.convs {
                 if k > 0 {
