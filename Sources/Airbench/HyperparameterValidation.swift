@@ -79,10 +79,11 @@ extension Hyperparameters {
         for (key, value) in [("momentum", momentum), ("muonMomentum", muonMomentum), ("contrastJitter", contrastJitter)] {
             check(key, value, "[0, 1)") { $0 >= 0 && $0 < 1 }
         }
-        // Muon's decay factor 1 − lr·muonWeightDecay must not turn negative (the schedule only lowers lr).
-        if muonLearningRate * muonWeightDecay > 1 {
-            found.append(.init(key: "muonWeightDecay", description: "muonWeightDecay = \(muonWeightDecay) times "
-                               + "muonLearningRate = \(muonLearningRate) exceeds 1: the decay factor 1 − lr·wd would be negative"))
+        // Muon's decay factor 1 − lr·d must not turn negative (the schedule only lowers lr).
+        if muonLearningRate * muonDecayPerStep > 1 {
+            found.append(.init(key: "muonWeightDecay", description: "muonWeightDecay = \(muonWeightDecay) per 1,024 examples "
+                               + "is \(muonDecayPerStep) per step of \(batchSize), which times muonLearningRate = \(muonLearningRate) "
+                               + "exceeds 1: the decay factor 1 − lr·wd would be negative"))
         }
         for (key, value) in [("labelSmoothing", labelSmoothing), ("schedulePeak", schedulePeak),
                              ("batchNormMomentum", batchNormMomentum)] {

@@ -86,9 +86,12 @@ public struct Hyperparameters: Sendable, Equatable, Codable {
     public var muonCoefficients: NewtonSchulz.Coefficients = .muon
     /// When Muon resets each filter's norm to √out: every step (airbench94_muon) or at hiverge's adaptive interval.
     public var muonRenormalization: Muon.Renormalization = .everyStep
-    /// Muon's decoupled weight decay, W ← W·(1 − lr·muonWeightDecay) after each update with lr the step's Muon
-    /// rate (hiverge: 1.0418e-6 per example × batch); 0 = none.
+    /// Muon's decoupled weight decay per 1,024 examples: after each update W ← W·(1 − lr·d) with lr the step's Muon
+    /// rate and d = `muonDecayPerStep` = muonWeightDecay · batchSize/1024 (hiverge: 1.0418e-6 per example, so
+    /// 0.0010668 here and d = 0.0016002 at its batch of 1,536); 0 = none.
     public var muonWeightDecay: Double = 0
+    /// Muon's decay per step (`muonWeightDecay`), following the batch size as hiverge's wd = 1.0418e-6 · batch.
+    public var muonDecayPerStep: Double { muonWeightDecay * Double(batchSize) / 1024 }
     /// Learning-rate schedule, piecewise linear through (0, start), (⌊peak·T⌋, 1), (T, end) (`Schedules.triangle`):
     /// airbench94's triangle 0.2/0.23/0.07; warm-up then linear to zero is 0.2/0.1/0; linear decay is 1/0/0.
     public var scheduleStart: Double = 0.2

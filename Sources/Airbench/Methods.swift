@@ -142,7 +142,7 @@ public struct Method: Sendable, Equatable {
         h.muonMomentum = 0.655
         h.muonCoefficients = .hiverge
         h.muonRenormalization = .adaptive
-        h.muonWeightDecay = decayPerExample * Double(h.batchSize)  // 0.0016002, not divided by the rate
+        h.muonWeightDecay = decayPerExample * 1024  // per 1,024 examples: 0.0016002 per step at 1,536, not ÷ the rate
         h.brightnessJitter = 0.1399
         h.contrastJitter = 0.1308
         h.ttaSelect = 0.25

@@ -34,7 +34,7 @@ public final class TrainStep: @unchecked Sendable {
         gradients = StateBuffer(layout: network.state.layout)
         let muon = h.filterOptimizer == .muon
             ? Muon(layout: network.state.layout, learningRate: h.muonLearningRate, momentum: h.muonMomentum,
-                   coefficients: h.muonCoefficients, weightDecay: h.muonWeightDecay) : nil
+                   coefficients: h.muonCoefficients, weightDecay: h.muonDecayPerStep) : nil
         let muonTrains: (StateEntry) -> Bool = muon == nil ? { _ in false } : { Muon.trains($0) }
         optimizer = NesterovSGD(layout: network.state.layout, hyperparameters: h, skip: muonTrains)
         self.muon = muon

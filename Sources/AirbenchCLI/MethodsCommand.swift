@@ -58,7 +58,8 @@ struct MethodsCommand: ParsableCommand {
             optimizer += "; Muon on the filters lr \(format(h.muonLearningRate)) momentum \(format(h.muonMomentum)), "
                 + "\(h.muonCoefficients.rawValue)'s Newton–Schulz coefficients, renormalised "
                 + (h.muonRenormalization == .everyStep ? "every step" : "at \(plan.muonRenormalizationSteps.count) adaptive steps")
-                + (h.muonWeightDecay > 0 ? ", decoupled weight decay \(format(h.muonWeightDecay))" : "")
+                + (h.muonWeightDecay > 0 ? ", decoupled weight decay \(format(h.muonWeightDecay)) per 1,024 examples "
+                   + "(\(format(h.muonDecayPerStep)) per step)" : "")
         }
         lines.append(optimizer)
         let schedule = h.schedulePeak == 0 ? "linear from \(format(h.scheduleStart)) to \(format(h.scheduleEnd))"

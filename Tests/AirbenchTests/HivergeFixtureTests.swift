@@ -30,7 +30,7 @@ final class HivergeFixtureTests: XCTestCase {
         XCTAssertEqual(h.learningRate / kilostep, try scalar(file, "hyp.head_lr"), accuracy: 1e-6)
         XCTAssertEqual(h.learningRate / kilostep * h.biasScaler, try scalar(file, "hyp.bias_lr"), accuracy: 1e-7)
         h.weightDecay = decayPerExample * kilostep
-        h.muonWeightDecay = decayPerExample * Double(h.batchSize)
+        h.muonWeightDecay = decayPerExample * 1024
         let total = Int(try scalar(file, "hyp.total_steps")), biasSteps = Int(try scalar(file, "hyp.whiten_bias_steps"))
         h.trainEpochs = Double(total) / 5
         h.whitenBiasEpochs = Double(biasSteps) / 5

@@ -43,7 +43,10 @@ final class HivergeTests: XCTestCase {
         XCTAssertTrue(h.muonCoefficients.values == (3.4576, -4.7391, 2.0843))
         XCTAssertEqual(h.muonRenormalization, .adaptive)
         XCTAssertEqual(plan.muonRenormalizationSteps.count, 37)
-        XCTAssertEqual(h.muonWeightDecay, 0.0016002048, accuracy: 1e-12)
+        XCTAssertEqual(h.muonDecayPerStep, 0.0016002048, accuracy: 1e-12)  // spec: wd = 1.0418e-6 · 1536
+        var reduced = h
+        reduced.batchSize = 512  // the decay follows the batch (spec: 1.0418e-6 · batch)
+        XCTAssertEqual(reduced.muonDecayPerStep, 1.0418e-6 * 512, accuracy: 1e-12)
         // The schedules: linear from 1, the last step at 1/243; no Lookahead.
         XCTAssertEqual(plan.scheduleFactor(step: 0), 1)
         XCTAssertEqual(plan.scheduleFactor(step: 242), 1.0 / 243, accuracy: 1e-15)
