@@ -31,9 +31,8 @@ peer of `airbench train airbench94_hiverge --train-limit N --batch-size B --widt
 default in both): steps per epoch S = N // B (drop_last), T = ceil(E * S) steps over ceil(T / S) loader epochs,
 the last cut short; the whitening bias trains for ceil(0.19 * S) steps on its own linear decay 1 - s/that, then
 is detached; the others and Muon decay as 1 - s/T; Muon renormalises at t - t_last >= 2 + floor(15 t / T) of that T;
-whitening statistics from the first min(960, N) images; the SGD decay is 1.0418e-6 per example times B (coupled,
-wd/lr per group), Muon's the preset's 1.0418e-6 * 1536 = 0.0016002 whatever B is (as the Swift --batch-size leaves
-it); jitter (x + b) k per image and epoch in normalised space after the crop and the flips, no clamping. With
+whitening statistics from the first min(960, N) images; the decay is 1.0418e-6 per example times B, coupled in the
+SGD groups (wd/lr per group) and decoupled in Muon (the spec's wd = 1.0418e-6 * batch, 0.0016002 at 1536); jitter (x + b) k per image and epoch in normalised space after the crop and the flips, no clamping. With
 --precision bf16 Newton-Schulz rounds each product's operands to bf16 and sums in float32 (the Swift engine's bf16
 kernels; --muon-ns fp32 for float32). E.g. N 10000, B 512: 19 steps per epoch, T = ceil(144.21) = 145 over 8 loader
 epochs (the last 12 steps), whitening bias 4 steps, 21 renormalisations. Each run prints tta_val_acc (selective TTA:
@@ -96,12 +95,12 @@ METHODS = {
     "airbench96_faster": dict(_SGD, widths=(128, 384, 512), proxy_widths=(32, 64, 64), epochs=45, lr=9.0,
                               weight_decay=0.012, bn_momentum=0.1, convs=3, activation_after_add=True, translate=4,
                               cutout=12, schedule="warmup_linear", proxy_every=4),
-    # Our Swift preset Method.airbench94Hiverge (spec airbench-hiverge.md). The Muon weight decay is the preset's
-    # 1.0418e-6 * 1536, fixed: --batch-size rescales the SGD groups' decay (1.0418e-6 per example), not Muon's.
+    # Our Swift preset Method.airbench94Hiverge (spec airbench-hiverge.md). --batch-size rescales the SGD groups' and
+    # Muon's decay alike (1.0418e-6 per example).
     "airbench94_hiverge": dict(widths=(64, 256, 256), epochs=7.59, batch_size=1536, bn_momentum=0.4434, translate=2,
                                cutout=0, label_smoothing=0.09, tta_level=2, tta_select=0.25, whitening_images=960,
                                whiten_bias_epochs=0.19, muon_lr=0.205, muon_momentum=0.655, bias_lr=0.0573,
-                               head_lr=0.5415, wd_per_example=1.0418e-6, muon_weight_decay=1.0418e-6 * 1536,
+                               head_lr=0.5415, wd_per_example=1.0418e-6,
                                momentum=0.825, brightness=0.1399, contrast=0.1308),
 }
 
@@ -397,7 +396,6 @@ def run_hiverge(train, test, args, cfg, seed, limit, autocast, warmup=False):
     model = hiverge.hiverge_net(cfg["widths"], torch_momentum=cfg["bn_momentum"]).to(memory_format=torch.channels_last)
     steps_per_epoch, total, whiten_bias_steps, renorm = hiverge_plan(cfg, len(images))
     sgd, muon = hiverge.hiverge_optimizers(model, cfg, total, batch_size=batch_size,
-                                           muon_weight_decay=cfg["muon_weight_decay"],
                                            ns_dtype=torch.bfloat16 if args.muon_ns == "bf16" else None)
     print(f"{run_name(args, seed, warmup)}: widths {cfg['widths']}, {len(images)} images, batch {batch_size}, "
           f"{steps_per_epoch} steps/epoch, T = {total}, whitening bias {whiten_bias_steps} steps, whitening from "
