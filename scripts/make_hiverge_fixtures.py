@@ -88,11 +88,14 @@ def hiverge_net(widths, torch_momentum=HYP["torch_momentum"], classes=10):
 # ----------------------------------------------------------------------------------------------
 # Muon as hiverge runs it (spec section 4.3), per matrix (the record pads and batches: exact).
 
-def newton_schulz_hiverge(G, t, total_steps, steps=3, target_magnitude=True):
+def newton_schulz_hiverge(G, t, total_steps, steps=3, target_magnitude=True, operand_dtype=None):
     """X = G tau/(|G|+1e-5); X /= |X|+1e-5; 3 times A = X X^T, B = bA + cAA, X = aX + BX (float32).
 
     target_magnitude=False normalises as airbench94_muon does, X = G/(|G|+1e-7): the same to 2e-5 here
-    (spec 4.3: tau cancels)."""
+    (spec 4.3: tau cancels). A tall G (more rows than columns) is transposed first and back at the end (NS
+    commutes with transposition; none of this network's matrices is tall at the record's widths).
+    operand_dtype (e.g. torch.bfloat16) rounds the operands of each of the three products to that type, the
+    products and sums staying float32: what the Swift engine's bf16 kernels compute (pytorch_peer.py)."""
     a, b, c = NS_COEFFICIENTS
     X = G.float()
     if target_magnitude:
@@ -101,12 +104,24 @@ def newton_schulz_hiverge(G, t, total_steps, steps=3, target_magnitude=True):
         X = X / (X.norm() + 1e-5)
     else:
         X = X / (X.norm() + 1e-7)
-    assert X.size(0) <= X.size(1)
-    for _ in range(steps):
-        A = X @ X.T
-        B = b * A + c * (A @ A)
-        X = a * X + B @ X
-    return X
+    transposed = X.size(0) > X.size(1)
+    if transposed:
+        X = X.T
+    if operand_dtype is None:
+        for _ in range(steps):
+            A = X @ X.T
+            B = b * A + c * (A @ A)
+            X = a * X + B @ X
+    else:
+        def r(M):
+            return M.to(operand_dtype).float()
+        for _ in range(steps):
+            Xr = r(X)
+            A = Xr @ Xr.T
+            Ar = r(A)
+            B = b * A + c * (Ar @ Ar)
+            X = a * X + r(B) @ Xr
+    return X.T if transposed else X
 
 
 def renormalisation_steps(total_steps):
@@ -125,11 +140,13 @@ class HivergeMuon(torch.optim.Optimizer):
 
     NS normalises without the tau pre-scale here: it moves the weights by 2e-5 relative, as much as the
     smallest max-pool gap this small run can be drawn with (2e-5), and a flipped window would test the
-    tie-breaking instead of the method (seen: 3e-3 apart after step 3). ns.output records the literal form."""
+    tie-breaking instead of the method (seen: 3e-3 apart after step 3). ns.output records the literal form.
+    ns_dtype: newton_schulz_hiverge's operand_dtype (None: float32 throughout)."""
 
-    def __init__(self, params, lr, momentum, weight_decay, total_steps):
+    def __init__(self, params, lr, momentum, weight_decay, total_steps, ns_dtype=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
         self.total_steps = total_steps
+        self.ns_dtype = ns_dtype
         self.t = 0
         self.t_last = 0
         self.renormalised = []
@@ -152,23 +169,26 @@ class HivergeMuon(torch.optim.Optimizer):
                 buf.mul_(momentum).add_(g)
                 v = g + momentum * buf
                 update = newton_schulz_hiverge(v.reshape(len(v), -1), self.t, self.total_steps,
-                                               target_magnitude=False).view(g.shape)
+                                               target_magnitude=False, operand_dtype=self.ns_dtype).view(g.shape)
                 if renormalise:
                     p.mul_(len(p) ** 0.5 / (p.norm() + 1e-7))
                 p.add_(update, alpha=-lr)
                 p.mul_(1 - lr * wd)
 
 
-def hiverge_optimizers(model, h, total_steps):
-    wd = h["wd_per_example"] * BATCH
+def hiverge_optimizers(model, h, total_steps, batch_size=BATCH, muon_weight_decay=None, ns_dtype=None):
+    """SGD (groups whiten_bias, norm_biases, head; coupled weight_decay wd/lr with wd = h["wd_per_example"] *
+    batch_size) and HivergeMuon (decoupled muon_weight_decay, by default the same wd)."""
+    wd = h["wd_per_example"] * batch_size
     filters = [p for p in model.parameters() if p.ndim == 4 and p.requires_grad]
     norm_biases = [p for k, p in model.named_parameters() if "norm" in k and p.requires_grad]
     sgd = torch.optim.SGD([dict(params=[model.whiten.bias], lr=h["bias_lr"], weight_decay=wd / h["bias_lr"]),
                            dict(params=norm_biases, lr=h["bias_lr"], weight_decay=wd / h["bias_lr"]),
                            dict(params=[model.head.weight], lr=h["head_lr"], weight_decay=wd / h["head_lr"])],
                           momentum=h["momentum"], nesterov=True)
-    muon = HivergeMuon(filters, lr=h["muon_lr"], momentum=h["muon_momentum"], weight_decay=wd,
-                       total_steps=total_steps)
+    muon = HivergeMuon(filters, lr=h["muon_lr"], momentum=h["muon_momentum"],
+                       weight_decay=wd if muon_weight_decay is None else muon_weight_decay, total_steps=total_steps,
+                       ns_dtype=ns_dtype)
     for optimizer in (sgd, muon):
         for group in optimizer.param_groups:
             group["initial_lr"] = group["lr"]
@@ -183,24 +203,30 @@ def jitter(images, shift, scale):
     return (images + shift.view(-1, 1, 1, 1)) * scale.view(-1, 1, 1, 1)
 
 
-def six_views(images):
-    """The image, its (+1,+1) and (-1,-1) reflect-padded shifts, and the mirrors of the three."""
+def six_views(images, mirror=True):
+    """The image, its (+1,+1) and (-1,-1) reflect-padded shifts, and the mirrors of the three (without
+    mirror, as for SVHN: the three unmirrored ones)."""
     padded = F.pad(images, (1,) * 4, "reflect")
     shifted = [images, padded[:, :, 0:32, 0:32], padded[:, :, 2:34, 2:34]]
-    return [view for x in shifted for view in (x, x.flip(-1))]
+    return [view for x in shifted for view in ((x, x.flip(-1)) if mirror else (x,))]
+
+
+def chunked_logits(model, images, chunk=2000):
+    """model(images) in float32, `chunk` images at a time (one chunk for the fixture's 16)."""
+    return torch.cat([model(x).float() for x in images.split(chunk)])
 
 
 @torch.no_grad()
-def selective_tta(model, images, fraction):
+def selective_tta(model, images, fraction, mirror=True):
     """Returns (plain logits, selected indices ascending, merged logits, confidence)."""
     model.eval()
-    plain = model(images)
+    plain = chunked_logits(model, images)
     confidence = plain.softmax(-1).amax(-1)
     count = int(fraction * len(images))
     selected = confidence.topk(count, largest=False).indices.sort().values
-    views = six_views(images[selected])
+    views = six_views(images[selected], mirror)
     merged = plain.clone()
-    merged[selected] = torch.stack([model(v) for v in views]).mean(0)
+    merged[selected] = torch.stack([chunked_logits(model, v) for v in views]).mean(0)
     return plain, selected, merged, confidence
 
 

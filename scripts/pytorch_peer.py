@@ -13,17 +13,36 @@ files (no torchvision), no torch.compile. Methods:
   airbench96_2024    the June-2024 version (spec A.3): GELU after the add, 128/384/512, 37 epochs, wd 0.012,
                      PyTorch BN momentum 0.1, warm-up 10% then linear to 0
   airbench94_muon    spec B: CifarNet, Muon on the block filters, batch 2000, 8 epochs, linear decay, no Lookahead
+  airbench94_hiverge spec airbench-hiverge.md as our Swift preset runs it: CifarNet with SiLU groups, batch 1536,
+                     7.59 epochs, hiverge's Muon (adaptive renormalisation, decoupled decay) and SGD, whitening from the
+                     first 960 images, brightness/contrast jitter, selective TTA on the least confident quarter
   airbench96_faster  spec C: the June-2024 net trained on the 512 highest-loss examples of each 1024-batch of an endless
                      stream, as chosen by a 32/64/64 proxy trained first (every 4th step); the main net's whitening bias
                      is never frozen (the script's as-written behaviour)
 
 The networks, Muon and the schedules come from make_family_fixtures.py, whitening, Lookahead and TTA from
-make_fixtures.py (our own re-implementations). Timing follows the paper: a warm-up first (one epoch of 2048 images with
-random labels), then from the first access to training data to the test predictions, per-epoch evaluation excluded.
+make_fixtures.py, hiverge's network, Muon, SGD groups, jitter and selective TTA from make_hiverge_fixtures.py (our own
+re-implementations). Timing follows the paper: a warm-up first (one epoch of 2048 images with random labels), then from
+the first access to training data to the test predictions, per-epoch evaluation excluded.
+
+airbench94_hiverge follows our Swift engine (Methods.swift's preset, RunPlan, Muon.swift, CifarLoader, Evaluation.swift)
+at any scale, so that `--method airbench94_hiverge --train-images N --batch-size B --widths a,b,c [--epochs E]` is the
+peer of `airbench train airbench94_hiverge --train-limit N --batch-size B --widths a,b,c [--epochs E]` (E 7.59 by
+default in both): steps per epoch S = N // B (drop_last), T = ceil(E * S) steps over ceil(T / S) loader epochs,
+the last cut short; the whitening bias trains for ceil(0.19 * S) steps on its own linear decay 1 - s/that, then
+is detached; the others and Muon decay as 1 - s/T; Muon renormalises at t - t_last >= 2 + floor(15 t / T) of that T;
+whitening statistics from the first min(960, N) images; the decay is 1.0418e-6 per example times B, coupled in the
+SGD groups (wd/lr per group) and decoupled in Muon (the spec's wd = 1.0418e-6 * batch, 0.0016002 at 1536); jitter (x + b) k per image and epoch in normalised space after the crop and the flips, no clamping. With
+--precision bf16 Newton-Schulz rounds each product's operands to bf16 and sums in float32 (the Swift engine's bf16
+kernels; --muon-ns fp32 for float32). E.g. N 10000, B 512: 19 steps per epoch, T = ceil(144.21) = 145 over 8 loader
+epochs (the last 12 steps), whitening bias 4 steps, 21 renormalisations. Each run prints tta_val_acc (selective TTA:
+int(0.25 * 10000) = 2500 least confident by the plain view's top softmax get the plain mean of their 6 views; timed with
+the plain view, as the engine does), full_tta_val_acc (every image, the weighted level-2 views; untimed) and val_acc
+(the plain view).
 
 Usage:  /path/to/venv/bin/python scripts/pytorch_peer.py --data DIR [--method M] [--precision fp32|bf16] [--runs N]
         [--seed-offset K] [--epochs E] [--widths a,b,c] [--proxy-widths a,b,c] [--train-images N] [--batch-size B]
-        [--threads T] [--steps S] [--no-warmup] [--muon-ns bf16|fp32]
+        [--threads T] [--steps S] [--no-warmup] [--muon-ns bf16|fp32] [--evaluate-model FILE]
 DIR holds data_batch_1..5.bin and test_batch.bin (e.g. the cache folder `airbench` extracts into).
 Reduced scale: --train-images N keeps the first N training images; the schedules' T, the whitening-bias epochs and the
 Lookahead follow from the reduced steps per epoch (N // batch size) as the method computes them.
@@ -32,7 +51,9 @@ Lookahead follow from the reduced steps per epoch (N // batch size) as the metho
 `method`, else inferred from the tensor names; the class count from the head) with `load_state_dict(..., strict=False)`
 and prints its test accuracy at TTA 0 and 2 on the test split of the data set the metadata `dataset` names (CIFAR-10,
 CIFAR-100 fine or coarse, SVHN, CINIC-10; DIR is then that data set's folder, read here with numpy, SciPy and Pillow),
-normalised with the metadata's `normalization`; SVHN's TTA leaves out the mirrored views, as `airbench` does.
+normalised with the metadata's `normalization`; SVHN's TTA leaves out the mirrored views, as `airbench` does. An
+airbench94_hiverge model (metadata `method`, or SiLU in the metadata `spec`) also gets its selective TTA at the
+metadata's `tta_select` (0.25 if absent).
 Never needed to build or test the Swift package.
 """
 
@@ -50,6 +71,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_fixtures as listing4  # noqa: E402
 import make_family_fixtures as family  # noqa: E402
+import make_hiverge_fixtures as hiverge  # noqa: E402
 
 MEAN = torch.tensor((0.4914, 0.4822, 0.4465)).view(1, 3, 1, 1)
 STD = torch.tensor((0.2470, 0.2435, 0.2616)).view(1, 3, 1, 1)
@@ -73,6 +95,13 @@ METHODS = {
     "airbench96_faster": dict(_SGD, widths=(128, 384, 512), proxy_widths=(32, 64, 64), epochs=45, lr=9.0,
                               weight_decay=0.012, bn_momentum=0.1, convs=3, activation_after_add=True, translate=4,
                               cutout=12, schedule="warmup_linear", proxy_every=4),
+    # Our Swift preset Method.airbench94Hiverge (spec airbench-hiverge.md). --batch-size rescales the SGD groups' and
+    # Muon's decay alike (1.0418e-6 per example).
+    "airbench94_hiverge": dict(widths=(64, 256, 256), epochs=7.59, batch_size=1536, bn_momentum=0.4434, translate=2,
+                               cutout=0, label_smoothing=0.09, tta_level=2, tta_select=0.25, whitening_images=960,
+                               whiten_bias_epochs=0.19, muon_lr=0.205, muon_momentum=0.655, bias_lr=0.0573,
+                               head_lr=0.5415, wd_per_example=1.0418e-6,
+                               momentum=0.825, brightness=0.1399, contrast=0.1308),
 }
 
 
@@ -150,7 +179,8 @@ def batch_cutout(images, size, generator=None):
 
 
 def train_batches(images, labels, cfg, epoch, state):
-    """CifarLoader with alternating flip, translate r (reflect padding), Cutout, drop_last, reshuffled per epoch."""
+    """CifarLoader with alternating flip, translate r (reflect padding), hiverge's brightness/contrast jitter,
+    Cutout, drop_last, reshuffled per epoch."""
     r, batch_size = cfg["translate"], cfg["batch_size"]
     if epoch == 0:
         flipped = random_flip(normalize(images))
@@ -158,6 +188,11 @@ def train_batches(images, labels, cfg, epoch, state):
     batch = batch_crop(state["pad"], 32) if r > 0 else state["pad"]
     if epoch % 2 == 1:
         batch = batch.flip(-1)
+    if cfg.get("brightness", 0) or cfg.get("contrast", 0):
+        # Per image of the epoch, after the crop and the flips: (x + b) k in normalised space, no clamping.
+        shift = (2 * torch.rand(len(batch)) - 1) * cfg["brightness"]
+        scale = 1 + (2 * torch.rand(len(batch)) - 1) * cfg["contrast"]
+        batch = hiverge.jitter(batch, shift, scale)
     if cfg["cutout"] > 0:
         batch = batch_cutout(batch, cfg["cutout"])
     indices = torch.randperm(len(batch))
@@ -290,7 +325,7 @@ def finish(model, test, cfg, seed, timer, autocast):
         tta = evaluate(model, test, cfg["tta_level"], autocast)
     plain = evaluate(model, test, 0, autocast)
     print(f"seed {seed}: tta_val_acc {tta:.4f} val_acc {plain:.4f} time_seconds {timer.elapsed:.1f}", flush=True)
-    return tta, plain, timer.elapsed
+    return tta, plain, timer.elapsed, None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -339,6 +374,79 @@ def run_muon(train, test, args, cfg, seed, limit, autocast, warmup=False):
         steps.report()
         return None
     return finish(model, test, cfg, seed, timer, autocast)
+
+
+# ----------------------------------------------------------------------------------------------
+# Training: airbench94_hiverge (as our Swift engine runs it: RunPlan, Muon, CifarLoader, Evaluation).
+
+def hiverge_plan(cfg, train_images):
+    """RunPlan's numbers: steps per epoch N // B, T = ceil(epochs * that), the whitening bias's steps
+    ceil(0.19 * steps per epoch) (T if that reaches T), Muon's adaptive renormalisation steps."""
+    steps_per_epoch = train_images // cfg["batch_size"]
+    total = math.ceil(steps_per_epoch * cfg["epochs"])
+    frozen_at = cfg["whiten_bias_epochs"] * steps_per_epoch
+    whiten_bias_steps = total if frozen_at >= total else math.ceil(frozen_at)
+    return steps_per_epoch, total, whiten_bias_steps, hiverge.renormalisation_steps(total)
+
+
+def run_hiverge(train, test, args, cfg, seed, limit, autocast, warmup=False):
+    torch.manual_seed(seed)
+    images, labels = train
+    batch_size = cfg["batch_size"]
+    model = hiverge.hiverge_net(cfg["widths"], torch_momentum=cfg["bn_momentum"]).to(memory_format=torch.channels_last)
+    steps_per_epoch, total, whiten_bias_steps, renorm = hiverge_plan(cfg, len(images))
+    sgd, muon = hiverge.hiverge_optimizers(model, cfg, total, batch_size=batch_size,
+                                           ns_dtype=torch.bfloat16 if args.muon_ns == "bf16" else None)
+    print(f"{run_name(args, seed, warmup)}: widths {cfg['widths']}, {len(images)} images, batch {batch_size}, "
+          f"{steps_per_epoch} steps/epoch, T = {total}, whitening bias {whiten_bias_steps} steps, whitening from "
+          f"{min(cfg['whitening_images'], len(images))} images, Muon renormalises at {len(renorm)} steps "
+          f"(t = {', '.join(map(str, renorm))}), Newton-Schulz {args.muon_ns}"
+          f"{' operands' if args.muon_ns == 'bf16' else ''}", flush=True)
+
+    timer, steps, state, step = Timer(), Steps(limit, None if warmup else args.precision), {}, 0
+    with timer:
+        listing4.init_whitening_conv(model.whiten, normalize(images[:cfg["whitening_images"]]))
+    try:
+        for epoch in range(math.ceil(total / steps_per_epoch)):
+            with timer:
+                model.train()
+                for inputs, targets in train_batches(images, labels, cfg, epoch, state):
+                    steps.start()
+                    with autocast:
+                        outputs = model(inputs, whiten_bias_grad=step < whiten_bias_steps)
+                        loss = F.cross_entropy(outputs.float(), targets, label_smoothing=cfg["label_smoothing"],
+                                               reduction="sum")
+                    loss.backward()
+                    family.set_muon_lrs(sgd, muon, step, total, whiten_bias_steps)
+                    sgd.step()
+                    muon.step()
+                    model.zero_grad(set_to_none=True)
+                    step += 1
+                    steps.done()
+                    if step >= total:
+                        break
+            print(f"epoch {epoch}: train_loss {loss.item() / batch_size:.4f} time {timer.elapsed:.1f} s", flush=True)
+    except StepLimit:
+        steps.report()
+        return None
+    assert muon.renormalised == renorm, (muon.renormalised, renorm)
+    with timer:  # timed as the Swift engine does: the plain view of every image and the selected images' views
+        selective, plain, count = evaluate_selective(model, test, cfg["tta_select"], autocast)
+    full = evaluate(model, test, cfg["tta_level"], autocast)  # the full TTA beside it, untimed
+    print(f"seed {seed}: tta_val_acc {selective:.4f} full_tta_val_acc {full:.4f} val_acc {plain:.4f} "
+          f"time_seconds {timer.elapsed:.1f} (tta_val_acc: selective TTA of the {count} least confident)", flush=True)
+    return selective, plain, timer.elapsed, full
+
+
+def evaluate_selective(model, test, fraction, autocast, mean=MEAN, std=STD, mirror=True):
+    """hiverge's selective TTA (make_hiverge_fixtures.selective_tta): returns its accuracy, the plain view's and
+    how many images got the views."""
+    images, labels = test
+    with autocast:
+        inputs = normalize(images, mean, std).contiguous(memory_format=torch.channels_last)
+        plain, selected, merged, _ = hiverge.selective_tta(model, inputs, fraction, mirror)
+    accuracy = (lambda logits: (logits.argmax(1) == labels).float().mean().item())
+    return accuracy(merged), accuracy(plain), len(selected)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -467,12 +575,17 @@ def infer_architecture(state, metadata):
         method = "airbench96"  # the paper's Table 5 presets are airbench96 on other data sets
     if method is None:
         if "whiten.weight" in state:
-            method = "airbench94_muon"
+            # airbench's spec metadata names the groups' activation when it is not GELU: SiLU is hiverge's.
+            method = "airbench94_hiverge" if '"silu"' in metadata.get("spec", "") else "airbench94_muon"
         elif "2.conv3.weight" in state:
             method = "airbench96_2024" if metadata.get("activation_after_add") == "true" else "airbench96"
         else:
             method = "airbench94"
     assert method in METHODS, f"unknown method {method!r}"
+    if method == "airbench94_hiverge":
+        widths = tuple(state[f"layers.{g}.conv1.weight"].shape[0] for g in (1, 2, 3))
+        model = hiverge.hiverge_net(widths, classes=state["head.weight"].shape[0])
+        return method, model, widths, f"1/{widths[2]}, SiLU in the groups"
     if method == "airbench94_muon":
         widths = tuple(state[f"layers.{g}.conv1.weight"].shape[0] for g in (1, 2, 3))
         classes = state["head.weight"].shape[0]
@@ -512,6 +625,11 @@ def evaluate_model(path, folder):
     for level in (0, 2):
         accuracy = evaluate(model, test, level, no_autocast, mean, std, mirror)
         print(f"PyTorch test accuracy, TTA {level}: {accuracy:.4f} ({len(test[1])} images)")
+    if method == "airbench94_hiverge":
+        fraction = float(metadata.get("tta_select", METHODS[method]["tta_select"]))
+        accuracy, _, count = evaluate_selective(model, test, fraction, no_autocast, mean, std, mirror)
+        print(f"PyTorch test accuracy, selective TTA 2 (the {count} least confident, fraction {fraction}"
+              f"{' from the metadata' if 'tta_select' in metadata else ''}): {accuracy:.4f} ({len(test[1])} images)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -538,8 +656,10 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--steps", type=int, default=0)
     parser.add_argument("--no-warmup", action="store_true")
-    parser.add_argument("--muon-ns", choices=["bf16", "fp32"], default="bf16",
-                        help="airbench94_muon: Newton-Schulz precision (the reference: bf16)")
+    parser.add_argument("--muon-ns", choices=["bf16", "fp32"],
+                        help="Newton-Schulz precision. airbench94_muon: the whole iteration in it (default bf16, the "
+                             "reference's); airbench94_hiverge: bf16 rounds each product's operands, products and sums "
+                             "float32, as the Swift engine's bf16 kernels (default: --precision, as the engine)")
     parser.add_argument("--evaluate-model", metavar="FILE")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -551,6 +671,8 @@ def main():
         evaluate_model(args.evaluate_model, args.data)
         return
 
+    if args.muon_ns is None:
+        args.muon_ns = args.precision if args.method == "airbench94_hiverge" else "bf16"
     cfg = dict(METHODS[args.method])
     for key in ("epochs", "widths", "proxy_widths", "batch_size"):
         if getattr(args, key) is not None:
@@ -563,7 +685,8 @@ def main():
     if len(train[0]) < cfg["batch_size"]:
         parser.error(f"{len(train[0])} training images do not fill one batch of {cfg['batch_size']}")
     test = read_split(args.data, ["test_batch.bin"])
-    runner = {"airbench94_muon": run_muon, "airbench96_faster": run_faster}.get(args.method, run_sgd)
+    runner = {"airbench94_muon": run_muon, "airbench94_hiverge": run_hiverge,
+              "airbench96_faster": run_faster}.get(args.method, run_sgd)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
 
     if not args.steps and not args.no_warmup:
@@ -578,8 +701,10 @@ def main():
         tta = torch.tensor([r[0] for r in results])
         plain = torch.tensor([r[1] for r in results])
         std = (lambda x: x.std().item() if len(x) > 1 else 0.0)
+        full = torch.tensor([r[3] for r in results if r[3] is not None])
         print(f"{args.method}: {len(results)} runs. Mean tta_val_acc {tta.mean():.4f} (std {std(tta):.4f})  "
-              f"val_acc {plain.mean():.4f} (std {std(plain):.4f})  "
+              + (f"full_tta_val_acc {full.mean():.4f} (std {std(full):.4f})  " if len(full) else "")
+              + f"val_acc {plain.mean():.4f} (std {std(plain):.4f})  "
               f"time median {np.median([r[2] for r in results]):.1f} s")
 
 
