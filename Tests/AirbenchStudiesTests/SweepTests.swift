@@ -398,7 +398,7 @@ final class SweepRunTests: XCTestCase {
         XCTAssertEqual(h[3].muonRenormalization, .everyStep)
         XCTAssertEqual(h[3].muonCoefficients, .muon)
         XCTAssertEqual(h[3].brightnessJitter, 0)
-        XCTAssertEqual(h[1].muonDecayPerStep, 1.0418e-6 * 1536, accuracy: 1e-12)
+        XCTAssertEqual(h[1].muonDecayPerStep, 1.0418e-6 * 64, accuracy: 1e-12)  // follows the spec's batch of 64
         for bad in ["ttaSelect: 0", "contrastJitter: 1", "muonCoefficients: fast", "groupActivation: relu"] {
             XCTAssertThrowsError(try SweepSpec.parse("name: t\nseeds: 1\nmethod: airbench94_hiverge\nset: {\(bad)}\n")) {
                 XCTAssertTrue("\($0)".contains(String(bad.prefix { $0 != ":" })), "\($0)")
