@@ -100,8 +100,12 @@ extension Network {
         guard !selected.isEmpty else { return SelectiveTTA(selected: selected, logits: logits) }
         let chosen = selected.flatMap { images[$0 * pixels..<($0 + 1) * pixels] }
         let views = TTA.equallyWeightedViews(level: level, mirror: mirror)
+        // The first view is the image itself, whose logits the plain pass computed: reused, not run again (an
+        // image's logits do not depend on the batch it is in, so the merged logits are the same bits).
+        let plainOfChosen = selected.flatMap { plainLogits[$0 * classes..<($0 + 1) * classes] }
         let merged = chosen.withUnsafeBufferPointer {
-            infer([views], allViews: views, images: $0.baseAddress!, count: selected.count, batchSize: batchSize)[0]
+            infer([views], allViews: views, images: $0.baseAddress!, count: selected.count, batchSize: batchSize,
+                  firstViewLogits: plainOfChosen)[0]
         }
         for (k, image) in selected.enumerated() {
             logits.replaceSubrange(image * classes..<(image + 1) * classes, with: merged[k * classes..<(k + 1) * classes])
@@ -111,8 +115,12 @@ extension Network {
 
     /// For each list of weighted views, the logits of `images` averaged over them: each of `allViews` (which
     /// holds every list's views) runs once, in its order, and is added with its weight to every list that has it.
+    /// `firstViewLogits` (count × classes), when given, are the logits of `allViews[0]`, which is the image itself,
+    /// already computed: that view is not run again.
     private func infer(_ weightings: [[TTA.View]], allViews: [TTA.View], images: UnsafePointer<Float>, count: Int,
-                       batchSize: Int) -> [[Float]] {
+                       batchSize: Int, firstViewLogits: [Float]? = nil) -> [[Float]] {
+        precondition(firstViewLogits == nil || (!allViews[0].mirror && allViews[0].shift == 0),
+                     "the reused logits are the unshifted, unmirrored image's")
         evaluationPacks = [:]  // pack each layer's weights once for all views and batches
         defer { evaluationPacks = nil }
         let ws = makeWorkspace(batch: min(batchSize, count))
@@ -125,11 +133,18 @@ extension Network {
         while first < count {
             let n = min(ws.batch, count - first)
             for (v, view) in allViews.enumerated() {
-                fillView(view, from: images + first * spec.input.pixels, count: n, into: ws)
-                forward(ws, training: false)
-                for l in weightings.indices {
-                    guard let weight = weights[l][v] else { continue }
-                    for i in 0..<n * classes { logits[l][first * classes + i] += weight * ws.logits[i] }
+                func add(_ viewLogits: UnsafePointer<Float>) {
+                    for l in weightings.indices {
+                        guard let weight = weights[l][v] else { continue }
+                        for i in 0..<n * classes { logits[l][first * classes + i] += weight * viewLogits[i] }
+                    }
+                }
+                if v == 0, let firstViewLogits {
+                    firstViewLogits.withUnsafeBufferPointer { add($0.baseAddress! + first * classes) }
+                } else {
+                    fillView(view, from: images + first * spec.input.pixels, count: n, into: ws)
+                    forward(ws, training: false)
+                    add(ws.logits.pointer)
                 }
             }
             first += n

@@ -306,17 +306,17 @@ struct BenchReport: Codable {
               + String(format: " (× %d thread(s)); copy bandwidth %.1f GB/s", threads, copyBandwidthGBs))
         print("roofline: direct GFLOP/s = the direct convolution's FLOPs per second; GFLOP = performed (Winograd: products "
               + "and transforms, their share in brackets); % peak of the pass's precision; MB it must move; % of the copy bandwidth")
-        print("layer          pass                    algorithm        precision      ms  direct GFLOP/s   GFLOP (transf.)  % peak       MB  % bandwidth")
+        print("layer          pass                          algorithm        precision      ms  direct GFLOP/s   GFLOP (transf.)  % peak       MB  % bandwidth")
         func cells(_ columns: [(String, Int)]) -> String {
             columns.map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ")
         }
         for l in layers {
-            print(cells([(l.layer, 14), (l.pass, 23), (l.algorithm.rawValue, 16), (l.precision.rawValue, 9)])
+            print(cells([(l.layer, 14), (l.pass, 29), (l.algorithm.rawValue, 16), (l.precision.rawValue, 9)])
                   + String(format: " %9.2f %15.1f %8.2f (%4.1f%%) %7.1f %8.1f %12.1f", l.milliseconds, l.gflops, l.computedGFLOP,
                            100 * l.transformShare, l.percentOfPeak, l.megabytes, l.percentOfBandwidth))
         }
         for m in memoryPasses {
-            print(cells([(m.layer, 14), (m.pass, 23), ("memory-bound", 16), ("fp32", 9)])
+            print(cells([(m.layer, 14), (m.pass, 29), ("memory-bound", 16), ("fp32", 9)])
                   + String(format: " %9.2f", m.milliseconds) + String(repeating: " ", count: 42)
                   + String(format: "%8.1f %12.1f", m.megabytes, m.percentOfBandwidth))
         }
