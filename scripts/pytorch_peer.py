@@ -294,7 +294,7 @@ def run_sgd(train, test, args, cfg, seed, limit, autocast, warmup=False):
     print(f"{run_name(args, seed, warmup)}: widths {cfg['widths']}, {len(images)} images, batch {batch_size}, "
           f"{steps_per_epoch} steps/epoch, T = {total}", flush=True)
 
-    timer, steps, state, step = Timer(), Steps(limit, None if warmup else args.precision), {}, 0
+    timer, steps = Timer(), Steps(limit, None if warmup else args.precision)
     with timer:
         listing4.init_whitening_conv(model[0], normalize(images[:5000]))
     try:
@@ -331,6 +331,33 @@ def finish(model, test, cfg, seed, timer, autocast):
 # ----------------------------------------------------------------------------------------------
 # Training: airbench94_muon.
 
+def muon_epochs(model, sgd, muon, images, labels, cfg, total, steps_per_epoch, whiten_bias_steps, timer, steps,
+                autocast):
+    """The training epochs of the Muon methods (airbench94_muon, airbench94_hiverge): T = `total` steps over
+    ceil(T / steps_per_epoch) loader epochs, the last cut short, the whitening bias trained for its first steps,
+    SGD and Muon stepping together; the epochs timed by `timer`, the steps counted by `steps` (StepLimit passes)."""
+    state, step = {}, 0
+    for epoch in range(math.ceil(total / steps_per_epoch)):
+        with timer:
+            model.train()
+            for inputs, targets in train_batches(images, labels, cfg, epoch, state):
+                steps.start()
+                with autocast:
+                    outputs = model(inputs, whiten_bias_grad=step < whiten_bias_steps)
+                    loss = F.cross_entropy(outputs.float(), targets, label_smoothing=cfg["label_smoothing"],
+                                           reduction="sum")
+                loss.backward()
+                family.set_muon_lrs(sgd, muon, step, total, whiten_bias_steps)
+                sgd.step()
+                muon.step()
+                model.zero_grad(set_to_none=True)
+                step += 1
+                steps.done()
+                if step >= total:
+                    break
+        print(f"epoch {epoch}: train_loss {loss.item() / len(targets):.4f} time {timer.elapsed:.1f} s", flush=True)
+
+
 def run_muon(train, test, args, cfg, seed, limit, autocast, warmup=False):
     torch.manual_seed(seed)
     images, labels = train
@@ -347,29 +374,12 @@ def run_muon(train, test, args, cfg, seed, limit, autocast, warmup=False):
           f"{steps_per_epoch} steps/epoch, T = {total}, whitening bias {whiten_bias_steps} steps, "
           f"Newton-Schulz {args.muon_ns}", flush=True)
 
-    timer, steps, state, step = Timer(), Steps(limit, None if warmup else args.precision), {}, 0
+    timer, steps = Timer(), Steps(limit, None if warmup else args.precision)
     with timer:
         listing4.init_whitening_conv(model.whiten, normalize(images[:5000]))
     try:
-        for epoch in range(math.ceil(total / steps_per_epoch)):
-            with timer:
-                model.train()
-                for inputs, targets in train_batches(images, labels, cfg, epoch, state):
-                    steps.start()
-                    with autocast:
-                        outputs = model(inputs, whiten_bias_grad=step < whiten_bias_steps)
-                        loss = F.cross_entropy(outputs.float(), targets, label_smoothing=cfg["label_smoothing"],
-                                               reduction="sum")
-                    loss.backward()
-                    family.set_muon_lrs(sgd, muon, step, total, whiten_bias_steps)
-                    sgd.step()
-                    muon.step()
-                    model.zero_grad(set_to_none=True)
-                    step += 1
-                    steps.done()
-                    if step >= total:
-                        break
-            print(f"epoch {epoch}: train_loss {loss.item() / batch_size:.4f} time {timer.elapsed:.1f} s", flush=True)
+        muon_epochs(model, sgd, muon, images, labels, cfg, total, steps_per_epoch, whiten_bias_steps, timer, steps,
+                    autocast)
     except StepLimit:
         steps.report()
         return None
@@ -403,29 +413,12 @@ def run_hiverge(train, test, args, cfg, seed, limit, autocast, warmup=False):
           f"(t = {', '.join(map(str, renorm))}), Newton-Schulz {args.muon_ns}"
           f"{' operands' if args.muon_ns == 'bf16' else ''}", flush=True)
 
-    timer, steps, state, step = Timer(), Steps(limit, None if warmup else args.precision), {}, 0
+    timer, steps = Timer(), Steps(limit, None if warmup else args.precision)
     with timer:
         listing4.init_whitening_conv(model.whiten, normalize(images[:cfg["whitening_images"]]))
     try:
-        for epoch in range(math.ceil(total / steps_per_epoch)):
-            with timer:
-                model.train()
-                for inputs, targets in train_batches(images, labels, cfg, epoch, state):
-                    steps.start()
-                    with autocast:
-                        outputs = model(inputs, whiten_bias_grad=step < whiten_bias_steps)
-                        loss = F.cross_entropy(outputs.float(), targets, label_smoothing=cfg["label_smoothing"],
-                                               reduction="sum")
-                    loss.backward()
-                    family.set_muon_lrs(sgd, muon, step, total, whiten_bias_steps)
-                    sgd.step()
-                    muon.step()
-                    model.zero_grad(set_to_none=True)
-                    step += 1
-                    steps.done()
-                    if step >= total:
-                        break
-            print(f"epoch {epoch}: train_loss {loss.item() / batch_size:.4f} time {timer.elapsed:.1f} s", flush=True)
+        muon_epochs(model, sgd, muon, images, labels, cfg, total, steps_per_epoch, whiten_bias_steps, timer, steps,
+                    autocast)
     except StepLimit:
         steps.report()
         return None
