@@ -152,10 +152,14 @@ struct BenchCommand: ParsableCommand {
         let convolutionBytes = 1e6 * layers.map(\.megabytes).reduce(0, +)
         let memoryBytes = 1e6 * memory.map(\.megabytes).reduce(0, +)
         let unfusedMemoryBytes = network.memoryPasses(batch: trainingBatch, fusedPool: false).map(\.bytes).reduce(0, +)
-        // Without the fusion a fused conv1 writes its whole output (4 bytes per element) instead of the pooled
-        // values and indices (5 bytes per pooled element, a quarter as many), and the separate pool runs.
+        // Without the fusion a fused conv1 writes its whole output instead of the pooled values and indices
+        // (`ConvolutionCost` counts both), and the separate pool runs.
         let fusedSaving = network.convolutionShapes(batch: trainingBatch).filter { network.poolIsFused(layer: $0.name) }
-            .map { _, s in 4 * Double(s.outputCount) - 5 * Double(s.batch * (s.outputHeight / 2) * (s.outputWidth / 2) * s.outputChannels) }
+            .map { _, s -> Double in
+                let algorithm = kernel.convolution.effective(forPass: s, .forward), precision = algorithm.operandPrecision
+                let written = ConvolutionCost.of(.forward, s, algorithm: algorithm, precision: precision).bytes
+                return written - ConvolutionCost.of(.forward, s, algorithm: algorithm, precision: precision, pooled: true).bytes
+            }
             .reduce(0, +)
         // Whole training steps on synthetic data (whitening bias trainable: the slower case of the first epochs).
         // Muon renormalises at the run's own steps (hiverge: 37 of 243, more often early), counted from step 1.

@@ -37,8 +37,7 @@ public struct ConvolutionCost: Sendable, Equatable, Codable {
         guard let m = algorithm.winogradTile else {
             // Direct: the packed weights once, plus the fp32 weights read when they are packed (every step).
             let bytes: Double = switch pass {
-            case .forward: inputBytes + outputBytes + weights * (4 + 2 * operandBytes)
-            case .backwardData: inputBytes + outputBytes + weights * (4 + 2 * operandBytes)
+            case .forward, .backwardData: inputBytes + outputBytes + weights * (4 + 2 * operandBytes)
             case .backwardWeights: inputBytes + outputBytes + 4 * weights
             }
             return ConvolutionCost(flops: shape.flops, transformFLOPs: 0, bytes: bytes)
