@@ -24,9 +24,9 @@ struct BenchCommand: ParsableCommand {
 
             With --errors it times nothing: it trains METHOD for --steps steps (default 50; on --data's images, or \
             synthetic ones), records the operands of every 3×3 convolution in one training step on --batch-size \
-            images (default 16), and prints each pass's error against a float64 direct convolution for fp32 and \
-            bf16 direct, F(2×2) and F(4×4), with the bf16 Winograds' ratio to bf16 direct's error and whether that \
-            is within the bound `auto` admits them by in bf16.
+            images (default 16), and prints each pass's error against a float64 direct convolution for fp32 direct, \
+            F(2×2), F(4×4) and F(6×6) and bf16 direct, F(2×2) and F(4×4), with the bf16 Winograds' ratio to bf16 \
+            direct's error and whether that is within the bound `auto` admits them by in bf16.
             """)
 
     @Option(help: ArgumentHelp("The method whose network, batch and steps are timed.", valueName: "method"))

@@ -26,7 +26,7 @@ struct KernelOptions: ParsableArguments {
     var threads: Int?
 
     @Option(help: ArgumentHelp(
-        "How the 3×3 convolutions compute: auto (each layer's forward, backward-data and backward-weights pass by its shape and precision: Winograd where it needs far fewer multiply-adds; in bf16 also the bf16 Winograds on the passes where their measured error is within the bound, README \"Convolution algorithms\"), direct (implicit GEMM), winograd (F(2×2,3×3)) or winograd4x4 (F(4×4,3×3)), which equal direct up to rounding and run fp32; winograd-bf16 or winograd4x4-bf16, the same with bf16 products (needs AVX512_BF16). Default: auto.",
+        "How the 3×3 convolutions compute: auto (each layer's forward, backward-data and backward-weights pass by its shape and precision: Winograd where it needs far fewer multiply-adds; in bf16 also the bf16 Winograds on the passes where their measured error is within the bound, README \"Convolution algorithms\"), direct (implicit GEMM), winograd (F(2×2,3×3)), winograd4x4 (F(4×4,3×3)) or winograd6x6 (F(6×6,3×3)), which equal direct up to rounding and run fp32; winograd-bf16 or winograd4x4-bf16, the same with bf16 products (needs AVX512_BF16). Default: auto.",
         valueName: "algorithm"))
     var convolution: ConvolutionAlgorithm = .auto
 

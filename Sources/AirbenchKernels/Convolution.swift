@@ -66,6 +66,11 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// Winograd's F(4×4, 3×3): 36 instead of 144 multiply-adds per 4×4 outputs and input channel, with larger
     /// transforms that round more than F(2×2)'s, in fp32. Other kernel sizes fall back to `direct`.
     case winograd4x4
+    /// Winograd's F(6×6, 3×3): 64 instead of 324 multiply-adds per 6×6 outputs and input channel, in fp32 (its
+    /// transforms round more than F(4×4)'s: no bf16 variant). Fewer products per output than F(4×4) only where 6
+    /// divides the output side better than 4 (airbench94's 30×30 and 6×6 outputs). Other kernel sizes fall back to
+    /// `direct`.
+    case winograd6x6
     /// F(2×2, 3×3) with bf16 products: the transformed operands (inputs, weights, output gradients) rounded to bf16
     /// (nearest even) in pairs along the reduction and multiplied by `vdpbf16ps` into fp32 sums; the transforms stay
     /// fp32. Whatever the active precision; on a CPU without AVX512_BF16 (or off the avx512 path) a plain-C kernel
@@ -82,6 +87,7 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
         switch self {
         case .winograd, .winogradBF16: 2
         case .winograd4x4, .winograd4x4BF16: 4
+        case .winograd6x6: 6
         case .direct, .auto: nil
         }
     }
@@ -90,7 +96,7 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// its own.
     public var operandPrecision: KernelPrecision {
         switch self {
-        case .winograd, .winograd4x4: .fp32
+        case .winograd, .winograd4x4, .winograd6x6: .fp32
         case .winogradBF16, .winograd4x4BF16: .bf16
         case .direct, .auto: .active
         }
@@ -116,18 +122,23 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable, Codable {
     /// halved where they run bf16 (`vdpbf16ps` does twice the multiply-adds per instruction), the first of a tie
     /// (the smaller tile), provided a Winograd needs at most ⅔ of direct's product time (its fp32 transforms cost
     /// the rest). A pass reading fewer than 8 channels stays direct, the fewest measured (its transforms run 8
-    /// channels at a time). The candidates: fp32 F(2×2) and F(4×4); in bf16 also the bf16 Winograds on the passes
-    /// where their measured error is within the bound (`BFloat16Winograd.admissible`: airbench94's shapes, where bf16-F(4×4)
-    /// wins all but 4.conv1's forward and backward-weights, whose 6×6 output F(2×2)'s nine tiles cover with as many
-    /// products and less transform work). Measured per pass on a Zen 5 (BENCHMARKS.md, "Winograd F(4×4, 3×3)" and
-    /// "bf16 Winograd products: speed"): in fp32 F(4×4) wins every pass except 4.conv1's forward (F(2×2)'s tie); in
-    /// bf16 the bf16 Winograds beat bf16-direct and the fp32 Winograds on every pass they are chosen for but
-    /// 4.conv2's backward-weights (bf16-F(4×4) 15.7 ms against bf16-direct's 13.7).
+    /// channels at a time). The candidates in fp32: F(2×2), F(4×4) and F(6×6), which has fewer products than
+    /// F(4×4) only where 6 tiles the output side better than 4 (airbench94: 2.conv1's 30×30 and 4.conv1's 6×6, in
+    /// forward and backward-weights). In bf16: fp32 F(2×2) and F(4×4), and the bf16 Winograds on the passes where
+    /// their measured error is within the bound (`BFloat16Winograd.admissible`: airbench94's shapes, where
+    /// bf16-F(4×4) wins all but 4.conv1's forward and backward-weights, whose 6×6 output F(2×2)'s nine tiles cover
+    /// with as many products and less transform work); not fp32 F(6×6), whose 64 fp32 products per tile the rule
+    /// would rank above bf16-F(2×2)'s 144 bf16 ones on 4.conv1 but which measured slower there.
+    /// Measured per pass on a Zen 5 (BENCHMARKS.md, "Winograd F(4×4, 3×3)", "bf16 Winograd products: speed" and
+    /// "Winograd F(6×6, 3×3)"): in fp32 the chosen Winograd wins every pass; in bf16 the bf16 Winograds beat
+    /// bf16-direct and the fp32 Winograds on every pass they are chosen for but 4.conv2's backward-weights
+    /// (bf16-F(4×4) 15.7 ms against bf16-direct's 13.7).
     public static func preferred(forPass run: ConvolutionShape, _ pass: ConvolutionPass,
                                  precision: KernelPrecision) -> ConvolutionAlgorithm {
-        let bf16 = precision == .bf16 ? [ConvolutionAlgorithm.winogradBF16, .winograd4x4BF16] : []
-        return fastest(forPass: run, precision: precision,
-                       among: [.winograd, .winograd4x4] + bf16.filter { BFloat16Winograd.admissible($0, forPass: run, pass) })
+        let candidates: [ConvolutionAlgorithm] = precision == .bf16
+            ? [.winograd, .winograd4x4] + [.winogradBF16, .winograd4x4BF16].filter { BFloat16Winograd.admissible($0, forPass: run, pass) }
+            : [.winograd, .winograd4x4, .winograd6x6]
+        return fastest(forPass: run, precision: precision, among: candidates)
     }
 
     /// The rule of `preferred`: of `winograds` the one whose products take the least time (multiply-adds, halved

@@ -37,6 +37,7 @@ public enum ConvolutionArithmetic: String, CaseIterable, Codable, Sendable {
     case fp32Direct = "fp32 direct"
     case fp32Winograd = "fp32 F(2×2)"
     case fp32Winograd4x4 = "fp32 F(4×4)"
+    case fp32Winograd6x6 = "fp32 F(6×6)"
     case bf16Direct = "bf16 direct"
     case bf16Winograd = "bf16 F(2×2)"
     case bf16Winograd4x4 = "bf16 F(4×4)"
@@ -46,6 +47,7 @@ public enum ConvolutionArithmetic: String, CaseIterable, Codable, Sendable {
         case .fp32Direct, .bf16Direct: .direct
         case .fp32Winograd: .winograd
         case .fp32Winograd4x4: .winograd4x4
+        case .fp32Winograd6x6: .winograd6x6
         case .bf16Winograd: .winogradBF16
         case .bf16Winograd4x4: .winograd4x4BF16
         }
@@ -53,7 +55,7 @@ public enum ConvolutionArithmetic: String, CaseIterable, Codable, Sendable {
 
     public var precision: KernelPrecision {
         switch self {
-        case .fp32Direct, .fp32Winograd, .fp32Winograd4x4: .fp32
+        case .fp32Direct, .fp32Winograd, .fp32Winograd4x4, .fp32Winograd6x6: .fp32
         case .bf16Direct, .bf16Winograd, .bf16Winograd4x4: .bf16
         }
     }

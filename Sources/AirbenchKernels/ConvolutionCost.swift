@@ -19,9 +19,14 @@ public struct ConvolutionCost: Sendable, Equatable, Codable {
     /// the output-gradient transform A dY Aᵀ per output channel (backward-weights).
     static func transformFLOPsPerTileChannel(tile m: Int) -> (input: Double, output: Double, gradient: Double) {
         // F(4×4): input_rows_4 19 FLOPs per row of 6, 6 + 6 rows; output_rows_4 13 per row, 6 + 4 rows;
-        // grad_rows_4 11 per row, 4 + 6 rows. F(2×2): 16 + 16 per 4×4 input, 16 + 8 per output, 3 per row of
+        // grad_rows_4 11 per row, 4 + 6 rows. F(6×6): input_rows_6 38 per row of 8, 8 + 8 rows; output_rows_6 30,
+        // 8 + 6 rows; grad_rows_6 28, 6 + 8 rows. F(2×2): 16 + 16 per 4×4 input, 16 + 8 per output, 3 per row of
         // grad_rows_2, 2 + 4 rows.
-        m == 4 ? (228, 130, 110) : (32, 24, 18)
+        switch m {
+        case 6: (608, 420, 392)
+        case 4: (228, 130, 110)
+        default: (32, 24, 18)
+        }
     }
 
     /// The cost of `pass` of the convolution `shape` (the forward shape) run by `algorithm` (an effective one:

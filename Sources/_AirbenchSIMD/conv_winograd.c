@@ -1,6 +1,7 @@
-// 3×3 convolution (stride 1) by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray 2016), m = 2 or 4: every
+// 3×3 convolution (stride 1) by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray 2016), m = 2, 4 or 6: every
 // m×m block of outputs ("tile") is Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A over the (m+2)×(m+2) input patch d it reads, so
-// a tile costs (m+2)² multiply-adds per (ci, co) instead of 9m² (F(2×2): 16 for 36; F(4×4): 36 for 144). Summed
+// a tile costs (m+2)² multiply-adds per (ci, co) instead of 9m² (F(2×2): 16 for 36; F(4×4): 36 for 144; F(6×6): 64
+// for 324). Summed
 // over ci, the elementwise product becomes (m+2)² independent GEMMs, one per position ξ of the transformed tile:
 //   M[ξ][t][co] = Σ_ci V[ξ][t][ci] · U[ξ][ci][co],   V = Bᵀ d B (input transform), U = G g Gᵀ (weights)
 // run with the same micro-kernel as the direct convolution. A group of tiles has its V (ξ × tiles × in_c) in a
@@ -24,7 +25,7 @@
 #include <string.h>
 
 #define NR AB_NR
-#define MAX_ALPHA 6                         // m + 2 for m = 4
+#define MAX_ALPHA 8                         // m + 2 for m = 6
 #define MAX_POSITIONS (MAX_ALPHA * MAX_ALPHA)
 
 static int panels_of(int channels) { return (channels + NR - 1) / NR; }
@@ -194,6 +195,107 @@ AB_PATH_LOOP void output_transform_4(const float *m, size_t m_stride, int cols, 
     }
 }
 
+// ---- F(6×6, 3×3) ------------------------------------------------------------------------------------------------
+// Interpolation points 0, ±1, ±2, ±½ and ∞ (the matrices of NNPACK and wincnn; Lavin & Gray 2016 for the method):
+// 64 products per 6×6 outputs, 1.78 per output against F(4×4)'s 2.25, which pays where 6 divides the output side
+// (airbench94's 30×30 and 6×6 outputs) and nowhere else. Its transforms multiply by up to 32 (Aᵀ) and 21⁄4 (Bᵀ) and
+// G divides by 90, so it rounds more than F(4×4): fp32 only (BENCHMARKS.md, "Winograd F(6×6, 3×3)").
+
+// G = [1 0 0; −2⁄9 −2⁄9 −2⁄9; −2⁄9 2⁄9 −2⁄9; 1⁄90 1⁄45 2⁄45; 1⁄90 −1⁄45 2⁄45; 32⁄45 16⁄45 8⁄45; 32⁄45 −16⁄45 8⁄45;
+// 0 0 1], in double (once per weight and step): y[0..7].
+static void weight_rows_6(double x0, double x1, double x2, double y[8]) {
+    y[0] = x0;
+    y[1] = -2 * (x0 + x1 + x2) / 9;
+    y[2] = -2 * (x0 - x1 + x2) / 9;
+    y[3] = (x0 + 2 * x1 + 4 * x2) / 90;
+    y[4] = (x0 - 2 * x1 + 4 * x2) / 90;
+    y[5] = (32 * x0 + 16 * x1 + 8 * x2) / 45;
+    y[6] = (32 * x0 - 16 * x1 + 8 * x2) / 45;
+    y[7] = x2;
+}
+
+// U = G g Gᵀ; u[8i + l].
+static void weight_transform_6(const float g[3][3], float *u) {
+    double t[8][3], y[8];
+    for (int k = 0; k < 3; k++) {
+        weight_rows_6(g[0][k], g[1][k], g[2][k], y);
+        for (int i = 0; i < 8; i++) t[i][k] = y[i];
+    }
+    for (int i = 0; i < 8; i++) {
+        weight_rows_6(t[i][0], t[i][1], t[i][2], y);
+        for (int l = 0; l < 8; l++) u[8 * i + l] = (float)y[l];
+    }
+}
+
+// y = Bᵀ x for the eight values x of a column or row of the patch, Bᵀ =
+// [1 0 −21⁄4 0 21⁄4 0 −1 0; 0 1 1 −17⁄4 −17⁄4 1 1 0; 0 −1 1 17⁄4 −17⁄4 −1 1 0; 0 ½ ¼ −5⁄2 −5⁄4 2 1 0;
+//  0 −½ ¼ 5⁄2 −5⁄4 −2 1 0; 0 2 4 −5⁄2 −5 ½ 1 0; 0 −2 4 5⁄2 −5 −½ 1 0; 0 −1 0 21⁄4 0 −21⁄4 0 1],
+// rows 1–6 in pairs sharing their even and odd halves.
+static inline void input_rows_6(const lanes x[8], lanes y[8]) {
+    lanes e1 = x[2] + x[6] - 4.25f * x[4], o1 = x[1] + x[5] - 4.25f * x[3];
+    lanes e2 = 0.25f * x[2] + x[6] - 1.25f * x[4], o2 = 0.5f * x[1] - 2.5f * x[3] + 2.0f * x[5];
+    lanes e3 = 4.0f * x[2] + x[6] - 5.0f * x[4], o3 = 2.0f * x[1] - 2.5f * x[3] + 0.5f * x[5];
+    y[0] = x[0] - x[6] + 5.25f * (x[4] - x[2]);
+    y[1] = e1 + o1;
+    y[2] = e1 - o1;
+    y[3] = e2 + o2;
+    y[4] = e2 - o2;
+    y[5] = e3 + o3;
+    y[6] = e3 - o3;
+    y[7] = x[7] - x[1] + 5.25f * (x[3] - x[5]);
+}
+
+// V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[8j + k][c].
+AB_PATH_LOOP void input_transform_6(const float *const patch[], int channels, float *v, size_t position_stride) {
+    for (int c = 0; c < channels; c += LANES) {
+        int n = channels - c < LANES ? channels - c : LANES;
+        lanes t[8][8];  // t[k][i] = (Bᵀ d)[i][k]
+        for (int k = 0; k < 8; k++) {
+            lanes x[8];
+            for (int j = 0; j < 8; j++) load_lanes(&x[j], patch[8 * j + k] + c, n);
+            input_rows_6(x, t[k]);
+        }
+        for (int i = 0; i < 8; i++) {
+            lanes x[8], y[8];
+            for (int k = 0; k < 8; k++) x[k] = t[k][i];
+            input_rows_6(x, y);
+            for (int l = 0; l < 8; l++) store_lanes(v + (8 * i + l) * position_stride + c, &y[l], n);
+        }
+    }
+}
+
+// y = Aᵀ x for eight values: Aᵀ[a] = (p⁰ … p⁵ at the points 0, 1, −1, 2, −2, ½, −½; 1 at ∞ in the last row).
+static inline void output_rows_6(const lanes x[8], lanes y[6]) {
+    lanes a = x[1] + x[2], b = x[1] - x[2], c = x[3] + x[4], d = x[3] - x[4], e = x[5] + x[6], f = x[5] - x[6];
+    y[0] = x[0] + a + c + e;
+    y[1] = b + 2.0f * d + 0.5f * f;
+    y[2] = a + 4.0f * c + 0.25f * e;
+    y[3] = b + 8.0f * d + 0.125f * f;
+    y[4] = a + 16.0f * c + 0.0625f * e;
+    y[5] = b + 32.0f * d + 0.03125f * f + x[7];
+}
+
+// The 6×6 outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A, M[ξ][j] = m[ξ·m_stride + j];
+// out[6a + b] points at the output pixel's channels (NULL: outside the output).
+AB_PATH_LOOP void output_transform_6(const float *m, size_t m_stride, int cols, float *const out[]) {
+    for (int j = 0; j < cols; j += LANES) {
+        int n = cols - j < LANES ? cols - j : LANES;
+        lanes s[8][6];  // s[l][a] = (Aᵀ M)[a][l]
+        for (int l = 0; l < 8; l++) {
+            lanes x[8];
+            for (int i = 0; i < 8; i++) load_lanes(&x[i], m + (8 * i + l) * m_stride + j, n);
+            output_rows_6(x, s[l]);
+        }
+        for (int a = 0; a < 6; a++) {
+            lanes x[8], y[6];
+            for (int l = 0; l < 8; l++) x[l] = s[l][a];
+            output_rows_6(x, y);
+            for (int b = 0; b < 6; b++)
+                if (out[6 * a + b]) store_lanes(out[6 * a + b] + j, &y[b], n);
+        }
+    }
+}
+
 // ---- weight-gradient transforms (conv_winograd_weights.c) -------------------------------------------------------
 // The weight gradient of a tile is the correlation of its input patch d with its dOut block dY: F(3×3, m×m) by the
 // same three matrices with their roles exchanged (transposition principle), dW = Gᵀ [ (A dY Aᵀ) ⊙ (Bᵀ d B) ] G.
@@ -216,6 +318,21 @@ static inline void grad_rows_4(const lanes x[4], lanes y[6]) {
     y[3] = r + t;
     y[4] = r - t;
     y[5] = x[3];
+}
+
+// F(6×6): A = (Aᵀ)ᵀ, the powers 0 … 5 of each point (0, 1, −1, 2, −2, ½, −½) and of ∞ the last value.
+static inline void grad_rows_6(const lanes x[6], lanes y[8]) {
+    lanes p = x[0] + x[2] + x[4], q = x[1] + x[3] + x[5];
+    lanes r = x[0] + 4.0f * x[2] + 16.0f * x[4], t = 2.0f * x[1] + 8.0f * x[3] + 32.0f * x[5];
+    lanes u = x[0] + 0.25f * x[2] + 0.0625f * x[4], w = 0.5f * x[1] + 0.125f * x[3] + 0.03125f * x[5];
+    y[0] = x[0];
+    y[1] = p + q;
+    y[2] = p - q;
+    y[3] = r + t;
+    y[4] = r - t;
+    y[5] = u + w;
+    y[6] = u - w;
+    y[7] = x[5];
 }
 
 // U[ξ][c] = (A dY Aᵀ)[ξ] at u[ξ·position_stride + c], dY[a][b] = block[m·a + b][c] (a row of zeros off the output).
@@ -253,6 +370,24 @@ AB_PATH_LOOP void grad_transform_4(const float *const block[], int channels, flo
     }
 }
 
+AB_PATH_LOOP void grad_transform_6(const float *const block[], int channels, float *u, size_t position_stride) {
+    for (int c = 0; c < channels; c += LANES) {
+        int n = channels - c < LANES ? channels - c : LANES;
+        lanes t[6][8];  // t[b][i] = (A dY)[i][b]
+        for (int b = 0; b < 6; b++) {
+            lanes x[6];
+            for (int a = 0; a < 6; a++) load_lanes(&x[a], block[6 * a + b] + c, n);
+            grad_rows_6(x, t[b]);
+        }
+        for (int i = 0; i < 8; i++) {
+            lanes x[6], y[8];
+            for (int b = 0; b < 6; b++) x[b] = t[b][i];
+            grad_rows_6(x, y);
+            for (int l = 0; l < 8; l++) store_lanes(u + (8 * i + l) * position_stride + c, &y[l], n);
+        }
+    }
+}
+
 // y = Gᵀ x for the alpha values x of a row or column of the summed product M (in double: once per weight).
 static void gradient_rows_2(const double x[4], double y[3]) {
     y[0] = x[0] + 0.5 * (x[1] + x[2]);
@@ -265,6 +400,14 @@ static void gradient_rows_4(const double x[6], double y[3]) {
     y[0] = 0.25 * x[0] - s12 / 6 + s34 / 24;
     y[1] = d12 / 6 + d34 / 12;
     y[2] = (s34 - s12) / 6 + x[5];
+}
+
+static void gradient_rows_6(const double x[8], double y[3]) {
+    double s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4], s56 = x[5] + x[6];
+    double d56 = x[5] - x[6];
+    y[0] = x[0] - 2 * s12 / 9 + s34 / 90 + 32 * s56 / 45;
+    y[1] = -2 * d12 / 9 + d34 / 45 + 16 * d56 / 45;
+    y[2] = -2 * s12 / 9 + 2 * s34 / 45 + 8 * s56 / 45 + x[7];
 }
 
 // w[3ky + kx] = (Gᵀ M G)[ky][kx], M[ξ] = m[ξ·stride] for the alpha² positions ξ.
@@ -286,6 +429,7 @@ static void gradient_transform(int alpha, void (*rows)(const double *, double *)
 
 static void gradient_transform_2(const float *m, size_t stride, float w[9]) { gradient_transform(4, gradient_rows_2, m, stride, w); }
 static void gradient_transform_4(const float *m, size_t stride, float w[9]) { gradient_transform(6, gradient_rows_4, m, stride, w); }
+static void gradient_transform_6(const float *m, size_t stride, float w[9]) { gradient_transform(8, gradient_rows_6, m, stride, w); }
 
 // ---- both -------------------------------------------------------------------------------------------------------
 
@@ -295,6 +439,9 @@ AB_PATH_BUILDS(grad_transform_2, (const float *const b[], int c, float *u, size_
 AB_PATH_BUILDS(input_transform_4, (const float *const p[], int c, float *v, size_t s), (p, c, v, s))
 AB_PATH_BUILDS(output_transform_4, (const float *m, size_t s, int n, float *const o[]), (m, s, n, o))
 AB_PATH_BUILDS(grad_transform_4, (const float *const b[], int c, float *u, size_t s), (b, c, u, s))
+AB_PATH_BUILDS(input_transform_6, (const float *const p[], int c, float *v, size_t s), (p, c, v, s))
+AB_PATH_BUILDS(output_transform_6, (const float *m, size_t s, int n, float *const o[]), (m, s, n, o))
+AB_PATH_BUILDS(grad_transform_6, (const float *const b[], int c, float *u, size_t s), (b, c, u, s))
 
 // V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
 // large (F(2×2): 48 tiles at 256 channels in fp32); V then streams from L3 once per panel, which costs far less. The
@@ -305,6 +452,9 @@ AB_PATH_BUILDS(grad_transform_4, (const float *const b[], int c, float *u, size_
 typedef ab_winograd_variant variant;  // (internal.h)
 
 variant ab_winograd_variant_of(int tile) {
+    if (tile == 6)
+        return (variant){6, 8, 64, weight_transform_6, AB_ON_PATH(input_transform_6), AB_ON_PATH(output_transform_6),
+                         AB_ON_PATH(grad_transform_6), gradient_transform_6};
     if (tile == 4)
         return (variant){4, 6, 36, weight_transform_4, AB_ON_PATH(input_transform_4), AB_ON_PATH(output_transform_4),
                          AB_ON_PATH(grad_transform_4), gradient_transform_4};
@@ -403,7 +553,7 @@ void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *in
         }
 }
 
-#define MAX_TILE_OUTPUTS 16                 // m² for m = 4
+#define MAX_TILE_OUTPUTS 36                 // m² for m = 6
 
 // out[m·a + b]: the tile's output pixel (a, b) at channel co, or with `local` the row local[m·a + b]; NULL where it
 // lies outside the output.

@@ -1,4 +1,4 @@
-// The weight gradient of a 3×3 convolution (stride 1) by Winograd's F(3×3, m×m), m = 2 or 4: tile the output as
+// The weight gradient of a 3×3 convolution (stride 1) by Winograd's F(3×3, m×m), m = 2, 4 or 6: tile the output as
 // the forward pass does; per tile, the input patch d ((m+2)² pixels) and the dOut block dY (m², zeros past the
 // output) give dW = Gᵀ [ (A dY Aᵀ) ⊙ (Bᵀ d B) ] G, F(m×m, 3×3)'s matrices with their roles exchanged. Summed over
 // the tiles (and input and output channels), the elementwise product becomes (m+2)² independent GEMMs, one per
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define NR AB_NR
-#define MAX_ALPHA 6
+#define MAX_ALPHA 8  // m + 2 for m = 6
 // Bytes of V and U per chunk (shared by the threads): 4 MiB, 56 tiles of a 256 × 256 layer in fp32. A larger chunk
 // loads and stores M (9.4 MB there) less often but leaves the caches sooner: 8 MiB measured no faster, 16 slower
 // (fp32; bf16 chunks hold twice the tiles, not yet timed).
@@ -107,7 +107,7 @@ static void transform_part(void *context, int begin, int end, int thread) {
     for (int unit = begin; unit < end; unit++) {
         const float *row[2] = {NULL, NULL}, *grad_row[2] = {NULL, NULL};
         for (int i = 0; i < per_unit && unit * per_unit + i < job->count; i++) {
-            const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[16];
+            const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[36];
             float *v = rows + i * row_floats, *u = v + (size_t)positions * job->width;
             tile_pixels(job, job->first + unit * per_unit + i, zeros, patch, dy);
             job->v.input(patch, s->in_c, v, job->width);

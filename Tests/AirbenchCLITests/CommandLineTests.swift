@@ -342,7 +342,7 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
-    /// `bench --errors` trains a few steps, then reports every pass of every 3×3 layer under the six arithmetics,
+    /// `bench --errors` trains a few steps, then reports every pass of every 3×3 layer under the seven arithmetics,
     /// each error against float64 (the measurement itself: ConvolutionAccuracy, BFloat16WinogradTests).
     func testBenchMeasuresErrors() throws {
         let outcome = try run(["bench", "--errors", "--widths", "8,16,16", "--steps", "1", "--batch-size", "2",
@@ -355,7 +355,8 @@ final class CommandLineTests: XCTestCase {
                        ["2.conv1", "2.conv2", "3.conv1", "3.conv2", "4.conv1", "4.conv2"].flatMap { Array(repeating: $0, count: 3) })
         for pass in passes {
             let errors = try XCTUnwrap(pass["errors"] as? [String: [String: Double]])
-            XCTAssertEqual(Set(errors.keys), ["fp32 direct", "fp32 F(2×2)", "fp32 F(4×4)", "bf16 direct", "bf16 F(2×2)", "bf16 F(4×4)"])
+            XCTAssertEqual(Set(errors.keys), ["fp32 direct", "fp32 F(2×2)", "fp32 F(4×4)", "fp32 F(6×6)", "bf16 direct",
+                                              "bf16 F(2×2)", "bf16 F(4×4)"])
             XCTAssertLessThan(try XCTUnwrap(errors["fp32 F(2×2)"]?["relative"]), 1e-5, "\(pass)")
             XCTAssertGreaterThan(try XCTUnwrap(errors["bf16 F(2×2)"]?["relative"]), 1e-4, "\(pass)")
         }

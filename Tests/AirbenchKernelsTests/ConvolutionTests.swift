@@ -18,19 +18,34 @@ final class ConvolutionTests: XCTestCase {
         ConvolutionShape(batch: 13, inputHeight: 7, inputWidth: 7, inputChannels: 17, outputChannels: 18, kernelSize: 3, padding: 1),
     ]
 
+    /// Further shapes for the fp32 algorithms (the bf16 tests keep `shapes`, their random operands seeded by index).
+    static let fp32Shapes: [ConvolutionShape] = shapes + [
+        // three tiles of F(6×6) per side, the last overhanging the output by five pixels
+        ConvolutionShape(batch: 2, inputHeight: 13, inputWidth: 13, inputChannels: 24, outputChannels: 20, kernelSize: 3, padding: 1),
+        // airbench94's 2.conv1 at widths 8/16/16 and batch 8 (the family fixtures'): 200 tiles of F(6×6), several
+        // tile groups
+        ConvolutionShape(batch: 8, inputHeight: 31, inputWidth: 31, inputChannels: 24, outputChannels: 8, kernelSize: 3, padding: 1,
+                         outputHeight: 30, outputWidth: 30),
+    ]
+
     // Direct and F(2×2, 3×3) share one tolerance: F(2×2)'s transforms add and subtract up to 16 terms around the
     // GEMM and round differently (up to 4e-6 here, against 1e-6 failing). F(4×4, 3×3)'s transforms also scale by
     // up to 5 (Bᵀ), ⅙ and 1⁄24 (G) and 8 (Aᵀ), and sum 36 terms, so they round about 20× more (up to 8e-5 here);
-    // its tolerance is 3× that. A wrong tap, transform or coefficient is off by far more (a coefficient of Bᵀ
+    // its tolerance is 3× that. F(6×6, 3×3)'s scale by up to 21⁄4 (Bᵀ), 2⁄9 … 1⁄90 (G) and 32 (Aᵀ) over 64 terms: up to
+    // 1.5e-4 here, tolerance 5e-4. A wrong tap, transform or coefficient is off by far more (a coefficient of Bᵀ
     // 0.25% off fails it).
     static func tolerance(_ algorithm: ConvolutionAlgorithm, forPass run: ConvolutionShape, _ pass: ConvolutionPass) -> Float {
-        algorithm.effective(forPass: run, pass) == .winograd4x4 ? 2.5e-4 : 1e-5
+        switch algorithm.effective(forPass: run, pass) {
+        case .winograd6x6: 5e-4
+        case .winograd4x4: 2.5e-4
+        default: 1e-5
+        }
     }
 
     func testForwardMatchesReference() {
         forEachKernelPath { path in
             for algorithm in ConvolutionAlgorithm.fp32 {
-                for (i, s) in Self.shapes.enumerated() {
+                for (i, s) in Self.fp32Shapes.enumerated() {
                     var random = TestRandom(UInt64(i))
                     let input = random.array(s.inputCount), weights = random.array(s.weightCount)
                     let expected = Reference.convolutionForward(s, input: input, weights: weights)
@@ -94,7 +109,7 @@ final class ConvolutionTests: XCTestCase {
     func testBackwardDataMatchesReference() {
         forEachKernelPath { path in
             for algorithm in ConvolutionAlgorithm.fp32 {
-                for (i, s) in Self.shapes.enumerated() {
+                for (i, s) in Self.fp32Shapes.enumerated() {
                     var random = TestRandom(UInt64(100 + i))
                     let gradOutput = random.array(s.outputCount), weights = random.array(s.weightCount)
                     let expected = Reference.convolutionBackwardData(s, gradOutput: gradOutput, weights: weights)
@@ -115,9 +130,11 @@ final class ConvolutionTests: XCTestCase {
     // the magnitudes of its terms, Σ|in|·|dOut|, not with the (often much smaller) result: the tolerance is a
     // fraction of that sum. Observed: direct 2e-7 (the fp32 epsilon is 6e-8); Winograd's F(3×3, 2×2) 1.5e-6 and
     // F(3×3, 4×4) 2.7e-6, whose transforms scale by up to 8 (A) and 5 (Bᵀ) before the products and by ⅙, 1⁄24
-    // (Gᵀ) after. Each tolerance is about 4× its observation; a coefficient of A or Gᵀ 0.25% off fails it.
+    // (Gᵀ) after; F(3×3, 6×6) 9.7e-6 (A up to 32, Bᵀ 21⁄4, Gᵀ down to 1⁄90). Each tolerance is about 4× its
+    // observation; a coefficient of A or Gᵀ 0.25% off fails it.
     static func weightsTolerance(_ algorithm: ConvolutionAlgorithm, forPass s: ConvolutionShape) -> Float {
         switch algorithm.effective(forPass: s, .backwardWeights) {
+        case .winograd6x6: 4e-5
         case .winograd4x4: 1e-5
         case .winograd: 5e-6
         default: 1e-6
@@ -127,7 +144,7 @@ final class ConvolutionTests: XCTestCase {
     func testBackwardWeightsMatchesReference() {
         forEachKernelPath { path in
             for algorithm in ConvolutionAlgorithm.fp32 {
-                for (i, s) in Self.shapes.enumerated() {
+                for (i, s) in Self.fp32Shapes.enumerated() {
                     var random = TestRandom(UInt64(200 + i))
                     let input = random.array(s.inputCount), gradOutput = random.array(s.outputCount)
                     let expected = Reference.convolutionBackwardWeights(s, input: input, gradOutput: gradOutput)

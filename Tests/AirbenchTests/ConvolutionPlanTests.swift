@@ -15,17 +15,18 @@ final class ConvolutionPlanTests: XCTestCase {
     }
 
     /// The plan the rule of `ConvolutionAlgorithm.preferred` gives airbench94, as measured fastest per pass and
-    /// listed in BENCHMARKS.md ("Winograd F(4×4, 3×3)", "Winograd weight gradient"): in fp32 F(4×4) everywhere but
-    /// 4.conv1's forward and backward-weights, which tile its 6×6 output (F(2×2) ties F(4×4) on multiply-adds).
+    /// listed in BENCHMARKS.md ("Winograd F(4×4, 3×3)", "Winograd weight gradient", "Winograd F(6×6, 3×3)"): in fp32
+    /// F(4×4) everywhere but the forward and backward-weights passes of 2.conv1 (30×30 outputs: 25 tiles of F(6×6)
+    /// against 64 of F(4×4)) and 4.conv1 (6×6: one tile of 64 products against 144), which run F(6×6).
     func testAirbench94InFP32() {
         KernelPrecision.use(.fp32)
         let layers = plan(.auto).layers
         XCTAssertEqual(layers.map(\.layer), ["0", "2.conv1", "2.conv2", "3.conv1", "3.conv2", "4.conv1", "4.conv2"])
-        XCTAssertEqual(layers.map(\.forward), [.direct, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4, .winograd, .winograd4x4])
+        XCTAssertEqual(layers.map(\.forward), [.direct, .winograd6x6, .winograd4x4, .winograd4x4, .winograd4x4, .winograd6x6, .winograd4x4])
         XCTAssertEqual(layers.map(\.backwardData), [.direct, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4])
-        XCTAssertEqual(layers.map(\.backwardWeights), [.direct, .winograd4x4, .winograd4x4, .winograd4x4, .winograd4x4, .winograd, .winograd4x4])
+        XCTAssertEqual(layers.map(\.backwardWeights), [.direct, .winograd6x6, .winograd4x4, .winograd4x4, .winograd4x4, .winograd6x6, .winograd4x4])
         XCTAssertEqual(plan(.auto).description,
-                       "winograd4x4: 2.conv1, 2.conv2, 3.conv1, 3.conv2, 4.conv1 backward-data, 4.conv2; winograd: 4.conv1 forward and backward-weights; direct elsewhere")
+                       "winograd6x6: 2.conv1 forward and backward-weights, 4.conv1 forward and backward-weights; winograd4x4: 2.conv1 backward-data, 2.conv2, 3.conv1, 3.conv2, 4.conv1 backward-data, 4.conv2; direct elsewhere")
     }
 
     /// In bf16 (the bf16 Winograds admitted on every measured airbench94 pass, BFloat16Winograd.measured):
@@ -101,10 +102,16 @@ final class ConvolutionPlanTests: XCTestCase {
             ConvolutionShape(batch: 1, inputHeight: size, inputWidth: size, inputChannels: channels, outputChannels: 64,
                              kernelSize: 3, padding: 1)
         }
-        // 6×6: 36·9 direct; 3×3 tiles of 16 or 2×2 tiles of 36. 3×3: 81; 2×2 tiles of 16 or one of 36.
-        XCTAssertEqual([.direct, .winograd, .winograd4x4].map { ConvolutionAlgorithm.multiplyAdds(forPass: pass(6), $0) }, [324, 144, 144])
-        XCTAssertEqual([.direct, .winograd, .winograd4x4].map { ConvolutionAlgorithm.multiplyAdds(forPass: pass(3), $0) }, [81, 64, 36])
-        XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(6), .forward, precision: .fp32), .winograd)  // the tie
+        // 6×6: 36·9 direct; 3×3 tiles of 16, 2×2 tiles of 36 or one of 64. 3×3: 81; 2×2 tiles of 16 or one of 36
+        // or 64. 15×15: 8×8 tiles of 16, 4×4 of 36, 3×3 of 64 (F(4×4) and F(6×6) tie).
+        let algorithms: [ConvolutionAlgorithm] = [.direct, .winograd, .winograd4x4, .winograd6x6]
+        XCTAssertEqual(algorithms.map { ConvolutionAlgorithm.multiplyAdds(forPass: pass(6), $0) }, [324, 144, 144, 64])
+        XCTAssertEqual(algorithms.map { ConvolutionAlgorithm.multiplyAdds(forPass: pass(3), $0) }, [81, 64, 36, 64])
+        XCTAssertEqual(algorithms.map { ConvolutionAlgorithm.multiplyAdds(forPass: pass(15), $0) }, [2025, 1024, 576, 576])
+        XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(6), .forward, precision: .fp32), .winograd6x6)
+        XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(15), .forward, precision: .fp32), .winograd4x4)  // the tie
+        // In bf16 F(6×6) would need 64 ≤ ⅓·324 of direct's products and win; it is not a candidate there.
+        XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(6), .forward, precision: .bf16), .direct)
         XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(3), .forward, precision: .fp32), .winograd4x4)  // 36 ≤ ⅔·81
         XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(3), .forward, precision: .bf16), .direct)  // 36 > ⅓·81
         XCTAssertEqual(ConvolutionAlgorithm.preferred(forPass: pass(1), .forward, precision: .fp32), .direct)  // 9 < 16
@@ -116,7 +123,7 @@ final class ConvolutionPlanTests: XCTestCase {
     func testForcedAlgorithmsAreUniform() {
         KernelPrecision.use(.fp32)
         XCTAssertEqual(plan(.direct).description, "direct")
-        for algorithm in [ConvolutionAlgorithm.winograd, .winograd4x4] {
+        for algorithm in [ConvolutionAlgorithm.winograd, .winograd4x4, .winograd6x6] {
             let layers = plan(algorithm).layers
             XCTAssertEqual(layers.first?.forward, .direct)
             XCTAssertEqual(layers.first?.backwardWeights, .direct)
@@ -145,7 +152,7 @@ final class ConvolutionPlanTests: XCTestCase {
     /// bits as forcing it, and bits that differ from each of the other algorithms.
     func testAutoPacksThePlannedAlgorithm() {
         KernelPrecision.use(.fp32)
-        // 4.conv1 of airbench94 at batch 2 (forward and backward-weights: F(2×2) on the 6×6 its max-pool reads;
+        // 4.conv1 of airbench94 at batch 2 (forward and backward-weights: F(6×6) on the 6×6 its max-pool reads;
         // backward-data: F(4×4) over the full 7×7) and a layer reading 4 channels (direct in every pass).
         let conv1 = ConvolutionShape(batch: 2, inputHeight: 7, inputWidth: 7, inputChannels: 256, outputChannels: 256,
                                      kernelSize: 3, padding: 1, outputHeight: 6, outputWidth: 6)
@@ -153,7 +160,7 @@ final class ConvolutionPlanTests: XCTestCase {
                                       kernelSize: 3, padding: 1)
         var generator = SeededGenerator(seed: 3)
         for (shape, forward, backwardData, backwardWeights) in [
-            (conv1, ConvolutionAlgorithm.winograd, ConvolutionAlgorithm.winograd4x4, ConvolutionAlgorithm.winograd),
+            (conv1, ConvolutionAlgorithm.winograd6x6, ConvolutionAlgorithm.winograd4x4, ConvolutionAlgorithm.winograd6x6),
             (narrow, .direct, .direct, .direct),
         ] {
             let weights = FloatBuffer(count: shape.weightCount)
@@ -184,7 +191,7 @@ final class ConvolutionPlanTests: XCTestCase {
             XCTAssertEqual(forwardBits(.auto), forwardBits(forward))
             XCTAssertEqual(backwardBits(.auto), backwardBits(backwardData))
             XCTAssertEqual(weightsBits(.auto), weightsBits(backwardWeights))
-            for other in [ConvolutionAlgorithm.direct, .winograd, .winograd4x4] {
+            for other in [ConvolutionAlgorithm.direct, .winograd, .winograd4x4, .winograd6x6] {
                 if other != forward { XCTAssertNotEqual(forwardBits(.auto), forwardBits(other), "\(other)") }
                 if other != backwardData { XCTAssertNotEqual(backwardBits(.auto), backwardBits(other), "\(other)") }
                 if other != backwardWeights { XCTAssertNotEqual(weightsBits(.auto), weightsBits(other), "\(other)") }

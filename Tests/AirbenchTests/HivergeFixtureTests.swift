@@ -39,6 +39,14 @@ final class HivergeFixtureTests: XCTestCase {
 
     /// 5 steps of a 40-step run: the adaptive rule renormalises at t = 2 and 5 (not 1, 3, 4), the whitening bias
     /// trains for 3 steps; step 1's logits and gradients test the SiLU groups forward and backward.
+    ///
+    /// The convolutions run direct, as PyTorch's: the states after Muon's steps amplify a convolution's rounding
+    /// far more than SGD's do. Measured (Zen 5, 2026-12-06), the worst final state's error in units of its scale,
+    /// this test / the Muon test of FamilyFixtureTests: F(2×2) 7.6e-6 / 3.6e-6, F(4×4) 3.3e-5 / 1.0e-5, F(6×6)
+    /// 9.6e-3 / 2.8e-3 — while every step-1 gradient agrees within 1.5e-5 under each, and F(6×6)'s error on
+    /// airbench94's trained operands is about twice F(4×4)'s (`bench --errors`, BENCHMARKS.md). The orthogonalisation
+    /// divides a gradient's error by its smallest singular values, so tolerances that hold the first step
+    /// cannot hold the states; the convolutions themselves are tested against references (ConvolutionTests).
     func testSiLUGroupsWithHivergesMuonAndSGDMatchPyTorch() throws {
         let file = try loadFixture("hiverge")
         let h = try fixtureHyperparameters(file)
@@ -48,6 +56,7 @@ final class HivergeFixtureTests: XCTestCase {
         XCTAssertEqual(plan.muonRenormalizationSteps, try file.integers("renorm.steps40"))
         XCTAssertEqual((0..<5).filter { plan.muonRenormalizes(step: $0) }, [1, 4])  // t = 2 and 5
         let network = try fixtureNetwork(h, file, prefix: "init.")
+        network.convolutionAlgorithm = .direct
         XCTAssertEqual(network.spec.groups.map(\.activation), [.silu, .silu, .silu])
         let step = TrainStep(network: network, plan: plan)
         try checkFixtureSteps(file, network, step, steps: 5, whitenBiasSteps: plan.whitenBiasSteps, label: "hiverge")

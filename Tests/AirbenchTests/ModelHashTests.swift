@@ -45,14 +45,20 @@ final class ModelHashTests: XCTestCase {
         "avx512 bf16 winograd4x4": "5eacd5034df40a481e28d5bc903fde1477b4b4dbc6e305ca1d3e81d29bc15de6",
         // The per-layer choice (issue 10). It mixes the algorithms in both precisions (widths 16/32/32), so its hash
         // is none of the above.
-        "portable fp32 auto": "43a1c767d771a732422fc0ef78889dcc07d6c55c31db6a22e23cdae02b08c882",
-        "avx2+fma fp32 auto": "329dd54753af1e401b68935b01a9818daa7b165880516beb8243e8527923f7be",
-        "avx512 fp32 auto": "329dd54753af1e401b68935b01a9818daa7b165880516beb8243e8527923f7be",
+        // fp32 re-recorded when F(6×6) joined its plan (2.conv1 and 4.conv1, forward and backward-weights).
+        "portable fp32 auto": "679e12161f33f0ddb3da194fef3008fb7958b2dc31c52fd82a0daba7a5ba04c3",
+        "avx2+fma fp32 auto": "4d4216a00a13d251ce8f227f413f78fb6a2381b449b65fb7e70b679a54d81980",
+        "avx512 fp32 auto": "4d4216a00a13d251ce8f227f413f78fb6a2381b449b65fb7e70b679a54d81980",
         "avx512 bf16 auto": "5a37dc80df19ba925e5a0aec5357226a7d9e8da1da2493c125ae0efbbe6aea7e",
         // bf16 products in the Winograd domain (issue 22), recorded when they were added. auto admits them only on
         // the measured airbench94 layers, so at widths 16/32/32 its bf16 plan did not change when it did.
         "avx512 bf16 winogradBF16": "fdeb500c1915ef109be602dc09bec52958262a82ff348f27ed5cb7151433b6a8",
         "avx512 bf16 winograd4x4BF16": "2c1ed2c5222607fc1884aca31b9c0413b98f8e5c2e0e08c1970b208273224b79",
+        // Winograd F(6×6, 3×3), recorded when it was added.
+        "portable fp32 winograd6x6": "d7c52118ef157dcb5ea0aacdcc787eb1e48ae04f11cbbf6392e8eb871adb853d",
+        "avx2+fma fp32 winograd6x6": "6d27887ef6e363cea0aa7c64bfb90e76ceba86b251c36ba810df9dfb7da83f8e",
+        "avx512 fp32 winograd6x6": "6d27887ef6e363cea0aa7c64bfb90e76ceba86b251c36ba810df9dfb7da83f8e",
+        "avx512 bf16 winograd6x6": "8a5f63fba33290528541b2e2e73291c37dd6c7a4e375321f4b181c1c0dae68df",
     ]
 
     /// Where the bf16 hashes were recorded, as `cpuIdentity` gives it.

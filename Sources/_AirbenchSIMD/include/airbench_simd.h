@@ -99,7 +99,7 @@ void ab_conv_backward_weights(const ab_conv_shape *shape, const float *input, co
 
 /// Whether ab_winograd_forward handles `shape`: 3×3 kernels (stride 1, any padding and output size).
 int ab_winograd_supports(const ab_conv_shape *shape);
-/// Winograd's F(m×m, 3×3) computes m×m outputs per tile: `tile` is m, 2 or 4. `precision` is that of the products
+/// Winograd's F(m×m, 3×3) computes m×m outputs per tile: `tile` is m, 2, 4 or 6. `precision` is that of the products
 /// in the Winograd domain, independent of ab_precision_active (which is the direct convolutions'):
 ///   AB_PRECISION_FP32: transformed operands and sums in fp32;
 ///   AB_PRECISION_BF16: the transformed operands (inputs, weights, output gradients) rounded to bf16 (nearest even)
