@@ -275,11 +275,11 @@ static void weights_tile_portable(const float *a, int rows, const float *g, int 
 }
 
 #if defined(__x86_64__)
-// acc[r][0..NR) += Σ_m a[m·stride + r] · g[m·NR + j] for r < rows (≤ MR), two ymm accumulators per row: per m, 2 loads
-// and `rows` broadcasts feed 2·rows FMAs, fma(a, g, acc) over m ascending.
+// acc[r][0..NR) += Σ_m a[m·stride + r] · g[m·g_stride + j] for r < rows (≤ MR), two ymm accumulators per row: per m,
+// 2 loads and `rows` broadcasts feed 2·rows FMAs, fma(a, g, acc) over m ascending.
 __attribute__((target("avx2,fma"), always_inline)) static inline void tile_rows_avx2(const float *a, int stride,
-                                                                                    const float *g, int count,
-                                                                                    float *acc, int ldacc,
+                                                                                    const float *g, int g_stride,
+                                                                                    int count, float *acc, int ldacc,
                                                                                     const int rows) {
     __m256 t0[MR], t1[MR];
 #pragma clang loop unroll(full)
@@ -288,8 +288,8 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void tile_rows_
         t1[r] = _mm256_loadu_ps(acc + r * ldacc + 8);
     }
 #pragma clang loop unroll_count(2)
-    for (int m = 0; m < count; m++, a += stride, g += NR) {
-        __m256 g0 = _mm256_load_ps(g), g1 = _mm256_load_ps(g + 8);
+    for (int m = 0; m < count; m++, a += stride, g += g_stride) {
+        __m256 g0 = _mm256_loadu_ps(g), g1 = _mm256_loadu_ps(g + 8);
 #pragma clang loop unroll(full)
         for (int r = 0; r < rows; r++) {
             __m256 x = _mm256_broadcast_ss(a + r);
@@ -306,7 +306,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void tile_rows_
 
 __attribute__((target("avx2,fma"))) static void weights_tile_avx2(const float *a, const float *g, int count,
                                                                   float *acc, int ldacc) {
-    tile_rows_avx2(a, MR, g, count, acc, ldacc, MR);
+    tile_rows_avx2(a, MR, g, NR, count, acc, ldacc, MR);
 }
 #endif
 
@@ -327,13 +327,26 @@ static void winograd_tiles_portable(const void *a, const void *g0, const void *g
 __attribute__((target("avx2,fma"))) static void winograd_tile_avx2(const float *a, const float *g, int count,
                                                                    float *acc, int ldacc, int channels) {
     for (int half = 0; half < WINOGRAD_BLOCK && half < channels; half += 4)
-        tile_rows_avx2(a + half, WINOGRAD_BLOCK, g, count, acc + (size_t)half * ldacc, ldacc, 4);
+        tile_rows_avx2(a + half, WINOGRAD_BLOCK, g, NR, count, acc + (size_t)half * ldacc, ldacc, 4);
 }
 
 static void winograd_tiles_avx2(const void *a, const void *g0, const void *g1, int count, float *acc, int ldacc,
                                 int channels) {
     winograd_tile_avx2(a, g0, count, acc, ldacc, channels);
     if (g1) winograd_tile_avx2(a, g1, count, acc + NR, ldacc, channels);
+}
+
+// The AVX2 tile over V and U as the transforms write them (internal.h): six rows, twelve accumulators.
+__attribute__((target("avx2,fma"))) void ab_weights_rows_avx2(const float *a, int lda, const float *g, int ldg,
+                                                              int count, float *acc, int ldacc, int rows) {
+    switch (rows) {
+    case 6: tile_rows_avx2(a, lda, g, ldg, count, acc, ldacc, 6); break;
+    case 5: tile_rows_avx2(a, lda, g, ldg, count, acc, ldacc, 5); break;
+    case 4: tile_rows_avx2(a, lda, g, ldg, count, acc, ldacc, 4); break;
+    case 3: tile_rows_avx2(a, lda, g, ldg, count, acc, ldacc, 3); break;
+    case 2: tile_rows_avx2(a, lda, g, ldg, count, acc, ldacc, 2); break;
+    default: tile_rows_avx2(a, lda, g, ldg, count, acc, ldacc, 1); break;
+    }
 }
 #endif
 

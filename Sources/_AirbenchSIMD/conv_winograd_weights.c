@@ -40,6 +40,9 @@ typedef struct {
     int chunk, blocks, panels, width, ldacc;
     long first;  // the chunk of tiles being added: first ..< first + count
     int count;
+    // The AVX2 path in fp32: V and U stay as the transforms write them, [ξ][t][width] and [ξ][t][ldacc] with width =
+    // in_c, and ab_weights_rows_avx2 reads them there (six channels per tile: twelve accumulators, no copy).
+    int natural;
 } weights_job;
 
 // The tile's alpha² input pixels and m² dOut pixels (`zeros` where they leave the image or the output).
@@ -83,11 +86,27 @@ static inline void scatter_pair(const float *row0, const float *row1, size_t str
         }
 }
 
+// Phase 1 on the AVX2 path: each tile's V and U transformed straight into the chunk's [ξ][t][channels] buffers (U's
+// columns past out_c were zeroed once per call).
+static void transform_part_natural(weights_job *job, int begin, int end, int thread) {
+    const ab_conv_shape *s = job->s;
+    int zero_count = s->in_c > s->out_c ? s->in_c : s->out_c;
+    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zero_count);
+    memset(zeros, 0, sizeof(float) * zero_count);
+    for (int t = begin; t < end; t++) {
+        const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[36];
+        tile_pixels(job, job->first + t, zeros, patch, dy);
+        job->v.input(patch, s->in_c, (float *)job->v_chunk + (size_t)t * job->width, (size_t)job->chunk * job->width);
+        job->v.grad(dy, s->out_c, (float *)job->u_chunk + (size_t)t * job->ldacc, (size_t)job->chunk * job->ldacc);
+    }
+}
+
 // Phase 1: V and U of the chunk's tiles, each transformed into a row of positions, then scattered block-major
 // (faster than storing the transforms' 8-lane groups there directly). A part's unit is one tile in fp32, a pair of
 // tiles in bf16: units [begin, end).
 static void transform_part(void *context, int begin, int end, int thread) {
     weights_job *job = context;
+    if (job->natural) return transform_part_natural(job, begin, end, thread);
     const ab_conv_shape *s = job->s;
     int positions = job->v.positions, per_unit = job->kernel.bf16 ? 2 : 1;
     size_t co_width = (size_t)job->panels * NR, row_floats = (size_t)positions * (job->width + co_width);
@@ -127,10 +146,29 @@ static void transform_part(void *context, int begin, int end, int thread) {
     }
 }
 
+// Phase 2 on the AVX2 path: M[ξ] += V[ξ]ᵀ U[ξ] six input channels × one panel at a time.
+static void multiply_part_natural(const weights_job *job, int begin, int end) {
+#if defined(__x86_64__)
+    int chunk = job->chunk, width = job->width, ldacc = job->ldacc;
+    for (int xi = begin; xi < end; xi++) {
+        float *m = job->accumulator + (size_t)xi * width * ldacc;
+        const float *v = (const float *)job->v_chunk + (size_t)xi * chunk * width;
+        const float *u = (const float *)job->u_chunk + (size_t)xi * chunk * ldacc;
+        for (int p = 0; p < job->panels; p++)
+            for (int ci = 0; ci < width; ci += 6)
+                ab_weights_rows_avx2(v + ci, width, u + p * NR, ldacc, job->count, m + (size_t)ci * ldacc + p * NR,
+                                     ldacc, width - ci < 6 ? width - ci : 6);
+    }
+#else
+    (void)job, (void)begin, (void)end;
+#endif
+}
+
 // Phase 2: M[ξ] += the chunk's V[ξ]ᵀ U[ξ] for positions ξ ∈ [begin, end).
 static void multiply_part(void *context, int begin, int end, int thread) {
     (void)thread;
     weights_job *job = context;
+    if (job->natural) return multiply_part_natural(job, begin, end);
     int chunk = job->chunk, block = job->kernel.block;
     size_t element = job->kernel.bf16 ? 2 : 4;
     for (int xi = begin; xi < end; xi++) {
@@ -170,8 +208,9 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision
     int bf16 = precision == AB_PRECISION_BF16;
     ab_bf16_arithmetic arithmetic = ab_bf16_arithmetic_active();
     ab_weights_tile kernel = bf16 ? arithmetic.weights : ab_weights_tile_fp32();
+    int natural = !bf16 && ab_isa_active() == AB_ISA_AVX2;
     int blocks = (s->in_c + kernel.block - 1) / kernel.block, panels = (s->out_c + NR - 1) / NR;
-    int width = blocks * kernel.block, ldacc = panels * NR, element = bf16 ? 2 : 4;
+    int width = natural ? s->in_c : blocks * kernel.block, ldacc = panels * NR, element = bf16 ? 2 : 4;
     int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
     int chunk = CHUNK_BYTES / (element * v.positions * (width + ldacc));
     if (chunk < 16) chunk = 16;
@@ -183,7 +222,10 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision
     void *v_chunk = ab_shared_scratch(2, (size_t)element * v.positions * chunk * width);
     void *u_chunk = ab_shared_scratch(3, (size_t)element * v.positions * chunk * ldacc);
     weights_job job = {s, v, kernel, bf16 ? arithmetic.round_pairs : NULL, input, grad_output, accumulator, v_chunk,
-                       u_chunk, chunk, blocks, panels, width, ldacc, 0, 0};
+                       u_chunk, chunk, blocks, panels, width, ldacc, 0, 0, natural};
+    if (natural && ldacc > s->out_c)  // U's columns past out_c: the grad transform never writes them
+        for (size_t row = 0; row < (size_t)v.positions * chunk; row++)
+            memset((float *)u_chunk + row * ldacc + s->out_c, 0, sizeof(float) * (ldacc - s->out_c));
     long tiles = (long)s->batch * tiles_h * tiles_w;
     for (job.first = 0; job.first < tiles; job.first += chunk) {
         job.count = (int)(tiles - job.first < chunk ? tiles - job.first : chunk);

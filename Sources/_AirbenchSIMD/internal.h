@@ -54,6 +54,12 @@ typedef struct {
 } ab_weights_tile;
 /// The fp32 tile of the active path.
 ab_weights_tile ab_weights_tile_fp32(void);
+#if defined(__x86_64__)
+/// The AVX2 path's fp32 Winograd weight-gradient tile over V and U in the layout the transforms write ([m][channels],
+/// no block-major copy): acc[r][j] += Σ_m a[m·lda + r] · g[m·ldg + j] for r < rows (≤ 6), j < NR, each sum the
+/// chain of fmas over m ascending of ab_weights_tile (so the same bits as the other paths).
+void ab_weights_rows_avx2(const float *a, int lda, const float *g, int ldg, int count, float *acc, int ldacc, int rows);
+#endif
 
 /// Whether bf16 products run on the hardware: a CPU with AVX512_BF16 on the active path avx512.
 int ab_bf16_hardware(void);
