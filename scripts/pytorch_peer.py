@@ -294,7 +294,7 @@ def run_sgd(train, test, args, cfg, seed, limit, autocast, warmup=False):
     print(f"{run_name(args, seed, warmup)}: widths {cfg['widths']}, {len(images)} images, batch {batch_size}, "
           f"{steps_per_epoch} steps/epoch, T = {total}", flush=True)
 
-    timer, steps = Timer(), Steps(limit, None if warmup else args.precision)
+    timer, steps, state, step = Timer(), Steps(limit, None if warmup else args.precision), {}, 0
     with timer:
         listing4.init_whitening_conv(model[0], normalize(images[:5000]))
     try:
