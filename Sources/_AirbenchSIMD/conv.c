@@ -131,35 +131,6 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int depth, const voi
 }
 #endif
 
-#if defined(__x86_64__)
-// The AVX2 kernel for a panel of at most 8 columns (a narrow layer's last panel: 24 channels are 16 + 8): 12 rows of
-// one ymm, twelve accumulators, where the 6×16 kernel would spend half its FMAs on zero columns. Each sum is the same
-// chain of fmas over k ascending as the 6×16 kernel's, so the same bits.
-__attribute__((target("avx2,fma"))) static void kernel_avx2_narrow(int depth, const void *a_, int lda, const void *b_,
-                                                                  float *c, int ldc, int rows, int cols) {
-    enum { ROWS = 12 };
-    const float *a = a_, *b = b_;
-    __m256 acc[ROWS];
-#pragma clang loop unroll(full)
-    for (int r = 0; r < ROWS; r++) acc[r] = _mm256_setzero_ps();
-#pragma clang loop unroll_count(2)
-    for (int k = 0; k < depth; k++) {
-        __m256 b0 = _mm256_loadu_ps(b + k * NR);
-#pragma clang loop unroll(full)
-        for (int r = 0; r < ROWS; r++) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r * lda + k), b0, acc[r]);
-    }
-    __m256i mask = column_mask(cols);
-    for (int r = 0; r < rows; r++) _mm256_maskstore_ps(c + (size_t)r * ldc, mask, acc[r]);
-}
-#endif
-
-ab_gemm_kernel ab_fp32_narrow_kernel(void) {
-#if defined(__x86_64__)
-    if (ab_isa_active() == AB_ISA_AVX2) return (ab_gemm_kernel){kernel_avx2_narrow, 12, 0};
-#endif
-    return ab_fp32_kernel();
-}
-
 ab_gemm_kernel ab_fp32_kernel(void) {
 #if defined(__x86_64__)
     if (ab_isa_active() == AB_ISA_AVX512) return ab_kernel_avx512;

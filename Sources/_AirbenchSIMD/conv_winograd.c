@@ -535,7 +535,6 @@ typedef struct {
     int tiles_per_group, depth;
     long tiles;
     ab_gemm_kernel kernel;  // fp32, or bf16 (then `round` rounds V)
-    ab_gemm_kernel narrow;  // for a panel of at most 8 columns (ab_fp32_narrow_kernel; in bf16 `kernel`)
     void (*round)(const float *from, int count, uint16_t *to);
     float *pooled;          // non-NULL: the output max-pooled 2×2 here (batch × ⌊out_h/2⌋ × ⌊out_w/2⌋ × out_c) ...
     uint8_t *argmax;        // ... with each window's index of its maximum (ab_maxpool_forward's), `output` unused
@@ -611,8 +610,7 @@ static void winograd_part(void *context, int begin, int end, int thread) {
     winograd_job *job = context;
     const ab_conv_shape *s = job->s;
     int positions = job->v.positions, group_tiles = job->tiles_per_group, depth = job->depth, bf16 = job->kernel.bf16;
-    int panels = panels_of(s->out_c);
-    int mr = job->narrow.tile_rows > job->kernel.tile_rows ? job->narrow.tile_rows : job->kernel.tile_rows;
+    int panels = panels_of(s->out_c), mr = job->kernel.tile_rows;
     size_t element = bf16 ? 2 : 4, v_stride = (size_t)group_tiles * depth;  // elements per position ξ of V: [ξ][t][k]
     char *v = ab_thread_scratch(thread, 0, element * positions * v_stride);
     float *m = ab_thread_scratch(thread, 1, sizeof(float) * positions * group_tiles * NR);  // [ξ][t][NR]
@@ -641,16 +639,13 @@ static void winograd_part(void *context, int begin, int end, int thread) {
         for (int xi = 0; xi < positions; xi++)  // rows the micro-kernel reads past the last tile
             memset(v + (xi * v_stride + (size_t)count * depth) * element, 0, element * (padded - count) * depth);
         for (int panel = 0; panel < panels; panel++) {
-            int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
-            ab_gemm_kernel kernel = cols <= 8 ? job->narrow : job->kernel;
-            int rows = kernel.tile_rows;
             for (int xi = 0; xi < positions; xi++) {
                 const char *u = (const char *)job->packed + ((size_t)xi * panels + panel) * depth * NR * element;
-                for (int r = 0; r < count; r += rows)
-                    kernel.run(depth, v + (xi * v_stride + (size_t)r * depth) * element, depth, u,
-                               m + ((size_t)xi * group_tiles + r) * NR, NR, count - r < rows ? count - r : rows,
-                               cols <= 8 ? 8 : NR);
+                for (int r = 0; r < count; r += mr)
+                    job->kernel.run(depth, v + (xi * v_stride + (size_t)r * depth) * element, depth, u,
+                                    m + ((size_t)xi * group_tiles + r) * NR, NR, count - r < mr ? count - r : mr, NR);
             }
+            int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
             for (int t = 0; t < count; t++) {
                 float *out[MAX_TILE_OUTPUTS], local[MAX_TILE_OUTPUTS][NR];
                 // Pooled: the tile's outputs stay in L1 for the pool instead of going to memory.
@@ -668,14 +663,12 @@ static void winograd_forward(const ab_conv_shape *s, int tile, ab_precision prec
     int bf16 = precision == AB_PRECISION_BF16, depth = depth_of(s, bf16);
     int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
     ab_bf16_arithmetic arithmetic = ab_bf16_arithmetic_active();
-    ab_gemm_kernel kernel = bf16 ? arithmetic.gemm : ab_fp32_kernel(), narrow = bf16 ? kernel : ab_fp32_narrow_kernel();
-    // Groups in whole tiles of both kernels (the narrow one's rows are a multiple of the other's).
-    int mr = narrow.tile_rows > kernel.tile_rows ? narrow.tile_rows : kernel.tile_rows;
-    int per_group = GROUP_BYTES / ((bf16 ? 2 : 4) * v.positions * depth) / mr * mr;
+    ab_gemm_kernel kernel = bf16 ? arithmetic.gemm : ab_fp32_kernel();
+    int mr = kernel.tile_rows, per_group = GROUP_BYTES / ((bf16 ? 2 : 4) * v.positions * depth) / mr * mr;
     if (per_group < mr) per_group = mr;
-    if (per_group > 16 * kernel.tile_rows) per_group = 16 * kernel.tile_rows / mr * mr;
+    if (per_group > 16 * mr) per_group = 16 * mr;
     winograd_job job = {s, v, input, packed, output, per_group, depth, (long)s->batch * tiles_h * tiles_w, kernel,
-                        narrow, bf16 ? arithmetic.round : NULL, pooled, argmax};
+                        bf16 ? arithmetic.round : NULL, pooled, argmax};
     ab_parallel_for((int)((job.tiles + per_group - 1) / per_group), winograd_part, &job);
 }
 

@@ -24,9 +24,6 @@ typedef struct {
 } ab_gemm_kernel;
 /// The fp32 micro-kernel of the active instruction-set path (Winograd's GEMMs always use it).
 ab_gemm_kernel ab_fp32_kernel(void);
-/// The fp32 micro-kernel for a panel of at most 8 columns (it writes cols ≤ 8): on AVX2 12 rows × 8 columns (its
-/// tile_rows a multiple of ab_fp32_kernel's), elsewhere ab_fp32_kernel. The same bits as ab_fp32_kernel.
-ab_gemm_kernel ab_fp32_narrow_kernel(void);
 /// The micro-kernel of the active path and precision (direct convolutions).
 ab_gemm_kernel ab_conv_kernel(void);
 
