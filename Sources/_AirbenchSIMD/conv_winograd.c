@@ -146,23 +146,29 @@ static inline void input_rows_4(const lanes x[6], lanes y[6]) {
     y[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];
 }
 
-// V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[6j + k][c].
-AB_PATH_LOOP void input_transform_4(const float *const patch[], int channels, float *v, size_t position_stride) {
+// V[ξ][t][c] = (Bᵀ d B)[ξ] for an alpha × alpha patch, d[j][k] = patch[alpha·j + k][c], 8 channels at a time; `rows`
+// applies Bᵀ to the alpha values of a column or row (F(4×4): input_rows_4, F(6×6): input_rows_6).
+AB_PATH_LOOP void input_transform(int alpha, void (*rows)(const lanes *, lanes *), const float *const patch[],
+                                  int channels, float *v, size_t position_stride) {
     for (int c = 0; c < channels; c += LANES) {
         int n = channels - c < LANES ? channels - c : LANES;
-        lanes t[6][6];  // t[k][i] = (Bᵀ d)[i][k]
-        for (int k = 0; k < 6; k++) {
-            lanes x[6];
-            for (int j = 0; j < 6; j++) load_lanes(&x[j], patch[6 * j + k] + c, n);
-            input_rows_4(x, t[k]);
+        lanes t[MAX_ALPHA][MAX_ALPHA];  // t[k][i] = (Bᵀ d)[i][k]
+        for (int k = 0; k < alpha; k++) {
+            lanes x[MAX_ALPHA];
+            for (int j = 0; j < alpha; j++) load_lanes(&x[j], patch[alpha * j + k] + c, n);
+            rows(x, t[k]);
         }
-        for (int i = 0; i < 6; i++) {
-            lanes x[6], y[6];
-            for (int k = 0; k < 6; k++) x[k] = t[k][i];
-            input_rows_4(x, y);
-            for (int l = 0; l < 6; l++) store_lanes(v + (6 * i + l) * position_stride + c, &y[l], n);
+        for (int i = 0; i < alpha; i++) {
+            lanes x[MAX_ALPHA], y[MAX_ALPHA];
+            for (int k = 0; k < alpha; k++) x[k] = t[k][i];
+            rows(x, y);
+            for (int l = 0; l < alpha; l++) store_lanes(v + (alpha * i + l) * position_stride + c, &y[l], n);
         }
     }
+}
+
+AB_PATH_LOOP void input_transform_4(const float *const patch[], int channels, float *v, size_t position_stride) {
+    input_transform(6, input_rows_4, patch, channels, v, position_stride);
 }
 
 // y = Aᵀ x for six values: Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
@@ -174,25 +180,32 @@ static inline void output_rows_4(const lanes x[6], lanes y[4]) {
     y[3] = q + 8.0f * s + x[5];
 }
 
-// The 4×4 outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A, M[ξ][j] = m[ξ·m_stride + j];
-// out[4a + b] points at the output pixel's channels (NULL: outside the output).
-AB_PATH_LOOP void output_transform_4(const float *m, size_t m_stride, int cols, float *const out[]) {
+// The m×m outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A, M[ξ][j] = m[ξ·m_stride + j] (alpha = m + 2
+// positions per side); out[m·a + b] points at the output pixel's channels (NULL: outside the output). `rows` applies
+// Aᵀ to alpha values (output_rows_4, output_rows_6).
+AB_PATH_LOOP void output_transform(int m_side, void (*rows)(const lanes *, lanes *), const float *m, size_t m_stride,
+                                   int cols, float *const out[]) {
+    int alpha = m_side + 2;
     for (int j = 0; j < cols; j += LANES) {
         int n = cols - j < LANES ? cols - j : LANES;
-        lanes s[6][4];  // s[l][a] = (Aᵀ M)[a][l]
-        for (int l = 0; l < 6; l++) {
-            lanes x[6];
-            for (int i = 0; i < 6; i++) load_lanes(&x[i], m + (6 * i + l) * m_stride + j, n);
-            output_rows_4(x, s[l]);
+        lanes s[MAX_ALPHA][MAX_ALPHA];  // s[l][a] = (Aᵀ M)[a][l]
+        for (int l = 0; l < alpha; l++) {
+            lanes x[MAX_ALPHA];
+            for (int i = 0; i < alpha; i++) load_lanes(&x[i], m + (alpha * i + l) * m_stride + j, n);
+            rows(x, s[l]);
         }
-        for (int a = 0; a < 4; a++) {
-            lanes x[6], y[4];
-            for (int l = 0; l < 6; l++) x[l] = s[l][a];
-            output_rows_4(x, y);
-            for (int b = 0; b < 4; b++)
-                if (out[4 * a + b]) store_lanes(out[4 * a + b] + j, &y[b], n);
+        for (int a = 0; a < m_side; a++) {
+            lanes x[MAX_ALPHA], y[MAX_ALPHA];
+            for (int l = 0; l < alpha; l++) x[l] = s[l][a];
+            rows(x, y);
+            for (int b = 0; b < m_side; b++)
+                if (out[m_side * a + b]) store_lanes(out[m_side * a + b] + j, &y[b], n);
         }
     }
+}
+
+AB_PATH_LOOP void output_transform_4(const float *m, size_t m_stride, int cols, float *const out[]) {
+    output_transform(4, output_rows_4, m, m_stride, cols, out);
 }
 
 // ---- F(6×6, 3×3) ------------------------------------------------------------------------------------------------
@@ -245,23 +258,8 @@ static inline void input_rows_6(const lanes x[8], lanes y[8]) {
     y[7] = x[7] - x[1] + 5.25f * (x[3] - x[5]);
 }
 
-// V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[8j + k][c].
 AB_PATH_LOOP void input_transform_6(const float *const patch[], int channels, float *v, size_t position_stride) {
-    for (int c = 0; c < channels; c += LANES) {
-        int n = channels - c < LANES ? channels - c : LANES;
-        lanes t[8][8];  // t[k][i] = (Bᵀ d)[i][k]
-        for (int k = 0; k < 8; k++) {
-            lanes x[8];
-            for (int j = 0; j < 8; j++) load_lanes(&x[j], patch[8 * j + k] + c, n);
-            input_rows_6(x, t[k]);
-        }
-        for (int i = 0; i < 8; i++) {
-            lanes x[8], y[8];
-            for (int k = 0; k < 8; k++) x[k] = t[k][i];
-            input_rows_6(x, y);
-            for (int l = 0; l < 8; l++) store_lanes(v + (8 * i + l) * position_stride + c, &y[l], n);
-        }
-    }
+    input_transform(8, input_rows_6, patch, channels, v, position_stride);
 }
 
 // y = Aᵀ x for eight values: Aᵀ[a] = (p⁰ … p⁵ at the points 0, 1, −1, 2, −2, ½, −½; 1 at ∞ in the last row).
@@ -275,25 +273,8 @@ static inline void output_rows_6(const lanes x[8], lanes y[6]) {
     y[5] = b + 32.0f * d + 0.03125f * f + x[7];
 }
 
-// The 6×6 outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A, M[ξ][j] = m[ξ·m_stride + j];
-// out[6a + b] points at the output pixel's channels (NULL: outside the output).
 AB_PATH_LOOP void output_transform_6(const float *m, size_t m_stride, int cols, float *const out[]) {
-    for (int j = 0; j < cols; j += LANES) {
-        int n = cols - j < LANES ? cols - j : LANES;
-        lanes s[8][6];  // s[l][a] = (Aᵀ M)[a][l]
-        for (int l = 0; l < 8; l++) {
-            lanes x[8];
-            for (int i = 0; i < 8; i++) load_lanes(&x[i], m + (8 * i + l) * m_stride + j, n);
-            output_rows_6(x, s[l]);
-        }
-        for (int a = 0; a < 6; a++) {
-            lanes x[8], y[6];
-            for (int l = 0; l < 8; l++) x[l] = s[l][a];
-            output_rows_6(x, y);
-            for (int b = 0; b < 6; b++)
-                if (out[6 * a + b]) store_lanes(out[6 * a + b] + j, &y[b], n);
-        }
-    }
+    output_transform(6, output_rows_6, m, m_stride, cols, out);
 }
 
 // ---- weight-gradient transforms (conv_winograd_weights.c) -------------------------------------------------------
@@ -335,57 +316,38 @@ static inline void grad_rows_6(const lanes x[6], lanes y[8]) {
     y[7] = x[5];
 }
 
-// U[ξ][c] = (A dY Aᵀ)[ξ] at u[ξ·position_stride + c], dY[a][b] = block[m·a + b][c] (a row of zeros off the output).
-AB_PATH_LOOP void grad_transform_2(const float *const block[], int channels, float *u, size_t position_stride) {
+// U[ξ][c] = (A dY Aᵀ)[ξ] at u[ξ·position_stride + c], dY[a][b] = block[m·a + b][c] (a row of zeros off the output),
+// 8 channels at a time; `rows` applies A to the m values of a column or row (grad_rows_2, _4, _6).
+AB_PATH_LOOP void grad_transform(int m_side, void (*rows)(const lanes *, lanes *), const float *const block[],
+                                 int channels, float *u, size_t position_stride) {
+    int alpha = m_side + 2;
     for (int c = 0; c < channels; c += LANES) {
         int n = channels - c < LANES ? channels - c : LANES;
-        lanes t[2][4];  // t[b][i] = (A dY)[i][b]
-        for (int b = 0; b < 2; b++) {
-            lanes x[2];
-            for (int a = 0; a < 2; a++) load_lanes(&x[a], block[2 * a + b] + c, n);
-            grad_rows_2(x, t[b]);
+        lanes t[MAX_ALPHA][MAX_ALPHA];  // t[b][i] = (A dY)[i][b]
+        for (int b = 0; b < m_side; b++) {
+            lanes x[MAX_ALPHA];
+            for (int a = 0; a < m_side; a++) load_lanes(&x[a], block[m_side * a + b] + c, n);
+            rows(x, t[b]);
         }
-        for (int i = 0; i < 4; i++) {
-            lanes x[2] = {t[0][i], t[1][i]}, y[4];
-            grad_rows_2(x, y);
-            for (int l = 0; l < 4; l++) store_lanes(u + (4 * i + l) * position_stride + c, &y[l], n);
+        for (int i = 0; i < alpha; i++) {
+            lanes x[MAX_ALPHA], y[MAX_ALPHA];
+            for (int b = 0; b < m_side; b++) x[b] = t[b][i];
+            rows(x, y);
+            for (int l = 0; l < alpha; l++) store_lanes(u + (alpha * i + l) * position_stride + c, &y[l], n);
         }
     }
+}
+
+AB_PATH_LOOP void grad_transform_2(const float *const block[], int channels, float *u, size_t position_stride) {
+    grad_transform(2, grad_rows_2, block, channels, u, position_stride);
 }
 
 AB_PATH_LOOP void grad_transform_4(const float *const block[], int channels, float *u, size_t position_stride) {
-    for (int c = 0; c < channels; c += LANES) {
-        int n = channels - c < LANES ? channels - c : LANES;
-        lanes t[4][6];  // t[b][i] = (A dY)[i][b]
-        for (int b = 0; b < 4; b++) {
-            lanes x[4];
-            for (int a = 0; a < 4; a++) load_lanes(&x[a], block[4 * a + b] + c, n);
-            grad_rows_4(x, t[b]);
-        }
-        for (int i = 0; i < 6; i++) {
-            lanes x[4] = {t[0][i], t[1][i], t[2][i], t[3][i]}, y[6];
-            grad_rows_4(x, y);
-            for (int l = 0; l < 6; l++) store_lanes(u + (6 * i + l) * position_stride + c, &y[l], n);
-        }
-    }
+    grad_transform(4, grad_rows_4, block, channels, u, position_stride);
 }
 
 AB_PATH_LOOP void grad_transform_6(const float *const block[], int channels, float *u, size_t position_stride) {
-    for (int c = 0; c < channels; c += LANES) {
-        int n = channels - c < LANES ? channels - c : LANES;
-        lanes t[6][8];  // t[b][i] = (A dY)[i][b]
-        for (int b = 0; b < 6; b++) {
-            lanes x[6];
-            for (int a = 0; a < 6; a++) load_lanes(&x[a], block[6 * a + b] + c, n);
-            grad_rows_6(x, t[b]);
-        }
-        for (int i = 0; i < 8; i++) {
-            lanes x[6], y[8];
-            for (int b = 0; b < 6; b++) x[b] = t[b][i];
-            grad_rows_6(x, y);
-            for (int l = 0; l < 8; l++) store_lanes(u + (8 * i + l) * position_stride + c, &y[l], n);
-        }
-    }
+    grad_transform(6, grad_rows_6, block, channels, u, position_stride);
 }
 
 // y = Gᵀ x for the alpha values x of a row or column of the summed product M (in double: once per weight).
