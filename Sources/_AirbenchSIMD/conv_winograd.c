@@ -146,29 +146,32 @@ static inline void input_rows_4(const lanes x[6], lanes y[6]) {
     y[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];
 }
 
-// V[ξ][t][c] = (Bᵀ d B)[ξ] for an alpha × alpha patch, d[j][k] = patch[alpha·j + k][c], 8 channels at a time; `rows`
-// applies Bᵀ to the alpha values of a column or row (F(4×4): input_rows_4, F(6×6): input_rows_6).
-AB_PATH_LOOP void input_transform(int alpha, void (*rows)(const lanes *, lanes *), const float *const patch[],
-                                  int channels, float *v, size_t position_stride) {
+// The separable transforms over channels, 8 at a time: Y = C X Cᵀ for X the n×n grid x[n·j + k] of pixel rows (each
+// `channels` floats) and `rows` the map of C from n values to `out` values, Y[ξ] written at y[ξ·stride + c] (ξ =
+// out·i + l). The input transform is Bᵀ d B (n = out = alpha), the output-gradient transform A dY Aᵀ (n = m,
+// out = alpha).
+AB_PATH_LOOP void separable_transform(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[],
+                                      int channels, float *y, size_t stride) {
     for (int c = 0; c < channels; c += LANES) {
-        int n = channels - c < LANES ? channels - c : LANES;
-        lanes t[MAX_ALPHA][MAX_ALPHA];  // t[k][i] = (Bᵀ d)[i][k]
-        for (int k = 0; k < alpha; k++) {
-            lanes x[MAX_ALPHA];
-            for (int j = 0; j < alpha; j++) load_lanes(&x[j], patch[alpha * j + k] + c, n);
-            rows(x, t[k]);
+        int width = channels - c < LANES ? channels - c : LANES;
+        lanes t[MAX_ALPHA][MAX_ALPHA];  // t[k][i] = (C X)[i][k]
+        for (int k = 0; k < n; k++) {
+            lanes column[MAX_ALPHA];
+            for (int j = 0; j < n; j++) load_lanes(&column[j], x[n * j + k] + c, width);
+            rows(column, t[k]);
         }
-        for (int i = 0; i < alpha; i++) {
-            lanes x[MAX_ALPHA], y[MAX_ALPHA];
-            for (int k = 0; k < alpha; k++) x[k] = t[k][i];
-            rows(x, y);
-            for (int l = 0; l < alpha; l++) store_lanes(v + (alpha * i + l) * position_stride + c, &y[l], n);
+        for (int i = 0; i < out; i++) {
+            lanes row[MAX_ALPHA], result[MAX_ALPHA];
+            for (int k = 0; k < n; k++) row[k] = t[k][i];
+            rows(row, result);
+            for (int l = 0; l < out; l++) store_lanes(y + (out * i + l) * stride + c, &result[l], width);
         }
     }
 }
 
+// V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[alpha·j + k][c]; `rows` applies Bᵀ (input_rows_4, input_rows_6).
 AB_PATH_LOOP void input_transform_4(const float *const patch[], int channels, float *v, size_t position_stride) {
-    input_transform(6, input_rows_4, patch, channels, v, position_stride);
+    separable_transform(6, 6, input_rows_4, patch, channels, v, position_stride);
 }
 
 // y = Aᵀ x for six values: Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
@@ -259,7 +262,7 @@ static inline void input_rows_6(const lanes x[8], lanes y[8]) {
 }
 
 AB_PATH_LOOP void input_transform_6(const float *const patch[], int channels, float *v, size_t position_stride) {
-    input_transform(8, input_rows_6, patch, channels, v, position_stride);
+    separable_transform(8, 8, input_rows_6, patch, channels, v, position_stride);
 }
 
 // y = Aᵀ x for eight values: Aᵀ[a] = (p⁰ … p⁵ at the points 0, 1, −1, 2, −2, ½, −½; 1 at ∞ in the last row).
@@ -316,38 +319,18 @@ static inline void grad_rows_6(const lanes x[6], lanes y[8]) {
     y[7] = x[5];
 }
 
-// U[ξ][c] = (A dY Aᵀ)[ξ] at u[ξ·position_stride + c], dY[a][b] = block[m·a + b][c] (a row of zeros off the output),
-// 8 channels at a time; `rows` applies A to the m values of a column or row (grad_rows_2, _4, _6).
-AB_PATH_LOOP void grad_transform(int m_side, void (*rows)(const lanes *, lanes *), const float *const block[],
-                                 int channels, float *u, size_t position_stride) {
-    int alpha = m_side + 2;
-    for (int c = 0; c < channels; c += LANES) {
-        int n = channels - c < LANES ? channels - c : LANES;
-        lanes t[MAX_ALPHA][MAX_ALPHA];  // t[b][i] = (A dY)[i][b]
-        for (int b = 0; b < m_side; b++) {
-            lanes x[MAX_ALPHA];
-            for (int a = 0; a < m_side; a++) load_lanes(&x[a], block[m_side * a + b] + c, n);
-            rows(x, t[b]);
-        }
-        for (int i = 0; i < alpha; i++) {
-            lanes x[MAX_ALPHA], y[MAX_ALPHA];
-            for (int b = 0; b < m_side; b++) x[b] = t[b][i];
-            rows(x, y);
-            for (int l = 0; l < alpha; l++) store_lanes(u + (alpha * i + l) * position_stride + c, &y[l], n);
-        }
-    }
-}
-
+// U[ξ][c] = (A dY Aᵀ)[ξ] at u[ξ·position_stride + c], dY[a][b] = block[m·a + b][c] (a row of zeros off the output):
+// separable_transform with A's row maps (grad_rows_2, _4, _6).
 AB_PATH_LOOP void grad_transform_2(const float *const block[], int channels, float *u, size_t position_stride) {
-    grad_transform(2, grad_rows_2, block, channels, u, position_stride);
+    separable_transform(2, 4, grad_rows_2, block, channels, u, position_stride);
 }
 
 AB_PATH_LOOP void grad_transform_4(const float *const block[], int channels, float *u, size_t position_stride) {
-    grad_transform(4, grad_rows_4, block, channels, u, position_stride);
+    separable_transform(4, 6, grad_rows_4, block, channels, u, position_stride);
 }
 
 AB_PATH_LOOP void grad_transform_6(const float *const block[], int channels, float *u, size_t position_stride) {
-    grad_transform(6, grad_rows_6, block, channels, u, position_stride);
+    separable_transform(6, 8, grad_rows_6, block, channels, u, position_stride);
 }
 
 // y = Gᵀ x for the alpha values x of a row or column of the summed product M (in double: once per weight).
