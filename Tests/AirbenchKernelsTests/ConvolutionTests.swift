@@ -246,6 +246,13 @@ final class ConvolutionCostTests: XCTestCase {
         let weights = ConvolutionCost.of(.backwardWeights, shape, algorithm: .winograd, precision: .fp32)
         XCTAssertEqual(weights.transformFLOPs, Double(32 * (16 * 32 + 32 * 18)))
         XCTAssertEqual(weights.flops - weights.transformFLOPs, Double(2 * 32 * 16 * 16 * 32))
+        // F(6×6): 2 images × 2×2 tiles (8×8 outputs, overhanging), 64 products per tile and channel pair; Bᵀ d B 16
+        // rows of input_rows_6's 38 FLOPs, Aᵀ M A 8 + 6 rows of 30, A dY Aᵀ 6 + 8 rows of grad_rows_6's 28.
+        let six = ConvolutionCost.of(.forward, shape, algorithm: .winograd6x6, precision: .fp32)
+        XCTAssertEqual(six.flops - six.transformFLOPs, Double(2 * 8 * 64 * 16 * 32))
+        XCTAssertEqual(six.transformFLOPs, Double(8 * (16 * 608 + 32 * 420)))
+        let sixWeights = ConvolutionCost.of(.backwardWeights, shape, algorithm: .winograd6x6, precision: .fp32)
+        XCTAssertEqual(sixWeights.transformFLOPs, Double(8 * (16 * 608 + 32 * 392)))
         // Backward-data runs on the transposed shape: 32 channels in, 16 out.
         let data = ConvolutionCost.of(.backwardData, shape, algorithm: .winograd, precision: .fp32)
         XCTAssertEqual(data.transformFLOPs, Double(32 * (32 * 32 + 16 * 24)))
