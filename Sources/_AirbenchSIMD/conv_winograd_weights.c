@@ -21,7 +21,8 @@
 #include <string.h>
 
 #define NR AB_NR
-#define MAX_ALPHA 8  // m + 2 for m = 6
+#define MAX_TILE 6                 // m
+#define MAX_ALPHA (MAX_TILE + 2)  // m + 2
 // Bytes of V and U per chunk (shared by the threads): 4 MiB, 56 tiles of a 256 × 256 layer in fp32. A larger chunk
 // loads and stores M (9.4 MB there) less often but leaves the caches sooner: 8 MiB measured no faster, 16 slower
 // (fp32; bf16 chunks hold twice the tiles, not yet timed).
@@ -94,7 +95,7 @@ static void transform_part_natural(weights_job *job, int begin, int end, int thr
     float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zero_count);
     memset(zeros, 0, sizeof(float) * zero_count);
     for (int t = begin; t < end; t++) {
-        const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[36];
+        const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
         tile_pixels(job, job->first + t, zeros, patch, dy);
         job->v.input(patch, s->in_c, (float *)job->v_chunk + (size_t)t * job->width, (size_t)job->chunk * job->width);
         job->v.grad(dy, s->out_c, (float *)job->u_chunk + (size_t)t * job->ldacc, (size_t)job->chunk * job->ldacc);
@@ -126,7 +127,7 @@ static void transform_part(void *context, int begin, int end, int thread) {
     for (int unit = begin; unit < end; unit++) {
         const float *row[2] = {NULL, NULL}, *grad_row[2] = {NULL, NULL};
         for (int i = 0; i < per_unit && unit * per_unit + i < job->count; i++) {
-            const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[36];
+            const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
             float *v = rows + i * row_floats, *u = v + (size_t)positions * job->width;
             tile_pixels(job, job->first + unit * per_unit + i, zeros, patch, dy);
             job->v.input(patch, s->in_c, v, job->width);
