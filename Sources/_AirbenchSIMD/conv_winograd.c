@@ -1,14 +1,14 @@
 // 3×3 convolution (stride 1) by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray 2016), m = 2, 4 or 6: every
 // m×m block of outputs ("tile") is Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A over the (m+2)×(m+2) input patch d it reads, so
 // a tile costs (m+2)² multiply-adds per (ci, co) instead of 9m² (F(2×2): 16 for 36; F(4×4): 36 for 144; F(6×6): 64
-// for 324). Summed
-// over ci, the elementwise product becomes (m+2)² independent GEMMs, one per position ξ of the transformed tile:
+// for 324). Summed over ci, the elementwise product becomes (m+2)² independent GEMMs, one per position ξ of the
+// transformed tile:
 //   M[ξ][t][co] = Σ_ci V[ξ][t][ci] · U[ξ][ci][co],   V = Bᵀ d B (input transform), U = G g Gᵀ (weights)
 // run with the same micro-kernel as the direct convolution. A group of tiles has its V (ξ × tiles × in_c) in a
 // per-thread buffer; per panel of NR output channels the GEMMs fill M, and the output transform writes the
 // tiles' outputs. The arithmetic differs from the direct convolution only by rounding: F(4×4)'s transforms
-// multiply by up to 8 and 5 (F(2×2)'s only add), so it rounds more, still far below what training notices
-// (BENCHMARKS.md: full runs).
+// multiply by up to 8 and 5 (F(2×2)'s only add), F(6×6)'s by up to 32 and 21⁄4, so they round more, still far below
+// what training notices (BENCHMARKS.md: full runs, errors on trained operands).
 // With bf16 products (ab_precision), each tile's V is transformed in fp32 and then rounded to bf16 with ci
 // contiguous, U is packed in bf16 as the direct convolution packs its weights ([ci/2][NR][2]), and the GEMMs run
 // the bf16 micro-kernel: the transforms stay fp32, only the products' operands are rounded (after the transforms,
