@@ -87,13 +87,19 @@ static inline void scatter_pair(const float *row0, const float *row1, size_t str
         }
 }
 
+// A per-thread row of zeros as wide as the shape's widest pixel row, for the pixels that leave the image or the output.
+static const float *thread_zeros(const ab_conv_shape *s, int thread) {
+    int count = s->in_c > s->out_c ? s->in_c : s->out_c;
+    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * count);
+    memset(zeros, 0, sizeof(float) * count);
+    return zeros;
+}
+
 // Phase 1 on the AVX2 path: each tile's V and U transformed straight into the chunk's [ξ][t][channels] buffers (U's
 // columns past out_c were zeroed once per call).
 static void transform_part_natural(weights_job *job, int begin, int end, int thread) {
     const ab_conv_shape *s = job->s;
-    int zero_count = s->in_c > s->out_c ? s->in_c : s->out_c;
-    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zero_count);
-    memset(zeros, 0, sizeof(float) * zero_count);
+    const float *zeros = thread_zeros(s, thread);
     for (int t = begin; t < end; t++) {
         const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
         tile_pixels(job, job->first + t, zeros, patch, dy);
@@ -121,9 +127,7 @@ static void transform_part(void *context, int begin, int end, int thread) {
             memset(row + xi * job->width + s->in_c, 0, sizeof(float) * (job->width - s->in_c));
             memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
         }
-    int zero_count = s->in_c > s->out_c ? s->in_c : s->out_c;
-    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zero_count);
-    memset(zeros, 0, sizeof(float) * zero_count);
+    const float *zeros = thread_zeros(s, thread);
     for (int unit = begin; unit < end; unit++) {
         const float *row[2] = {NULL, NULL}, *grad_row[2] = {NULL, NULL};
         for (int i = 0; i < per_unit && unit * per_unit + i < job->count; i++) {
