@@ -16,7 +16,7 @@ struct BenchCommand: ParsableCommand {
             products and transforms) per second and as % of the peak of its precision, and the bytes it must move \
             per second and as % of the bandwidth; the same for the memory-bound passes (BatchNorm statistics and \
             apply with the activation, max-pool, their backward), with the bytes moved per training step with and \
-            without the conv1 + max-pool fusion. Then \
+            without the max-pool fusions (conv1 forward + pool, norm1 input gradient + pool backward). Then \
             timed training steps of METHOD (default airbench94; with its optimizer, batch size and, for \
             airbench96_faster, its proxy's steps) on synthetic data with the epoch and full-run estimates for the \
             official sizes of --dataset (CIFAR-10 by default), and the TTA evaluation's share of the run. \
@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Training steps to time (default 4; with --errors, steps trained before measuring, default 50).")
     var steps: Int?
     @Flag(help: "Print JSON instead of a table.") var json = false
-    @Flag(help: "Run each block's conv1 and its max-pool as two passes, as before their fusion (the same bits): to time what the fusion saves.")
+    @Flag(help: "Run each block's max-pool as a pass of its own, as before its fusions (conv1 forward with the pool; norm1's input gradient with the pool backward; the same bits): to time what the fusions save.")
     var unfused = false
     @Flag(help: "Measure the convolutions' errors per layer and pass instead of timing them (see above).")
     var errors = false
@@ -141,8 +141,9 @@ struct BenchCommand: ParsableCommand {
                                             algorithm: kernel.convolution)
             })
         }
-        // The memory-bound passes at the training batch, and the bytes a step moves with and without the fusion
-        // of each block's conv1 with its max-pool (conv1's forward writing its whole output, then the pool).
+        // The memory-bound passes at the training batch, and the bytes a step moves with and without the max-pool
+        // fusions (conv1's forward writing its whole output, then the pool; norm1's input gradient, then the pool's
+        // backward).
         let memory = network.memoryPasses(batch: trainingBatch).map { pass -> MemoryTiming in
             pass.run()  // first touch
             let seconds = median(repeats) { pass.run() }
@@ -151,7 +152,7 @@ struct BenchCommand: ParsableCommand {
         }
         let convolutionBytes = 1e6 * layers.map(\.megabytes).reduce(0, +)
         let memoryBytes = 1e6 * memory.map(\.megabytes).reduce(0, +)
-        let unfusedMemoryBytes = network.memoryPasses(batch: trainingBatch, fusedPool: false).map(\.bytes).reduce(0, +)
+        let unfusedMemoryBytes = network.memoryPasses(batch: trainingBatch, fused: false).map(\.bytes).reduce(0, +)
         // Without the fusion a fused conv1 writes its whole output instead of the pooled values and indices
         // (`ConvolutionCost` counts both), and the separate pool runs.
         let fusedSaving = network.convolutionShapes(batch: trainingBatch).filter { network.poolIsFused(layer: $0.name) }
@@ -298,7 +299,7 @@ struct BenchReport: Codable {
     var copyBandwidthGBs: Double
     var memoryPasses: [MemoryTiming]
     /// Bytes the passes of one training step must move (convolutions and memory-bound passes, the model of
-    /// `ConvolutionCost` and `MemoryPass`), and what they would without the conv1 + max-pool fusion.
+    /// `ConvolutionCost` and `MemoryPass`), and what they would without the max-pool fusions.
     var stepGigabytes: Double
     var unfusedStepGigabytes: Double
 
@@ -327,7 +328,7 @@ struct BenchReport: Codable {
         let convolutionMilliseconds = layers.map(\.milliseconds).reduce(0, +)
         let memoryMilliseconds = memoryPasses.map(\.milliseconds).reduce(0, +)
         print(String(format: "sum of the passes: convolutions %.1f ms, memory-bound %.1f ms; bytes moved per training step "
-                     + "%.2f GB (without the conv1 + max-pool fusion %.2f GB)", convolutionMilliseconds, memoryMilliseconds,
+                     + "%.2f GB (without the max-pool fusions %.2f GB)", convolutionMilliseconds, memoryMilliseconds,
                      stepGigabytes, unfusedStepGigabytes))
         print(String(format: "training step: %.3f s (%.1f GFLOP/s over the convolution FLOPs)", stepSeconds, stepGFLOPS))
         print(String(format: "epoch estimate: %.1f s; TTA evaluation estimate: %.1f s (%.1f%% of the run)", epochSeconds,

@@ -58,10 +58,21 @@ public enum ChannelOps {
         return (sum, dot)
     }
 
-    /// dx = dz·a[c] + x·b[c] + d[c], overwritten (dx may alias dz).
-    public static func combine(_ dz: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, channels: Int,
-                               a: [Float], b: [Float], d: [Float], output: UnsafeMutablePointer<Float>) {
-        ab_batchnorm_input_grad(dz, x, rows, Int32(channels), a, b, d, output)
+    /// dx = dz·a[c] + x·b[c] + d[c] (`norm`'s map of dz), overwritten (dx may alias dz).
+    public static func combine(_ dz: UnsafePointer<Float>, _ norm: NormInputGradient, rows: Int, channels: Int,
+                               output: UnsafeMutablePointer<Float>) {
+        ab_batchnorm_input_grad(dz, norm.x, rows, Int32(channels), norm.a, norm.b, norm.d, output)
+    }
+}
+
+/// BatchNorm's input gradient as an affine map of its output gradient dz and its input `x` (NHWC rows):
+/// dx = dz·a[c] + x·b[c] + d[c]. Applied by `ChannelOps.combine`, or by `MaxPool.backward` on its way.
+public struct NormInputGradient {
+    public let x: UnsafePointer<Float>
+    public let a: [Float], b: [Float], d: [Float]
+
+    public init(x: UnsafePointer<Float>, a: [Float], b: [Float], d: [Float]) {
+        (self.x, self.a, self.b, self.d) = (x, a, b, d)
     }
 }
 
@@ -72,11 +83,24 @@ public enum MaxPool {
         ab_maxpool_forward(x, Int32(batch), Int32(height), Int32(width), Int32(channels), Int32(kernel), output, argmax)
     }
 
-    /// gradInput (batch × height × width × channels) overwritten: zero except at each window's maximum.
-    public static func backward(_ gradOutput: UnsafePointer<Float>, argmax: UnsafePointer<UInt8>, batch: Int,
-                                height: Int, width: Int, channels: Int, kernel: Int,
-                                gradInput: UnsafeMutablePointer<Float>) {
-        ab_maxpool_backward(gradOutput, argmax, Int32(batch), Int32(height), Int32(width), Int32(channels),
-                            Int32(kernel), gradInput)
+    /// gradInput (batch × height × width × channels) overwritten: zero except at each window's maximum. With `norm`,
+    /// gradOutput is the dz of the BatchNorm after the pool and what reaches the maxima is the norm's input gradient
+    /// (`NormInputGradient`, pooled size like gradOutput): `ChannelOps.combine` and this pass in one, the same bits.
+    public static func backward(_ gradOutput: UnsafePointer<Float>, through norm: NormInputGradient? = nil,
+                                argmax: UnsafePointer<UInt8>, batch: Int, height: Int, width: Int, channels: Int,
+                                kernel: Int, gradInput: UnsafeMutablePointer<Float>) {
+        let run = { (map: UnsafePointer<ab_norm_input_grad>?) in
+            ab_maxpool_backward(gradOutput, map, argmax, Int32(batch), Int32(height), Int32(width), Int32(channels),
+                                Int32(kernel), gradInput)
+        }
+        guard let norm else { return run(nil) }
+        norm.a.withUnsafeBufferPointer { a in
+            norm.b.withUnsafeBufferPointer { b in
+                norm.d.withUnsafeBufferPointer { d in
+                    var map = ab_norm_input_grad(x: norm.x, a: a.baseAddress, b: b.baseAddress, d: d.baseAddress)
+                    run(&map)
+                }
+            }
+        }
     }
 }

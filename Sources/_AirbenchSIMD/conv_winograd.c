@@ -150,23 +150,29 @@ static inline void input_rows_4(const lanes x[6], lanes y[6]) {
 // `channels` floats) and `rows` the map of C from n values to `out` values, Y[ξ] written at y[ξ·stride + c] (ξ =
 // out·i + l). The input transform is Bᵀ d B (n = out = alpha), the output-gradient transform A dY Aᵀ (n = m,
 // out = alpha).
+// One group of `width` ≤ 8 channels from c. Called with width = LANES as a constant for the whole groups, so that the
+// partial loads and stores' memcpy drop out there and the columns stay in registers instead of the stack.
+AB_PATH_LOOP void separable_group(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[], int c,
+                                  int width, float *y, size_t stride) {
+    lanes t[MAX_ALPHA][MAX_ALPHA];  // t[k][i] = (C X)[i][k]
+    for (int k = 0; k < n; k++) {
+        lanes column[MAX_ALPHA];
+        for (int j = 0; j < n; j++) load_lanes(&column[j], x[n * j + k] + c, width);
+        rows(column, t[k]);
+    }
+    for (int i = 0; i < out; i++) {
+        lanes row[MAX_ALPHA], result[MAX_ALPHA];
+        for (int k = 0; k < n; k++) row[k] = t[k][i];
+        rows(row, result);
+        for (int l = 0; l < out; l++) store_lanes(y + (out * i + l) * stride + c, &result[l], width);
+    }
+}
+
 AB_PATH_LOOP void separable_transform(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[],
                                       int channels, float *y, size_t stride) {
-    for (int c = 0; c < channels; c += LANES) {
-        int width = channels - c < LANES ? channels - c : LANES;
-        lanes t[MAX_ALPHA][MAX_ALPHA];  // t[k][i] = (C X)[i][k]
-        for (int k = 0; k < n; k++) {
-            lanes column[MAX_ALPHA];
-            for (int j = 0; j < n; j++) load_lanes(&column[j], x[n * j + k] + c, width);
-            rows(column, t[k]);
-        }
-        for (int i = 0; i < out; i++) {
-            lanes row[MAX_ALPHA], result[MAX_ALPHA];
-            for (int k = 0; k < n; k++) row[k] = t[k][i];
-            rows(row, result);
-            for (int l = 0; l < out; l++) store_lanes(y + (out * i + l) * stride + c, &result[l], width);
-        }
-    }
+    int c = 0;
+    for (; c + LANES <= channels; c += LANES) separable_group(n, out, rows, x, c, LANES, y, stride);
+    if (c < channels) separable_group(n, out, rows, x, c, channels - c, y, stride);
 }
 
 // V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[alpha·j + k][c]; `rows` applies Bᵀ (input_rows_4, input_rows_6).
@@ -186,25 +192,30 @@ static inline void output_rows_4(const lanes x[6], lanes y[4]) {
 // The m×m outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A, M[ξ][j] = m[ξ·m_stride + j] (alpha = m + 2
 // positions per side); out[m·a + b] points at the output pixel's channels (NULL: outside the output). `rows` applies
 // Aᵀ to alpha values (output_rows_4, output_rows_6).
+// One group of n ≤ 8 columns from j (n = LANES as a constant for whole groups, as in separable_group).
+AB_PATH_LOOP void output_group(int m_side, void (*rows)(const lanes *, lanes *), const float *m, size_t m_stride, int j,
+                               int n, float *const out[]) {
+    int alpha = m_side + 2;
+    lanes s[MAX_ALPHA][MAX_ALPHA];  // s[l][a] = (Aᵀ M)[a][l]
+    for (int l = 0; l < alpha; l++) {
+        lanes x[MAX_ALPHA];
+        for (int i = 0; i < alpha; i++) load_lanes(&x[i], m + (alpha * i + l) * m_stride + j, n);
+        rows(x, s[l]);
+    }
+    for (int a = 0; a < m_side; a++) {
+        lanes x[MAX_ALPHA], y[MAX_ALPHA];
+        for (int l = 0; l < alpha; l++) x[l] = s[l][a];
+        rows(x, y);
+        for (int b = 0; b < m_side; b++)
+            if (out[m_side * a + b]) store_lanes(out[m_side * a + b] + j, &y[b], n);
+    }
+}
+
 AB_PATH_LOOP void output_transform(int m_side, void (*rows)(const lanes *, lanes *), const float *m, size_t m_stride,
                                    int cols, float *const out[]) {
-    int alpha = m_side + 2;
-    for (int j = 0; j < cols; j += LANES) {
-        int n = cols - j < LANES ? cols - j : LANES;
-        lanes s[MAX_ALPHA][MAX_ALPHA];  // s[l][a] = (Aᵀ M)[a][l]
-        for (int l = 0; l < alpha; l++) {
-            lanes x[MAX_ALPHA];
-            for (int i = 0; i < alpha; i++) load_lanes(&x[i], m + (alpha * i + l) * m_stride + j, n);
-            rows(x, s[l]);
-        }
-        for (int a = 0; a < m_side; a++) {
-            lanes x[MAX_ALPHA], y[MAX_ALPHA];
-            for (int l = 0; l < alpha; l++) x[l] = s[l][a];
-            rows(x, y);
-            for (int b = 0; b < m_side; b++)
-                if (out[m_side * a + b]) store_lanes(out[m_side * a + b] + j, &y[b], n);
-        }
-    }
+    int j = 0;
+    for (; j + LANES <= cols; j += LANES) output_group(m_side, rows, m, m_stride, j, LANES, out);
+    if (j < cols) output_group(m_side, rows, m, m_stride, j, cols - j, out);
 }
 
 AB_PATH_LOOP void output_transform_4(const float *m, size_t m_stride, int cols, float *const out[]) {
@@ -498,6 +509,26 @@ void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *in
         }
 }
 
+// Asks for the (m+2)² input pixel rows tile `tile` reads (those inside the image), ahead of its transform. The
+// transforms gather a tile's pixels eight channels at a time; without this each new pixel's first load waits on
+// memory (the hardware prefetchers do not follow the gather: `perf annotate` put most of the input transform's
+// time on those loads). Prefetches change no result.
+void ab_winograd_prefetch_patch(const ab_conv_shape *s, int m, long tile, const float *input) {
+    int n, oy0, ox0, alpha = m + 2;
+    ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
+    size_t row_bytes = sizeof(float) * s->in_c;
+    for (int j = 0; j < alpha; j++) {
+        int iy = oy0 - s->pad + j;
+        if (iy < 0 || iy >= s->in_h) continue;
+        for (int k = 0; k < alpha; k++) {
+            int ix = ox0 - s->pad + k;
+            if (ix < 0 || ix >= s->in_w) continue;
+            const char *row = (const char *)(input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c);
+            for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
+        }
+    }
+}
+
 #define MAX_TILE_OUTPUTS 36                 // m² for m = 6
 
 // out[m·a + b]: the tile's output pixel (a, b) at channel co, or with `local` the row local[m·a + b]; NULL where it
@@ -511,6 +542,16 @@ static void tile_outputs(const winograd_job *job, long tile, int co, float local
             out[m * a + b] = !(oy0 + a < s->out_h && ox0 + b < s->out_w) ? NULL
                              : local ? local[m * a + b]
                                      : job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co;
+}
+
+// Prefetches, for writing, the line of channels co ..< co + NR of each output pixel of `tile`.
+static void prefetch_outputs(const winograd_job *job, long tile, int co) {
+    const ab_conv_shape *s = job->s;
+    int m = job->v.tile, n, oy0, ox0;
+    ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
+    for (int a = 0; a < m && oy0 + a < s->out_h; a++)
+        for (int b = 0; b < m && ox0 + b < s->out_w; b++)
+            __builtin_prefetch(job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co, 1, 2);
 }
 
 // One 2×2 window for `cols` channels: the first maximum of the taps t0..t3 (in window order) and its index, as
@@ -569,6 +610,11 @@ static void winograd_part(void *context, int begin, int end, int thread) {
         int padded = (count + mr - 1) / mr * mr;
         for (int t = 0; t < count; t++) {
             const float *patch[MAX_POSITIONS];
+            if (t == 0)
+                for (int ahead = 0; ahead < AB_PREFETCH_TILES && ahead < count; ahead++)
+                    ab_winograd_prefetch_patch(s, job->v.tile, first + ahead, job->input);
+            if (t + AB_PREFETCH_TILES < count)
+                ab_winograd_prefetch_patch(s, job->v.tile, first + t + AB_PREFETCH_TILES, job->input);
             ab_winograd_patch(s, job->v.tile, first + t, job->input, zeros, patch);
             if (!bf16) {
                 job->v.input(patch, depth, (float *)v + (size_t)t * depth, v_stride);
@@ -593,6 +639,12 @@ static void winograd_part(void *context, int begin, int end, int thread) {
             int co = panel * NR, cols = s->out_c - co < NR ? s->out_c - co : NR;
             for (int t = 0; t < count; t++) {
                 float *out[MAX_TILE_OUTPUTS], local[MAX_TILE_OUTPUTS][NR];
+                if (!job->pooled) {  // the lines the output transform will write, asked for ahead as for its input
+                    if (t == 0)
+                        for (int ahead = 0; ahead < AB_PREFETCH_TILES && ahead < count; ahead++)
+                            prefetch_outputs(job, first + ahead, co);
+                    if (t + AB_PREFETCH_TILES < count) prefetch_outputs(job, first + t + AB_PREFETCH_TILES, co);
+                }
                 // Pooled: the tile's outputs stay in L1 for the pool instead of going to memory.
                 tile_outputs(job, first + t, co, job->pooled ? local : NULL, out);
                 job->v.output(m + (size_t)t * NR, (size_t)group_tiles * NR, cols, out);

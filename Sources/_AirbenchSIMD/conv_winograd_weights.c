@@ -62,6 +62,29 @@ static void tile_pixels(const weights_job *job, long tile, const float *zeros, c
         }
 }
 
+// Prefetches what tile_pixels will point at for `tile` (ab_winograd_prefetch_patch; the dOut block's rows too).
+static void prefetch_tile(const weights_job *job, long tile) {
+    const ab_conv_shape *s = job->s;
+    int m = job->v.tile, n, oy0, ox0;
+    ab_winograd_prefetch_patch(s, m, tile, job->input);
+    ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
+    size_t row_bytes = sizeof(float) * s->out_c;
+    for (int a = 0; a < m && oy0 + a < s->out_h; a++)
+        for (int b = 0; b < m && ox0 + b < s->out_w; b++) {
+            const char *row = (const char *)(job->grad_output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c);
+            for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
+        }
+}
+
+// Prefetches, for a part transforming the chunk's tiles begin ..< end, the tiles AB_PREFETCH_TILES ahead of tile t:
+// the first AB_PREFETCH_TILES at the part's start (t == begin), then one per tile transformed.
+static void prefetch_ahead(const weights_job *job, int t, int begin, int end) {
+    if (t == begin)
+        for (int ahead = begin; ahead < begin + AB_PREFETCH_TILES && ahead < end; ahead++)
+            prefetch_tile(job, job->first + ahead);
+    if (t + AB_PREFETCH_TILES < end) prefetch_tile(job, job->first + t + AB_PREFETCH_TILES);
+}
+
 // Copies row[ξ][b·width ..< (b+1)·width) (positions `stride` apart) to target[ξ][b][t][width] for tile slot t:
 // whole cache lines of 8 or 16 floats.
 static inline void scatter(const float *row, size_t stride, int positions, int blocks, int width, int chunk, int t,
@@ -102,6 +125,7 @@ static void transform_part_natural(weights_job *job, int begin, int end, int thr
     const float *zeros = thread_zeros(s, thread);
     for (int t = begin; t < end; t++) {
         const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
+        prefetch_ahead(job, t, begin, end);
         tile_pixels(job, job->first + t, zeros, patch, dy);
         job->v.input(patch, s->in_c, (float *)job->v_chunk + (size_t)t * job->width, (size_t)job->chunk * job->width);
         job->v.grad(dy, s->out_c, (float *)job->u_chunk + (size_t)t * job->ldacc, (size_t)job->chunk * job->ldacc);
@@ -133,6 +157,8 @@ static void transform_part(void *context, int begin, int end, int thread) {
         for (int i = 0; i < per_unit && unit * per_unit + i < job->count; i++) {
             const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
             float *v = rows + i * row_floats, *u = v + (size_t)positions * job->width;
+            int last = end * per_unit < job->count ? end * per_unit : job->count;
+            prefetch_ahead(job, unit * per_unit + i, begin * per_unit, last);
             tile_pixels(job, job->first + unit * per_unit + i, zeros, patch, dy);
             job->v.input(patch, s->in_c, v, job->width);
             job->v.grad(dy, s->out_c, u, co_width);

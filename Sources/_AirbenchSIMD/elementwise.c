@@ -324,12 +324,18 @@ void ab_affine_activation_backward(const float *x, const float *dy, size_t rows,
     reduce_in_chunks(affine_activation_backward_chunk, &job, rows, channels, sum_dz, sum_dz_x);
 }
 
+// BatchNorm's input gradient of one element: the one expression both its own pass and the fused max-pool backward
+// evaluate, so that the two give the same bits.
+static inline float batchnorm_input_grad_value(float dz, float x, float a, float b, float d) {
+    return dz * a + x * b + d;
+}
+
 AB_PATH_LOOP void batchnorm_input_grad_range(const float *dz, const float *x, size_t rows, int channels,
                                              const float *a, const float *b, const float *d, float *dx) {
     for (size_t r = 0; r < rows; r++)
         for (int c = 0; c < channels; c++) {
             size_t i = r * channels + c;
-            dx[i] = dz[i] * a[c] + x[i] * b[c] + d[c];
+            dx[i] = batchnorm_input_grad_value(dz[i], x[i], a[c], b[c], d[c]);
         }
 }
 AB_PATH_BUILDS(batchnorm_input_grad_range,
@@ -369,6 +375,7 @@ typedef struct {
     int h, w, channels, k;
     float *out;
     uint8_t *argmax;
+    const ab_norm_input_grad *norm;  // backward: dy is the norm's dz, mapped to its dx on the way (NULL: dy as is)
 } pool_job;
 
 // One k×k window (top-left input pixel `window`, rows w pixels apart) for channels first ..< channels.
@@ -436,23 +443,34 @@ static void maxpool_forward_part(void *context, int begin, int end, int thread) 
 }
 
 void ab_maxpool_forward(const float *x, int batch, int h, int w, int channels, int k, float *y, uint8_t *argmax) {
-    pool_job job = {x, NULL, NULL, h, w, channels, k, y, argmax};
+    pool_job job = {x, NULL, NULL, h, w, channels, k, y, argmax, NULL};
     ab_parallel_for(batch, maxpool_forward_part, &job);
 }
 
-AB_PATH_LOOP void maxpool_backward_image(const float *dy, const uint8_t *argmax, int h, int w,
-                                         int channels, int k, float *dx) {
+// With `norm`, dy is BatchNorm's dz (pooled size) and each routed value is its input gradient, computed here where
+// it is read instead of in a pass of its own (batchnorm_input_grad_range: the same expression, the same bits).
+AB_PATH_LOOP void maxpool_backward_image(const float *dy, const ab_norm_input_grad *norm, const uint8_t *argmax,
+                                         int h, int w, int channels, int k, float *dx) {
     int ph = h / k, pw = w / k;
     for (int py = 0; py < ph; py++)
         for (int px = 0; px < pw; px++) {
-            const float *g = dy + ((size_t)py * pw + px) * channels;
-            const uint8_t *index = argmax + ((size_t)py * pw + px) * channels;
+            size_t pooled = ((size_t)py * pw + px) * channels;
+            const float *g = dy + pooled;
+            const uint8_t *index = argmax + pooled;
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++) {
                     float *row = dx + ((size_t)(py * k + ky) * w + px * k + kx) * channels;
                     uint8_t position = (uint8_t)(ky * k + kx);
+                    if (norm) {
+                        const float *x = norm->x + pooled, *a = norm->a, *b = norm->b, *d = norm->d;
 #pragma clang loop vectorize(assume_safety)
-                    for (int c = 0; c < channels; c++) row[c] = index[c] == position ? g[c] : 0.0f;
+                        for (int c = 0; c < channels; c++)
+                            row[c] = index[c] == position ? batchnorm_input_grad_value(g[c], x[c], a[c], b[c], d[c])
+                                                          : 0.0f;
+                    } else {
+#pragma clang loop vectorize(assume_safety)
+                        for (int c = 0; c < channels; c++) row[c] = index[c] == position ? g[c] : 0.0f;
+                    }
                 }
         }
     // Only pixels past the last whole window (h or w not a multiple of k) get no gradient: zero just those.
@@ -463,21 +481,29 @@ AB_PATH_LOOP void maxpool_backward_image(const float *dy, const uint8_t *argmax,
     }
 }
 AB_PATH_BUILDS(maxpool_backward_image,
-            (const float *dy, const uint8_t *argmax, int h, int w, int channels, int k, float *dx),
-            (dy, argmax, h, w, channels, k, dx))
+            (const float *dy, const ab_norm_input_grad *norm, const uint8_t *argmax, int h, int w, int channels, int k,
+             float *dx),
+            (dy, norm, argmax, h, w, channels, k, dx))
 
 static void maxpool_backward_part(void *context, int begin, int end, int thread) {
     (void)thread;
     pool_job *job = context;
     size_t in_image = (size_t)job->h * job->w * job->channels;
     size_t out_image = (size_t)(job->h / job->k) * (job->w / job->k) * job->channels;
-    for (int n = begin; n < end; n++)
-        AB_ON_PATH(maxpool_backward_image)(job->dy + n * out_image, job->argmax_in + n * out_image, job->h, job->w,
-                                           job->channels, job->k, job->out + n * in_image);
+    for (int n = begin; n < end; n++) {
+        ab_norm_input_grad image_norm, *norm = NULL;
+        if (job->norm) {
+            image_norm = *job->norm;
+            image_norm.x += n * out_image;
+            norm = &image_norm;
+        }
+        AB_ON_PATH(maxpool_backward_image)(job->dy + n * out_image, norm, job->argmax_in + n * out_image, job->h,
+                                           job->w, job->channels, job->k, job->out + n * in_image);
+    }
 }
 
-void ab_maxpool_backward(const float *dy, const uint8_t *argmax, int batch, int h, int w, int channels, int k,
-                         float *dx) {
-    pool_job job = {NULL, dy, argmax, h, w, channels, k, dx, NULL};
+void ab_maxpool_backward(const float *dy, const ab_norm_input_grad *norm, const uint8_t *argmax, int batch, int h,
+                         int w, int channels, int k, float *dx) {
+    pool_job job = {NULL, dy, argmax, h, w, channels, k, dx, NULL, norm};
     ab_parallel_for(batch, maxpool_backward_part, &job);
 }

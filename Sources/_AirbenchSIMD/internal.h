@@ -109,6 +109,10 @@ static inline void ab_winograd_tile_origin(const ab_conv_shape *s, int m, long t
 /// `zeros` where the patch leaves the image.
 void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *input, const float *zeros,
                        const float *patch[]);
+/// Prefetches (to L2) the pixels inside the image that tile `tile`'s patch reads; the transforms' loops ask for the
+/// tile AB_PREFETCH_TILES ahead of the one they transform.
+void ab_winograd_prefetch_patch(const ab_conv_shape *s, int m, long tile, const float *input);
+#define AB_PREFETCH_TILES 2
 
 // ---- one loop, a build per instruction-set path --------------------------------------------------------------
 // A plain-C loop written once (AB_PATH_LOOP) is compiled for each path by AB_PATH_BUILDS(name, (params), (args)):

@@ -119,7 +119,10 @@ final class LayerTests: XCTestCase {
             b.append(Float(-invStd[c] * invStd[c] * sumDzXhat / n))
             d.append(Float(-invStd[c] * sumDz[c] / n + mean[c] * invStd[c] * invStd[c] * sumDzXhat / n))
         }
-        ChannelOps.combine(dz.pointer, x, rows: rows, channels: channels, a: a, b: b, d: d, output: dx.pointer)
+        x.withUnsafeBufferPointer {
+            ChannelOps.combine(dz.pointer, NormInputGradient(x: $0.baseAddress!, a: a, b: b, d: d), rows: rows,
+                               channels: channels, output: dx.pointer)
+        }
         let h: Float = 1e-3
         for i in 0..<x.count {
             var plus = x, minus = x
@@ -158,6 +161,37 @@ final class LayerTests: XCTestCase {
                     expectedDx[((n * h + py * k + at / k) * w + px * k + at % k) * channels + c] = g[o]
                 } } } }
                 XCTAssertEqual(dx.array, expectedDx, "\(path)")
+            }
+        }
+    }
+    /// The max-pool backward that forms norm1's input gradient on its way gives the bits of the two passes it replaces
+    /// (`ChannelOps.combine`, then the plain max-pool backward), on every path: 19 channels (vector groups and a
+    /// remainder), sides that leave pixels outside every window, ties in the windows.
+    func testPoolBackwardThroughNormEqualsCombineThenPool() {
+        forEachKernelPath { path in
+            var random = TestRandom(21)
+            for (h, w) in [(7, 7), (6, 6), (30, 30)] {
+                let batch = 3, channels = 19, pooled = batch * (h / 2) * (w / 2) * channels
+                let input = random.array(batch * h * w * channels).map { ($0 * 2).rounded() / 2 }
+                let y = FloatBuffer(count: pooled), argmax = Buffer<UInt8>(count: pooled, repeating: 0)
+                MaxPool.forward(input, batch: batch, height: h, width: w, channels: channels, kernel: 2, output: y.pointer,
+                                argmax: argmax.pointer)
+                let dz = random.array(pooled), x = random.array(pooled).map { $0 * 3 }
+                let a = random.array(channels), b = random.array(channels), d = random.array(channels)
+                let separate = FloatBuffer(count: input.count, repeating: .nan)
+                let fused = FloatBuffer(count: input.count, repeating: .nan)
+                x.withUnsafeBufferPointer { xp in
+                    let norm = NormInputGradient(x: xp.baseAddress!, a: a, b: b, d: d)
+                    let dx = FloatBuffer(count: pooled)
+                    ChannelOps.combine(dz, norm, rows: pooled / channels, channels: channels, output: dx.pointer)
+                    MaxPool.backward(dx.pointer, argmax: argmax.pointer, batch: batch, height: h, width: w,
+                                     channels: channels, kernel: 2, gradInput: separate.pointer)
+                    MaxPool.backward(dz, through: norm, argmax: argmax.pointer, batch: batch, height: h, width: w,
+                                     channels: channels, kernel: 2, gradInput: fused.pointer)
+                }
+                let differing = zip(fused.array, separate.array).filter { $0.bitPattern != $1.bitPattern }.count
+                XCTAssertEqual(differing, 0, "\(path) \(h)×\(w): elements whose bits differ")
+                XCTAssertTrue(separate.array.contains { $0 != 0 }, "\(path): the gradient reaches the maxima")
             }
         }
     }

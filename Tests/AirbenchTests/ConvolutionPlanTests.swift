@@ -79,7 +79,8 @@ final class ConvolutionPlanTests: XCTestCase {
 
     /// The memory-bound passes of a step: a separate max-pool (21 bytes per pooled element: 16 read, 4 written, a
     /// 1-byte index) only where conv1's forward pass is not a fused Winograd, two BatchNorm passes per conv forward
-    /// and two backward, the whitening's bias + GELU and its backward.
+    /// and two backward (norm1's second fused into the max-pool backward), the whitening's bias + GELU and its
+    /// backward.
     func testMemoryPassesFollowTheFusion() {
         KernelPrecision.use(.fp32)
         let network = Network(widths: Widths())
@@ -87,11 +88,20 @@ final class ConvolutionPlanTests: XCTestCase {
         let pooled: [Double] = elements.map { Double(2 * $0) }  // batch 2
         func pools(_ passes: [MemoryPass]) -> [Double] { passes.filter { $0.name == "max-pool" }.map(\.bytes) }
         XCTAssertEqual(pools(network.memoryPasses(batch: 2)), [])
-        XCTAssertEqual(pools(network.memoryPasses(batch: 2, fusedPool: false)), pooled.map { 21 * $0 })
+        XCTAssertEqual(pools(network.memoryPasses(batch: 2, fused: false)), pooled.map { 21 * $0 })
+        // Backward, norm1's input gradient rides on the max-pool's (25 bytes per pooled element: dz and x read, the
+        // index, 16 written) unless unfused (its own 12-byte pass, then the pool's 21).
+        func backward(_ passes: [MemoryPass]) -> [Double] {
+            passes.filter { $0.name.hasSuffix("max-pool backward") }.map(\.bytes)
+        }
+        XCTAssertEqual(backward(network.memoryPasses(batch: 2)), pooled.reversed().map { 25 * $0 })
+        XCTAssertEqual(backward(network.memoryPasses(batch: 2, fused: false)), pooled.reversed().map { 21 * $0 })
         network.convolutionAlgorithm = .direct
         XCTAssertEqual(pools(network.memoryPasses(batch: 2)), pooled.map { 21 * $0 })
-        let perBlock = 2 * 4 + 1  // two convs' two forward and two backward norm passes, the pool's backward
+        // Two convs' two forward and two backward norm passes, the pool's backward, less norm1's input gradient.
+        let perBlock = 2 * 4 + 1 - 1
         XCTAssertEqual(network.memoryPasses(batch: 2).count, 3 * perBlock + 3 + 2)
+        XCTAssertEqual(network.memoryPasses(batch: 2, fused: false).count, 3 * (perBlock + 2) + 2)
         XCTAssertEqual(network.memoryPasses(batch: 2).filter { $0.name == "statistics" }.map(\.bytes),
                        pooled.flatMap { [4 * $0, 4 * $0] })
     }

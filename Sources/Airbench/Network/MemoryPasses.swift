@@ -36,10 +36,11 @@ extension Network {
     }
 
     /// The memory-bound passes of one training step on `batch` images, in the order `forward` and `backward` run
-    /// them (the whitening bias trainable; the head's small passes left out). With `fusedPool` false, also the
-    /// separate max-pool each block's conv1 would need without fusion (what `Convolution.forwardPooled` saves on a
-    /// Winograd; where conv1 runs direct it is always separate). Allocates scratch buffers of the real sizes.
-    public func memoryPasses(batch: Int, fusedPool: Bool = true) -> [MemoryPass] {
+    /// them (the whitening bias trainable; the head's small passes left out). With `fused` false, the passes as they
+    /// were before the max-pool's fusions: the separate max-pool each block's conv1 would need (what
+    /// `Convolution.forwardPooled` saves on a Winograd; where conv1 runs direct it is always separate) and norm1's
+    /// input gradient as a pass of its own before the max-pool backward. Allocates scratch buffers of the real sizes.
+    public func memoryPasses(batch: Int, fused: Bool = true) -> [MemoryPass] {
         var passes = [MemoryPass]()
         let whitenRows = batch * spec.whitenedHeight * spec.whitenedWidth, whitenWidth = spec.whiteningWidth
         let ones = [Float](repeating: 1, count: max(whitenWidth, blocks.map(\.channels).max() ?? 0))
@@ -55,7 +56,7 @@ extension Network {
             let b = PassBuffers(elements: rows * c, wideElements: 4 * rows * c)
             let scale = Array(ones.prefix(c)), shift = Array(zeros.prefix(c))
             let (h, w) = (2 * block.pooledHeight, 2 * block.pooledWidth)
-            if !(fusedPool && poolIsFused(block: i)) {
+            if !(fused && poolIsFused(block: i)) {
                 passes.append(MemoryPass(layer: "\(block.module).pool", name: "max-pool", bytes: 21 * p) {
                     MaxPool.forward(b.wide.pointer, batch: batch, height: h, width: w, channels: c, kernel: 2,
                                     output: b.x.pointer, argmax: b.argmax.pointer)
@@ -76,14 +77,20 @@ extension Network {
                                                             scale: scale, shift: shift, activation: block.activation,
                                                             gradAffine: b.y.pointer)
                 })
-                blockBackward.append(MemoryPass(layer: norm, name: "norm input gradient", bytes: 12 * p) {
-                    ChannelOps.combine(b.y.pointer, b.x.pointer, rows: rows, channels: c, a: scale, b: shift, d: shift,
-                                       output: b.y.pointer)
-                })
+                let inputGradient = NormInputGradient(x: b.x.pointer, a: scale, b: shift, d: shift)
+                if k > 0 || !fused {
+                    blockBackward.append(MemoryPass(layer: norm, name: "norm input gradient", bytes: 12 * p) {
+                        ChannelOps.combine(b.y.pointer, inputGradient, rows: rows, channels: c, output: b.y.pointer)
+                    })
+                }
             }
-            blockBackward.append(MemoryPass(layer: "\(block.module).pool", name: "max-pool backward", bytes: 21 * p) {
-                MaxPool.backward(b.x.pointer, argmax: b.argmax.pointer, batch: batch, height: h, width: w, channels: c,
-                                 kernel: 2, gradInput: b.wide.pointer)
+            // Fused, norm1's input gradient is formed on the way: dz and x read, no pooled-size dx written or re-read.
+            let inputGradient = fused ? NormInputGradient(x: b.x.pointer, a: scale, b: shift, d: shift) : nil
+            blockBackward.append(MemoryPass(layer: "\(block.module).pool",
+                                            name: fused ? "norm1 input gradient + max-pool backward" : "max-pool backward",
+                                            bytes: (fused ? 25 : 21) * p) {
+                MaxPool.backward(b.y.pointer, through: inputGradient, argmax: b.argmax.pointer, batch: batch, height: h,
+                                 width: w, channels: c, kernel: 2, gradInput: b.wide.pointer)
             })
             backward = blockBackward + backward
         }

@@ -137,14 +137,16 @@ extension Network {
                 ws.gradientResidual!.pointer.update(from: grad.pointer, count: rows * c)
             }
             for k in (1..<block.convs).reversed() {
+                let inputGradient: NormInputGradient
                 if afterAdd && k == block.convs - 1 {  // grad is already d(loss)/d(norm output)
                     let (sumDz, sumDzX) = Self.channelSums(grad.pointer, a.normInputs[k].pointer, rows: rows, channels: c)
-                    normBackward(block.norms[k], a.normInputs[k], grad, a.norms[k], sumDz: sumDz, sumDzX: sumDzX,
-                                 rows: rows, channels: c, gradients: gradients)
+                    inputGradient = normBackward(block.norms[k], a.normInputs[k], a.norms[k], sumDz: sumDz,
+                                                 sumDzX: sumDzX, rows: rows, channels: c, gradients: gradients)
                 } else {
-                    normActivationBackward(block.norms[k], a.normInputs[k], grad, a.norms[k], rows: rows, channels: c,
-                                           activation: block.activation, gradients: gradients)
+                    inputGradient = normActivationBackward(block.norms[k], a.normInputs[k], grad, a.norms[k], rows: rows,
+                                                           channels: c, activation: block.activation, gradients: gradients)
                 }
+                ChannelOps.combine(grad.pointer, inputGradient, rows: rows, channels: c, output: grad.pointer)
                 observe(block.conv(k), laterConv, input: a.activations[k - 1], weights: block.convWeights[k], gradOutput: grad)
                 Convolution.backwardWeights(laterConv, input: a.activations[k - 1].pointer, gradOutput: grad.pointer,
                                             gradWeights: gradients.pointer(block.convWeights[k]),
@@ -159,10 +161,13 @@ extension Network {
                 let g = grad.pointer, r = ws.gradientResidual!.pointer
                 for j in 0..<rows * c { g[j] += r[j] }
             }
-            normActivationBackward(block.norms[0], a.normInputs[0], grad, a.norms[0], rows: rows, channels: c,
-                                   activation: block.activation, gradients: gradients)
-            MaxPool.backward(grad.pointer, argmax: a.argmax.pointer, batch: batch, height: 2 * block.pooledHeight,
-                             width: 2 * block.pooledWidth, channels: c, kernel: 2, gradInput: ws.gradientConv1.pointer)
+            // norm1's input gradient is formed as the max-pool routes it (one pass instead of two; the same bits).
+            let inputGradient = normActivationBackward(block.norms[0], a.normInputs[0], grad, a.norms[0], rows: rows,
+                                                       channels: c, activation: block.activation, gradients: gradients)
+            if !fusesPool { ChannelOps.combine(grad.pointer, inputGradient, rows: rows, channels: c, output: grad.pointer) }
+            MaxPool.backward(grad.pointer, through: fusesPool ? inputGradient : nil, argmax: a.argmax.pointer,
+                             batch: batch, height: 2 * block.pooledHeight, width: 2 * block.pooledWidth, channels: c,
+                             kernel: 2, gradInput: ws.gradientConv1.pointer)
             observe(block.conv(0), conv1, input: blockInput, weights: block.convWeights[0], gradOutput: ws.gradientConv1)
             Convolution.backwardWeights(conv1, input: blockInput.pointer, gradOutput: ws.gradientConv1.pointer,
                                         gradWeights: gradients.pointer(block.convWeights[0]),
@@ -200,23 +205,24 @@ extension Network {
             gradOutput: Array(UnsafeBufferPointer(start: gradOutput.pointer, count: shape.outputCount))))
     }
 
-    /// Activation + BatchNorm backward in place: `grad` enters as d(loss)/d(activation output) and leaves as
-    /// d(loss)/d(norm input); the norm's bias gradient (Σ dz) is written to `gradients`.
-    /// With z = x̂ + bias, x̂ = (x − mean)·s:  dx = s·(dz − mean(dz) − x̂·mean(dz·x̂)).
+    /// Activation + BatchNorm backward: `grad` enters as d(loss)/d(activation output) and leaves as dz =
+    /// d(loss)/d(norm output); the norm's bias gradient (Σ dz) is written to `gradients`, and the map from dz to
+    /// d(loss)/d(norm input) returned. With z = x̂ + bias, x̂ = (x − mean)·s:  dx = s·(dz − mean(dz) − x̂·mean(dz·x̂)).
     private func normActivationBackward(_ entries: BatchNormEntries, _ x: FloatBuffer, _ grad: FloatBuffer,
                                         _ norm: NormCoefficients, rows: Int, channels: Int, activation: Activation,
-                                        gradients: StateBuffer) {
+                                        gradients: StateBuffer) -> NormInputGradient {
         let (sumDz, sumDzX) = ChannelOps.affineActivationBackward(x.pointer, gradOutput: grad.pointer, rows: rows,
                                                                    channels: channels, scale: norm.scale, shift: norm.shift,
                                                                    activation: activation, gradAffine: grad.pointer)
-        normBackward(entries, x, grad, norm, sumDz: sumDz, sumDzX: sumDzX, rows: rows, channels: channels,
-                     gradients: gradients)
+        return normBackward(entries, x, norm, sumDz: sumDz, sumDzX: sumDzX, rows: rows, channels: channels,
+                            gradients: gradients)
     }
 
-    /// BatchNorm backward in place: `grad` enters as dz = d(loss)/d(norm output) with its per-channel sums Σdz and
-    /// Σdz·x, and leaves as d(loss)/d(norm input); the bias gradient (Σdz) is written to `gradients`.
-    private func normBackward(_ entries: BatchNormEntries, _ x: FloatBuffer, _ grad: FloatBuffer, _ norm: NormCoefficients,
-                              sumDz: [Double], sumDzX: [Double], rows: Int, channels: Int, gradients: StateBuffer) {
+    /// BatchNorm backward from the per-channel sums Σdz and Σdz·x of dz = d(loss)/d(norm output): writes the bias
+    /// gradient (Σdz) to `gradients` and returns d(loss)/d(norm input) as an affine map of dz and x, dz·a + x·b + d.
+    private func normBackward(_ entries: BatchNormEntries, _ x: FloatBuffer, _ norm: NormCoefficients,
+                              sumDz: [Double], sumDzX: [Double], rows: Int, channels: Int,
+                              gradients: StateBuffer) -> NormInputGradient {
         gradients.set(entries.bias, sumDz.map { Float($0) })
         let n = Double(rows)
         var a = [Float](), b = [Float](), d = [Float]()
@@ -226,8 +232,7 @@ extension Network {
             b.append(Float(-s * s * sumDzXhat / n))
             d.append(Float(-s * sumDz[c] / n + norm.mean[c] * s * s * sumDzXhat / n))
         }
-        ChannelOps.combine(grad.pointer, x.pointer, rows: rows, channels: channels, a: a, b: b, d: d,
-                           output: grad.pointer)
+        return NormInputGradient(x: x.pointer, a: a, b: b, d: d)
     }
 
     /// A workspace for `batch` images.

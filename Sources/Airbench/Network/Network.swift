@@ -33,8 +33,9 @@ public final class Network: @unchecked Sendable {
     /// Hears, during `backward`, the operands of each block convolution's three passes (a copy of its input, weights
     /// and output gradient), to measure kernels on real activations (`airbench bench --errors`); nil in training.
     public var convolutionObserver: ((ConvolutionOperands) -> Void)?
-    /// Whether each block's conv1 runs fused with its max-pool where its forward pass is a Winograd
-    /// (`Convolution.forwardPooled`); false runs them as two passes (the same bits), for `airbench bench --unfused`.
+    /// Whether each block's max-pool runs fused with its neighbours: forward with conv1 where that is a Winograd
+    /// (`Convolution.forwardPooled`), backward with norm1's input gradient (`MaxPool.backward(through:)`); false runs
+    /// them as separate passes (the same bits), for `airbench bench --unfused`.
     public var fusesPool = true
 
     /// A ConvGroup's place in the network: input size and channels, output channels, and its state names.

@@ -162,9 +162,17 @@ void ab_batchnorm_input_grad(const float *dz, const float *x, size_t rows, int c
 /// Max-pool with a k×k window and stride k (floor): y is batch × (h/k) × (w/k) × c; argmax (same count as y)
 /// gets the window index ky·k + kx of the first maximum in scan order, as PyTorch does.
 void ab_maxpool_forward(const float *x, int batch, int h, int w, int channels, int k, float *y, uint8_t *argmax);
-/// dx (batch × h × w × c) overwritten: dy routed to each window's argmax, zero elsewhere.
-void ab_maxpool_backward(const float *dy, const uint8_t *argmax, int batch, int h, int w, int channels, int k,
-                         float *dx);
+/// BatchNorm's input gradient as an affine map of its output gradient dz and its input x (NHWC, x as dz):
+/// dx = dz · a[c] + x · b[c] + d[c] (ab_batchnorm_input_grad's map).
+typedef struct {
+    const float *x;
+    const float *a, *b, *d;
+} ab_norm_input_grad;
+/// dx (batch × h × w × c) overwritten: dy routed to each window's argmax, zero elsewhere. With `norm` (else NULL)
+/// dy is the dz of the BatchNorm that follows the pool, and what is routed is its input gradient (norm's map of dy
+/// and norm->x, both batch × h/k × w/k × c): the two passes in one, the same bits.
+void ab_maxpool_backward(const float *dy, const ab_norm_input_grad *norm, const uint8_t *argmax, int batch, int h,
+                         int w, int channels, int k, float *dx);
 
 #ifdef __cplusplus
 }
