@@ -62,8 +62,8 @@ struct EvalCommand: ParsableCommand {
             // as a run times it, and the full TTA as the paper's methods do.
             let clock = ContinuousClock()
             var plain = [Float](), selective: SelectiveTTA?
-            let selectiveTime = try selecting.map { count in
-                try clock.measure {
+            let selectiveTime = selecting.map { count in
+                clock.measure {
                     plain = network.inferLevels([0], images, mirror: data.mirrorable)[0]
                     selective = network.selectiveTTA(plainLogits: plain, images: images, selecting: count, level: tta, mirror: data.mirrorable)
                 }
