@@ -146,10 +146,6 @@ static inline void input_rows_4(const lanes x[6], lanes y[6]) {
     y[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];
 }
 
-// The separable transforms over channels, 8 at a time: Y = C X Cᵀ for X the n×n grid x[n·j + k] of pixel rows (each
-// `channels` floats) and `rows` the map of C from n values to `out` values, Y[ξ] written at y[ξ·stride + c] (ξ =
-// out·i + l). The input transform is Bᵀ d B (n = out = alpha), the output-gradient transform A dY Aᵀ (n = m,
-// out = alpha).
 // One group of `width` ≤ 8 channels from c. Called with width = LANES as a constant for the whole groups, so that the
 // partial loads and stores' memcpy drop out there and the columns stay in registers instead of the stack.
 AB_PATH_LOOP void separable_group(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[], int c,
@@ -168,6 +164,10 @@ AB_PATH_LOOP void separable_group(int n, int out, void (*rows)(const lanes *, la
     }
 }
 
+// The separable transforms over channels, 8 at a time: Y = C X Cᵀ for X the n×n grid x[n·j + k] of pixel rows (each
+// `channels` floats) and `rows` the map of C from n values to `out` values, Y[ξ] written at y[ξ·stride + c] (ξ =
+// out·i + l). The input transform is Bᵀ d B (n = out = alpha), the output-gradient transform A dY Aᵀ (n = m,
+// out = alpha).
 AB_PATH_LOOP void separable_transform(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[],
                                       int channels, float *y, size_t stride) {
     int c = 0;
@@ -189,9 +189,6 @@ static inline void output_rows_4(const lanes x[6], lanes y[4]) {
     y[3] = q + 8.0f * s + x[5];
 }
 
-// The m×m outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A, M[ξ][j] = m[ξ·m_stride + j] (alpha = m + 2
-// positions per side); out[m·a + b] points at the output pixel's channels (NULL: outside the output). `rows` applies
-// Aᵀ to alpha values (output_rows_4, output_rows_6).
 // One group of n ≤ 8 columns from j (n = LANES as a constant for whole groups, as in separable_group).
 AB_PATH_LOOP void output_group(int m_side, void (*rows)(const lanes *, lanes *), const float *m, size_t m_stride, int j,
                                int n, float *const out[]) {
@@ -211,6 +208,9 @@ AB_PATH_LOOP void output_group(int m_side, void (*rows)(const lanes *, lanes *),
     }
 }
 
+// The m×m outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A, M[ξ][j] = m[ξ·m_stride + j] (alpha = m + 2
+// positions per side); out[m·a + b] points at the output pixel's channels (NULL: outside the output). `rows` applies
+// Aᵀ to alpha values (output_rows_4, output_rows_6).
 AB_PATH_LOOP void output_transform(int m_side, void (*rows)(const lanes *, lanes *), const float *m, size_t m_stride,
                                    int cols, float *const out[]) {
     int j = 0;
@@ -516,15 +516,13 @@ void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *in
 void ab_winograd_prefetch_patch(const ab_conv_shape *s, int m, long tile, const float *input) {
     int n, oy0, ox0, alpha = m + 2;
     ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
-    size_t row_bytes = sizeof(float) * s->in_c;
     for (int j = 0; j < alpha; j++) {
         int iy = oy0 - s->pad + j;
         if (iy < 0 || iy >= s->in_h) continue;
         for (int k = 0; k < alpha; k++) {
             int ix = ox0 - s->pad + k;
-            if (ix < 0 || ix >= s->in_w) continue;
-            const char *row = (const char *)(input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c);
-            for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
+            if (ix >= 0 && ix < s->in_w)
+                ab_prefetch_lines(input + (((size_t)n * s->in_h + iy) * s->in_w + ix) * s->in_c, sizeof(float) * s->in_c, 0);
         }
     }
 }
@@ -551,7 +549,7 @@ static void prefetch_outputs(const winograd_job *job, long tile, int co) {
     ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
     for (int a = 0; a < m && oy0 + a < s->out_h; a++)
         for (int b = 0; b < m && ox0 + b < s->out_w; b++)
-            __builtin_prefetch(job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co, 1, 2);
+            ab_prefetch_lines(job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co, sizeof(float) * NR, 1);
 }
 
 // One 2×2 window for `cols` channels: the first maximum of the taps t0..t3 (in window order) and its index, as
@@ -610,11 +608,9 @@ static void winograd_part(void *context, int begin, int end, int thread) {
         int padded = (count + mr - 1) / mr * mr;
         for (int t = 0; t < count; t++) {
             const float *patch[MAX_POSITIONS];
-            if (t == 0)
-                for (int ahead = 0; ahead < AB_PREFETCH_TILES && ahead < count; ahead++)
-                    ab_winograd_prefetch_patch(s, job->v.tile, first + ahead, job->input);
-            if (t + AB_PREFETCH_TILES < count)
-                ab_winograd_prefetch_patch(s, job->v.tile, first + t + AB_PREFETCH_TILES, job->input);
+            long from, to;
+            ab_tiles_ahead(t, 0, count, &from, &to);
+            for (long ahead = from; ahead < to; ahead++) ab_winograd_prefetch_patch(s, job->v.tile, first + ahead, job->input);
             ab_winograd_patch(s, job->v.tile, first + t, job->input, zeros, patch);
             if (!bf16) {
                 job->v.input(patch, depth, (float *)v + (size_t)t * depth, v_stride);
@@ -640,10 +636,9 @@ static void winograd_part(void *context, int begin, int end, int thread) {
             for (int t = 0; t < count; t++) {
                 float *out[MAX_TILE_OUTPUTS], local[MAX_TILE_OUTPUTS][NR];
                 if (!job->pooled) {  // the lines the output transform will write, asked for ahead as for its input
-                    if (t == 0)
-                        for (int ahead = 0; ahead < AB_PREFETCH_TILES && ahead < count; ahead++)
-                            prefetch_outputs(job, first + ahead, co);
-                    if (t + AB_PREFETCH_TILES < count) prefetch_outputs(job, first + t + AB_PREFETCH_TILES, co);
+                    long from, to;
+                    ab_tiles_ahead(t, 0, count, &from, &to);
+                    for (long ahead = from; ahead < to; ahead++) prefetch_outputs(job, first + ahead, co);
                 }
                 // Pooled: the tile's outputs stay in L1 for the pool instead of going to memory.
                 tile_outputs(job, first + t, co, job->pooled ? local : NULL, out);

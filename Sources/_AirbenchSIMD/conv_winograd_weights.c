@@ -68,21 +68,17 @@ static void prefetch_tile(const weights_job *job, long tile) {
     int m = job->v.tile, n, oy0, ox0;
     ab_winograd_prefetch_patch(s, m, tile, job->input);
     ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
-    size_t row_bytes = sizeof(float) * s->out_c;
     for (int a = 0; a < m && oy0 + a < s->out_h; a++)
-        for (int b = 0; b < m && ox0 + b < s->out_w; b++) {
-            const char *row = (const char *)(job->grad_output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c);
-            for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(row + at, 0, 2);
-        }
+        for (int b = 0; b < m && ox0 + b < s->out_w; b++)
+            ab_prefetch_lines(job->grad_output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c,
+                              sizeof(float) * s->out_c, 0);
 }
 
-// Prefetches, for a part transforming the chunk's tiles begin ..< end, the tiles AB_PREFETCH_TILES ahead of tile t:
-// the first AB_PREFETCH_TILES at the part's start (t == begin), then one per tile transformed.
+// Prefetches, for a part transforming the chunk's tiles begin ..< end, what it needs ahead of tile t (ab_tiles_ahead).
 static void prefetch_ahead(const weights_job *job, int t, int begin, int end) {
-    if (t == begin)
-        for (int ahead = begin; ahead < begin + AB_PREFETCH_TILES && ahead < end; ahead++)
-            prefetch_tile(job, job->first + ahead);
-    if (t + AB_PREFETCH_TILES < end) prefetch_tile(job, job->first + t + AB_PREFETCH_TILES);
+    long from, to;
+    ab_tiles_ahead(t, begin, end, &from, &to);
+    for (long ahead = from; ahead < to; ahead++) prefetch_tile(job, job->first + ahead);
 }
 
 // Copies row[ξ][b·width ..< (b+1)·width) (positions `stride` apart) to target[ξ][b][t][width] for tile slot t:

@@ -110,9 +110,24 @@ static inline void ab_winograd_tile_origin(const ab_conv_shape *s, int m, long t
 void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *input, const float *zeros,
                        const float *patch[]);
 /// Prefetches (to L2) the pixels inside the image that tile `tile`'s patch reads; the transforms' loops ask for the
-/// tile AB_PREFETCH_TILES ahead of the one they transform.
+/// tile AB_PREFETCH_TILES ahead of the one they transform (ab_tiles_ahead).
 void ab_winograd_prefetch_patch(const ab_conv_shape *s, int m, long tile, const float *input);
 #define AB_PREFETCH_TILES 2
+
+/// The tiles [*from, *to) a loop over tiles begin ..< end prefetches before it transforms tile t: at its first tile
+/// the first AB_PREFETCH_TILES and the one after them, then one per tile, AB_PREFETCH_TILES ahead.
+static inline void ab_tiles_ahead(long t, long begin, long end, long *from, long *to) {
+    *from = t == begin ? begin : t + AB_PREFETCH_TILES;
+    *to = t + AB_PREFETCH_TILES + 1 < end ? t + AB_PREFETCH_TILES + 1 : end;
+}
+
+/// Prefetches the cache lines of `bytes` bytes from `p` (for reading, or for writing when `write`), to L2.
+static inline void ab_prefetch_lines(const void *p, size_t bytes, int write) {
+    for (size_t at = 0; at < bytes; at += 64) {
+        if (write) __builtin_prefetch((const char *)p + at, 1, 2);
+        else __builtin_prefetch((const char *)p + at, 0, 2);
+    }
+}
 
 // ---- one loop, a build per instruction-set path --------------------------------------------------------------
 // A plain-C loop written once (AB_PATH_LOOP) is compiled for each path by AB_PATH_BUILDS(name, (params), (args)):
