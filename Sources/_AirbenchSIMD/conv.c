@@ -261,7 +261,7 @@ void ab_prefetch_chunk(const ab_conv_shape *s, const void *input, int element, c
     size_t bytes[2] = {(size_t)(to - from) * s->in_c * element, (size_t)count * s->out_c * sizeof(float)};
     for (int r = 0; r < 2; r++) {
         size_t lines = (bytes[r] + 63) / 64, begin = lines * part / parts, end = lines * (part + 1) / parts;
-        for (size_t i = begin; i < end; i++) __builtin_prefetch(regions[r] + 64 * i, 0, 2);
+        ab_prefetch_lines(regions[r] + 64 * begin, 64 * (end - begin), 0);
     }
 }
 

@@ -542,14 +542,14 @@ static void tile_outputs(const winograd_job *job, long tile, int co, float local
                                      : job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co;
 }
 
-// Prefetches, for writing, the line of channels co ..< co + NR of each output pixel of `tile`.
-static void prefetch_outputs(const winograd_job *job, long tile, int co) {
-    const ab_conv_shape *s = job->s;
-    int m = job->v.tile, n, oy0, ox0;
+// The m² output pixels of tile `tile` inside the output: the first `bytes` of each pixel's row, `out` pointing at
+// the output's channel where the rows start (a pass's output, or for backward-weights its dOut).
+void ab_winograd_prefetch_block(const ab_conv_shape *s, int m, long tile, const float *out, size_t bytes, int write) {
+    int n, oy0, ox0;
     ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
     for (int a = 0; a < m && oy0 + a < s->out_h; a++)
         for (int b = 0; b < m && ox0 + b < s->out_w; b++)
-            ab_prefetch_lines(job->output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c + co, sizeof(float) * NR, 1);
+            ab_prefetch_lines(out + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c, bytes, write);
 }
 
 // One 2×2 window for `cols` channels: the first maximum of the taps t0..t3 (in window order) and its index, as
@@ -638,7 +638,8 @@ static void winograd_part(void *context, int begin, int end, int thread) {
                 if (!job->pooled) {  // the lines the output transform will write, asked for ahead as for its input
                     long from, to;
                     ab_tiles_ahead(t, 0, count, &from, &to);
-                    for (long ahead = from; ahead < to; ahead++) prefetch_outputs(job, first + ahead, co);
+                    for (long ahead = from; ahead < to; ahead++)
+                        ab_winograd_prefetch_block(s, job->v.tile, first + ahead, job->output + co, sizeof(float) * NR, 1);
                 }
                 // Pooled: the tile's outputs stay in L1 for the pool instead of going to memory.
                 tile_outputs(job, first + t, co, job->pooled ? local : NULL, out);

@@ -64,14 +64,8 @@ static void tile_pixels(const weights_job *job, long tile, const float *zeros, c
 
 // Prefetches what tile_pixels will point at for `tile` (ab_winograd_prefetch_patch; the dOut block's rows too).
 static void prefetch_tile(const weights_job *job, long tile) {
-    const ab_conv_shape *s = job->s;
-    int m = job->v.tile, n, oy0, ox0;
-    ab_winograd_prefetch_patch(s, m, tile, job->input);
-    ab_winograd_tile_origin(s, m, tile, &n, &oy0, &ox0);
-    for (int a = 0; a < m && oy0 + a < s->out_h; a++)
-        for (int b = 0; b < m && ox0 + b < s->out_w; b++)
-            ab_prefetch_lines(job->grad_output + (((size_t)n * s->out_h + oy0 + a) * s->out_w + ox0 + b) * s->out_c,
-                              sizeof(float) * s->out_c, 0);
+    ab_winograd_prefetch_patch(job->s, job->v.tile, tile, job->input);
+    ab_winograd_prefetch_block(job->s, job->v.tile, tile, job->grad_output, sizeof(float) * job->s->out_c, 0);
 }
 
 // Prefetches, for a part transforming the chunk's tiles begin ..< end, what it needs ahead of tile t (ab_tiles_ahead).
@@ -148,13 +142,13 @@ static void transform_part(void *context, int begin, int end, int thread) {
             memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
         }
     const float *zeros = thread_zeros(s, thread);
+    int last_tile = end * per_unit < job->count ? end * per_unit : job->count;  // the part's tiles end here
     for (int unit = begin; unit < end; unit++) {
         const float *row[2] = {NULL, NULL}, *grad_row[2] = {NULL, NULL};
         for (int i = 0; i < per_unit && unit * per_unit + i < job->count; i++) {
             const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
             float *v = rows + i * row_floats, *u = v + (size_t)positions * job->width;
-            int last = end * per_unit < job->count ? end * per_unit : job->count;
-            prefetch_ahead(job, unit * per_unit + i, begin * per_unit, last);
+            prefetch_ahead(job, unit * per_unit + i, begin * per_unit, last_tile);
             tile_pixels(job, job->first + unit * per_unit + i, zeros, patch, dy);
             job->v.input(patch, s->in_c, v, job->width);
             job->v.grad(dy, s->out_c, u, co_width);

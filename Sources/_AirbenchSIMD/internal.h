@@ -112,6 +112,9 @@ void ab_winograd_patch(const ab_conv_shape *s, int m, long tile, const float *in
 /// Prefetches (to L2) the pixels inside the image that tile `tile`'s patch reads; the transforms' loops ask for the
 /// tile AB_PREFETCH_TILES ahead of the one they transform (ab_tiles_ahead).
 void ab_winograd_prefetch_patch(const ab_conv_shape *s, int m, long tile, const float *input);
+/// Prefetches the first `bytes` of each of tile `tile`'s m² output pixel rows inside the output (`out`: the rows'
+/// start, out_c floats apart; for writing when `write`).
+void ab_winograd_prefetch_block(const ab_conv_shape *s, int m, long tile, const float *out, size_t bytes, int write);
 #define AB_PREFETCH_TILES 2
 
 /// The tiles [*from, *to) a loop over tiles begin ..< end prefetches before it transforms tile t: at its first tile

@@ -77,8 +77,8 @@ extension Network {
                                                             scale: scale, shift: shift, activation: block.activation,
                                                             gradAffine: b.y.pointer)
                 })
-                let inputGradient = NormInputGradient(x: b.x.pointer, a: scale, b: shift, d: shift)
                 if k > 0 || !fused {
+                    let inputGradient = NormInputGradient(x: b.x.pointer, a: scale, b: shift, d: shift)
                     blockBackward.append(MemoryPass(layer: norm, name: "norm input gradient", bytes: 12 * p) {
                         ChannelOps.combine(b.y.pointer, inputGradient, rows: rows, channels: c, output: b.y.pointer)
                     })
