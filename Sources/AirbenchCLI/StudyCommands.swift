@@ -48,7 +48,11 @@ struct SweepCommand: ParsableCommand {
                       + "\(sweep.runs.count - pending.count) done, \(pending.count) to do")
                 return
             }
-            let threads = runtime.kernel.start()
+            var kernel = runtime.kernel
+            kernel.precision = try spec.runPrecision(
+                requested: kernel.precision,
+                bf16Available: KernelPrecision.bf16Supported && (kernel.kernelPath ?? .avx512) == .avx512)
+            let threads = kernel.start()
             print("sweep \(spec.name): \(spec.configurations.count) configurations, \(spec.runs.count) runs, "
                   + "shard \(shard), \(kernelConfiguration), \(threads) thread(s)")
             let data = try runtime.loadData(spec.dataset)
@@ -89,11 +93,14 @@ struct CollectCommand: ParsableCommand {
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare two configurations of a study: difference of means, 95% CI, Welch's t-test, runs needed.")
+        abstract: "Compare two configurations of a study (or of two studies): difference of means, 95% CI, Welch's t-test, runs needed.")
 
     @Argument(help: ArgumentHelp("A sweep's --out folder.", valueName: "folder")) var folder: String
     @Argument(help: "The first configuration's name (as collect prints it).") var first: String
     @Argument(help: "The second configuration's name.") var second: String
+    @Option(help: ArgumentHelp("Take the second configuration from this other sweep's --out folder (scored on the same test set), e.g. a study's runs in another precision against its own.",
+                               valueName: "folder"))
+    var against: String?
     @Flag(help: "Compare accuracy without TTA (default: each configuration's TTA level).") var noTTA = false
     @Option(help: ArgumentHelp("Also print the runs per configuration needed to detect this difference (in accuracy points, e.g. 0.02).",
                                valueName: "points"))
@@ -108,8 +115,10 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         reportingErrors {
             let collection = try StudyResults.read(folder: URL(fileURLWithPath: folder))
-            let comparison = try Comparison(collection, first, second, plain: noTTA,
+            let other = try against.map { try StudyResults.read(folder: URL(fileURLWithPath: $0)) }
+            var comparison = try Comparison(collection, first, second, in: other, plain: noTTA,
                                             difference: detect.map { $0 / 100 }, power: power)
+            if let against { comparison.labels = ("\(first) in \(folder)", "\(second) in \(against)") }
             print(comparison.text)
         }
     }

@@ -1,5 +1,6 @@
 import Airbench
 import AirbenchData
+import AirbenchKernels
 import Foundation
 
 /// A study: configurations of a method crossed with a range of seeds, read from a YAML file.
@@ -17,6 +18,7 @@ import Foundation
 ///     seeds: 8                # seeds 0..7; or [first, count]
 ///     train_limit: 10000      # optional: the first N training images
 ///     shards: 4               # optional: the default shard count (see `Shard`)
+///     precision: fp32         # optional: the convolutions' precision every run must use (see `precision`)
 ///
 ///     set:                    # every configuration
 ///       trainEpochs: 4
@@ -40,6 +42,10 @@ public struct SweepSpec: Sendable {
     /// The study's seeds: every configuration's, unless it names its own.
     public var seeds: [UInt64]
     public var shards: Int?
+    /// The precision every run of the study uses (fp32 or bf16), when the spec fixes it: runs of one study must
+    /// not mix precisions, and the command line's default is the fastest the machine has, which differs between
+    /// machines. `airbench sweep` runs in it and refuses a `--precision` that disagrees.
+    public var precision: KernelPrecision?
     /// Resolved configurations, in a fixed order (named variants, then the grid in key order).
     public var configurations: [SweepConfiguration]
     /// What the study should find (`SweepSpec+Findings.swift`): the paper's effects, its Table 4, and notes for
@@ -56,6 +62,22 @@ public struct SweepSpec: Sendable {
         return (0..<passes).flatMap { pass in
             configurations.filter { pass < $0.seeds.count }.map { SweepRun(configuration: $0, seed: $0.seeds[pass]) }
         }
+    }
+
+    /// The precision a sweep of this study runs in: the spec's, where it fixes one, else `requested` (the
+    /// command line's `--precision`; nil: the machine's fastest).
+    /// - Parameter bf16Available: whether this machine, on the instruction-set path asked for, runs bf16.
+    /// - Throws: when `requested` disagrees with the spec's, or the spec asks for bf16 where it cannot run: a
+    ///   study's runs never mix precisions.
+    public func runPrecision(requested: KernelPrecision?, bf16Available: Bool) throws -> KernelPrecision? {
+        guard let precision else { return requested }
+        if let requested, requested != precision {
+            throw StudyError("study \(name) runs in \(precision) (its spec's 'precision'), but --precision \(requested) was given")
+        }
+        if precision == .bf16 && !bf16Available {
+            throw StudyError("study \(name) runs in bf16 (its spec's 'precision'): this needs the avx512 path on a CPU with AVX512_BF16")
+        }
+        return precision
     }
 
     /// Reads and resolves the spec in `url`; `dataset` (the command line's `--dataset`) chooses the data set
@@ -77,8 +99,8 @@ public struct SweepSpec: Sendable {
         let document = try SpecDocument(text, file: file)
         let root = document.root
         let fail: Fail = { message, path in StudyError(file: file, line: document.line(path), message: message) }
-        let known: Set = ["name", "description", "method", "dataset", "seeds", "train_limit", "shards", "set", "grid",
-                          "configuration", "findings", "variance", "notes"]
+        let known: Set = ["name", "description", "method", "dataset", "seeds", "train_limit", "shards", "precision", "set",
+                          "grid", "configuration", "findings", "variance", "notes"]
         if let unknown = document.inFileOrder(root.keys, under: []).first(where: { !known.contains($0) }) {
             throw fail("unknown key '\(unknown)' (keys: \(known.sorted().joined(separator: ", ")))", [unknown])
         }
@@ -98,6 +120,12 @@ public struct SweepSpec: Sendable {
         let seeds = try parseSeeds(root["seeds"], at: ["seeds"], fail: fail)
         let trainLimit = try optionalPositive(root["train_limit"], "train_limit", fail: fail)
         let shards = try optionalPositive(root["shards"], "shards", fail: fail)
+        let precision = try root["precision"].map { value -> KernelPrecision in
+            guard let text = value as? String, let precision = KernelPrecision(rawValue: text) else {
+                throw fail("'precision' must be fp32 or bf16, got \(describe(value))", ["precision"])
+            }
+            return precision
+        }
         let shared = try mapping(root["set"], at: ["set"], fail: fail) ?? [:]
         let variants = try parseVariants(root["configuration"], fail: fail)
         let grid = try parseGrid(root["grid"], fail: fail)
@@ -153,7 +181,8 @@ public struct SweepSpec: Sendable {
         try checkResultFileNames(configurations, fail: fail)
         guard root["notes"] == nil || root["notes"] is String else { throw fail("'notes' must be a string", ["notes"]) }
         return SweepSpec(name: name, description: root["description"] as? String ?? "", method: methodName,
-                         dataset: dataset, trainLimit: trainLimit, seeds: studySeeds, shards: shards, configurations: configurations,
+                         dataset: dataset, trainLimit: trainLimit, seeds: studySeeds, shards: shards, precision: precision,
+                         configurations: configurations,
                          findings: try parseFindings(root["findings"], configurations: configurations, fail: fail),
                          variance: try parseVariance(root["variance"], configurations: configurations, fail: fail),
                          notes: root["notes"] as? String)

@@ -1,5 +1,6 @@
 import Airbench
 import AirbenchData
+import AirbenchKernels
 import AirbenchStudies
 import Foundation
 import XCTest
@@ -116,6 +117,31 @@ final class SweepSpecTests: XCTestCase {
             XCTAssertFalse(error.contains("\n"), error)
         }
         XCTAssertTrue(message("name: a\nseeds: [1, 2]   # 3 4\nset:\n  trainEpochs: 1.5 # 2").isEmpty)
+    }
+
+    /// A spec may fix its runs' precision; a sweep then runs in it, and a `--precision` that disagrees, or bf16 on a
+    /// machine without it, is an error rather than a study of mixed precisions.
+    func testAStudyMayFixItsPrecision() throws {
+        XCTAssertNil(try SweepSpec.parse("name: a\nseeds: 2").precision)
+        let fp32 = try SweepSpec.parse("name: a\nseeds: 2\nprecision: fp32")
+        let bf16 = try SweepSpec.parse("name: a\nseeds: 2\nprecision: bf16")
+        XCTAssertEqual(fp32.precision, .fp32)
+        XCTAssertEqual(bf16.precision, .bf16)
+        XCTAssertThrowsError(try SweepSpec.parse("name: a\nseeds: 2\nprecision: fp16", file: "x.yaml")) {
+            XCTAssertTrue("\($0)".hasPrefix("x.yaml:3: 'precision' must be fp32 or bf16"), "\($0)")
+        }
+        let free = try SweepSpec.parse("name: a\nseeds: 2")
+        XCTAssertNil(try free.runPrecision(requested: nil, bf16Available: true))
+        XCTAssertEqual(try free.runPrecision(requested: .bf16, bf16Available: true), .bf16)
+        XCTAssertEqual(try fp32.runPrecision(requested: nil, bf16Available: true), .fp32)
+        XCTAssertEqual(try fp32.runPrecision(requested: .fp32, bf16Available: false), .fp32)
+        XCTAssertEqual(try bf16.runPrecision(requested: nil, bf16Available: true), .bf16)
+        XCTAssertThrowsError(try fp32.runPrecision(requested: .bf16, bf16Available: true)) {
+            XCTAssertTrue("\($0)".contains("runs in fp32 (its spec's 'precision'), but --precision bf16"), "\($0)")
+        }
+        XCTAssertThrowsError(try bf16.runPrecision(requested: nil, bf16Available: false)) {
+            XCTAssertTrue("\($0)".contains("AVX512_BF16"), "\($0)")
+        }
     }
 
     /// The four shapes that made the toml++ inside TOMLKit abort the process (found by Fuzz/ sweepspec), written
@@ -365,10 +391,37 @@ final class SweepRunTests: XCTestCase {
         let comparison = try Comparison(collection, collection.summaries[0].configuration,
                                         collection.summaries[1].configuration, difference: 0.01)
         XCTAssertTrue(comparison.text.contains("Welch"))
+        try checkComparisonAcrossStudies(collection, comparison)
         let report = try Report(collection, title: "tiny").write(to: folder.appendingPathComponent("report"))
         XCTAssertTrue(report.map(\.lastPathComponent).contains("accuracy-vs-epochs.svg"))
         let markdown = try String(contentsOf: report.last!, encoding: .utf8)
         XCTAssertTrue(markdown.contains("Effective speed-up"), markdown)
+    }
+
+    /// The second configuration moved into a study of its own compares as it did inside one (`compare --against`);
+    /// results scored on other test labels are refused.
+    func checkComparisonAcrossStudies(_ collection: StudyResults, _ within: Comparison) throws {
+        let second = within.second.configuration
+        let other = folder.appendingPathComponent("other")
+        let encoder = JSONEncoder()
+        func write(_ runs: [SweepResult], into folder: URL) throws {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for run in runs { try encoder.encode(run).write(to: folder.appendingPathComponent("\(run.configuration)__seed\(run.seed).json")) }
+        }
+        try write(collection.runs(of: second), into: other)
+        let across = try Comparison(collection, within.first.configuration, second, in: StudyResults.read(folder: other),
+                                    difference: 0.01)
+        XCTAssertEqual(across.test.difference, within.test.difference)
+        XCTAssertEqual(across.test.pValue, within.test.pValue)
+        XCTAssertEqual(across.runsForDifference?.runs, within.runsForDifference?.runs)
+        XCTAssertThrowsError(try Comparison(collection, within.first.configuration, "nothing", in: StudyResults.read(folder: other)))
+
+        let elsewhere = folder.appendingPathComponent("elsewhere")
+        try write(collection.runs(of: second).map { var run = $0; run.testLabelsSHA256 = String(repeating: "0", count: 64); return run },
+                  into: elsewhere)
+        XCTAssertThrowsError(try Comparison(collection, within.first.configuration, second, in: StudyResults.read(folder: elsewhere))) {
+            XCTAssertTrue("\($0)".contains("different test sets"), "\($0)")
+        }
     }
 
     /// hiverge's options are keys of a spec like any other, checked when it is read; a run with selective TTA keeps
