@@ -35,15 +35,6 @@ size_t ab_conv_packed_count(const ab_conv_shape *s) {
     return bf16 ? (elements + 1) / 2 : elements;  // in floats: bf16 takes half
 }
 
-// (internal.h)
-void ab_put_packed(float *packed, int bf16, int depth, int k, int co, float value) {
-    int panel = co / NR, j = co % NR;
-    if (bf16)
-        ((uint16_t *)packed)[(((size_t)panel * depth + (k & ~1)) * NR + 2 * j) + (k & 1)] = ab_bf16_from_float(value);
-    else
-        packed[((size_t)panel * depth + k) * NR + j] = value;
-}
-
 // Zeros past out_c (and past the depth), then weight of output channel co at depth k = tap·in_c + ci.
 void ab_conv_pack_weights(const ab_conv_shape *s, const float *w, float *packed) {
     int bf16 = bf16_active(), depth = packed_depth(s, bf16), taps = taps_of(s);

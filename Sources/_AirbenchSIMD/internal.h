@@ -79,7 +79,14 @@ typedef struct {
 ab_bf16_arithmetic ab_bf16_arithmetic_active(void);
 /// Stores the packed weight for depth k and output channel co: fp32 packed[co/NR][k][co%NR], bf16 (depth even)
 /// packed[co/NR][k/2][co%NR][k%2] rounded to nearest even.
-void ab_put_packed(float *packed, int bf16, int depth, int k, int co, float value);
+/// Inline: the Winograd packs call it for every position, input and output channel of every layer, every step.
+static inline void ab_put_packed(float *packed, int bf16, int depth, int k, int co, float value) {
+    int panel = co / AB_NR, j = co % AB_NR;
+    if (bf16)
+        ((uint16_t *)packed)[(((size_t)panel * depth + (k & ~1)) * AB_NR + 2 * j) + (k & 1)] = ab_bf16_from_float(value);
+    else
+        packed[((size_t)panel * depth + k) * AB_NR + j] = value;
+}
 
 /// Winograd's F(m×m, 3×3) for m = tile (conv_winograd.c): its sizes and transforms.
 typedef struct {
