@@ -15,6 +15,14 @@ public final class Buffer<Element: BitwiseCopyable>: @unchecked Sendable {
         pointer.initialize(repeating: value, count: count)
     }
 
+    /// Allocates `count` elements left unset, for a writer that sets every one before anything reads it.
+    init(uninitializedCount count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: max(1, count) * MemoryLayout<Element>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Element.self, capacity: max(1, count))
+    }
+
     /// Allocates a copy of `array`.
     public convenience init(_ array: [Element], zero: Element) {
         self.init(count: array.count, repeating: zero)

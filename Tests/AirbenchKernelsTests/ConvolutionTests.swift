@@ -65,6 +65,35 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// Packing into a reused buffer (what a training step does with the last step's) gives exactly a fresh pack's
+    /// contents whatever the buffer held: every algorithm and both packed passes write every element, padding
+    /// included. The reused buffer starts as NaNs, so an element a packer skips shows.
+    func testPackingIntoAReusedBufferOverwritesAllOfIt() {
+        let algorithms = ConvolutionAlgorithm.fp32 + (KernelPrecision.bf16Supported ? [.winogradBF16, .winograd4x4BF16] : [])
+        for algorithm in algorithms {
+            for (i, s) in Self.fp32Shapes.enumerated() {
+                var random = TestRandom(UInt64(i))
+                let weights = random.array(s.weightCount)
+                weights.withUnsafeBufferPointer { w in
+                    for pass in [ConvolutionPass.forward, .backwardData] {
+                        func pack(_ reusing: FloatBuffer?) -> PackedWeights {
+                            pass == .forward
+                                ? PackedWeights.forward(w.baseAddress!, shape: s, algorithm: algorithm, reusing: reusing)
+                                : PackedWeights.backwardData(w.baseAddress!, shape: s, algorithm: algorithm, reusing: reusing)
+                        }
+                        let fresh = pack(nil), stale = FloatBuffer(count: fresh.buffer.count, repeating: .nan)
+                        let reused = pack(stale)
+                        XCTAssertTrue(reused.buffer === stale, "\(algorithm) shape \(i) \(pass): the buffer was not reused")
+                        XCTAssertEqual(reused.buffer.array.map(\.bitPattern), fresh.buffer.array.map(\.bitPattern),
+                                       "\(algorithm) shape \(i) \(pass)")
+                        let small = FloatBuffer(count: fresh.buffer.count - 1)
+                        XCTAssertFalse(pack(small).buffer === small, "a buffer of another size is not reused")
+                    }
+                }
+            }
+        }
+    }
+
     /// The fused conv + 2×2 max-pool equals the convolution followed by `MaxPool.forward`, values and window indices
     /// bit for bit, for every algorithm (Winograds pool inside the kernel, direct through the scratch), on outputs
     /// cropped to even sides (the network's), odd sides (a row and column the floor drops) and tiles overhanging the

@@ -60,12 +60,23 @@ extension Network {
         }
     }
 
-    /// The weights `name` packed for the forward pass: packed anew on every call in training (the weights change
+    /// The weights `entry` packed for the forward pass: packed anew on every call in training (the weights change
     /// every step), once per evaluation while `infer` runs (its views and batches share the weights).
     func forwardWeights(_ entry: StateEntry, shape: ConvolutionShape, algorithm: ConvolutionAlgorithm = .auto) -> PackedWeights {
         if let packed = evaluationPacks?[entry.offset] { return packed }
-        let packed = PackedWeights.forward(state.pointer(entry), shape: shape, algorithm: algorithm)
+        let key = PackKey(offset: entry.offset, backwardData: false)
+        let packed = PackedWeights.forward(state.pointer(entry), shape: shape, algorithm: algorithm, reusing: packBuffers[key])
+        packBuffers[key] = packed.buffer
         evaluationPacks?[entry.offset] = packed
+        return packed
+    }
+
+    /// The weights `entry` packed for the backward-data pass, anew on every call.
+    func backwardDataWeights(_ entry: StateEntry, shape: ConvolutionShape, algorithm: ConvolutionAlgorithm) -> PackedWeights {
+        let key = PackKey(offset: entry.offset, backwardData: true)
+        let packed = PackedWeights.backwardData(state.pointer(entry), shape: shape, algorithm: algorithm,
+                                                reusing: packBuffers[key])
+        packBuffers[key] = packed.buffer
         return packed
     }
 
@@ -152,8 +163,8 @@ extension Network {
                                             gradWeights: gradients.pointer(block.convWeights[k]),
                                             algorithm: convolutionAlgorithm)
                 Convolution.backwardData(laterConv, gradOutput: grad.pointer,
-                                         weights: .backwardData(state.pointer(block.convWeights[k]),
-                                                                shape: laterConv, algorithm: convolutionAlgorithm),
+                                         weights: backwardDataWeights(block.convWeights[k], shape: laterConv,
+                                                                      algorithm: convolutionAlgorithm),
                                          gradInput: spare.pointer)
                 swap(&grad, &spare)
             }
@@ -175,8 +186,8 @@ extension Network {
             // With the whitening bias frozen nothing below block 1 trains: skip its backward-data pass.
             if i > 0 || whitenBiasTrainable || spec.whiteningLayer.trainable {
                 Convolution.backwardData(conv1, gradOutput: ws.gradientConv1.pointer,
-                                         weights: .backwardData(state.pointer(block.convWeights[0]), shape: conv1,
-                                                                algorithm: convolutionAlgorithm),
+                                         weights: backwardDataWeights(block.convWeights[0], shape: conv1,
+                                                                      algorithm: convolutionAlgorithm),
                                          gradInput: ws.gradientA.pointer)
             }
         }
@@ -282,4 +293,11 @@ public struct ConvolutionOperands: Sendable {
     public let shape: ConvolutionShape
     /// NHWC input, OIHW weights, NHWC d(loss)/d(output).
     public let input: [Float], weights: [Float], gradOutput: [Float]
+}
+
+/// Which packed weights a buffer of `Network.packBuffers` last held: a state entry's, for the forward or the
+/// backward-data pass.
+struct PackKey: Hashable {
+    var offset: Int
+    var backwardData: Bool
 }
