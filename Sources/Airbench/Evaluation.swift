@@ -73,27 +73,33 @@ public struct SelectiveTTA: Sendable, Equatable {
 extension Network {
     /// Logits (count × classes) of the network in evaluation mode on normalised NHWC images, averaged over the
     /// views of `ttaLevel` (without the mirrored views unless `mirror`).
+    ///
+    /// The evaluations run in batches of at most `batchSize` images in a workspace of their own, or in `workspace`
+    /// (a training step's, idle between steps: no second set of buffers) in batches of at most its size; the
+    /// images are split into equal batches (10,000 in a 1,024-image workspace: ten of 1,000). Which batches an
+    /// image is in does not change its logits.
     public func infer(images: UnsafePointer<Float>, count: Int, ttaLevel: Int, mirror: Bool = true,
-                      batchSize: Int = 500) -> [Float] {
+                      batchSize: Int = 500, workspace: Workspace? = nil) -> [Float] {
         precondition((0...2).contains(ttaLevel), "TTA level must be 0, 1 or 2")
-        return inferLevels([ttaLevel], images: images, count: count, mirror: mirror, batchSize: batchSize)[0]
+        return inferLevels([ttaLevel], images: images, count: count, mirror: mirror, batchSize: batchSize,
+                           workspace: workspace)[0]
     }
 
     /// The logits of several TTA levels at once: each view runs once and is added, with its weight, to every
     /// requested level that has it, in the order `infer` adds them, so each level equals its own `infer` bit
-    /// for bit (levels 0, 1 and 2 cost the 6 views of level 2).
+    /// for bit (levels 0, 1 and 2 cost the 6 views of level 2). Batches and `workspace` as in `infer`.
     public func inferLevels(_ levels: [Int], images: UnsafePointer<Float>, count: Int, mirror: Bool = true,
-                            batchSize: Int = 500) -> [[Float]] {
+                            batchSize: Int = 500, workspace: Workspace? = nil) -> [[Float]] {
         precondition(levels.allSatisfy { (0...2).contains($0) }, "TTA levels must be 0, 1 or 2")
         return infer(levels.map { TTA.views(level: $0, mirror: mirror) }, allViews: TTA.views(level: levels.max() ?? 0, mirror: mirror),
-                     images: images, count: count, batchSize: batchSize)
+                     images: images, count: count, batchSize: batchSize, workspace: workspace)
     }
 
     /// hiverge's selective TTA (`airbench-hiverge.md` §5) of `images` (count × pixels) whose plain-view logits are
     /// `plainLogits`: the `selecting` least confident images (`TTA.leastConfident`) get the equal-weight mean of
-    /// the views of `level`, the others keep `plainLogits`.
+    /// the views of `level`, the others keep `plainLogits`. Batches and `workspace` as in `infer`.
     public func selectiveTTA(plainLogits: [Float], images: [Float], selecting: Int, level: Int, mirror: Bool = true,
-                             batchSize: Int = 500) -> SelectiveTTA {
+                             batchSize: Int = 500, workspace: Workspace? = nil) -> SelectiveTTA {
         precondition((0...2).contains(level), "TTA level must be 0, 1 or 2")
         let selected = TTA.leastConfident(plainLogits, classes: classes, count: selecting), pixels = spec.input.pixels
         var logits = plainLogits
@@ -105,7 +111,7 @@ extension Network {
         let plainOfChosen = selected.flatMap { plainLogits[$0 * classes..<($0 + 1) * classes] }
         let merged = chosen.withUnsafeBufferPointer {
             infer([views], allViews: views, images: $0.baseAddress!, count: selected.count, batchSize: batchSize,
-                  firstViewLogits: plainOfChosen)[0]
+                  workspace: workspace, firstViewLogits: plainOfChosen)[0]
         }
         for (k, image) in selected.enumerated() {
             logits.replaceSubrange(image * classes..<(image + 1) * classes, with: merged[k * classes..<(k + 1) * classes])
@@ -118,12 +124,13 @@ extension Network {
     /// `firstViewLogits` (count × classes), when given, are the logits of `allViews[0]`, which is the image itself,
     /// already computed: that view is not run again.
     private func infer(_ weightings: [[TTA.View]], allViews: [TTA.View], images: UnsafePointer<Float>, count: Int,
-                       batchSize: Int, firstViewLogits: [Float]? = nil) -> [[Float]] {
+                       batchSize: Int, workspace: Workspace?, firstViewLogits: [Float]? = nil) -> [[Float]] {
         precondition(firstViewLogits == nil || (!allViews[0].mirror && allViews[0].shift == 0),
                      "the reused logits are the unshifted, unmirrored image's")
         evaluationPacks = [:]  // pack each layer's weights once for all views and batches
         defer { evaluationPacks = nil }
-        let ws = makeWorkspace(batch: min(batchSize, count))
+        let ws = workspace ?? makeWorkspace(batch: min(batchSize, count))
+        let perBatch = Self.evaluationBatch(images: count, workspace: ws.batch)
         let classes = self.classes
         let weights = weightings.map { views in
             allViews.map { view in views.first { $0.sameImage(as: view) }?.weight }
@@ -131,7 +138,7 @@ extension Network {
         var logits = [[Float]](repeating: [Float](repeating: 0, count: count * classes), count: weightings.count)
         var first = 0
         while first < count {
-            let n = min(ws.batch, count - first)
+            let n = min(perBatch, count - first)
             for (v, view) in allViews.enumerated() {
                 func add(_ viewLogits: UnsafePointer<Float>) {
                     for l in weightings.indices {
@@ -143,13 +150,20 @@ extension Network {
                     firstViewLogits.withUnsafeBufferPointer { add($0.baseAddress! + first * classes) }
                 } else {
                     fillView(view, from: images + first * spec.input.pixels, count: n, into: ws)
-                    forward(ws, training: false)
+                    forward(ws, training: false, images: n)
                     add(ws.logits.pointer)
                 }
             }
             first += n
         }
         return logits
+    }
+
+    /// The images per evaluation batch of `images` in a workspace of `workspace` images: as many as fit, split
+    /// equally (10,000 in 1,024: 1,000 each), so that no batch runs mostly empty.
+    public static func evaluationBatch(images: Int, workspace: Int) -> Int {
+        let batches = (images + workspace - 1) / workspace
+        return (images + batches - 1) / batches
     }
 
     /// The predicted class of each example (argmax, first maximum wins) of count × classes logits.
@@ -162,23 +176,28 @@ extension Network {
         }
     }
 
-    /// Fraction of `labels` predicted correctly (argmax of the TTA logits, first maximum wins).
+    /// Fraction of `labels` predicted correctly (argmax of the TTA logits, first maximum wins); batches and
+    /// `workspace` as in `infer`.
     public func evaluate(images: UnsafePointer<Float>, labels: [UInt8], ttaLevel: Int, mirror: Bool = true,
-                         batchSize: Int = 500) -> Double {
-        accuracy(logits: infer(images: images, count: labels.count, ttaLevel: ttaLevel, mirror: mirror, batchSize: batchSize),
+                         batchSize: Int = 500, workspace: Workspace? = nil) -> Double {
+        accuracy(logits: infer(images: images, count: labels.count, ttaLevel: ttaLevel, mirror: mirror, batchSize: batchSize,
+                               workspace: workspace),
                  labels: labels)
     }
 
     /// `inferLevels` over all the images of `images` (count × pixels).
-    public func inferLevels(_ levels: [Int], _ images: [Float], mirror: Bool = true) -> [[Float]] {
+    public func inferLevels(_ levels: [Int], _ images: [Float], mirror: Bool = true, workspace: Workspace? = nil) -> [[Float]] {
         images.withUnsafeBufferPointer {
-            inferLevels(levels, images: $0.baseAddress!, count: images.count / spec.input.pixels, mirror: mirror)
+            inferLevels(levels, images: $0.baseAddress!, count: images.count / spec.input.pixels, mirror: mirror,
+                        workspace: workspace)
         }
     }
 
-    /// Accuracy without TTA on all the images of `images` (count × pixels).
-    public func evaluate(_ images: [Float], labels: [UInt8], mirror: Bool = true) -> Double {
-        images.withUnsafeBufferPointer { evaluate(images: $0.baseAddress!, labels: labels, ttaLevel: 0, mirror: mirror) }
+    /// Accuracy without TTA on all the images of `images` (count × pixels), in `workspace` as `infer` says.
+    public func evaluate(_ images: [Float], labels: [UInt8], mirror: Bool = true, workspace: Workspace? = nil) -> Double {
+        images.withUnsafeBufferPointer {
+            evaluate(images: $0.baseAddress!, labels: labels, ttaLevel: 0, mirror: mirror, workspace: workspace)
+        }
     }
 
     /// Fraction of `labels` whose argmax of `logits` (count × classes) is right.
@@ -186,10 +205,10 @@ extension Network {
         Double(zip(predictions(logits: logits), labels).filter { $0 == $1 }.count) / Double(labels.count)
     }
 
-    /// Writes `count` views into the workspace input; images beyond `count` in the workspace are zeroed.
+    /// Writes `count` views into the workspace input (the forward pass runs those alone).
     private func fillView(_ view: TTA.View, from source: UnsafePointer<Float>, count: Int, into ws: Workspace) {
         let (height, width, channels) = (spec.input.height, spec.input.width, spec.input.channels)
-        let input = ws.input.pointer, pixels = spec.input.pixels
+        let input = ws.input.pointer
         for n in 0..<count {
             for y in 0..<height {
                 let sy = reflectionPaddedIndex(y + view.shift, side: height)
@@ -201,7 +220,6 @@ extension Network {
                 }
             }
         }
-        if count < ws.batch { (input + count * pixels).update(repeating: 0, count: (ws.batch - count) * pixels) }
     }
 }
 

@@ -143,20 +143,25 @@ public func train(data: Dataset, hyperparameters h: Hyperparameters = Hyperparam
         clock.stop()
         var record = EpochRecord(epoch: epoch, trainLoss: last.loss / Double(step.batchSize),
                                  trainAccuracy: Double(last.correct) / Double(step.batchSize), timeSeconds: clock.total)
-        if evaluateEachEpoch { record.validationAccuracy = network.evaluate(testImages, labels: data.test.labels, mirror: data.mirrorable) }
+        if evaluateEachEpoch {
+            record.validationAccuracy = network.evaluate(testImages, labels: data.test.labels, mirror: data.mirrorable,
+                                                         workspace: step.workspace)
+        }
         records.append(record)
         progress(record)
     }
+    // The evaluations run in the training step's workspace, idle between steps (no second set of buffers).
     clock.start()
     let selecting = plan.ttaSelected(testImages: data.test.count)
-    var finalLogits = network.inferLevels(selecting == nil ? Array(0...h.ttaLevel) : [0], testImages, mirror: data.mirrorable)
+    var finalLogits = network.inferLevels(selecting == nil ? Array(0...h.ttaLevel) : [0], testImages, mirror: data.mirrorable,
+                                          workspace: step.workspace)
     let selective = selecting.map {
         network.selectiveTTA(plainLogits: finalLogits[0], images: testImages, selecting: $0, level: h.ttaLevel,
-                             mirror: data.mirrorable)
+                             mirror: data.mirrorable, workspace: step.workspace)
     }
     clock.stop()
     if selective != nil && h.ttaLevel > 0 {  // the full TTA beside the selective one, untimed
-        finalLogits += network.inferLevels(Array(1...h.ttaLevel), testImages, mirror: data.mirrorable)
+        finalLogits += network.inferLevels(Array(1...h.ttaLevel), testImages, mirror: data.mirrorable, workspace: step.workspace)
     }
     let result = RunResult(seed: seed, records: records, finalLogits: finalLogits, selectiveTTA: selective,
                            labels: data.test.labels, network: network, ttaLevel: h.ttaLevel, timeSeconds: clock.total)

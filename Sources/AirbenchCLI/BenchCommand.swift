@@ -177,13 +177,12 @@ struct BenchCommand: ParsableCommand {
             proxyStep = median(repeats) { timer.run(steps) } / Double(steps)
             proxyScoring = median(repeats) { timer.score(steps) } / Double(steps)
         }
-        // One evaluation-mode forward pass of a batch of 500 (what `evaluate` runs per view and batch, on one
-        // workspace allocated once per evaluation).
-        let evalBatch = 500
-        let evalWorkspace = network.makeWorkspace(batch: evalBatch)
+        // One evaluation-mode forward pass of a batch as `train`'s final evaluation runs it: in the training
+        // step's workspace, the test images split into equal batches that fit it.
+        let evalBatch = Network.evaluationBatch(images: testImages, workspace: trainingBatch)
+        let evalWorkspace = step.step.workspace
         evalWorkspace.inputPointer.update(repeating: 0.1, count: evalBatch * network.spec.input.pixels)
-        network.forward(evalWorkspace, training: false)  // first touch of the buffers
-        let evalSeconds = median(repeats) { network.forward(evalWorkspace, training: false) }
+        let evalSeconds = median(repeats) { network.forward(evalWorkspace, training: false, images: evalBatch) }
         let estimate = plan.timeEstimate(stepSeconds: stepSeconds, proxyScoringSeconds: proxyScoring, proxyStepSeconds: proxyStep,
                                          evaluationSecondsPerView: evalSeconds / Double(evalBatch), testImages: testImages,
                                          mirror: dataset.name.mirrorable)

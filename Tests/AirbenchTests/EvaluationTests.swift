@@ -25,4 +25,45 @@ final class EvaluationTests: XCTestCase {
         fresh.state.copy(from: network.state)
         XCTAssertEqual(after, logits(fresh))
     }
+
+    /// Evaluating in a lent workspace (a training step's, larger than the batches `infer` picks) gives the logits
+    /// of an evaluation in a workspace of its own, bit for bit, at every TTA level and for selective TTA: the
+    /// images are split into other batches (30 in a 16-image workspace: 15 and 15; on their own 8, 8, 7, 7), and
+    /// only the first images of the lent workspace run.
+    func testALentWorkspaceGivesTheSameLogits() {
+        var generator = SeededGenerator(seed: 7)
+        let network = Network(widths: Widths(block1: 8, block2: 16, block3: 16))
+        network.initialize(using: &generator)
+        let images = CifarLoader.normalizedImages(.synthetic(count: 30, seed: 4))
+        let lent = network.makeWorkspace(batch: 16)
+        lent.inputPointer.update(repeating: .nan, count: 16 * network.spec.input.pixels)  // a stale batch
+        let own = network.inferLevels([0, 1, 2], images.withUnsafeBufferPointer { Array($0) }, mirror: true)
+        let own8 = images.withUnsafeBufferPointer {
+            network.inferLevels([0, 1, 2], images: $0.baseAddress!, count: 30, batchSize: 8)
+        }
+        let borrowed = network.inferLevels([0, 1, 2], images, workspace: lent)
+        XCTAssertEqual(own8, own)
+        XCTAssertEqual(borrowed.map { $0.map(\.bitPattern) }, own.map { $0.map(\.bitPattern) })
+        XCTAssertTrue(borrowed.allSatisfy { $0.allSatisfy(\.isFinite) })
+        let selective = network.selectiveTTA(plainLogits: own[0], images: images, selecting: 11, level: 2, batchSize: 4)
+        let lentSelective = network.selectiveTTA(plainLogits: own[0], images: images, selecting: 11, level: 2, workspace: lent)
+        XCTAssertEqual(lentSelective, selective)
+    }
+
+    /// `train` evaluates in its training step's workspace; evaluating after every epoch must then leave the
+    /// training itself untouched: the same final logits and weights as without those evaluations.
+    func testEvaluatingEachEpochInTheStepsWorkspaceChangesNoTraining() throws {
+        var h = Hyperparameters()
+        h.widths = Widths(block1: 8, block2: 16, block3: 16)
+        h.batchSize = 64
+        h.trainEpochs = 3
+        h.whiteningImages = 64
+        let data = Dataset(cifar10: CIFAR10(train: .synthetic(count: 256, seed: 1), test: .synthetic(count: 100, seed: 2)))
+        let quiet = try train(data: data, hyperparameters: h, seed: 3, evaluateEachEpoch: false)
+        let evaluated = try train(data: data, hyperparameters: h, seed: 3, evaluateEachEpoch: true)
+        XCTAssertTrue(evaluated.result.epochs.prefix(3).allSatisfy { $0.validationAccuracy != nil })
+        XCTAssertTrue(quiet.result.epochs.prefix(3).allSatisfy { $0.validationAccuracy == nil })
+        XCTAssertEqual(evaluated.result.finalLogits, quiet.result.finalLogits)
+        XCTAssertEqual(evaluated.network.state.values("3.conv1.weight"), quiet.network.state.values("3.conv1.weight"))
+    }
 }

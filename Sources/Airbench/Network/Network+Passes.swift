@@ -1,12 +1,16 @@
 import AirbenchKernels
 
 extension Network {
-    /// Runs the network on `workspace.input` (its first `count` images), leaving the logits in
-    /// `workspace.logits`. Training mode normalises with batch statistics and updates the running statistics
-    /// (PyTorch momentum 1 − batchNormMomentum, unbiased running variance); evaluation mode uses the running
-    /// statistics.
-    public func forward(_ ws: Workspace, training: Bool) {
-        let batch = ws.batch, whiten = whiteningShape(batch: batch), whitenWidth = spec.whiteningWidth
+    /// Runs the network on `workspace.input`, leaving the logits in `workspace.logits`. Training mode normalises
+    /// with batch statistics and updates the running statistics (PyTorch momentum 1 − batchNormMomentum, unbiased
+    /// running variance) over the workspace's whole batch; evaluation mode uses the running statistics and runs its
+    /// first `images` (default all): an image's logits do not depend on the others in its batch, so one workspace
+    /// serves evaluation batches of any size up to its own.
+    public func forward(_ ws: Workspace, training: Bool, images: Int? = nil) {
+        let batch = images ?? ws.batch
+        precondition((1...ws.batch).contains(batch) && (!training || batch == ws.batch),
+                     "training runs the workspace's whole batch; evaluation 1 to \(ws.batch) images, not \(batch)")
+        let whiten = whiteningShape(batch: batch), whitenWidth = spec.whiteningWidth
         Convolution.forward(whiten, input: ws.input.pointer, weights: forwardWeights(whiteningWeight, shape: whiten),
                             output: ws.whitenLinear.pointer)
         ChannelOps.affine(ws.whitenLinear.pointer, rows: batch * spec.whitenedHeight * spec.whitenedWidth,
