@@ -30,7 +30,8 @@ public final class Network: @unchecked Sendable {
     public var convolutionAlgorithm: ConvolutionAlgorithm = .auto
     /// Forward weights packed once for a whole evaluation (set by `infer`, nil otherwise).
     var evaluationPacks: [Int: PackedWeights]?
-    /// The buffers the last packs of each convolution's weights went into, reused by the next (`packedWeights`).
+    /// The buffers the last packs of each convolution's weights went into, reused by the next (`forwardWeights`,
+    /// `backwardDataWeights`).
     var packBuffers: [PackKey: FloatBuffer] = [:]
     /// Hears, during `backward`, the operands of each block convolution's three passes (a copy of its input, weights
     /// and output gradient), to measure kernels on real activations (`airbench bench --errors`); nil in training.
