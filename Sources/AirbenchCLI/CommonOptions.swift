@@ -66,6 +66,9 @@ struct KernelOptions: ParsableArguments {
         }
     }
 
+    /// Whether bf16 can run with these options: a CPU with AVX512_BF16, on the avx512 path (its own default there).
+    var bf16Available: Bool { KernelPrecision.bf16Supported && (kernelPath ?? .avx512) == .avx512 }
+
     /// Starts the kernel threads and chooses the instruction-set path and the precision; returns the thread count.
     @discardableResult
     func start() -> Int {

@@ -49,9 +49,7 @@ struct SweepCommand: ParsableCommand {
                 return
             }
             var kernel = runtime.kernel
-            kernel.precision = try spec.runPrecision(
-                requested: kernel.precision,
-                bf16Available: KernelPrecision.bf16Supported && (kernel.kernelPath ?? .avx512) == .avx512)
+            kernel.precision = try spec.runPrecision(requested: kernel.precision, bf16Available: kernel.bf16Available)
             let threads = kernel.start()
             print("sweep \(spec.name): \(spec.configurations.count) configurations, \(spec.runs.count) runs, "
                   + "shard \(shard), \(kernelConfiguration), \(threads) thread(s)")

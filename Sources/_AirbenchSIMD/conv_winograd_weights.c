@@ -47,8 +47,9 @@ typedef struct {
     int chunk, blocks, panels, width, ldacc;
     long first;  // the chunk of tiles being added: first ..< first + count
     int count;
-    // The AVX2 path in fp32: V and U stay as the transforms write them, [ξ][t][width] and [ξ][t][ldacc] with width =
-    // in_c, and ab_weights_rows_avx2 reads them there (six channels per tile: twelve accumulators, no copy).
+    // The AVX2 path in fp32: V and U stay as the transforms write them, [ξ][t][v_row] and [ξ][t][u_row] (in_c and
+    // ldacc channels, then ROW_PAD unused floats), and ab_weights_rows_avx2 reads them there (six channels per tile:
+    // twelve accumulators, no copy).
     int natural;
     int v_row, u_row;  // floats from one tile's V (U) row to the next's: width (ldacc), + ROW_PAD when natural
 } weights_job;

@@ -81,4 +81,17 @@ final class TrainingTests: XCTestCase {
         print("smoke training: TTA-0 accuracy \(result.ttaValidationAccuracy), \(result.timeSeconds) s")
         XCTAssertGreaterThan(result.ttaValidationAccuracy, 0.45)
     }
+
+    /// `train` evaluates in its training step's workspace; evaluating after every epoch must then leave the
+    /// training itself untouched: the same final logits and weights as without those evaluations.
+    func testEvaluatingEachEpochInTheStepsWorkspaceChangesNoTraining() throws {
+        var (h, data) = tiny()
+        h.trainEpochs = 3
+        let quiet = try train(data: data, hyperparameters: h, seed: 3, evaluateEachEpoch: false)
+        let evaluated = try train(data: data, hyperparameters: h, seed: 3, evaluateEachEpoch: true)
+        XCTAssertTrue(evaluated.result.epochs.prefix(3).allSatisfy { $0.validationAccuracy != nil })
+        XCTAssertTrue(quiet.result.epochs.prefix(3).allSatisfy { $0.validationAccuracy == nil })
+        XCTAssertEqual(evaluated.result.finalLogits, quiet.result.finalLogits)
+        XCTAssertEqual(evaluated.network.state.values("3.conv1.weight"), quiet.network.state.values("3.conv1.weight"))
+    }
 }
