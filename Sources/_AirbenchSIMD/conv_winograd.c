@@ -49,29 +49,6 @@ static void weight_transform_2(const float g[3][3], float *u) {
     }
 }
 
-// V[ξ][t][c] = (Bᵀ d B)[ξ] with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], d[j][k] = patch[4j + k][c]
-// (each patch pixel a row of `channels` floats; padding pixels point at a row of zeros).
-AB_PATH_LOOP void input_transform_2(const float *const patch[], int channels, float *v, size_t position_stride) {
-#pragma clang loop vectorize(assume_safety)
-    for (int c = 0; c < channels; c++) {
-        float d[4][4], t[4][4];
-        for (int j = 0; j < 4; j++)
-            for (int k = 0; k < 4; k++) d[j][k] = patch[4 * j + k][c];
-        for (int k = 0; k < 4; k++) {
-            t[0][k] = d[0][k] - d[2][k];
-            t[1][k] = d[1][k] + d[2][k];
-            t[2][k] = d[2][k] - d[1][k];
-            t[3][k] = d[1][k] - d[3][k];
-        }
-        for (int i = 0; i < 4; i++) {
-            v[(4 * i + 0) * position_stride + c] = t[i][0] - t[i][2];
-            v[(4 * i + 1) * position_stride + c] = t[i][1] + t[i][2];
-            v[(4 * i + 2) * position_stride + c] = t[i][2] - t[i][1];
-            v[(4 * i + 3) * position_stride + c] = t[i][1] - t[i][3];
-        }
-    }
-}
-
 // The 2×2 outputs of one tile for columns [0, cols) of a panel: Y = Aᵀ M A with Aᵀ = [1 1 1 0; 0 1 −1 −1],
 // M[ξ][j] = m[ξ·m_stride + j]; out[2a + b] points at the output pixel's channels (NULL: outside the output).
 AB_PATH_LOOP void output_transform_2(const float *m, size_t m_stride, int cols, float *const out[]) {
@@ -149,35 +126,53 @@ static inline void input_rows_4(const lanes x[6], lanes y[6]) {
 // One group of `width` ≤ 8 channels from c. Called with width = LANES as a constant for the whole groups, so that the
 // partial loads and stores' memcpy drop out there and the columns stay in registers instead of the stack.
 AB_PATH_LOOP void separable_group(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[], int c,
-                                  int width, float *y, size_t stride) {
+                                  int width, int first_row, int end_row, float *y, size_t stride) {
     lanes t[MAX_ALPHA][MAX_ALPHA];  // t[k][i] = (C X)[i][k]
     for (int k = 0; k < n; k++) {
         lanes column[MAX_ALPHA];
         for (int j = 0; j < n; j++) load_lanes(&column[j], x[n * j + k] + c, width);
         rows(column, t[k]);
     }
-    for (int i = 0; i < out; i++) {
+    for (int i = first_row; i < end_row; i++) {
         lanes row[MAX_ALPHA], result[MAX_ALPHA];
         for (int k = 0; k < n; k++) row[k] = t[k][i];
         rows(row, result);
-        for (int l = 0; l < out; l++) store_lanes(y + (out * i + l) * stride + c, &result[l], width);
+        for (int l = 0; l < out; l++) store_lanes(y + (out * (i - first_row) + l) * stride + c, &result[l], width);
     }
 }
 
 // The separable transforms over channels, 8 at a time: Y = C X Cᵀ for X the n×n grid x[n·j + k] of pixel rows (each
-// `channels` floats) and `rows` the map of C from n values to `out` values, Y[ξ] written at y[ξ·stride + c] (ξ =
-// out·i + l). The input transform is Bᵀ d B (n = out = alpha), the output-gradient transform A dY Aᵀ (n = m,
-// out = alpha).
+// `channels` floats) and `rows` the map of C from n values to `out` values, Y[ξ] (ξ = out·i + l) for the rows
+// first_row ≤ i < end_row only, written at y[(ξ − out·first_row)·stride + c]. The input transform is Bᵀ d B (n = out =
+// alpha), the output-gradient transform A dY Aᵀ (n = m, out = alpha). A range of rows costs the first stage whole
+// (n maps) and one map per row: the weight gradient's threads each transform their own rows (conv_winograd_weights.c).
 AB_PATH_LOOP void separable_transform(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[],
-                                      int channels, float *y, size_t stride) {
+                                      int channels, int first_row, int end_row, float *y, size_t stride) {
     int c = 0;
-    for (; c + LANES <= channels; c += LANES) separable_group(n, out, rows, x, c, LANES, y, stride);
-    if (c < channels) separable_group(n, out, rows, x, c, channels - c, y, stride);
+    for (; c + LANES <= channels; c += LANES) separable_group(n, out, rows, x, c, LANES, first_row, end_row, y, stride);
+    if (c < channels) separable_group(n, out, rows, x, c, channels - c, first_row, end_row, y, stride);
 }
 
-// V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[alpha·j + k][c]; `rows` applies Bᵀ (input_rows_4, input_rows_6).
-AB_PATH_LOOP void input_transform_4(const float *const patch[], int channels, float *v, size_t position_stride) {
-    separable_transform(6, 6, input_rows_4, patch, channels, v, position_stride);
+// The input transforms: V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[alpha·j + k][c] (each patch pixel a row of
+// `channels` floats; padding pixels point at a row of zeros), rows [first_row, end_row) of ξ; `rows` applies Bᵀ
+// (input_rows_2, input_rows_4, input_rows_6 below).
+
+// F(2×2): y = Bᵀ x for the four values x of a column or row of the patch, Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
+static inline void input_rows_2(const lanes x[4], lanes y[4]) {
+    y[0] = x[0] - x[2];
+    y[1] = x[1] + x[2];
+    y[2] = x[2] - x[1];
+    y[3] = x[1] - x[3];
+}
+
+AB_PATH_LOOP void input_transform_2(const float *const patch[], int channels, int first_row, int end_row, float *v,
+                                    size_t position_stride) {
+    separable_transform(4, 4, input_rows_2, patch, channels, first_row, end_row, v, position_stride);
+}
+
+AB_PATH_LOOP void input_transform_4(const float *const patch[], int channels, int first_row, int end_row, float *v,
+                                    size_t position_stride) {
+    separable_transform(6, 6, input_rows_4, patch, channels, first_row, end_row, v, position_stride);
 }
 
 // y = Aᵀ x for six values: Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
@@ -272,8 +267,9 @@ static inline void input_rows_6(const lanes x[8], lanes y[8]) {
     y[7] = x[7] - x[1] + 5.25f * (x[3] - x[5]);
 }
 
-AB_PATH_LOOP void input_transform_6(const float *const patch[], int channels, float *v, size_t position_stride) {
-    separable_transform(8, 8, input_rows_6, patch, channels, v, position_stride);
+AB_PATH_LOOP void input_transform_6(const float *const patch[], int channels, int first_row, int end_row, float *v,
+                                    size_t position_stride) {
+    separable_transform(8, 8, input_rows_6, patch, channels, first_row, end_row, v, position_stride);
 }
 
 // y = Aᵀ x for eight values: Aᵀ[a] = (p⁰ … p⁵ at the points 0, 1, −1, 2, −2, ½, −½; 1 at ∞ in the last row).
@@ -330,18 +326,22 @@ static inline void grad_rows_6(const lanes x[6], lanes y[8]) {
     y[7] = x[5];
 }
 
-// U[ξ][c] = (A dY Aᵀ)[ξ] at u[ξ·position_stride + c], dY[a][b] = block[m·a + b][c] (a row of zeros off the output):
-// separable_transform with A's row maps (grad_rows_2, _4, _6).
-AB_PATH_LOOP void grad_transform_2(const float *const block[], int channels, float *u, size_t position_stride) {
-    separable_transform(2, 4, grad_rows_2, block, channels, u, position_stride);
+// U[ξ][c] = (A dY Aᵀ)[ξ] at u[(ξ − alpha·first_row)·position_stride + c] for the rows [first_row, end_row) of ξ,
+// dY[a][b] = block[m·a + b][c] (a row of zeros off the output): separable_transform with A's row maps (grad_rows_2,
+// _4, _6).
+AB_PATH_LOOP void grad_transform_2(const float *const block[], int channels, int first_row, int end_row, float *u,
+                                   size_t position_stride) {
+    separable_transform(2, 4, grad_rows_2, block, channels, first_row, end_row, u, position_stride);
 }
 
-AB_PATH_LOOP void grad_transform_4(const float *const block[], int channels, float *u, size_t position_stride) {
-    separable_transform(4, 6, grad_rows_4, block, channels, u, position_stride);
+AB_PATH_LOOP void grad_transform_4(const float *const block[], int channels, int first_row, int end_row, float *u,
+                                   size_t position_stride) {
+    separable_transform(4, 6, grad_rows_4, block, channels, first_row, end_row, u, position_stride);
 }
 
-AB_PATH_LOOP void grad_transform_6(const float *const block[], int channels, float *u, size_t position_stride) {
-    separable_transform(6, 8, grad_rows_6, block, channels, u, position_stride);
+AB_PATH_LOOP void grad_transform_6(const float *const block[], int channels, int first_row, int end_row, float *u,
+                                   size_t position_stride) {
+    separable_transform(6, 8, grad_rows_6, block, channels, first_row, end_row, u, position_stride);
 }
 
 // y = Gᵀ x for the alpha values x of a row or column of the summed product M (in double: once per weight).
@@ -389,15 +389,15 @@ static void gradient_transform_6(const float *m, size_t stride, float w[9]) { gr
 
 // ---- both -------------------------------------------------------------------------------------------------------
 
-AB_PATH_BUILDS(input_transform_2, (const float *const p[], int c, float *v, size_t s), (p, c, v, s))
+AB_PATH_BUILDS(input_transform_2, (const float *const p[], int c, int i0, int i1, float *v, size_t s), (p, c, i0, i1, v, s))
 AB_PATH_BUILDS(output_transform_2, (const float *m, size_t s, int n, float *const o[]), (m, s, n, o))
-AB_PATH_BUILDS(grad_transform_2, (const float *const b[], int c, float *u, size_t s), (b, c, u, s))
-AB_PATH_BUILDS(input_transform_4, (const float *const p[], int c, float *v, size_t s), (p, c, v, s))
+AB_PATH_BUILDS(grad_transform_2, (const float *const b[], int c, int i0, int i1, float *u, size_t s), (b, c, i0, i1, u, s))
+AB_PATH_BUILDS(input_transform_4, (const float *const p[], int c, int i0, int i1, float *v, size_t s), (p, c, i0, i1, v, s))
 AB_PATH_BUILDS(output_transform_4, (const float *m, size_t s, int n, float *const o[]), (m, s, n, o))
-AB_PATH_BUILDS(grad_transform_4, (const float *const b[], int c, float *u, size_t s), (b, c, u, s))
-AB_PATH_BUILDS(input_transform_6, (const float *const p[], int c, float *v, size_t s), (p, c, v, s))
+AB_PATH_BUILDS(grad_transform_4, (const float *const b[], int c, int i0, int i1, float *u, size_t s), (b, c, i0, i1, u, s))
+AB_PATH_BUILDS(input_transform_6, (const float *const p[], int c, int i0, int i1, float *v, size_t s), (p, c, i0, i1, v, s))
 AB_PATH_BUILDS(output_transform_6, (const float *m, size_t s, int n, float *const o[]), (m, s, n, o))
-AB_PATH_BUILDS(grad_transform_6, (const float *const b[], int c, float *u, size_t s), (b, c, u, s))
+AB_PATH_BUILDS(grad_transform_6, (const float *const b[], int c, int i0, int i1, float *u, size_t s), (b, c, i0, i1, u, s))
 
 // V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
 // large (F(2×2): 48 tiles at 256 channels in fp32); V then streams from L3 once per panel, which costs far less. The
@@ -613,10 +613,10 @@ static void winograd_part(void *context, int begin, int end, int thread) {
             for (long ahead = from; ahead < to; ahead++) ab_winograd_prefetch_patch(s, job->v.tile, first + ahead, job->input);
             ab_winograd_patch(s, job->v.tile, first + t, job->input, zeros, patch);
             if (!bf16) {
-                job->v.input(patch, depth, (float *)v + (size_t)t * depth, v_stride);
+                job->v.input(patch, depth, 0, job->v.alpha, (float *)v + (size_t)t * depth, v_stride);
                 continue;
             }
-            job->v.input(patch, s->in_c, row, s->in_c);
+            job->v.input(patch, s->in_c, 0, job->v.alpha, row, s->in_c);
             for (int xi = 0; xi < positions; xi++) {
                 uint16_t *to = (uint16_t *)v + xi * v_stride + (size_t)t * depth;
                 job->round(row + (size_t)xi * s->in_c, s->in_c, to);

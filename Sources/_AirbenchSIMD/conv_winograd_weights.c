@@ -9,10 +9,16 @@
 // (ab_weights_tile; on AVX-512 direct backward-weights' own). The transforms multiply by up to 8 (dOut) and 5
 // (input), so the sums round more than the direct ones; BENCHMARKS.md has the full runs.
 //
-// The tiles are added chunk by chunk, in two parallel phases: the threads transform the chunk's tiles (V and U of
-// each tile, into block-major buffers [ξ][ci block][t][block] and [ξ][panel][t][NR] that the tile kernels read
-// contiguously), then add them into M, each thread its own positions ξ. Each element of M is one chain of fmas over
-// the tiles in ascending order, whatever the number of threads, the chunk size or the path's tile width.
+// The work is split by rows of positions: ξ = alpha·i + l, and a thread owns the sums M[ξ][·][co] of some rows i and
+// output-channel panels (units row·panels + panel, contiguous ranges of them). It goes through all the tiles, chunk
+// by chunk: transforms each tile's V and U for its own rows only (the transforms' first stage whole, the second for
+// those rows), into its own buffers, block-major ([ξ][ci block][t][block] and [ξ][panel][t][NR]) for the tile kernels
+// to read contiguously, then adds the chunk into its part of M. Nothing one thread writes is read or written by
+// another until the pass ends: with the tiles split between the threads instead (transform, then add by positions),
+// each thread read half of its V and U from the other's cache, and in a 2-core VM that made the transforms take
+// 1.0–1.9× their one-thread time from one minute to the next (BENCHMARKS.md, "thread scaling on AVX-512").
+// Each element of M is one chain of fmas over the tiles in ascending order, whatever the number of threads, the
+// chunk size or the path's tile width.
 // With bf16 products V and U are rounded to bf16 as they are scattered, tiles 2p and 2p + 1 interleaved (the
 // reduction runs over tiles, and vdpbf16ps adds a pair of products per lane); each element of M is then one chain
 // over the pairs in ascending order.
@@ -41,18 +47,27 @@ typedef struct {
     void (*round_pairs)(const float *x0, const float *x1, int count, uint16_t *to);  // bf16 only
     const float *input, *grad_output;
     float *accumulator;  // M: [ξ][width][ldacc]
-    // V and U of the chunk's tiles: fp32 [ξ][ci block][t][block] and [ξ][panel][t][NR]; bf16 the tiles in pairs along
-    // the reduction, [ξ][ci block][t/2][block][2] and [ξ][panel][t/2][NR][2]
-    void *v_chunk, *u_chunk;
+    long tiles;
     int chunk, blocks, panels, width, ldacc;
-    long first;  // the chunk of tiles being added: first ..< first + count
-    int count;
     // The AVX2 path in fp32: V and U stay as the transforms write them, [ξ][t][v_row] and [ξ][t][u_row] (in_c and
     // ldacc channels, then ROW_PAD unused floats), and ab_weights_rows_avx2 reads them there (six channels per tile:
     // twelve accumulators, no copy).
     int natural;
     int v_row, u_row;  // floats from one tile's V (U) row to the next's: width (ldacc), + ROW_PAD when natural
 } weights_job;
+
+// One thread's part: the units [begin, end) it adds into M, the rows first_row ..< end_row they lie in (its
+// positions, alpha·first_row ..< alpha·end_row, numbered from 0 in its buffers) and the chunk of tiles at hand.
+typedef struct {
+    int begin, end, first_row, end_row, positions;
+    // V and U of the chunk's tiles at its positions: fp32 [ξ][ci block][t][block] and [ξ][panel][t][NR]; bf16 the
+    // tiles in pairs along the reduction, [ξ][ci block][t/2][block][2] and [ξ][panel][t/2][NR][2]; natural as above
+    void *v_chunk, *u_chunk;
+    float *rows;  // block-major: a tile's (bf16: two tiles') V and U at its positions before they are scattered
+    const float *zeros;
+    long first;  // the chunk: tiles first ..< first + count
+    int count;
+} weights_part_state;
 
 // The tile's alpha² input pixels and m² dOut pixels (`zeros` where they leave the image or the output).
 static void tile_pixels(const weights_job *job, long tile, const float *zeros, const float *patch[],
@@ -70,17 +85,26 @@ static void tile_pixels(const weights_job *job, long tile, const float *zeros, c
         }
 }
 
-// Prefetches what tile_pixels will point at for `tile` (ab_winograd_prefetch_patch; the dOut block's rows too).
-static void prefetch_tile(const weights_job *job, long tile) {
-    ab_winograd_prefetch_patch(job->s, job->v.tile, tile, job->input);
-    ab_winograd_prefetch_block(job->s, job->v.tile, tile, job->grad_output, sizeof(float) * job->s->out_c, 0);
+// Prefetches, before the chunk's tile t of `count` is transformed, the pixels of the tiles ahead (ab_tiles_ahead).
+static void prefetch_ahead(const weights_job *job, long first, int t, int count) {
+    long from, to;
+    ab_tiles_ahead(t, 0, count, &from, &to);
+    for (long ahead = from; ahead < to; ahead++) {
+        ab_winograd_prefetch_patch(job->s, job->v.tile, first + ahead, job->input);
+        ab_winograd_prefetch_block(job->s, job->v.tile, first + ahead, job->grad_output, sizeof(float) * job->s->out_c,
+                                   0);
+    }
 }
 
-// Prefetches, for a part transforming the chunk's tiles begin ..< end, what it needs ahead of tile t (ab_tiles_ahead).
-static void prefetch_ahead(const weights_job *job, int t, int begin, int end) {
-    long from, to;
-    ab_tiles_ahead(t, begin, end, &from, &to);
-    for (long ahead = from; ahead < to; ahead++) prefetch_tile(job, job->first + ahead);
+// The chunk's tile t at the part's positions: its V and U transformed (at v and u, positions v_stride and u_stride
+// apart).
+static void transform_tile(const weights_job *job, const weights_part_state *part, int t, float *v, size_t v_stride,
+                           float *u, size_t u_stride) {
+    const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
+    prefetch_ahead(job, part->first, t, part->count);
+    tile_pixels(job, part->first + t, part->zeros, patch, dy);
+    job->v.input(patch, job->s->in_c, part->first_row, part->end_row, v, v_stride);
+    job->v.grad(dy, job->s->out_c, part->first_row, part->end_row, u, u_stride);
 }
 
 // Copies row[ξ][b·width ..< (b+1)·width) (positions `stride` apart) to target[ξ][b][t][width] for tile slot t:
@@ -108,107 +132,104 @@ static inline void scatter_pair(const float *row0, const float *row1, size_t str
         }
 }
 
-// A per-thread row of zeros as wide as the shape's widest pixel row, for the pixels that leave the image or the output.
-static const float *thread_zeros(const ab_conv_shape *s, int thread) {
-    int count = s->in_c > s->out_c ? s->in_c : s->out_c;
-    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * count);
-    memset(zeros, 0, sizeof(float) * count);
-    return zeros;
-}
-
-// Phase 1 on the AVX2 path: each tile's V and U transformed straight into the chunk's [ξ][t][channels] buffers (U's
-// columns past out_c were zeroed once per call).
-static void transform_part_natural(weights_job *job, int begin, int end, int thread) {
-    const ab_conv_shape *s = job->s;
-    const float *zeros = thread_zeros(s, thread);
-    for (int t = begin; t < end; t++) {
-        const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
-        prefetch_ahead(job, t, begin, end);
-        tile_pixels(job, job->first + t, zeros, patch, dy);
-        job->v.input(patch, s->in_c, (float *)job->v_chunk + (size_t)t * job->v_row, (size_t)job->chunk * job->v_row);
-        job->v.grad(dy, s->out_c, (float *)job->u_chunk + (size_t)t * job->u_row, (size_t)job->chunk * job->u_row);
+// The chunk's V and U at the part's positions. The AVX2 path transforms straight into its [ξ][t][channels]
+// buffers; the others transform a tile into `rows` and scatter it block-major (faster than storing the transforms'
+// 8-lane groups there directly), bf16 two tiles at a time.
+static void transform_chunk(const weights_job *job, const weights_part_state *part) {
+    int positions = part->positions, chunk = job->chunk;
+    if (job->natural) {
+        for (int t = 0; t < part->count; t++)
+            transform_tile(job, part, t, (float *)part->v_chunk + (size_t)t * job->v_row, (size_t)chunk * job->v_row,
+                           (float *)part->u_chunk + (size_t)t * job->u_row, (size_t)chunk * job->u_row);
+        return;
     }
-}
-
-// Phase 1: V and U of the chunk's tiles, each transformed into a row of positions, then scattered block-major
-// (faster than storing the transforms' 8-lane groups there directly). A part's unit is one tile in fp32, a pair of
-// tiles in bf16: units [begin, end).
-static void transform_part(void *context, int begin, int end, int thread) {
-    weights_job *job = context;
-    if (job->natural) return transform_part_natural(job, begin, end, thread);
-    const ab_conv_shape *s = job->s;
-    int positions = job->v.positions, per_unit = job->kernel.bf16 ? 2 : 1;
     size_t co_width = (size_t)job->panels * NR, row_floats = (size_t)positions * (job->width + co_width);
-    // Each tile's V and U before they are scattered: rows[i] (V) and rows[i] + positions·width (U), i < per_unit.
-    // The transforms write the channels; the padding past them (to whole blocks and panels) is zeroed here and stays
-    // zero.
-    float *rows = ab_thread_scratch(thread, 0, sizeof(float) * per_unit * row_floats);
-    for (int i = 0; i < per_unit; i++)
-        for (int xi = 0; xi < positions; xi++) {
-            float *row = rows + i * row_floats, *grad_row = row + (size_t)positions * job->width;
-            memset(row + xi * job->width + s->in_c, 0, sizeof(float) * (job->width - s->in_c));
-            memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
-        }
-    const float *zeros = thread_zeros(s, thread);
-    int last_tile = end * per_unit < job->count ? end * per_unit : job->count;  // the part's tiles end here
-    for (int unit = begin; unit < end; unit++) {
+    int per_step = job->kernel.bf16 ? 2 : 1;
+    for (int t = 0; t < part->count; t += per_step) {
         const float *row[2] = {NULL, NULL}, *grad_row[2] = {NULL, NULL};
-        for (int i = 0; i < per_unit && unit * per_unit + i < job->count; i++) {
-            const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
-            float *v = rows + i * row_floats, *u = v + (size_t)positions * job->width;
-            prefetch_ahead(job, unit * per_unit + i, begin * per_unit, last_tile);
-            tile_pixels(job, job->first + unit * per_unit + i, zeros, patch, dy);
-            job->v.input(patch, s->in_c, v, job->width);
-            job->v.grad(dy, s->out_c, u, co_width);
+        for (int i = 0; i < per_step && t + i < part->count; i++) {
+            float *v = part->rows + i * row_floats, *u = v + (size_t)positions * job->width;
+            transform_tile(job, part, t + i, v, job->width, u, co_width);
             row[i] = v;
             grad_row[i] = u;
         }
         if (job->kernel.bf16) {
-            scatter_pair(row[0], row[1], job->width, positions, job->blocks, job->kernel.block, job->chunk, unit, job,
-                         job->v_chunk);
-            scatter_pair(grad_row[0], grad_row[1], co_width, positions, job->panels, NR, job->chunk, unit, job,
-                         job->u_chunk);
+            scatter_pair(row[0], row[1], job->width, positions, job->blocks, job->kernel.block, chunk, t / 2, job,
+                         part->v_chunk);
+            scatter_pair(grad_row[0], grad_row[1], co_width, positions, job->panels, NR, chunk, t / 2, job,
+                         part->u_chunk);
         } else {
-            scatter(row[0], job->width, positions, job->blocks, job->kernel.block, job->chunk, unit, job->v_chunk);
-            scatter(grad_row[0], co_width, positions, job->panels, NR, job->chunk, unit, job->u_chunk);
+            scatter(row[0], job->width, positions, job->blocks, job->kernel.block, chunk, t, part->v_chunk);
+            scatter(grad_row[0], co_width, positions, job->panels, NR, chunk, t, part->u_chunk);
         }
     }
 }
 
-// Phase 2 on the AVX2 path: M[ξ] += V[ξ]ᵀ U[ξ] six input channels × one panel at a time.
-static void multiply_part_natural(const weights_job *job, int begin, int end) {
+// M[ξ][·][panels first ..< end) += the chunk's V[ξ]ᵀ U[ξ] for the part's position k (ξ = alpha·first_row + k).
+static void multiply_position(const weights_job *job, const weights_part_state *part, int k, int first, int end) {
+    int chunk = job->chunk, width = job->width, ldacc = job->ldacc;
+    float *m = job->accumulator + ((size_t)job->v.alpha * part->first_row + k) * width * ldacc;
+    if (job->natural) {  // six input channels × one panel at a time
 #if defined(__x86_64__)
-    int chunk = job->chunk, width = job->width, ldacc = job->ldacc, v_row = job->v_row, u_row = job->u_row;
-    for (int xi = begin; xi < end; xi++) {
-        float *m = job->accumulator + (size_t)xi * width * ldacc;
-        const float *v = (const float *)job->v_chunk + (size_t)xi * chunk * v_row;
-        const float *u = (const float *)job->u_chunk + (size_t)xi * chunk * u_row;
-        for (int p = 0; p < job->panels; p++)
+        const float *v = (const float *)part->v_chunk + (size_t)k * chunk * job->v_row;
+        const float *u = (const float *)part->u_chunk + (size_t)k * chunk * job->u_row;
+        for (int p = first; p < end; p++)
             for (int ci = 0; ci < width; ci += 6)
-                ab_weights_rows_avx2(v + ci, v_row, u + p * NR, u_row, job->count, m + (size_t)ci * ldacc + p * NR,
-                                     ldacc, width - ci < 6 ? width - ci : 6);
-    }
-#else
-    (void)job, (void)begin, (void)end;
+                ab_weights_rows_avx2(v + ci, job->v_row, u + p * NR, job->u_row, part->count,
+                                     m + (size_t)ci * ldacc + p * NR, ldacc, width - ci < 6 ? width - ci : 6);
 #endif
+        return;
+    }
+    int block = job->kernel.block;
+    size_t element = job->kernel.bf16 ? 2 : 4;
+    const char *v = (const char *)part->v_chunk + (size_t)k * job->blocks * chunk * block * element;
+    for (int p = first; p < end; p += 2) {  // two panels per tile where the part has both
+        const char *g0 = (const char *)part->u_chunk + ((size_t)k * job->panels + p) * chunk * NR * element;
+        const char *g1 = p + 1 < end ? g0 + (size_t)chunk * NR * element : NULL;
+        for (int b = 0; b < job->blocks; b++)
+            job->kernel.run(v + (size_t)b * chunk * block * element, g0, g1, part->count,
+                            m + (size_t)b * block * ldacc + p * NR, ldacc, job->s->in_c - b * block);
+    }
 }
 
-// Phase 2: M[ξ] += the chunk's V[ξ]ᵀ U[ξ] for positions ξ ∈ [begin, end).
-static void multiply_part(void *context, int begin, int end, int thread) {
-    (void)thread;
-    weights_job *job = context;
-    if (job->natural) return multiply_part_natural(job, begin, end);
-    int chunk = job->chunk, block = job->kernel.block;
-    size_t element = job->kernel.bf16 ? 2 : 4;
-    for (int xi = begin; xi < end; xi++) {
-        float *m = job->accumulator + (size_t)xi * job->width * job->ldacc;
-        const char *v = (const char *)job->v_chunk + (size_t)xi * job->blocks * chunk * block * element;
-        for (int p = 0; p < job->panels; p += 2) {
-            const char *g0 = (const char *)job->u_chunk + ((size_t)xi * job->panels + p) * chunk * NR * element;
-            const char *g1 = p + 1 < job->panels ? g0 + (size_t)chunk * NR * element : NULL;
-            for (int b = 0; b < job->blocks; b++)
-                job->kernel.run(v + (size_t)b * chunk * block * element, g0, g1, job->count,
-                                m + (size_t)b * block * job->ldacc + p * NR, job->ldacc, job->s->in_c - b * block);
+// The units [begin, end) (unit = row·panels + panel): every chunk of tiles transformed at the units' rows, then
+// added into their panels of M.
+static void weights_part(void *context, int begin, int end, int thread) {
+    const weights_job *job = context;
+    const ab_conv_shape *s = job->s;
+    int alpha = job->v.alpha, panels = job->panels, chunk = job->chunk, per_step = job->kernel.bf16 ? 2 : 1;
+    weights_part_state part = {begin, end, begin / panels, (end - 1) / panels + 1};
+    part.positions = alpha * (part.end_row - part.first_row);
+    size_t element = job->kernel.bf16 ? 2 : 4, co_width = (size_t)panels * NR;
+    part.v_chunk = ab_thread_scratch(thread, 2, element * part.positions * chunk * job->v_row);
+    part.u_chunk = ab_thread_scratch(thread, 3, element * part.positions * chunk * job->u_row);
+    int zeros_count = s->in_c > s->out_c ? s->in_c : s->out_c;  // as wide as the widest pixel row
+    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zeros_count);
+    memset(zeros, 0, sizeof(float) * zeros_count);
+    part.zeros = zeros;
+    // The channels past in_c and out_c (to whole blocks and panels; the natural path's U to ldacc) are never written
+    // by the transforms: zeroed once here, they stay zero.
+    if (job->natural && job->ldacc > s->out_c)
+        for (size_t row = 0; row < (size_t)part.positions * chunk; row++)
+            memset((float *)part.u_chunk + row * job->u_row + s->out_c, 0, sizeof(float) * (job->ldacc - s->out_c));
+    if (!job->natural) {
+        size_t row_floats = (size_t)part.positions * (job->width + co_width);
+        part.rows = ab_thread_scratch(thread, 0, sizeof(float) * per_step * row_floats);
+        for (int i = 0; i < per_step; i++)
+            for (int xi = 0; xi < part.positions; xi++) {
+                float *row = part.rows + i * row_floats, *grad_row = row + (size_t)part.positions * job->width;
+                memset(row + xi * job->width + s->in_c, 0, sizeof(float) * (job->width - s->in_c));
+                memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
+            }
+    }
+    for (part.first = 0; part.first < job->tiles; part.first += chunk) {
+        part.count = (int)(job->tiles - part.first < chunk ? job->tiles - part.first : chunk);
+        transform_chunk(job, &part);
+        for (int k = 0; k < part.positions; k++) {
+            int row = part.first_row + k / alpha, first = row * panels, last = first + panels;
+            first = first > begin ? first : begin;
+            last = last < end ? last : end;
+            multiply_position(job, &part, k, first - row * panels, last - row * panels);
         }
     }
 }
@@ -242,6 +263,7 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision
     int width = natural ? s->in_c : blocks * kernel.block, ldacc = panels * NR, element = bf16 ? 2 : 4;
     int tiles_h = (s->out_h + v.tile - 1) / v.tile, tiles_w = (s->out_w + v.tile - 1) / v.tile;
     int v_row = natural ? width + ROW_PAD : width, u_row = natural ? ldacc + ROW_PAD : ldacc;
+    // Tiles per chunk: CHUNK_BYTES of V and U over all positions, so each thread's buffers hold its share of them.
     int chunk = CHUNK_BYTES / (element * v.positions * (v_row + u_row));
     if (chunk < 16) chunk = 16;
     if (chunk > 1024) chunk = 1024;
@@ -249,19 +271,9 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision
     size_t total = (size_t)v.positions * width * ldacc;
     float *accumulator = ab_shared_scratch(1, sizeof(float) * total);  // as direct backward-weights' (conv.c)
     memset(accumulator, 0, sizeof(float) * total);
-    void *v_chunk = ab_shared_scratch(2, (size_t)element * v.positions * chunk * v_row);
-    void *u_chunk = ab_shared_scratch(3, (size_t)element * v.positions * chunk * u_row);
-    weights_job job = {s, v, kernel, bf16 ? arithmetic.round_pairs : NULL, input, grad_output, accumulator, v_chunk,
-                       u_chunk, chunk, blocks, panels, width, ldacc, 0, 0, natural, v_row, u_row};
-    if (natural && ldacc > s->out_c)  // U's columns past out_c: the grad transform never writes them
-        for (size_t row = 0; row < (size_t)v.positions * chunk; row++)
-            memset((float *)u_chunk + row * u_row + s->out_c, 0, sizeof(float) * (ldacc - s->out_c));
-    long tiles = (long)s->batch * tiles_h * tiles_w;
-    for (job.first = 0; job.first < tiles; job.first += chunk) {
-        job.count = (int)(tiles - job.first < chunk ? tiles - job.first : chunk);
-        ab_parallel_for(bf16 ? (job.count + 1) / 2 : job.count, transform_part, &job);
-        ab_parallel_for(v.positions, multiply_part, &job);
-    }
+    weights_job job = {s, v, kernel, bf16 ? arithmetic.round_pairs : NULL, input, grad_output, accumulator,
+                       (long)s->batch * tiles_h * tiles_w, chunk, blocks, panels, width, ldacc, natural, v_row, u_row};
+    ab_parallel_for(v.alpha * panels, weights_part, &job);
     gradient_job gradient = {s, v, accumulator, (size_t)width * ldacc, (size_t)ldacc, grad_oihw};
     ab_parallel_for(s->out_c, gradient_part, &gradient);
 }

@@ -93,10 +93,13 @@ typedef struct {
     int tile, alpha, positions;  // m, m + 2, (m + 2)²
     // forward and backward-data: U = G g Gᵀ (u[alpha·i + l]); V = Bᵀ d B of a patch; Y = Aᵀ M A of a tile
     void (*weights)(const float g[3][3], float *u);
-    void (*input)(const float *const patch[], int channels, float *v, size_t position_stride);
+    // V's positions ξ = alpha·i + l of the rows first_row ≤ i < end_row (forward: 0 ..< alpha), from v on
+    void (*input)(const float *const patch[], int channels, int first_row, int end_row, float *v,
+                  size_t position_stride);
     void (*output)(const float *m, size_t m_stride, int cols, float *const out[]);
-    // backward-weights: U = A dY Aᵀ of a dOut block (and V = Bᵀ d B by `input`); dW = Gᵀ M G
-    void (*grad)(const float *const block[], int channels, float *u, size_t position_stride);
+    // backward-weights: U = A dY Aᵀ of a dOut block, rows as `input` (and V = Bᵀ d B by `input`); dW = Gᵀ M G
+    void (*grad)(const float *const block[], int channels, int first_row, int end_row, float *u,
+                 size_t position_stride);
     void (*gradient)(const float *m, size_t stride, float w[9]);
 } ab_winograd_variant;
 ab_winograd_variant ab_winograd_variant_of(int tile);

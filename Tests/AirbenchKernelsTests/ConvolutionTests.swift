@@ -221,8 +221,9 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// Same inputs, 1, 2 and 3 threads: bitwise identical results in all three passes, for every algorithm (the bf16
-    /// Winograds on the active path: AVX512_BF16 where the CPU has it, else plain C).
+    /// Same inputs, 1, 2, 3 and 5 threads: bitwise identical results in all three passes, for every algorithm (the bf16
+    /// Winograds on the active path: AVX512_BF16 where the CPU has it, else plain C). 48 output channels are 3 panels:
+    /// 3 and 5 threads split the Winograd weight gradient's rows of positions between them.
     func testResultsDoNotDependOnThreadCount() {
         let s = ConvolutionShape(batch: 4, inputHeight: 15, inputWidth: 15, inputChannels: 32, outputChannels: 48,
                                  kernelSize: 3, padding: 1, outputHeight: 14, outputWidth: 14)
@@ -241,8 +242,11 @@ final class ConvolutionTests: XCTestCase {
             let two = run(algorithm)
             KernelThreads.use(3)
             let three = run(algorithm)
+            KernelThreads.use(5)
+            let five = run(algorithm)
             XCTAssertEqual(one, two, "\(algorithm)")
             XCTAssertEqual(one, three, "\(algorithm)")
+            XCTAssertEqual(one, five, "\(algorithm)")
         }
     }
 }
