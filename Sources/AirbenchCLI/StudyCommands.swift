@@ -51,7 +51,7 @@ struct SweepCommand: ParsableCommand {
             var kernel = runtime.kernel
             kernel.precision = try spec.runPrecision(requested: kernel.precision, bf16Available: kernel.bf16Available)
             let threads = kernel.start()
-            print("sweep \(spec.name): \(spec.configurations.count) configurations, \(spec.runs.count) runs, "
+            print("sweep \(spec.name): \(configurationCount(spec.configurations.count)), \(spec.runs.count) runs, "
                   + "shard \(shard), \(kernelConfiguration), \(threads) thread(s)")
             let data = try runtime.loadData(spec.dataset)
             print("data: \(data.summary)")

@@ -70,8 +70,7 @@ public struct Report {
     var overview: String {
         let r = collection.results
         let machines = Set(r.map { "\($0.machine.cpu), \($0.machine.kernelPath) \($0.machine.precision), \($0.machine.threads) threads" })
-        let configurations = collection.summaries.count == 1 ? "1 configuration" : "\(collection.summaries.count) configurations"
-        return "\(r.count) runs of \(configurations) (sweep \(Set(r.map(\.sweep)).sorted().joined(separator: ", ")); "
+        return "\(r.count) runs of \(configurationCount(collection.summaries.count)) (sweep \(Set(r.map(\.sweep)).sorted().joined(separator: ", ")); "
             + "\(r[0].trainImages) training and \(r[0].testImages) test images). Machines: \(machines.sorted().joined(separator: "; ")).\n"
             + "Convolution plans (what, with the path and precision, decides a run's bits): \(convolutionPlans).\n"
             + "Accuracies in percent; intervals are 95% confidence intervals of the mean (Student t); test-set std is the "
@@ -138,4 +137,9 @@ public struct Report {
             + "| variant | TTA | epochs | random-flip fit (error %) | effective speed-up |\n| --- | --- | --- | --- | --- |\n"
             + rows.joined(separator: "\n") + "\n\n"
     }
+}
+
+/// "1 configuration", "3 configurations" (sweep's first line, reports).
+public func configurationCount(_ count: Int) -> String {
+    count == 1 ? "1 configuration" : "\(count) configurations"
 }
