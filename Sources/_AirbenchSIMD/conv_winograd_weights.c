@@ -14,11 +14,9 @@
 // by chunk: transforms each tile's V and U for its own rows only (the transforms' first stage whole, the second for
 // those rows), into its own buffers, block-major ([ξ][ci block][t][block] and [ξ][panel][t][NR]) for the tile kernels
 // to read contiguously, then adds the chunk into its part of M. Nothing one thread writes is read or written by
-// another until the pass ends: with the tiles split between the threads instead (transform, then add by units),
-// each thread read half of its V and U from the other's cache, and in a 2-core VM that made the AVX-512 transforms
-// take 1.0–1.9× their one-thread time from one minute to the next (BENCHMARKS.md, "Thread scaling on AVX-512 fp32").
-// The AVX2 path, whose products are half as wide, still splits the tiles (shared_transform_part): there the
-// transforms done again for each thread's rows cost more than the sharing.
+// another until the pass ends: with the tiles split between the threads instead (transform, then add by positions),
+// each thread read half of its V and U from the other's cache, and in a 2-core VM that made the transforms take
+// 1.0–1.9× their one-thread time from one minute to the next (BENCHMARKS.md, "thread scaling on AVX-512").
 // Each element of M is one chain of fmas over the tiles in ascending order, whatever the number of threads, the
 // chunk size or the path's tile width.
 // With bf16 products V and U are rounded to bf16 as they are scattered, tiles 2p and 2p + 1 interleaved (the
@@ -42,20 +40,6 @@
 // MiB chunks with it measured no different from 4.)
 #define ROW_PAD 16
 
-// A thread's part: the units [begin, end) it adds into M, the rows first_row ..< end_row they lie in (its
-// positions, alpha·first_row ..< alpha·end_row, numbered from 0 in its buffers) and the chunk of tiles at hand.
-typedef struct {
-    int begin, end, first_row, end_row, positions;
-    // V and U of the chunk's tiles at its positions: fp32 [ξ][ci block][t][block] and [ξ][panel][t][NR]; bf16 the
-    // tiles in pairs along the reduction, [ξ][ci block][t/2][block][2] and [ξ][panel][t/2][NR][2]; the AVX2 path
-    // [ξ][t][v_row] and [ξ][t][u_row] (weights_job)
-    void *v_chunk, *u_chunk;
-    float *rows;  // block-major: a tile's (bf16: two tiles') V and U at its positions before they are scattered
-    const float *zeros;
-    long first;  // the chunk: tiles first ..< first + count
-    int count;
-} weights_part_state;
-
 typedef struct {
     const ab_conv_shape *s;
     ab_winograd_variant v;
@@ -70,9 +54,20 @@ typedef struct {
     // twelve accumulators, no copy).
     int natural;
     int v_row, u_row;  // floats from one tile's V (U) row to the next's: width (ldacc), + ROW_PAD when natural
-    weights_part_state shared;  // the AVX2 path: the chunk at hand, all rows, in buffers shared by the threads
 } weights_job;
 
+// One thread's part: the units [begin, end) it adds into M, the rows first_row ..< end_row they lie in (its
+// positions, alpha·first_row ..< alpha·end_row, numbered from 0 in its buffers) and the chunk of tiles at hand.
+typedef struct {
+    int begin, end, first_row, end_row, positions;
+    // V and U of the chunk's tiles at its positions: fp32 [ξ][ci block][t][block] and [ξ][panel][t][NR]; bf16 the
+    // tiles in pairs along the reduction, [ξ][ci block][t/2][block][2] and [ξ][panel][t/2][NR][2]; natural as above
+    void *v_chunk, *u_chunk;
+    float *rows;  // block-major: a tile's (bf16: two tiles') V and U at its positions before they are scattered
+    const float *zeros;
+    long first;  // the chunk: tiles first ..< first + count
+    int count;
+} weights_part_state;
 
 // The tile's alpha² input pixels and m² dOut pixels (`zeros` where they leave the image or the output).
 static void tile_pixels(const weights_job *job, long tile, const float *zeros, const float *patch[],
@@ -90,11 +85,10 @@ static void tile_pixels(const weights_job *job, long tile, const float *zeros, c
         }
 }
 
-// Prefetches, before the chunk's tile t of a loop over its tiles begin ..< end is transformed, the pixels of the
-// tiles ahead (ab_tiles_ahead).
-static void prefetch_ahead(const weights_job *job, long first, int t, int begin, int end) {
+// Prefetches, before the chunk's tile t of `count` is transformed, the pixels of the tiles ahead (ab_tiles_ahead).
+static void prefetch_ahead(const weights_job *job, long first, int t, int count) {
     long from, to;
-    ab_tiles_ahead(t, begin, end, &from, &to);
+    ab_tiles_ahead(t, 0, count, &from, &to);
     for (long ahead = from; ahead < to; ahead++) {
         ab_winograd_prefetch_patch(job->s, job->v.tile, first + ahead, job->input);
         ab_winograd_prefetch_block(job->s, job->v.tile, first + ahead, job->grad_output, sizeof(float) * job->s->out_c,
@@ -102,12 +96,12 @@ static void prefetch_ahead(const weights_job *job, long first, int t, int begin,
     }
 }
 
-// The chunk's tile t (of a loop over its tiles begin ..< end) at the part's positions: its V and U transformed (at
-// v and u, positions v_stride and u_stride apart).
-static void transform_tile(const weights_job *job, const weights_part_state *part, int t, int begin, int end,
-                           float *v, size_t v_stride, float *u, size_t u_stride) {
+// The chunk's tile t at the part's positions: its V and U transformed (at v and u, positions v_stride and u_stride
+// apart).
+static void transform_tile(const weights_job *job, const weights_part_state *part, int t, float *v, size_t v_stride,
+                           float *u, size_t u_stride) {
     const float *patch[MAX_ALPHA * MAX_ALPHA], *dy[MAX_TILE * MAX_TILE];
-    prefetch_ahead(job, part->first, t, begin, end);
+    prefetch_ahead(job, part->first, t, part->count);
     tile_pixels(job, part->first + t, part->zeros, patch, dy);
     job->v.input(patch, job->s->in_c, part->first_row, part->end_row, v, v_stride);
     job->v.grad(dy, job->s->out_c, part->first_row, part->end_row, u, u_stride);
@@ -138,33 +132,24 @@ static inline void scatter_pair(const float *row0, const float *row1, size_t str
         }
 }
 
-// A per-thread row of zeros as wide as the shape's widest pixel row, for the pixels that leave the image or the output.
-static const float *thread_zeros(const ab_conv_shape *s, int thread) {
-    int count = s->in_c > s->out_c ? s->in_c : s->out_c;
-    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * count);
-    memset(zeros, 0, sizeof(float) * count);
-    return zeros;
-}
-
-// V and U of the chunk's tiles begin ..< end at the part's positions. The AVX2 path transforms straight into its
-// [ξ][t][channels] buffers; the others transform a tile into `rows` and scatter it block-major (faster than storing
-// the transforms' 8-lane groups there directly), bf16 two tiles at a time (from begin = 0).
-static void transform_tiles(const weights_job *job, const weights_part_state *part, int begin, int end) {
+// The chunk's V and U at the part's positions. The AVX2 path transforms straight into its [ξ][t][channels]
+// buffers; the others transform a tile into `rows` and scatter it block-major (faster than storing the transforms'
+// 8-lane groups there directly), bf16 two tiles at a time.
+static void transform_chunk(const weights_job *job, const weights_part_state *part) {
     int positions = part->positions, chunk = job->chunk;
     if (job->natural) {
-        for (int t = begin; t < end; t++)
-            transform_tile(job, part, t, begin, end, (float *)part->v_chunk + (size_t)t * job->v_row,
-                           (size_t)chunk * job->v_row, (float *)part->u_chunk + (size_t)t * job->u_row,
-                           (size_t)chunk * job->u_row);
+        for (int t = 0; t < part->count; t++)
+            transform_tile(job, part, t, (float *)part->v_chunk + (size_t)t * job->v_row, (size_t)chunk * job->v_row,
+                           (float *)part->u_chunk + (size_t)t * job->u_row, (size_t)chunk * job->u_row);
         return;
     }
     size_t co_width = (size_t)job->panels * NR, row_floats = (size_t)positions * (job->width + co_width);
     int per_step = job->kernel.bf16 ? 2 : 1;
-    for (int t = begin; t < end; t += per_step) {
+    for (int t = 0; t < part->count; t += per_step) {
         const float *row[2] = {NULL, NULL}, *grad_row[2] = {NULL, NULL};
-        for (int i = 0; i < per_step && t + i < end; i++) {
+        for (int i = 0; i < per_step && t + i < part->count; i++) {
             float *v = part->rows + i * row_floats, *u = v + (size_t)positions * job->width;
-            transform_tile(job, part, t + i, begin, end, v, job->width, u, co_width);
+            transform_tile(job, part, t + i, v, job->width, u, co_width);
             row[i] = v;
             grad_row[i] = u;
         }
@@ -207,18 +192,8 @@ static void multiply_position(const weights_job *job, const weights_part_state *
     }
 }
 
-// M += the chunk's products for the units [begin, end) (unit = row·panels + panel), all in the part's rows.
-static void multiply_units(const weights_job *job, const weights_part_state *part, int begin, int end) {
-    int alpha = job->v.alpha, panels = job->panels;
-    for (int row = begin / panels; row <= (end - 1) / panels; row++) {
-        int first = row * panels > begin ? 0 : begin - row * panels;
-        int last = (row + 1) * panels < end ? panels : end - row * panels;
-        for (int l = 0; l < alpha; l++) multiply_position(job, part, alpha * (row - part->first_row) + l, first, last);
-    }
-}
-
 // The units [begin, end) (unit = row·panels + panel): every chunk of tiles transformed at the units' rows, then
-// added into their panels of M (the block-major paths).
+// added into their panels of M.
 static void weights_part(void *context, int begin, int end, int thread) {
     const weights_job *job = context;
     const ab_conv_shape *s = job->s;
@@ -228,39 +203,35 @@ static void weights_part(void *context, int begin, int end, int thread) {
     size_t element = job->kernel.bf16 ? 2 : 4, co_width = (size_t)panels * NR;
     part.v_chunk = ab_thread_scratch(thread, 2, element * part.positions * chunk * job->v_row);
     part.u_chunk = ab_thread_scratch(thread, 3, element * part.positions * chunk * job->u_row);
-    part.zeros = thread_zeros(s, thread);
-    // The channels past in_c and out_c (to whole blocks and panels) are never written by the transforms: zeroed once
-    // here, they stay zero.
-    size_t row_floats = (size_t)part.positions * (job->width + co_width);
-    part.rows = ab_thread_scratch(thread, 0, sizeof(float) * per_step * row_floats);
-    for (int i = 0; i < per_step; i++)
-        for (int xi = 0; xi < part.positions; xi++) {
-            float *row = part.rows + i * row_floats, *grad_row = row + (size_t)part.positions * job->width;
-            memset(row + xi * job->width + s->in_c, 0, sizeof(float) * (job->width - s->in_c));
-            memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
-        }
+    int zeros_count = s->in_c > s->out_c ? s->in_c : s->out_c;  // as wide as the widest pixel row
+    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zeros_count);
+    memset(zeros, 0, sizeof(float) * zeros_count);
+    part.zeros = zeros;
+    // The channels past in_c and out_c (to whole blocks and panels; the natural path's U to ldacc) are never written
+    // by the transforms: zeroed once here, they stay zero.
+    if (job->natural && job->ldacc > s->out_c)
+        for (size_t row = 0; row < (size_t)part.positions * chunk; row++)
+            memset((float *)part.u_chunk + row * job->u_row + s->out_c, 0, sizeof(float) * (job->ldacc - s->out_c));
+    if (!job->natural) {
+        size_t row_floats = (size_t)part.positions * (job->width + co_width);
+        part.rows = ab_thread_scratch(thread, 0, sizeof(float) * per_step * row_floats);
+        for (int i = 0; i < per_step; i++)
+            for (int xi = 0; xi < part.positions; xi++) {
+                float *row = part.rows + i * row_floats, *grad_row = row + (size_t)part.positions * job->width;
+                memset(row + xi * job->width + s->in_c, 0, sizeof(float) * (job->width - s->in_c));
+                memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
+            }
+    }
     for (part.first = 0; part.first < job->tiles; part.first += chunk) {
         part.count = (int)(job->tiles - part.first < chunk ? job->tiles - part.first : chunk);
-        transform_tiles(job, &part, 0, part.count);
-        multiply_units(job, &part, begin, end);
+        transform_chunk(job, &part);
+        for (int k = 0; k < part.positions; k++) {
+            int row = part.first_row + k / alpha, first = row * panels, last = first + panels;
+            first = first > begin ? first : begin;
+            last = last < end ? last : end;
+            multiply_position(job, &part, k, first - row * panels, last - row * panels);
+        }
     }
-}
-
-// The AVX2 path splits each chunk's tiles between the threads instead, all rows at once, into V and U shared by them
-// (job->shared), then the units: its transforms, 8 lanes wide as on the other paths, would be done again for each
-// share of the rows, which cost the 8-lane products more than the shared buffers (2 threads, the Zen 5: weight
-// gradients 352 and 364 ms a step against 332; BENCHMARKS.md).
-static void shared_transform_part(void *context, int begin, int end, int thread) {
-    const weights_job *job = context;
-    weights_part_state part = job->shared;
-    part.zeros = thread_zeros(job->s, thread);
-    transform_tiles(job, &part, begin, end);
-}
-
-static void shared_multiply_part(void *context, int begin, int end, int thread) {
-    (void)thread;
-    const weights_job *job = context;
-    multiply_units(job, &job->shared, begin, end);
 }
 
 typedef struct {
@@ -302,21 +273,7 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision
     memset(accumulator, 0, sizeof(float) * total);
     weights_job job = {s, v, kernel, bf16 ? arithmetic.round_pairs : NULL, input, grad_output, accumulator,
                        (long)s->batch * tiles_h * tiles_w, chunk, blocks, panels, width, ldacc, natural, v_row, u_row};
-    if (!natural) ab_parallel_for(v.alpha * panels, weights_part, &job);
-    else {
-        weights_part_state *shared = &job.shared;
-        *shared = (weights_part_state){0, v.alpha * panels, 0, v.alpha, v.positions};
-        shared->v_chunk = ab_shared_scratch(2, sizeof(float) * v.positions * chunk * v_row);
-        shared->u_chunk = ab_shared_scratch(3, sizeof(float) * v.positions * chunk * u_row);
-        if (ldacc > s->out_c)  // U's columns past out_c: the grad transform never writes them
-            for (size_t row = 0; row < (size_t)v.positions * chunk; row++)
-                memset((float *)shared->u_chunk + row * u_row + s->out_c, 0, sizeof(float) * (ldacc - s->out_c));
-        for (shared->first = 0; shared->first < job.tiles; shared->first += chunk) {
-            shared->count = (int)(job.tiles - shared->first < chunk ? job.tiles - shared->first : chunk);
-            ab_parallel_for(shared->count, shared_transform_part, &job);
-            ab_parallel_for(v.alpha * panels, shared_multiply_part, &job);
-        }
-    }
+    ab_parallel_for(v.alpha * panels, weights_part, &job);
     gradient_job gradient = {s, v, accumulator, (size_t)width * ldacc, (size_t)ldacc, grad_oihw};
     ab_parallel_for(s->out_c, gradient_part, &gradient);
 }
