@@ -12,11 +12,13 @@
 // The work is split by rows of positions: ξ = alpha·i + l, and a thread owns the sums M[ξ][·][co] of some rows i and
 // output-channel panels (units row·panels + panel, contiguous ranges of them). It goes through all the tiles, chunk
 // by chunk: transforms each tile's V and U for its own rows only (the transforms' first stage whole, the second for
-// those rows), into its own buffers, block-major ([ξ][ci block][t][block] and [ξ][panel][t][NR]) for the tile kernels
-// to read contiguously, then adds the chunk into its part of M. Nothing one thread writes is read or written by
-// another until the pass ends: with the tiles split between the threads instead (transform, then add by positions),
-// each thread read half of its V and U from the other's cache, and in a 2-core VM that made the transforms take
-// 1.0–1.9× their one-thread time from one minute to the next (BENCHMARKS.md, "thread scaling on AVX-512").
+// those rows), into its own buffers (block-major, [ξ][ci block][t][block] and [ξ][panel][t][NR], for the tile
+// kernels to read contiguously; on the AVX2 path as the transforms write them, weights_job), then adds the chunk into
+// its part of M. Nothing one thread writes is read or written by another until the pass ends: with the tiles split
+// between the threads instead (transform, then add by positions), each thread read half of its V and U from the
+// other's cache, and in this 2-core VM that made the transforms take 1.0–1.9× their one-thread time from one minute
+// to the next, on every path (BENCHMARKS.md, "The Winograd weight gradient's threads own rows of positions"). The
+// price: every thread runs the transforms' first stage whole.
 // Each element of M is one chain of fmas over the tiles in ascending order, whatever the number of threads, the
 // chunk size or the path's tile width.
 // With bf16 products V and U are rounded to bf16 as they are scattered, tiles 2p and 2p + 1 interleaved (the
