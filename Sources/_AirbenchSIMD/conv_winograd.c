@@ -146,11 +146,21 @@ AB_PATH_LOOP void separable_group(int n, int out, void (*rows)(const lanes *, la
 // first_row ≤ i < end_row only, written at y[(ξ − out·first_row)·stride + c]. The input transform is Bᵀ d B (n = out =
 // alpha), the output-gradient transform A dY Aᵀ (n = m, out = alpha). A range of rows costs the first stage whole
 // (n maps) and one map per row: the weight gradient's threads each transform their own rows (conv_winograd_weights.c).
-AB_PATH_LOOP void separable_transform(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[],
-                                      int channels, int first_row, int end_row, float *y, size_t stride) {
+AB_PATH_LOOP void separable_rows(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[],
+                                 int channels, int first_row, int end_row, float *y, size_t stride) {
     int c = 0;
     for (; c + LANES <= channels; c += LANES) separable_group(n, out, rows, x, c, LANES, first_row, end_row, y, stride);
     if (c < channels) separable_group(n, out, rows, x, c, channels - c, first_row, end_row, y, stride);
+}
+
+AB_PATH_LOOP void separable_transform(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[],
+                                      int channels, int first_row, int end_row, float *y, size_t stride) {
+    // All rows, or either half (the weight gradient's two threads), as constants: the first stage then computes only
+    // the outputs the rows use (the compiler drops the others), not every thread all of it.
+    if (first_row == 0 && end_row == out) separable_rows(n, out, rows, x, channels, 0, out, y, stride);
+    else if (first_row == 0 && end_row == out / 2) separable_rows(n, out, rows, x, channels, 0, out / 2, y, stride);
+    else if (first_row == out / 2 && end_row == out) separable_rows(n, out, rows, x, channels, out / 2, out, y, stride);
+    else separable_rows(n, out, rows, x, channels, first_row, end_row, y, stride);
 }
 
 // The input transforms: V[ξ][t][c] = (Bᵀ d B)[ξ], d[j][k] = patch[alpha·j + k][c] (each patch pixel a row of
