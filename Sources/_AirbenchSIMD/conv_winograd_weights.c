@@ -18,7 +18,8 @@
 // between the threads instead (transform, then add by positions), each thread read half of its V and U from the
 // other's cache, and in this 2-core VM that made the transforms take 1.0–1.9× their one-thread time from one minute
 // to the next, on every path (BENCHMARKS.md, "The Winograd weight gradient's threads own rows of positions"). The
-// price: every thread runs the transforms' first stage whole.
+// price: every thread loads each tile's pixels, and runs the transforms' first stage whole unless its rows are all
+// or half of them (separable_transform).
 // Each element of M is one chain of fmas over the tiles in ascending order, whatever the number of threads, the
 // chunk size or the path's tile width.
 // With bf16 products V and U are rounded to bf16 as they are scattered, tiles 2p and 2p + 1 interleaved (the
