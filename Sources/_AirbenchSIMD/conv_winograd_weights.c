@@ -32,9 +32,10 @@
 #define NR AB_NR
 #define MAX_TILE 6                 // m
 #define MAX_ALPHA (MAX_TILE + 2)  // m + 2
-// Bytes of V and U per chunk (shared by the threads): 4 MiB, 56 tiles of a 256 × 256 layer in fp32. A larger chunk
-// loads and stores M (9.4 MB there) less often but leaves the caches sooner: 8 MiB measured no faster, 16 slower
-// (fp32; bf16 chunks hold twice the tiles, not yet timed).
+// Bytes of V and U per chunk over all positions: 4 MiB, 56 tiles of a 256 × 256 layer in fp32; each thread's buffers
+// hold its rows' share (2 MiB at 2 threads). A larger chunk loads and stores M (9.4 MB there) less often but leaves
+// the caches sooner: 8 MiB measured no faster, 16 slower (fp32, when the threads still shared one chunk; bf16 chunks
+// hold twice the tiles, not yet timed).
 #define CHUNK_BYTES (4 * 1024 * 1024)
 // The AVX2 path's rows of V and U (one tile's channels, 256 floats = 1 KiB in most layers) are this many floats
 // longer than their channels: rows 1 KiB apart fall into 4 of the L1's 64 sets, so the tile kernel, which reads
