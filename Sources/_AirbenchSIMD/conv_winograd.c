@@ -141,11 +141,7 @@ AB_PATH_LOOP void separable_group(int n, int out, void (*rows)(const lanes *, la
     }
 }
 
-// The separable transforms over channels, 8 at a time: Y = C X Cᵀ for X the n×n grid x[n·j + k] of pixel rows (each
-// `channels` floats) and `rows` the map of C from n values to `out` values, Y[ξ] (ξ = out·i + l) for the rows
-// first_row ≤ i < end_row only, written at y[(ξ − out·first_row)·stride + c]. The input transform is Bᵀ d B (n = out =
-// alpha), the output-gradient transform A dY Aᵀ (n = m, out = alpha). A range of rows costs the first stage whole
-// (n maps) and one map per row: the weight gradient's threads each transform their own rows (conv_winograd_weights.c).
+// separable_transform's loop over groups of 8 channels.
 AB_PATH_LOOP void separable_rows(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[],
                                  int channels, int first_row, int end_row, float *y, size_t stride) {
     int c = 0;
@@ -153,10 +149,15 @@ AB_PATH_LOOP void separable_rows(int n, int out, void (*rows)(const lanes *, lan
     if (c < channels) separable_group(n, out, rows, x, c, channels - c, first_row, end_row, y, stride);
 }
 
+// The separable transforms over channels, 8 at a time: Y = C X Cᵀ for X the n×n grid x[n·j + k] of pixel rows (each
+// `channels` floats) and `rows` the map of C from n values to `out` values, Y[ξ] (ξ = out·i + l) for the rows
+// first_row ≤ i < end_row only, written at y[(ξ − out·first_row)·stride + c]. The input transform is Bᵀ d B (n = out =
+// alpha), the output-gradient transform A dY Aᵀ (n = m, out = alpha). The weight gradient's threads each transform
+// their own rows (conv_winograd_weights.c): all rows, or either half (its two threads), go in as constants, so that
+// the first stage computes only the outputs those rows use (the compiler drops the others); any other range costs the
+// first stage whole (n maps) and one map per row.
 AB_PATH_LOOP void separable_transform(int n, int out, void (*rows)(const lanes *, lanes *), const float *const x[],
                                       int channels, int first_row, int end_row, float *y, size_t stride) {
-    // All rows, or either half (the weight gradient's two threads), as constants: the first stage then computes only
-    // the outputs the rows use (the compiler drops the others), not every thread all of it.
     if (first_row == 0 && end_row == out) separable_rows(n, out, rows, x, channels, 0, out, y, stride);
     else if (first_row == 0 && end_row == out / 2) separable_rows(n, out, rows, x, channels, 0, out / 2, y, stride);
     else if (first_row == out / 2 && end_row == out) separable_rows(n, out, rows, x, channels, out / 2, out, y, stride);

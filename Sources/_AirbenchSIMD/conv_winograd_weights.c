@@ -196,6 +196,14 @@ static void multiply_position(const weights_job *job, const weights_part_state *
     }
 }
 
+// A per-thread row of zeros as wide as the shape's widest pixel row, for the pixels that leave the image or the output.
+static const float *thread_zeros(const ab_conv_shape *s, int thread) {
+    int count = s->in_c > s->out_c ? s->in_c : s->out_c;
+    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * count);
+    memset(zeros, 0, sizeof(float) * count);
+    return zeros;
+}
+
 // The units [begin, end) (unit = row·panels + panel): every chunk of tiles transformed at the units' rows, then
 // added into their panels of M.
 static void weights_part(void *context, int begin, int end, int thread) {
@@ -207,10 +215,7 @@ static void weights_part(void *context, int begin, int end, int thread) {
     size_t element = job->kernel.bf16 ? 2 : 4, co_width = (size_t)panels * NR;
     part.v_chunk = ab_thread_scratch(thread, 2, element * part.positions * chunk * job->v_row);
     part.u_chunk = ab_thread_scratch(thread, 3, element * part.positions * chunk * job->u_row);
-    int zeros_count = s->in_c > s->out_c ? s->in_c : s->out_c;  // as wide as the widest pixel row
-    float *zeros = ab_thread_scratch(thread, 1, sizeof(float) * zeros_count);
-    memset(zeros, 0, sizeof(float) * zeros_count);
-    part.zeros = zeros;
+    part.zeros = thread_zeros(s, thread);
     // The channels past in_c and out_c (to whole blocks and panels; the natural path's U to ldacc) are never written
     // by the transforms: zeroed once here, they stay zero.
     if (job->natural && job->ldacc > s->out_c)
