@@ -74,7 +74,9 @@ extension Report {
         }
         var rows = ["## Variance and calibration (Table 4)\n",
                     "Configuration `\(v.study.configuration)`, \(v.runs) runs, each TTA level from the same runs. Intervals: "
-                        + "percentile bootstrap over runs (\(VarianceStudy.resamples) resamples, seed \(VarianceStudy.bootstrapSeed)). "
+                        + "percentile bootstrap over runs (\(VarianceStudy.resamples) resamples, seed \(VarianceStudy.bootstrapSeed)); "
+                        + "for CACE and its change the delete-one jackknife (Student t, n − 1 degrees of freedom), because a "
+                        + "bootstrap resample repeats runs, which acts as a smaller ensemble, and shifts CACE upwards. "
                         + "The paper's rows are from 10,000 runs each. CACE falls as runs are added (its bins are the R + 1 vote "
                         + "shares j/R, and a small ensemble's vote shares are noisy), so our CACE from \(v.runs) runs is "
                         + "comparable with the paper's in direction between TTA levels, not in size.\n",

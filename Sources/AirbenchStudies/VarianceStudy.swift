@@ -12,6 +12,12 @@ import Foundation
 /// bytes every time it is made) and recomputes every statistic of every level on the same resample, so that the
 /// differences between levels keep their pairing. Intervals are the 2.5% and 97.5% percentiles (the order
 /// statistics at ⌊q·(B − 1)⌉, no interpolation).
+///
+/// CACE's intervals (each level's and the change between levels) are the delete-one jackknife's instead: a
+/// bootstrap resample repeats some runs and leaves others out, which acts as a smaller ensemble, and CACE rises as
+/// runs are removed (its bins are the vote shares j/R). On the 40 known-answers runs every resample's CACE lay
+/// above the estimate (0.0872 with a percentile interval of [0.0900, 0.0967]). Leaving one run out keeps R − 1
+/// distinct runs, and the interval is the estimate ± t(0.975, n − 1) · the jackknife's standard error.
 public struct VarianceStudy: Sendable, Equatable {
     /// The paper's values of one row, in percent (accuracy and stds) and absolute (CACE).
     public struct PaperRow: Sendable, Equatable {
@@ -85,15 +91,34 @@ public struct VarianceOutcome: Sendable, Equatable {
         func estimate(_ value: (EnsembleStatistics) -> Double, level l: Int) -> Estimate {
             Self.estimate(statistics.map { value($0[l]) })
         }
+        // leftOut[l][i]: CACE of level l without run i.
+        let leftOut: [[Double]] = predictions.map { level in
+            runs.indices.map { i in
+                var kept = level
+                kept.remove(at: i)
+                return EnsembleStatistics(predictions: kept, labels: labels, classes: classes).cace
+            }
+        }
         levels = study.levels.indices.map { l in
             Level(level: study.levels[l], meanAccuracy: estimate(\.meanAccuracy, level: l),
                   testSetStd: estimate(\.testSetStd, level: l), distributionWiseStd: estimate(\.distributionWiseStd, level: l),
-                  cace: estimate(\.cace, level: l),
+                  cace: Self.jackknife(statistics[0][l].cace, leftOut: leftOut[l]),
                   varianceRatio: estimate({ $0.testSetStd * $0.testSetStd / ($0.distributionWiseStd * $0.distributionWiseStd) }, level: l))
         }
         let (first, last) = (0, study.levels.count - 1)
         testSetStdChange = Self.estimate(statistics.map { $0[last].testSetStd - $0[first].testSetStd })
-        caceChange = Self.estimate(statistics.map { $0[last].cace - $0[first].cace })
+        caceChange = Self.jackknife(statistics[0][last].cace - statistics[0][first].cace,
+                                    leftOut: zip(leftOut[last], leftOut[first]).map { $0 - $1 })
+    }
+
+    /// The delete-one jackknife's 95% interval of a statistic: `value` on all n runs, `leftOut[i]` without run i;
+    /// value ± t(0.975, n − 1) · √((n − 1)/n · Σ (leftOut[i] − mean)²).
+    public static func jackknife(_ value: Double, leftOut: [Double]) -> Estimate {
+        let n = Double(leftOut.count)
+        let mean = leftOut.reduce(0, +) / n
+        let standardError = ((n - 1) / n * leftOut.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }).squareRoot()
+        let t = Statistics.studentTQuantile(0.975, degreesOfFreedom: n - 1)
+        return Estimate(value: value, low: value - t * standardError, high: value + t * standardError)
     }
 
     /// values[0] is the statistic on the runs; the rest on the resamples.

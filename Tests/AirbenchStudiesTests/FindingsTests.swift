@@ -169,7 +169,30 @@ final class FindingsTests: XCTestCase {
         XCTAssertEqual(v.testSetStdChange.value, 0, accuracy: 1e-12)
     }
 
+    /// The delete-one jackknife of a mean is the classic Student t interval: the left-out means spread by s/(n − 1),
+    /// so √((n − 1)/n · Σ (mean₍ᵢ₎ − mean)²) = s/√n.
+    func testTheJackknifeOfAMeanIsTheStudentTInterval() {
+        let x = [90.1, 90.7, 90.4, 89.9, 90.6, 90.2, 91.0]
+        let leftOut = x.indices.map { i in Statistics.mean(x.enumerated().filter { $0.offset != i }.map(\.element)) }
+        let j = VarianceOutcome.jackknife(Statistics.mean(x), leftOut: leftOut)
+        let t = Statistics.confidenceInterval95(x)
+        XCTAssertEqual(j.low, t.low, accuracy: 1e-12)
+        XCTAssertEqual(j.high, t.high, accuracy: 1e-12)
+    }
+
     // MARK: The committed study
+
+    /// CACE rises as runs are removed; a bootstrap resample (runs repeated, others left out) put every resample's
+    /// CACE above the estimate. Its jackknife interval must hold the estimate, at each level and for the change.
+    func testTable4sCACEIntervalsHoldTheirEstimates() throws {
+        let spec = try SweepSpec.load(from: Self.root.appendingPathComponent("studies/known-answers.yaml"))
+        let results = try StudyResults.read(folder: Self.knownAnswers.appendingPathComponent("results"))
+        let v = try VarianceOutcome(try XCTUnwrap(spec.variance), in: results, labels: try XCTUnwrap(results.labels))
+        for e in v.levels.map(\.cace) + [v.caceChange] {
+            XCTAssertLessThan(e.low, e.value)
+            XCTAssertGreaterThan(e.high, e.value)
+        }
+    }
 
     /// `airbench report docs/studies/known-answers/results --spec studies/known-answers.yaml --into docs/studies/known-answers`
     /// (whose title is the spec's description) gives the committed report, byte for byte.
