@@ -411,10 +411,13 @@ AB_PATH_BUILDS(output_transform_6, (const float *m, size_t s, int n, float *cons
 AB_PATH_BUILDS(grad_transform_6, (const float *const b[], int c, int i0, int i1, float *u, size_t s), (b, c, i0, i1, u, s))
 
 // V of one tile group: each transformed weight panel is reused by every tile of a group, so the group must be
-// large (F(2×2): 48 tiles at 256 channels in fp32); V then streams from L3 once per panel, which costs far less. The
-// same size suits F(4×4) (BENCHMARKS.md: tile groups). In bytes, so bf16 groups hold up to twice the tiles (not yet
-// timed).
-#define GROUP_BYTES (4 * 192 * 1024)
+// large; V then streams from L3 once per panel, which costs far less (BENCHMARKS.md: tile groups). At least one
+// micro-kernel's rows (mr), so at 256 channels F(4×4) and F(6×6) groups are mr tiles whatever this is. 384 KiB,
+// not the 768 KiB before: with a panel of U and the group's M beside it, V of 64 channels then stays in a 1 MiB L2
+// (Zen 4 and 5), and on the Zen 5's AVX-512 fp32 path the passes of 2.conv1 and 2.conv2 took 12–16% less time at
+// 2 threads, the step 1.6–3% less (bf16 and AVX2 the same within the noise; issue 22 in BENCHMARKS.md). In bytes,
+// so bf16 groups hold twice the tiles.
+#define GROUP_BYTES (384 * 1024)
 
 typedef ab_winograd_variant variant;  // (internal.h)
 

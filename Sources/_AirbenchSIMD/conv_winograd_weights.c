@@ -9,19 +9,26 @@
 // (ab_weights_tile; on AVX-512 direct backward-weights' own). The transforms multiply by up to 8 (dOut) and 5
 // (input), so the sums round more than the direct ones; BENCHMARKS.md has the full runs.
 //
-// The work is split by rows of positions: ξ = alpha·i + l, and a thread owns the sums M[ξ][·][co] of some rows i and
-// output-channel panels (units row·panels + panel, contiguous ranges of them). It goes through all the tiles, chunk
-// by chunk: transforms each tile's V and U for its own rows only (the transforms' first stage whole, the second for
-// those rows), into its own buffers (block-major, [ξ][ci block][t][block] and [ξ][panel][t][NR], for the tile
-// kernels to read contiguously; on the AVX2 path as the transforms write them, weights_job), then adds the chunk into
-// its part of M. Nothing one thread writes is read or written by another until the pass ends: with the tiles split
+// The work is split twice. Where M takes under 4 MiB (CHUNK_BYTES) the tiles are summed in two segments (their
+// halves, each starting at an even tile), each into its own M, and the two are added in order at the end; larger
+// sums keep one segment. Within a segment it is split by rows of positions: ξ = alpha·i + l, and a thread owns the
+// sums M[ξ][·][co] of some rows i and output-channel panels (units segment·alpha·panels + row·panels + panel,
+// contiguous ranges of them). It goes through the segment's tiles chunk by chunk: transforms each tile's V and U
+// for its own rows only (the transforms' first stage whole unless its rows are all or half of them, the second for
+// those rows; separable_transform), into its own buffers (block-major, [ξ][ci block][t][block] and
+// [ξ][panel][t][NR], for the tile kernels to read contiguously; on the AVX2 path as the transforms write them,
+// weights_job), then adds the chunk into its part of the segment's M.
+// Nothing one thread writes is read or written by another until the pass ends: with the tiles of a chunk split
 // between the threads instead (transform, then add by positions), each thread read half of its V and U from the
 // other's cache, and in this 2-core VM that made the transforms take 1.0–1.9× their one-thread time from one minute
-// to the next, on every path (BENCHMARKS.md, "The Winograd weight gradient's threads own rows of positions"). The
-// price: every thread loads each tile's pixels, and runs the transforms' first stage whole unless its rows are all
-// or half of them (separable_transform).
-// Each element of M is one chain of fmas over the tiles in ascending order, whatever the number of threads, the
-// chunk size or the path's tile width.
+// to the next (BENCHMARKS.md, "The Winograd weight gradient's threads own rows of positions"). With rows alone,
+// every thread loaded every tile's pixels, half of them written by the other core in the passes before; at 2
+// threads the segments give each thread the images the forward and BatchNorm passes gave it, and the narrow layers'
+// weight gradients (2.conv1, 2.conv2, 3.conv1) went from 1.5–1.8× to 1.9–2.0× (issue 22 in BENCHMARKS.md). Two
+// segments of a wide layer's M (9.4 MB at 256 × 256 in F(4×4)) no longer fit the L3 beside their chunks: 3.conv2,
+// 4.conv1 and 4.conv2 were 10–60% slower with them, hence the bound.
+// Each element of a segment's M is one chain of fmas over its tiles in ascending order, whatever the number of
+// threads, the chunk size or the path's tile width; the segments are fixed by the shape, never by the threads.
 // With bf16 products V and U are rounded to bf16 as they are scattered, tiles 2p and 2p + 1 interleaved (the
 // reduction runs over tiles, and vdpbf16ps adds a pair of products per lane); each element of M is then one chain
 // over the pairs in ascending order.
@@ -33,7 +40,7 @@
 #define MAX_TILE 6                 // m
 #define MAX_ALPHA (MAX_TILE + 2)  // m + 2
 // Bytes of V and U per chunk over all positions: 4 MiB, 56 tiles of a 256 × 256 layer in fp32; each thread's buffers
-// hold its rows' share (2 MiB at 2 threads). A larger chunk loads and stores M (9.4 MB there) less often but leaves
+// hold its rows' share (2 MiB at 2 threads in one segment, all of it where a thread has a segment to itself). A larger chunk loads and stores M (9.4 MB there) less often but leaves
 // the caches sooner: 8 MiB measured no faster, 16 slower (fp32, when the threads still shared one chunk; bf16 chunks
 // hold twice the tiles, not yet timed).
 #define CHUNK_BYTES (4 * 1024 * 1024)
@@ -50,7 +57,9 @@ typedef struct {
     ab_weights_tile kernel;
     void (*round_pairs)(const float *x0, const float *x1, int count, uint16_t *to);  // bf16 only
     const float *input, *grad_output;
-    float *accumulator;  // M: [ξ][width][ldacc]
+    float *accumulator;  // M of each segment: segments × [ξ][width][ldacc], segment_floats apart
+    int segments;
+    size_t segment_floats;
     long tiles;
     int chunk, blocks, panels, width, ldacc;
     // The AVX2 path in fp32: V and U stay as the transforms write them, [ξ][t][v_row] and [ξ][t][u_row] (in_c and
@@ -60,10 +69,12 @@ typedef struct {
     int v_row, u_row;  // floats from one tile's V (U) row to the next's: width (ldacc), + ROW_PAD when natural
 } weights_job;
 
-// One thread's part: the units [begin, end) it adds into M, the rows first_row ..< end_row they lie in (its
-// positions, alpha·first_row ..< alpha·end_row, numbered from 0 in its buffers) and the chunk of tiles at hand.
+// One thread's part of one segment: the units [begin, end) it adds into the segment's M, the rows
+// first_row ..< end_row they lie in (its positions, alpha·first_row ..< alpha·end_row, numbered from 0 in its
+// buffers) and the chunk of tiles at hand.
 typedef struct {
     int begin, end, first_row, end_row, positions;
+    float *accumulator;  // the segment's M
     // V and U of the chunk's tiles at its positions: fp32 [ξ][ci block][t][block] and [ξ][panel][t][NR]; bf16 the
     // tiles in pairs along the reduction, [ξ][ci block][t/2][block][2] and [ξ][panel][t/2][NR][2]; natural as above
     void *v_chunk, *u_chunk;
@@ -172,7 +183,7 @@ static void transform_chunk(const weights_job *job, const weights_part_state *pa
 // M[ξ][·][panels first ..< end) += the chunk's V[ξ]ᵀ U[ξ] for the part's position k (ξ = alpha·first_row + k).
 static void multiply_position(const weights_job *job, const weights_part_state *part, int k, int first, int end) {
     int chunk = job->chunk, width = job->width, ldacc = job->ldacc;
-    float *m = job->accumulator + ((size_t)job->v.alpha * part->first_row + k) * width * ldacc;
+    float *m = part->accumulator + ((size_t)job->v.alpha * part->first_row + k) * width * ldacc;
     if (job->natural) {  // six input channels × one panel at a time
 #if defined(__x86_64__)
         const float *v = (const float *)part->v_chunk + (size_t)k * chunk * job->v_row;
@@ -204,13 +215,32 @@ static const float *thread_zeros(const ab_conv_shape *s, int thread) {
     return zeros;
 }
 
-// The units [begin, end) (unit = row·panels + panel): every chunk of tiles transformed at the units' rows, then
-// added into their panels of M.
-static void weights_part(void *context, int begin, int end, int thread) {
-    const weights_job *job = context;
+// The first tile of a segment (segments: the end). Even, so that bf16's pairs of tiles (2p, 2p + 1) stay whole.
+static long segment_first(const weights_job *job, int segment) {
+    return segment == job->segments ? job->tiles : (job->tiles * segment / job->segments) & ~1L;
+}
+
+// Zeroes the units [begin, end) of M (unit = row·panels + panel: the row's alpha positions, every input channel,
+// the panel's NR output channels), here rather than before the pass so that each thread zeroes, in its own cache,
+// the sums it owns.
+static void zero_units(const weights_job *job, float *m, int begin, int end) {
+    for (int unit = begin; unit < end; unit++) {
+        int row = unit / job->panels, panel = unit % job->panels;
+        for (int l = 0; l < job->v.alpha; l++)
+            for (int ci = 0; ci < job->width; ci++)
+                memset(m + (((size_t)job->v.alpha * row + l) * job->width + ci) * job->ldacc + panel * NR, 0,
+                       sizeof(float) * NR);
+    }
+}
+
+// The units [begin, end) of one segment (unit = row·panels + panel): every chunk of the segment's tiles transformed
+// at the units' rows, then added into their panels of the segment's M.
+static void segment_part(const weights_job *job, int segment, int begin, int end, int thread) {
     const ab_conv_shape *s = job->s;
     int alpha = job->v.alpha, panels = job->panels, chunk = job->chunk, per_step = job->kernel.bf16 ? 2 : 1;
     weights_part_state part = {begin, end, begin / panels, (end - 1) / panels + 1};
+    part.accumulator = job->accumulator + segment * job->segment_floats;
+    zero_units(job, part.accumulator, begin, end);
     part.positions = alpha * (part.end_row - part.first_row);
     size_t element = job->kernel.bf16 ? 2 : 4, co_width = (size_t)panels * NR;
     part.v_chunk = ab_thread_scratch(thread, 2, element * part.positions * chunk * job->v_row);
@@ -231,8 +261,9 @@ static void weights_part(void *context, int begin, int end, int thread) {
                 memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
             }
     }
-    for (part.first = 0; part.first < job->tiles; part.first += chunk) {
-        part.count = (int)(job->tiles - part.first < chunk ? job->tiles - part.first : chunk);
+    long last = segment_first(job, segment + 1);
+    for (part.first = segment_first(job, segment); part.first < last; part.first += chunk) {
+        part.count = (int)(last - part.first < chunk ? last - part.first : chunk);
         transform_chunk(job, &part);
         for (int k = 0; k < part.positions; k++) {
             int row = part.first_row + k / alpha, first = row * panels, last = first + panels;
@@ -243,22 +274,42 @@ static void weights_part(void *context, int begin, int end, int thread) {
     }
 }
 
+// The units [begin, end) of all segments (unit = segment·alpha·panels + row·panels + panel), segment by segment.
+static void weights_part(void *context, int begin, int end, int thread) {
+    const weights_job *job = context;
+    int units = job->v.alpha * job->panels;
+    for (int segment = 0; segment < job->segments; segment++) {
+        int first = begin > segment * units ? begin : segment * units;
+        int last = end < (segment + 1) * units ? end : (segment + 1) * units;
+        if (first < last) segment_part(job, segment, first - segment * units, last - segment * units, thread);
+    }
+}
+
 typedef struct {
     const ab_conv_shape *s;
     ab_winograd_variant v;
     const float *accumulator;
-    size_t position_stride, ldacc;
+    int segments;
+    size_t position_stride, ldacc, segment_floats;
     float *grad_oihw;
 } gradient_job;
 
-// grad_oihw[co][ci] = Gᵀ M[·][ci][co] G for output channels [begin, end).
+// grad_oihw[co][ci] = Gᵀ M[·][ci][co] G for output channels [begin, end), M the segments' sum (in segment order).
 static void gradient_part(void *context, int begin, int end, int thread) {
     (void)thread;
     gradient_job *job = context;
+    int positions = job->v.positions;
     for (int co = begin; co < end; co++)
-        for (int ci = 0; ci < job->s->in_c; ci++)
-            job->v.gradient(job->accumulator + ci * job->ldacc + co, job->position_stride,
-                            job->grad_oihw + ((size_t)co * job->s->in_c + ci) * 9);
+        for (int ci = 0; ci < job->s->in_c; ci++) {
+            const float *m = job->accumulator + ci * job->ldacc + co;
+            float sum[MAX_ALPHA * MAX_ALPHA];
+            for (int xi = 0; xi < positions; xi++) {
+                sum[xi] = m[xi * job->position_stride];
+                for (int segment = 1; segment < job->segments; segment++)
+                    sum[xi] += m[segment * job->segment_floats + xi * job->position_stride];
+            }
+            job->v.gradient(sum, 1, job->grad_oihw + ((size_t)co * job->s->in_c + ci) * 9);
+        }
 }
 
 void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision precision, const float *input,
@@ -278,11 +329,12 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision
     if (chunk > 1024) chunk = 1024;
     chunk &= ~1;  // bf16: whole pairs of tiles per chunk, so the pairs do not depend on the chunk size
     size_t total = (size_t)v.positions * width * ldacc;
-    float *accumulator = ab_shared_scratch(1, sizeof(float) * total);  // as direct backward-weights' (conv.c)
-    memset(accumulator, 0, sizeof(float) * total);
-    weights_job job = {s, v, kernel, bf16 ? arithmetic.round_pairs : NULL, input, grad_output, accumulator,
-                       (long)s->batch * tiles_h * tiles_w, chunk, blocks, panels, width, ldacc, natural, v_row, u_row};
-    ab_parallel_for(v.alpha * panels, weights_part, &job);
-    gradient_job gradient = {s, v, accumulator, (size_t)width * ldacc, (size_t)ldacc, grad_oihw};
+    int segments = sizeof(float) * total < CHUNK_BYTES ? 2 : 1;  // (the header says why)
+    float *accumulator = ab_shared_scratch(1, sizeof(float) * segments * total);  // as direct backward-weights' (conv.c)
+    weights_job job = {s, v, kernel, bf16 ? arithmetic.round_pairs : NULL, input, grad_output, accumulator, segments,
+                       total, (long)s->batch * tiles_h * tiles_w, chunk, blocks, panels, width, ldacc, natural, v_row,
+                       u_row};
+    ab_parallel_for(segments * v.alpha * panels, weights_part, &job);
+    gradient_job gradient = {s, v, accumulator, segments, (size_t)width * ldacc, (size_t)ldacc, total, grad_oihw};
     ab_parallel_for(s->out_c, gradient_part, &gradient);
 }

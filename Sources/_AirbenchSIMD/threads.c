@@ -1,6 +1,6 @@
 // The process-wide thread pool. ab_parallel_for splits [0, count) into contiguous parts by thread index, so
-// the same work always goes to the same thread; workers wait on a generation counter (spinning briefly,
-// then sleeping on a condition variable) so a call costs microseconds, not a thread start.
+// the same work always goes to the same thread; workers wait on a generation counter (spinning for up to
+// SPIN_SECONDS, then sleeping on a condition variable) so a call costs microseconds, not a thread start.
 #include "airbench_simd.h"
 #include "internal.h"
 #include <pthread.h>
@@ -11,6 +11,11 @@
 
 #define AB_MAX_THREADS 256
 #define AB_SCRATCH_SLOTS 4
+// How long a worker spins for the next job before it sleeps. A training step posts a job every few milliseconds
+// with serial gaps of tens of microseconds between them; a sleeping worker costs the next job its wake-up (in a VM
+// the host must run the halted vCPU again). The spin was 20,000 loads, about 5 µs: 2 ms made the bf16 step at 2
+// threads 1–2% shorter, the same at 1 (BENCHMARKS.md, issue 22).
+#define SPIN_SECONDS 2e-3
 
 typedef struct {
     void (*body)(void *, int, int, int);
@@ -65,14 +70,29 @@ static void run_part(const job *work, int thread) {
 
 static int worker_start_generation[AB_MAX_THREADS];
 
+// Spins until the generation is no longer `seen` or SPIN_SECONDS have passed (the clock read every 1,024 spins).
+// `pause` leaves a sibling hyperthread its issue slots while this one waits.
+static void spin_while(int seen) {
+    double until = 0;
+    for (unsigned spins = 0; atomic_load_explicit(&generation, memory_order_acquire) == seen; spins++) {
+        if (spins % 1024 == 0) {
+            double now = ab_now_seconds();
+            if (spins == 0) until = now + SPIN_SECONDS;
+            else if (now > until) return;
+        }
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
+
 static void *worker(void *argument) {
     int thread = (int)(intptr_t)argument;
     // The generation current when this worker was created (read under the pool mutex), so a job posted
     // before the thread got to run is not missed.
     int seen = worker_start_generation[thread];
     for (;;) {
-        int spins = 0;
-        while (atomic_load_explicit(&generation, memory_order_acquire) == seen && ++spins < 20000) {}
+        spin_while(seen);
         // The generation and its job are read together under the mutex they are posted under: a worker that
         // wakes late must not pair a new generation with an old job (or the reverse), nor take part in a job
         // posted for fewer threads, which would not wait for it.

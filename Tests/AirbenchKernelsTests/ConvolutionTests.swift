@@ -28,6 +28,12 @@ final class ConvolutionTests: XCTestCase {
                          outputHeight: 30, outputWidth: 30),
     ]
 
+    /// Wide enough that F(4×4)'s and F(6×6)'s weight-gradient sums M take 4 MiB or more (4.4 and 7.9 MB), so their
+    /// tiles are summed in one segment; every other shape here, and F(2×2) on this one, sums them in two. (Only the
+    /// weight gradient is checked on it: the forward tolerances were derived for reductions of ≤ 64 channels.)
+    static let wideShape = ConvolutionShape(batch: 1, inputHeight: 6, inputWidth: 6, inputChannels: 192, outputChannels: 160,
+                                            kernelSize: 3, padding: 1)
+
     // Direct and F(2×2, 3×3) share one tolerance: F(2×2)'s transforms add and subtract up to 16 terms around the
     // GEMM and round differently (up to 4e-6 here, against 1e-6 failing). F(4×4, 3×3)'s transforms also scale by
     // up to 5 (Bᵀ), ⅙ and 1⁄24 (G) and 8 (Aᵀ), and sum 36 terms, so they round about 20× more (up to 8e-5 here);
@@ -173,7 +179,7 @@ final class ConvolutionTests: XCTestCase {
     func testBackwardWeightsMatchesReference() {
         forEachKernelPath { path in
             for algorithm in ConvolutionAlgorithm.fp32 {
-                for (i, s) in Self.fp32Shapes.enumerated() {
+                for (i, s) in (Self.fp32Shapes + [Self.wideShape]).enumerated() {
                     var random = TestRandom(UInt64(200 + i))
                     let input = random.array(s.inputCount), gradOutput = random.array(s.outputCount)
                     let expected = Reference.convolutionBackwardWeights(s, input: input, gradOutput: gradOutput)
@@ -225,8 +231,13 @@ final class ConvolutionTests: XCTestCase {
     /// Winograds on the active path: AVX512_BF16 where the CPU has it, else plain C). 48 output channels are 3 panels:
     /// 3 and 5 threads split the Winograd weight gradient's rows of positions between them.
     func testResultsDoNotDependOnThreadCount() {
-        let s = ConvolutionShape(batch: 4, inputHeight: 15, inputWidth: 15, inputChannels: 32, outputChannels: 48,
-                                 kernelSize: 3, padding: 1, outputHeight: 14, outputWidth: 14)
+        for s in [ConvolutionShape(batch: 4, inputHeight: 15, inputWidth: 15, inputChannels: 32, outputChannels: 48,
+                                   kernelSize: 3, padding: 1, outputHeight: 14, outputWidth: 14), Self.wideShape] {
+            resultsDoNotDependOnThreadCount(s)
+        }
+    }
+
+    func resultsDoNotDependOnThreadCount(_ s: ConvolutionShape) {
         var random = TestRandom(11)
         let input = random.array(s.inputCount), weights = random.array(s.weightCount), g = random.array(s.outputCount)
         func run(_ algorithm: ConvolutionAlgorithm) -> [[Float]] {
