@@ -13,8 +13,10 @@
 #define AB_SCRATCH_SLOTS 4
 // How long a worker spins for the next job before it sleeps. A training step posts a job every few milliseconds
 // with serial gaps of tens of microseconds between them; a sleeping worker costs the next job its wake-up (in a VM
-// the host must run the halted vCPU again). The spin was 20,000 loads, about 5 µs: 2 ms made the bf16 step at 2
-// threads 1–2% shorter, the same at 1 (BENCHMARKS.md, issue 22).
+// the host must run the halted vCPU again). The spin was 20,000 loads, about 5 µs; a perf profile found the worker
+// asleep 3.5–4% of a training run at 2 threads, and 2,000,000 loads (about 0.5 ms) made the bf16 step at 2 threads
+// 1–2% shorter, the same at 1 (BENCHMARKS.md, issue 22). Spinning by the clock, the bound no longer depends on
+// the CPU's speed.
 #define SPIN_SECONDS 2e-3
 
 typedef struct {
