@@ -40,9 +40,9 @@
 #define MAX_TILE 6                 // m
 #define MAX_ALPHA (MAX_TILE + 2)  // m + 2
 // Bytes of V and U per chunk over all positions: 4 MiB, 56 tiles of a 256 × 256 layer in fp32; each thread's buffers
-// hold its rows' share (2 MiB at 2 threads in one segment, all of it where a thread has a segment to itself). A larger chunk loads and stores M (9.4 MB there) less often but leaves
-// the caches sooner: 8 MiB measured no faster, 16 slower (fp32, when the threads still shared one chunk; bf16 chunks
-// hold twice the tiles, not yet timed).
+// hold its rows' share (2 MiB at 2 threads in one segment, all of it where a thread has a segment to itself). A
+// larger chunk loads and stores M (9.4 MB there) less often but leaves the caches sooner: 8 MiB measured no faster,
+// 16 slower (fp32, when the threads still shared one chunk; bf16 chunks hold twice the tiles, not yet timed).
 #define CHUNK_BYTES (4 * 1024 * 1024)
 // The AVX2 path's rows of V and U (one tile's channels, 256 floats = 1 KiB in most layers) are this many floats
 // longer than their channels: rows 1 KiB apart fall into 4 of the L1's 64 sets, so the tile kernel, which reads
@@ -286,29 +286,26 @@ static void weights_part(void *context, int begin, int end, int thread) {
 }
 
 typedef struct {
-    const ab_conv_shape *s;
-    ab_winograd_variant v;
-    const float *accumulator;
-    int segments;
-    size_t position_stride, ldacc, segment_floats;
+    const weights_job *weights;  // the pass whose sums M are transformed
     float *grad_oihw;
 } gradient_job;
 
 // grad_oihw[co][ci] = Gᵀ M[·][ci][co] G for output channels [begin, end), M the segments' sum (in segment order).
 static void gradient_part(void *context, int begin, int end, int thread) {
     (void)thread;
-    gradient_job *job = context;
-    int positions = job->v.positions;
+    const gradient_job *gradient = context;
+    const weights_job *job = gradient->weights;
+    size_t position_stride = (size_t)job->width * job->ldacc;
     for (int co = begin; co < end; co++)
         for (int ci = 0; ci < job->s->in_c; ci++) {
-            const float *m = job->accumulator + ci * job->ldacc + co;
+            const float *m = job->accumulator + (size_t)ci * job->ldacc + co;
             float sum[MAX_ALPHA * MAX_ALPHA];
-            for (int xi = 0; xi < positions; xi++) {
-                sum[xi] = m[xi * job->position_stride];
+            for (int xi = 0; xi < job->v.positions; xi++) {
+                sum[xi] = m[xi * position_stride];
                 for (int segment = 1; segment < job->segments; segment++)
-                    sum[xi] += m[segment * job->segment_floats + xi * job->position_stride];
+                    sum[xi] += m[segment * job->segment_floats + xi * position_stride];
             }
-            job->v.gradient(sum, 1, job->grad_oihw + ((size_t)co * job->s->in_c + ci) * 9);
+            job->v.gradient(sum, 1, gradient->grad_oihw + ((size_t)co * job->s->in_c + ci) * 9);
         }
 }
 
@@ -335,6 +332,6 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision
                        total, (long)s->batch * tiles_h * tiles_w, chunk, blocks, panels, width, ldacc, natural, v_row,
                        u_row};
     ab_parallel_for(segments * v.alpha * panels, weights_part, &job);
-    gradient_job gradient = {s, v, accumulator, segments, (size_t)width * ldacc, (size_t)ldacc, total, grad_oihw};
+    gradient_job gradient = {&job, grad_oihw};
     ab_parallel_for(s->out_c, gradient_part, &gradient);
 }
