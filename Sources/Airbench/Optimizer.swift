@@ -36,13 +36,9 @@ public final class NesterovSGD: @unchecked Sendable {
             case .whitenBias, .frozen: continue
             }
             let lr = Float(groupRate * factor), wd = Float(rates.decayPerStep / groupRate), m = Float(momentum)
-            let p = state.pointer(entry), g = gradients.pointer(entry), buf = buffers.pointer(entry)
-            let first = started.insert(entry.name).inserted
-            for i in 0..<entry.count {
-                let d = g[i] + wd * p[i]
-                buf[i] = first ? d : m * buf[i] + d
-                p[i] -= lr * (d + m * buf[i])
-            }
+            ParameterUpdate.nesterov(parameters: state.pointer(entry), gradients: gradients.pointer(entry),
+                                     buffer: buffers.pointer(entry), count: entry.count, learningRate: lr,
+                                     weightDecay: wd, momentum: m, first: started.insert(entry.name).inserted)
         }
     }
 }
@@ -57,10 +53,7 @@ public final class Lookahead: @unchecked Sendable {
 
     /// slow ← slow + (1 − decay)·(fast − slow); fast ← slow.
     public func update(state: StateBuffer, decay: Double) {
-        let s = slow.storage.pointer, f = state.storage.pointer, weight = Float(1 - decay)
-        for i in 0..<state.layout.count {
-            s[i] += weight * (f[i] - s[i])  // torch.lerp_(start, end, weight) = start + weight·(end − start)
-            f[i] = s[i]
-        }
+        ParameterUpdate.lookahead(fast: state.storage.pointer, slow: slow.storage.pointer, count: state.layout.count,
+                                  weight: Float(1 - decay))
     }
 }

@@ -44,6 +44,10 @@ struct BenchCommand: ParsableCommand {
     var unfused = false
     @Flag(help: "Measure the convolutions' errors per layer and pass instead of timing them (see above).")
     var errors = false
+    @Flag(help: ArgumentHelp(
+        "Time only training steps, on 1 thread and on --threads (default all cores) in alternating pairs, and report the ratio per pair and their mean with its 95% interval (--repeats pairs, default 3: ask for 10 or more; --steps steps each, default 2).",
+        valueName: "scaling"))
+    var scaling = false
     @Option(help: ArgumentHelp("With --errors: train on this data set's images (a folder or .tar.gz, as train's --data) instead of synthetic ones.",
                                valueName: "path"))
     var data: String?
@@ -53,6 +57,8 @@ struct BenchCommand: ParsableCommand {
         guard Method.named(method) != nil else { throw ValidationError(unknownMethod(method)) }
         if repeats < 1 || (steps ?? 1) < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
         if data != nil && !errors { throw ValidationError("--data is read by --errors only (timings use synthetic data)") }
+        if scaling && (errors || unfused) { throw ValidationError("--scaling times whole steps: not with --errors or --unfused") }
+        if scaling && kernel.threads == 1 { throw ValidationError("--scaling compares 1 thread with more: --threads must be at least 2") }
     }
 
     func run() throws {
@@ -74,6 +80,12 @@ struct BenchCommand: ParsableCommand {
                 h.batchSize = batchSize
             }
             try h.validate()
+            if scaling {
+                let report = try measureScaling(threads: threadCount, hyperparameters: h, dataset: dataset,
+                                                pairs: repeats, steps: steps ?? 2)
+                if json { try printJSON(report) } else { report.printTable() }
+                return
+            }
             let report = try measure(threads: threadCount, hyperparameters: h, dataset: dataset)
             if json { try printJSON(report) } else { report.printTable() }
         }

@@ -220,7 +220,7 @@ void ab_conv_forward(const ab_conv_shape *s, const float *input, const float *pa
 #if defined(__x86_64__)
     if (kernel.bf16) job.input_bf16 = ab_shared_bf16_copy(input, (size_t)s->batch * s->in_h * s->in_w * s->in_c);
 #endif
-    ab_parallel_for((int)((rows + per_group - 1) / per_group), forward_part, &job);
+    ab_parallel_for_balanced((int)((rows + per_group - 1) / per_group), forward_part, &job);
 }
 
 // ---- backward-weights -----------------------------------------------------------------------------------------

@@ -483,7 +483,7 @@ static void pack_part(void *context, int begin, int end, int thread) {
 static void pack_transformed(const ab_conv_shape *s, int tile, ab_precision precision, const float *w,
                              int backward_data, float *packed) {
     pack_job job = {s, ab_winograd_variant_of(tile), w, backward_data, precision == AB_PRECISION_BF16, packed};
-    ab_parallel_for(panels_of(s->out_c), pack_part, &job);
+    ab_parallel_for_balanced(panels_of(s->out_c), pack_part, &job);
 }
 
 void ab_winograd_pack_weights(const ab_conv_shape *s, int tile, ab_precision precision, const float *w,
@@ -676,7 +676,7 @@ static void winograd_forward(const ab_conv_shape *s, int tile, ab_precision prec
     if (per_group > 16 * mr) per_group = 16 * mr;
     winograd_job job = {s, v, input, packed, output, per_group, depth, (long)s->batch * tiles_h * tiles_w, kernel,
                         bf16 ? arithmetic.round : NULL, pooled, argmax};
-    ab_parallel_for((int)((job.tiles + per_group - 1) / per_group), winograd_part, &job);
+    ab_parallel_for_balanced((int)((job.tiles + per_group - 1) / per_group), winograd_part, &job);
 }
 
 void ab_winograd_forward(const ab_conv_shape *s, int tile, ab_precision precision, const float *input,

@@ -333,5 +333,5 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision
                        u_row};
     ab_parallel_for(segments * v.alpha * panels, weights_part, &job);
     gradient_job gradient = {&job, grad_oihw};
-    ab_parallel_for(s->out_c, gradient_part, &gradient);
+    ab_parallel_for_balanced(s->out_c, gradient_part, &gradient);
 }

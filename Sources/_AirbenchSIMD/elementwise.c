@@ -152,12 +152,12 @@ static int chunks_of(size_t count, size_t chunk) { return (int)((count + chunk -
 
 void ab_activation_forward(ab_activation activation, const float *x, float *y, size_t count) {
     activation_job job = {activation, x, NULL, y, count};
-    ab_parallel_for(chunks_of(count, ELEMENT_CHUNK), activation_forward_part, &job);
+    ab_parallel_for_balanced(chunks_of(count, ELEMENT_CHUNK), activation_forward_part, &job);
 }
 
 void ab_activation_backward(ab_activation activation, const float *x, const float *dy, float *dx, size_t count) {
     activation_job job = {activation, x, dy, dx, count};
-    ab_parallel_for(chunks_of(count, ELEMENT_CHUNK), activation_backward_part, &job);
+    ab_parallel_for_balanced(chunks_of(count, ELEMENT_CHUNK), activation_backward_part, &job);
 }
 
 // ---- per-channel reductions --------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ static void reduce_in_chunks(chunk_reducer reduce, const void *context, size_t r
     int chunks = chunks_of(rows, REDUCE_ROWS);
     chunked_job job = {reduce, context, rows, channels,
                        malloc(sizeof(double) * 2 * channels * (size_t)(chunks ? chunks : 1))};
-    ab_parallel_for(chunks, chunked_part, &job);
+    ab_parallel_for_balanced(chunks, chunked_part, &job);
     memset(sum1, 0, sizeof(double) * channels);
     memset(sum2, 0, sizeof(double) * channels);
     for (int chunk = 0; chunk < chunks; chunk++) {
@@ -277,7 +277,7 @@ static void affine_part(void *context, int begin, int end, int thread) {
 void ab_affine_activation(const float *x, size_t rows, int channels, const float *scale, const float *shift,
                           ab_activation activation, float *y) {
     affine_job job = {x, NULL, rows, channels, scale, shift, activation, y};
-    ab_parallel_for(chunks_of(rows, REDUCE_ROWS), affine_part, &job);
+    ab_parallel_for_balanced(chunks_of(rows, REDUCE_ROWS), affine_part, &job);
 }
 
 // dz may be dy itself (the backward pass works in place); each element is read before it is written, which is
@@ -364,7 +364,7 @@ static void batchnorm_input_grad_part(void *context, int begin, int end, int thr
 void ab_batchnorm_input_grad(const float *dz, const float *x, size_t rows, int channels, const float *a,
                              const float *b, const float *d, float *dx) {
     input_grad_job job = {dz, x, rows, channels, a, b, d, dx};
-    ab_parallel_for(chunks_of(rows, REDUCE_ROWS), batchnorm_input_grad_part, &job);
+    ab_parallel_for_balanced(chunks_of(rows, REDUCE_ROWS), batchnorm_input_grad_part, &job);
 }
 
 // ---- max-pooling ----------------------------------------------------------------------------------------------
@@ -444,7 +444,7 @@ static void maxpool_forward_part(void *context, int begin, int end, int thread) 
 
 void ab_maxpool_forward(const float *x, int batch, int h, int w, int channels, int k, float *y, uint8_t *argmax) {
     pool_job job = {x, NULL, NULL, h, w, channels, k, y, argmax, NULL};
-    ab_parallel_for(batch, maxpool_forward_part, &job);
+    ab_parallel_for_balanced(batch, maxpool_forward_part, &job);
 }
 
 // With `norm`, dy is BatchNorm's dz (pooled size) and each routed value is its input gradient, computed here where
@@ -505,5 +505,5 @@ static void maxpool_backward_part(void *context, int begin, int end, int thread)
 void ab_maxpool_backward(const float *dy, const ab_norm_input_grad *norm, const uint8_t *argmax, int batch, int h,
                          int w, int channels, int k, float *dx) {
     pool_job job = {NULL, dy, argmax, h, w, channels, k, dx, NULL, norm};
-    ab_parallel_for(batch, maxpool_backward_part, &job);
+    ab_parallel_for_balanced(batch, maxpool_backward_part, &job);
 }

@@ -1,6 +1,10 @@
 // The process-wide thread pool. ab_parallel_for splits [0, count) into contiguous parts by thread index, so
 // the same work always goes to the same thread; workers wait on a generation counter (spinning for up to
 // SPIN_SECONDS, then sleeping on a condition variable) so a call costs microseconds, not a thread start.
+// ab_parallel_for_balanced starts from the same parts but hands them out a task at a time, and a thread that has
+// finished its own part takes the tasks left at the others': in this VM one core ran the same memory-heavy pass
+// 4–8% slower than the other, and with fixed halves the faster thread waited that long at the end of every pass
+// (BENCHMARKS.md, issue 22). The bits cannot change: only bodies whose tasks are independent use it.
 #include "airbench_simd.h"
 #include "internal.h"
 #include <pthread.h>
@@ -19,11 +23,17 @@
 // the CPU's speed.
 #define SPIN_SECONDS 2e-3
 
+// Where the next task of a thread's part is, alone in its cache line (its owner takes from it at every task).
+typedef struct {
+    _Alignas(64) atomic_int next;
+} part_cursor;
+
 typedef struct {
     void (*body)(void *, int, int, int);
     void *context;
     int count;
-    int threads;  // the threads that take part (thread_count when posted); the others sit this job out
+    int threads;           // the threads that take part (thread_count when posted); the others sit this job out
+    part_cursor *cursors;  // balanced: one per taking part, at the first task of its part; NULL: fixed parts
 } job;
 
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -64,10 +74,21 @@ void *ab_shared_scratch(int slot, size_t bytes) {
     return shared_scratch[slot].pointer;
 }
 
+static int part_begin(const job *work, int thread) { return (int)((long)work->count * thread / work->threads); }
+
+// Fixed parts: part `thread` in one call. Balanced: the tasks of part `thread` one at a time, then those still
+// left in the others' parts, in the order of the threads after it.
 static void run_part(const job *work, int thread) {
-    long count = work->count;
-    int begin = (int)(count * thread / work->threads), end = (int)(count * (thread + 1) / work->threads);
-    if (begin < end) work->body(work->context, begin, end, thread);
+    if (!work->cursors) {
+        int begin = part_begin(work, thread), end = part_begin(work, thread + 1);
+        if (begin < end) work->body(work->context, begin, end, thread);
+        return;
+    }
+    for (int k = 0; k < work->threads; k++) {
+        int owner = (thread + k) % work->threads, end = part_begin(work, owner + 1);
+        for (int task; (task = atomic_fetch_add_explicit(&work->cursors[owner].next, 1, memory_order_relaxed)) < end;)
+            work->body(work->context, task, task + 1, thread);
+    }
 }
 
 static int worker_start_generation[AB_MAX_THREADS];
@@ -129,13 +150,16 @@ int ab_set_threads(int threads) {
 
 int ab_threads(void) { return thread_count; }
 
-void ab_parallel_for(int count, void (*body)(void *, int, int, int), void *context) {
+static void parallel_for(int count, void (*body)(void *, int, int, int), void *context, int balanced) {
     if (thread_count <= 1 || count <= 1) {
         if (count > 0) body(context, 0, count, 0);
         return;
     }
     // Every worker t < thread_count runs part t; parts beyond `count` are empty.
-    job work = {body, context, count, thread_count};
+    part_cursor cursors[balanced ? thread_count : 1];
+    job work = {body, context, count, thread_count, balanced ? cursors : NULL};
+    if (balanced)
+        for (int t = 0; t < thread_count; t++) atomic_init(&cursors[t].next, part_begin(&work, t));
     pthread_mutex_lock(&pool_mutex);
     current_job = work;
     atomic_store(&pending, thread_count - 1);
@@ -144,6 +168,14 @@ void ab_parallel_for(int count, void (*body)(void *, int, int, int), void *conte
     pthread_mutex_unlock(&pool_mutex);
     run_part(&work, 0);
     while (atomic_load_explicit(&pending, memory_order_acquire) > 0) sched_yield();
+}
+
+void ab_parallel_for(int count, void (*body)(void *, int, int, int), void *context) {
+    parallel_for(count, body, context, 0);
+}
+
+void ab_parallel_for_balanced(int count, void (*body)(void *, int, int, int), void *context) {
+    parallel_for(count, body, context, 1);
 }
 
 // ---- memory bandwidth (airbench bench's roofline) ---------------------------------------------------------------

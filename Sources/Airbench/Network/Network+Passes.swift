@@ -53,15 +53,8 @@ extension Network {
         let width = blocks.last!.channels, side = finalSide, classes = self.classes
         MaxPool.forward(input.pointer, batch: batch, height: side, width: side, channels: width, kernel: side,
                         output: ws.features.pointer, argmax: ws.featureArgmax.pointer)
-        // logits[b][j] = scalingFactor · Σ_c features[b][c] · W[j][c]
-        let w = state.pointer(headWeight), f = ws.features.pointer, logits = ws.logits.pointer
-        for b in 0..<batch {
-            for j in 0..<classes {
-                var sum: Float = 0
-                for c in 0..<width { sum += f[b * width + c] * w[j * width + c] }
-                logits[b * classes + j] = sum * scalingFactor
-            }
-        }
+        Linear.forward(features: ws.features.pointer, weight: state.pointer(headWeight), batch: batch, width: width,
+                       classes: classes, scale: scalingFactor, logits: ws.logits.pointer)
     }
 
     /// The weights `entry` packed for the forward pass: packed anew on every call in training (the weights change
@@ -115,24 +108,11 @@ extension Network {
     /// backward-data pass into the first block is skipped).
     public func backward(_ ws: Workspace, gradients: StateBuffer, whitenBiasTrainable: Bool) {
         let batch = ws.batch, width = blocks.last!.channels, side = finalSide, classes = self.classes
-        // Linear layer (with the output scaling): dW[j][c] = Σ_b g[b][j]·f[b][c], df[b][c] = Σ_j g[b][j]·W[j][c].
-        let g = ws.gradientLogits.pointer, f = ws.features.pointer, w = state.pointer(headWeight)
-        let dW = gradients.pointer(headWeight), df = ws.gradientFeatures.pointer
-        for j in 0..<classes {
-            for c in 0..<width {
-                var sum: Float = 0
-                for b in 0..<batch { sum += g[b * classes + j] * f[b * width + c] }
-                dW[j * width + c] = sum * scalingFactor
-            }
-        }
-        for b in 0..<batch {
-            for c in 0..<width {
-                var sum: Float = 0
-                for j in 0..<classes { sum += g[b * classes + j] * w[j * width + c] }
-                df[b * width + c] = sum * scalingFactor
-            }
-        }
-        MaxPool.backward(df, argmax: ws.featureArgmax.pointer, batch: batch, height: side, width: side, channels: width,
+        Linear.backward(gradLogits: ws.gradientLogits.pointer, features: ws.features.pointer,
+                        weight: state.pointer(headWeight), batch: batch, width: width, classes: classes,
+                        scale: scalingFactor, gradWeight: gradients.pointer(headWeight),
+                        gradFeatures: ws.gradientFeatures.pointer)
+        MaxPool.backward(ws.gradientFeatures.pointer, argmax: ws.featureArgmax.pointer, batch: batch, height: side, width: side, channels: width,
                          kernel: side, gradInput: ws.gradientA.pointer)
         // gradientA holds d(loss)/d(block output) on entry to each block, d(loss)/d(block input) on exit; inside a
         // block the gradient of each later conv's input alternates between gradientA and gradientB.

@@ -55,9 +55,10 @@ double ab_measure_bf16_peak(double seconds);
 uint16_t ab_bf16_from_float(float value);
 
 // ---------------------------------------------------------------------------------------------------------
-// Threads: one process-wide pool. Work is split statically by task index, and every kernel is written so that
-// its results do not depend on how many threads run it (each output element is computed by one task, in a
-// fixed order; reductions are over fixed chunks combined in a fixed order).
+// Threads: one process-wide pool. Work is split by task index (statically, or starting so and then balanced),
+// and every kernel is written so that its results do not depend on how many threads run it nor on which runs a
+// task (each output element is computed by one task, in a fixed order; reductions are over fixed chunks combined
+// in a fixed order).
 // ---------------------------------------------------------------------------------------------------------
 
 /// Sets the number of threads (1 ... 256); returns the number now in use.
@@ -65,6 +66,9 @@ int ab_set_threads(int threads);
 int ab_threads(void);
 /// Runs body(context, begin, end, thread) over [0, count), each thread a contiguous part; waits for all.
 void ab_parallel_for(int count, void (*body)(void *context, int begin, int end, int thread), void *context);
+/// ab_parallel_for one task at a time (end = begin + 1), each thread starting on its own part and then taking the
+/// tasks left in the others'. Only for tasks that are independent of one another and of the thread that runs them.
+void ab_parallel_for_balanced(int count, void (*body)(void *context, int begin, int end, int thread), void *context);
 
 // ---------------------------------------------------------------------------------------------------------
 // Convolution as implicit GEMM over NHWC rows
@@ -173,6 +177,25 @@ typedef struct {
 /// and norm->x, both batch × h/k × w/k × c): the two passes in one, the same bits.
 void ab_maxpool_backward(const float *dy, const ab_norm_input_grad *norm, const uint8_t *argmax, int batch, int h,
                          int w, int channels, int k, float *dx);
+
+// ---------------------------------------------------------------------------------------------------------
+// The classifier head and the parameter updates (the same bits as the plain loops: no contraction into FMAs)
+// ---------------------------------------------------------------------------------------------------------
+
+/// logits (batch × classes) overwritten: logits[b][j] = scale · Σ_c features[b][c] · weight[j][c], the sum over
+/// c ascending; features batch × width, weight classes × width.
+void ab_linear_forward(const float *features, const float *weight, int batch, int width, int classes, float scale,
+                       float *logits);
+/// Its gradients, both overwritten: grad_weight[j][c] = scale · Σ_b grad_logits[b][j] · features[b][c] (b ascending)
+/// and grad_features[b][c] = scale · Σ_j grad_logits[b][j] · weight[j][c] (j ascending).
+void ab_linear_backward(const float *grad_logits, const float *features, const float *weight, int batch, int width,
+                        int classes, float scale, float *grad_weight, float *grad_features);
+/// Nesterov SGD on `count` parameters in place: d = g + weight_decay·p; buffer = d at the first step, else
+/// momentum·buffer + d; p −= learning_rate·(d + momentum·buffer).
+void ab_nesterov_update(float *parameters, const float *gradients, float *buffer, size_t count, float learning_rate,
+                        float weight_decay, float momentum, int first);
+/// Lookahead's sync: slow += weight·(fast − slow), then fast = slow.
+void ab_lookahead_update(float *fast, float *slow, size_t count, float weight);
 
 #ifdef __cplusplus
 }
