@@ -61,6 +61,8 @@ final class CommandLineTests: XCTestCase {
                                   (["train94", "--convolution", "auto-bf16-winograd"], "auto-bf16-winograd"),
                                   (["bench", "--convolution", "winograd4x4-bf16", "--kernel-path", "portable"], "winograd4x4-bf16"),
                                   (["bench", "--data", "somewhere"], "--errors"),
+                                  (["bench", "--scaling", "--threads", "1"], "--threads"),
+                                  (["bench", "--scaling", "--errors"], "--scaling"),
                                   (["train94", "--progress-interval", "-1"], "--progress-interval"),
                                   (["train", "airbench97"], "airbench97"), (["methods", "airbench97"], "airbench97"),
                                   (["train", "airbench94_muon", "--order", "random"], "--order"),
@@ -70,6 +72,26 @@ final class CommandLineTests: XCTestCase {
             XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
             XCTAssertTrue(outcome.error.contains(flag), "\(arguments): \(outcome.error)")
         }
+    }
+
+    /// `bench --scaling`: the pairs asked for, each ratio the quotient of its pair's step times, their mean inside
+    /// its interval, in JSON.
+    func testBenchScalingReportsEveryPair() throws {
+        let outcome = try run(["bench", "--scaling", "--threads", "2", "--repeats", "3", "--steps", "1", "--widths", "8,8,8",
+                               "--batch-size", "16", "--json"])
+        XCTAssertEqual(outcome.status, 0, outcome.error)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+        let one = try XCTUnwrap(report["oneThreadSeconds"] as? [Double])
+        let many = try XCTUnwrap(report["threadsSeconds"] as? [Double]), ratios = try XCTUnwrap(report["ratios"] as? [Double])
+        XCTAssertEqual([one.count, many.count, ratios.count], [3, 3, 3])
+        for i in 0..<min(3, ratios.count, one.count, many.count) {
+            XCTAssertTrue(one[i] > 0 && many[i] > 0, "pair \(i)")
+            XCTAssertEqual(ratios[i], one[i] / many[i], accuracy: 1e-12, "pair \(i)")
+        }
+        XCTAssertEqual(report["threads"] as? Int, 2)
+        let mean = try XCTUnwrap(report["meanRatio"] as? Double), interval = try XCTUnwrap(report["ratioInterval95"] as? [Double])
+        XCTAssertEqual(mean, ratios.reduce(0, +) / Double(ratios.count), accuracy: 1e-12)
+        XCTAssertTrue(interval.count == 2 && interval[0] <= mean && mean <= interval[1], "\(interval)")
     }
 
     /// Values that once reached a runtime trap (exit 132) are refused with exit 1 and one line naming the key, the
@@ -139,7 +161,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(json["convolution"] as? String, "auto")
         let plan = try XCTUnwrap((json["convolutionPlan"] as? [String: Any])?["layers"] as? [[String: String]])
         XCTAssertEqual(plan.map { $0["layer"] }, ["0", "2.conv1", "2.conv2", "3.conv1", "3.conv2", "4.conv1", "4.conv2"])
-        let algorithms = ["direct", "winograd", "winograd4x4"]
+        // Concrete algorithms only (never "auto"); which ones depends on the CPU's fastest precision (an AVX2-only CPU
+        // trains in fp32, where `auto` picks F(6×6) for some passes).
+        let algorithms = ["direct", "winograd", "winograd4x4", "winograd6x6", "winograd-bf16", "winograd4x4-bf16"]
         XCTAssertTrue(plan.allSatisfy { layer in
             ["forward", "backwardData", "backwardWeights"].allSatisfy { algorithms.contains(layer[$0] ?? "") }
         })
