@@ -2,11 +2,12 @@
 # The performance set of issue 10 on one machine, side by side, nothing else running: the machine's CPU, the
 # per-layer tables (bench --json, every precision this CPU has), one epoch plus TTA for PyTorch and for us in
 # each precision (PyTorch's bf16 only where the CPU has AVX512_BF16: elsewhere it is emulated, ~12× slower),
-# thread scaling (1 against all threads), and, with FULL=1, a full airbench94 run in the fastest precision.
+# thread scaling (1 against all threads, `bench --scaling`: 10 pairs of adjacent measurements, since two separate
+# benches minutes apart can differ by 10% on a VM), and, with FULL=1, a full airbench94 run in the fastest precision.
 # With AVX2=1 both sides run as on an AVX2-only CPU (a Zen 3, say) on a machine with AVX-512: ours with
 # `--kernel-path avx2`, PyTorch with ATEN_CPU_CAPABILITY=avx2 and ONEDNN_MAX_CPU_ISA=AVX2; fp32 only.
 #
-#   scripts/side_by_side.sh PYTHON OUT        (PYTHON: a Python with torch; OUT: where the reports go)
+#   scripts/side_by_side.sh PYTHON OUT        (PYTHON: a Python with torch, numpy and safetensors; OUT: where the reports go)
 #
 # CIFAR-10 comes from $AIRBENCH_DATA (default ../shared/data); PyTorch reads the cache's extracted copy.
 # Peak memory is each training's "Maximum resident set size" in OUT/*.time.
@@ -39,8 +40,9 @@ for p in "${precisions[@]}"; do
     echo "== bench $p"
     $airbench bench --repeats 3 --steps 2 --precision "$p" "${path[@]}" --json > "$out/bench_$p.json"
     $airbench bench --repeats 3 --steps 2 --precision "$p" "${path[@]}" --threads 1 --json > "$out/bench_${p}_1thread.json"
-    python3 -c "import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); print('  step %.3f s, 1 thread %.3f s: %.2fx' % (a['stepSeconds'], b['stepSeconds'], b['stepSeconds']/a['stepSeconds']))" \
-        "$out/bench_$p.json" "$out/bench_${p}_1thread.json"
+    $airbench bench --scaling --repeats 10 --steps 2 --precision "$p" "${path[@]}" --json > "$out/scaling_$p.json"
+    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('  scaling 1 -> %d threads: %.3fx [%.3f, %.3f], median %.3fx' % (r['threads'], r['meanRatio'], *r['ratioInterval95'], r['medianRatio']))" \
+        "$out/scaling_$p.json"
 done
 for p in "${precisions[@]}"; do
     echo "== PyTorch, one epoch + TTA, $p"
