@@ -27,6 +27,11 @@ struct BenchCommand: ParsableCommand {
             images (default 16), and prints each pass's error against a float64 direct convolution for fp32 direct, \
             F(2×2), F(4×4) and F(6×6) and bf16 direct, F(2×2) and F(4×4), with the bf16 Winograds' ratio to bf16 \
             direct's error and whether that is within the bound `auto` admits them by in bf16.
+
+            With --scaling it times only training steps of METHOD, on 1 thread and on --threads in one process, \
+            pair after pair in alternating order (1, N; N, 1; ...), so that a machine whose speed drifts from one \
+            minute to the next affects both halves of a pair alike; it prints each pair's ratio and their mean \
+            with its 95% interval, median and range (--repeats pairs of --steps steps each, default 2).
             """)
 
     @Option(help: ArgumentHelp("The method whose network, batch and steps are timed.", valueName: "method"))
@@ -44,9 +49,7 @@ struct BenchCommand: ParsableCommand {
     var unfused = false
     @Flag(help: "Measure the convolutions' errors per layer and pass instead of timing them (see above).")
     var errors = false
-    @Flag(help: ArgumentHelp(
-        "Time only training steps, on 1 thread and on --threads (default all cores) in alternating pairs, and report the ratio per pair and their mean with its 95% interval (--repeats pairs, default 3: ask for 10 or more; --steps steps each, default 2).",
-        valueName: "scaling"))
+    @Flag(help: "Time the thread scaling of training steps instead (see above; --repeats pairs, default 3: ask for 10 or more).")
     var scaling = false
     @Option(help: ArgumentHelp("With --errors: train on this data set's images (a folder or .tar.gz, as train's --data) instead of synthetic ones.",
                                valueName: "path"))

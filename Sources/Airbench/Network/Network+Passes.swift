@@ -112,8 +112,8 @@ extension Network {
                         weight: state.pointer(headWeight), batch: batch, width: width, classes: classes,
                         scale: scalingFactor, gradWeight: gradients.pointer(headWeight),
                         gradFeatures: ws.gradientFeatures.pointer)
-        MaxPool.backward(ws.gradientFeatures.pointer, argmax: ws.featureArgmax.pointer, batch: batch, height: side, width: side, channels: width,
-                         kernel: side, gradInput: ws.gradientA.pointer)
+        MaxPool.backward(ws.gradientFeatures.pointer, argmax: ws.featureArgmax.pointer, batch: batch, height: side,
+                         width: side, channels: width, kernel: side, gradInput: ws.gradientA.pointer)
         // gradientA holds d(loss)/d(block output) on entry to each block, d(loss)/d(block input) on exit; inside a
         // block the gradient of each later conv's input alternates between gradientA and gradientB.
         for i in blocks.indices.reversed() {
