@@ -134,30 +134,28 @@ AB_PATH_BUILDS(activation_backward_range,
 static void activation_forward_part(void *context, int begin, int end, int thread) {
     (void)thread;
     activation_job *job = context;
-    size_t first = (size_t)begin * ELEMENT_CHUNK, last = (size_t)end * ELEMENT_CHUNK;
-    if (last > job->count) last = job->count;
+    size_t first, last;
+    ab_chunk_items(begin, end, ELEMENT_CHUNK, job->count, &first, &last);
     AB_ON_PATH(activation_forward_range)(job->activation, job->x + first, job->out + first, last - first);
 }
 
 static void activation_backward_part(void *context, int begin, int end, int thread) {
     (void)thread;
     activation_job *job = context;
-    size_t first = (size_t)begin * ELEMENT_CHUNK, last = (size_t)end * ELEMENT_CHUNK;
-    if (last > job->count) last = job->count;
+    size_t first, last;
+    ab_chunk_items(begin, end, ELEMENT_CHUNK, job->count, &first, &last);
     AB_ON_PATH(activation_backward_range)(job->activation, job->x + first, job->dy + first, job->out + first,
                                           last - first);
 }
 
-static int chunks_of(size_t count, size_t chunk) { return (int)((count + chunk - 1) / chunk); }
-
 void ab_activation_forward(ab_activation activation, const float *x, float *y, size_t count) {
     activation_job job = {activation, x, NULL, y, count};
-    ab_parallel_for_balanced(chunks_of(count, ELEMENT_CHUNK), activation_forward_part, &job);
+    ab_parallel_for_balanced(ab_chunks_of(count, ELEMENT_CHUNK), activation_forward_part, &job);
 }
 
 void ab_activation_backward(ab_activation activation, const float *x, const float *dy, float *dx, size_t count) {
     activation_job job = {activation, x, dy, dx, count};
-    ab_parallel_for_balanced(chunks_of(count, ELEMENT_CHUNK), activation_backward_part, &job);
+    ab_parallel_for_balanced(ab_chunks_of(count, ELEMENT_CHUNK), activation_backward_part, &job);
 }
 
 // ---- per-channel reductions --------------------------------------------------------------------------------
@@ -178,8 +176,8 @@ static void chunked_part(void *context, int begin, int end, int thread) {
     (void)thread;
     chunked_job *job = context;
     for (int chunk = begin; chunk < end; chunk++) {
-        size_t first = (size_t)chunk * REDUCE_ROWS, last = first + REDUCE_ROWS;
-        if (last > job->rows) last = job->rows;
+        size_t first, last;
+        ab_chunk_items(chunk, chunk + 1, REDUCE_ROWS, job->rows, &first, &last);
         double *sum = job->partial + (size_t)chunk * 2 * job->channels;
         memset(sum, 0, sizeof(double) * 2 * job->channels);
         job->reduce(job->context, first, last, sum, sum + job->channels);
@@ -188,7 +186,7 @@ static void chunked_part(void *context, int begin, int end, int thread) {
 
 static void reduce_in_chunks(chunk_reducer reduce, const void *context, size_t rows, int channels, double *sum1,
                              double *sum2) {
-    int chunks = chunks_of(rows, REDUCE_ROWS);
+    int chunks = ab_chunks_of(rows, REDUCE_ROWS);
     chunked_job job = {reduce, context, rows, channels,
                        malloc(sizeof(double) * 2 * channels * (size_t)(chunks ? chunks : 1))};
     ab_parallel_for_balanced(chunks, chunked_part, &job);
@@ -267,8 +265,8 @@ AB_PATH_BUILDS(affine_range,
 static void affine_part(void *context, int begin, int end, int thread) {
     (void)thread;
     affine_job *job = context;
-    size_t first = (size_t)begin * REDUCE_ROWS, last = (size_t)end * REDUCE_ROWS;
-    if (last > job->rows) last = job->rows;
+    size_t first, last;
+    ab_chunk_items(begin, end, REDUCE_ROWS, job->rows, &first, &last);
     size_t offset = first * job->channels;
     AB_ON_PATH(affine_range)(job->x + offset, last - first, job->channels, job->scale, job->shift, job->activation,
                              job->out + offset);
@@ -277,7 +275,7 @@ static void affine_part(void *context, int begin, int end, int thread) {
 void ab_affine_activation(const float *x, size_t rows, int channels, const float *scale, const float *shift,
                           ab_activation activation, float *y) {
     affine_job job = {x, NULL, rows, channels, scale, shift, activation, y};
-    ab_parallel_for_balanced(chunks_of(rows, REDUCE_ROWS), affine_part, &job);
+    ab_parallel_for_balanced(ab_chunks_of(rows, REDUCE_ROWS), affine_part, &job);
 }
 
 // dz may be dy itself (the backward pass works in place); each element is read before it is written, which is
@@ -354,8 +352,8 @@ typedef struct {
 static void batchnorm_input_grad_part(void *context, int begin, int end, int thread) {
     (void)thread;
     input_grad_job *job = context;
-    size_t first = (size_t)begin * REDUCE_ROWS, last = (size_t)end * REDUCE_ROWS;
-    if (last > job->rows) last = job->rows;
+    size_t first, last;
+    ab_chunk_items(begin, end, REDUCE_ROWS, job->rows, &first, &last);
     size_t offset = first * job->channels;
     AB_ON_PATH(batchnorm_input_grad_range)(job->dz + offset, job->x + offset, last - first, job->channels, job->a,
                                            job->b, job->d, job->dx + offset);
@@ -364,7 +362,7 @@ static void batchnorm_input_grad_part(void *context, int begin, int end, int thr
 void ab_batchnorm_input_grad(const float *dz, const float *x, size_t rows, int channels, const float *a,
                              const float *b, const float *d, float *dx) {
     input_grad_job job = {dz, x, rows, channels, a, b, d, dx};
-    ab_parallel_for_balanced(chunks_of(rows, REDUCE_ROWS), batchnorm_input_grad_part, &job);
+    ab_parallel_for_balanced(ab_chunks_of(rows, REDUCE_ROWS), batchnorm_input_grad_part, &job);
 }
 
 // ---- max-pooling ----------------------------------------------------------------------------------------------

@@ -11,6 +11,15 @@ void *ab_thread_scratch(int thread, int slot, size_t bytes);
 /// the calling thread to fill before a parallel loop reads it.
 void *ab_shared_scratch(int slot, size_t bytes);
 
+// Work in chunks of `chunk` items (the last one possibly short), one task per chunk for the pool.
+/// The tasks that cover `count` items.
+static inline int ab_chunks_of(size_t count, size_t chunk) { return (int)((count + chunk - 1) / chunk); }
+/// The items [*first, *last) of the tasks [begin, end).
+static inline void ab_chunk_items(int begin, int end, size_t chunk, size_t count, size_t *first, size_t *last) {
+    *first = (size_t)begin * chunk;
+    *last = (size_t)end * chunk < count ? (size_t)end * chunk : count;
+}
+
 // The GEMM micro-kernels shared by the convolutions: c[r][0..cols) = Σ_k a[r·lda + k] · b[k][j] for r < rows,
 // over a tile of `tile_rows` rows × NR columns (a must hold tile_rows readable rows; c is overwritten).
 // fp32: b is a packed panel [k][NR]. bf16: a and b hold bf16 and depth is even; b is [k/2][NR][2] (pairs of k

@@ -69,39 +69,39 @@ AB_PATH_LOOP void grad_weight_range(const linear_job *job, int first, int end) {
 }
 AB_PATH_BUILDS(grad_weight_range, (const linear_job *job, int first, int end), (job, first, end))
 
-static int examples_end(const linear_job *job, int task) {
-    int end = (task + 1) * EXAMPLES_PER_TASK;
-    return end < job->batch ? end : job->batch;
-}
-
 static void logits_part(void *context, int begin, int end, int thread) {
     (void)thread;
     const linear_job *job = context;
-    AB_ON_PATH(logits_range)(job, begin * EXAMPLES_PER_TASK, examples_end(job, end - 1));
+    size_t first, last;
+    ab_chunk_items(begin, end, EXAMPLES_PER_TASK, (size_t)job->batch, &first, &last);
+    AB_ON_PATH(logits_range)(job, (int)first, (int)last);
 }
 
 static void grad_features_part(void *context, int begin, int end, int thread) {
     (void)thread;
     const linear_job *job = context;
-    AB_ON_PATH(grad_features_range)(job, begin * EXAMPLES_PER_TASK, examples_end(job, end - 1));
+    size_t first, last;
+    ab_chunk_items(begin, end, EXAMPLES_PER_TASK, (size_t)job->batch, &first, &last);
+    AB_ON_PATH(grad_features_range)(job, (int)first, (int)last);
 }
 
 static void grad_weight_part(void *context, int begin, int end, int thread) {
     (void)thread;
     const linear_job *job = context;
-    int last = end * FEATURE_BLOCK;
-    AB_ON_PATH(grad_weight_range)(job, begin * FEATURE_BLOCK, last < job->width ? last : job->width);
+    size_t first, last;
+    ab_chunk_items(begin, end, FEATURE_BLOCK, (size_t)job->width, &first, &last);
+    AB_ON_PATH(grad_weight_range)(job, (int)first, (int)last);
 }
 
 void ab_linear_forward(const float *features, const float *weight, int batch, int width, int classes, float scale,
                        float *logits) {
     linear_job job = {features, weight, NULL, batch, width, classes, scale, logits, NULL, NULL};
-    ab_parallel_for_balanced((batch + EXAMPLES_PER_TASK - 1) / EXAMPLES_PER_TASK, logits_part, &job);
+    ab_parallel_for_balanced(ab_chunks_of((size_t)batch, EXAMPLES_PER_TASK), logits_part, &job);
 }
 
 void ab_linear_backward(const float *grad_logits, const float *features, const float *weight, int batch, int width,
                         int classes, float scale, float *grad_weight, float *grad_features) {
     linear_job job = {features, weight, grad_logits, batch, width, classes, scale, NULL, grad_weight, grad_features};
-    ab_parallel_for_balanced((width + FEATURE_BLOCK - 1) / FEATURE_BLOCK, grad_weight_part, &job);
-    ab_parallel_for_balanced((batch + EXAMPLES_PER_TASK - 1) / EXAMPLES_PER_TASK, grad_features_part, &job);
+    ab_parallel_for_balanced(ab_chunks_of((size_t)width, FEATURE_BLOCK), grad_weight_part, &job);
+    ab_parallel_for_balanced(ab_chunks_of((size_t)batch, EXAMPLES_PER_TASK), grad_features_part, &job);
 }

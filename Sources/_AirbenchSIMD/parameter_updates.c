@@ -38,38 +38,30 @@ AB_PATH_LOOP void lookahead_range(float *restrict fast, float *restrict slow, si
 AB_PATH_BUILDS(lookahead_range, (float *restrict fast, float *restrict slow, size_t count, float weight),
             (fast, slow, count, weight))
 
-static void chunk_range(const update_job *job, int begin, int end, size_t *first, size_t *count) {
-    size_t last = (size_t)end * UPDATE_CHUNK;
-    *first = (size_t)begin * UPDATE_CHUNK;
-    *count = (last < job->count ? last : job->count) - *first;
-}
-
 static void nesterov_part(void *context, int begin, int end, int thread) {
     (void)thread;
     const update_job *job = context;
-    size_t first, count;
-    chunk_range(job, begin, end, &first, &count);
-    AB_ON_PATH(nesterov_range)(job->parameters + first, job->gradients + first, job->buffer + first, count,
+    size_t first, last;
+    ab_chunk_items(begin, end, UPDATE_CHUNK, job->count, &first, &last);
+    AB_ON_PATH(nesterov_range)(job->parameters + first, job->gradients + first, job->buffer + first, last - first,
                                job->learning_rate, job->weight_decay, job->momentum, job->first);
 }
 
 static void lookahead_part(void *context, int begin, int end, int thread) {
     (void)thread;
     const update_job *job = context;
-    size_t first, count;
-    chunk_range(job, begin, end, &first, &count);
-    AB_ON_PATH(lookahead_range)(job->parameters + first, job->buffer + first, count, job->learning_rate);
+    size_t first, last;
+    ab_chunk_items(begin, end, UPDATE_CHUNK, job->count, &first, &last);
+    AB_ON_PATH(lookahead_range)(job->parameters + first, job->buffer + first, last - first, job->learning_rate);
 }
-
-static int chunks_of(size_t count) { return (int)((count + UPDATE_CHUNK - 1) / UPDATE_CHUNK); }
 
 void ab_nesterov_update(float *parameters, const float *gradients, float *buffer, size_t count, float learning_rate,
                         float weight_decay, float momentum, int first) {
     update_job job = {parameters, buffer, gradients, count, learning_rate, weight_decay, momentum, first};
-    ab_parallel_for_balanced(chunks_of(count), nesterov_part, &job);
+    ab_parallel_for_balanced(ab_chunks_of(count, UPDATE_CHUNK), nesterov_part, &job);
 }
 
 void ab_lookahead_update(float *fast, float *slow, size_t count, float weight) {
     update_job job = {fast, slow, NULL, count, weight, 0, 0, 0};
-    ab_parallel_for_balanced(chunks_of(count), lookahead_part, &job);
+    ab_parallel_for_balanced(ab_chunks_of(count, UPDATE_CHUNK), lookahead_part, &job);
 }
