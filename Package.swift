@@ -42,7 +42,8 @@ let package = Package(
             name: "AirbenchCLI",
             dependencies: ["Airbench", "AirbenchStudies",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels"]),
+        // _AirbenchSIMD for its test hooks (a slow thread in the weight gradient's pool).
+        .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels", "_AirbenchSIMD"]),
         .testTarget(
             name: "AirbenchDataTests", dependencies: ["AirbenchData", "AirbenchFormats"], resources: [.copy("Fixtures")]),
         .testTarget(

@@ -18,22 +18,26 @@
 // those rows; separable_transform), into its own buffers (block-major, [ξ][ci block][t][block] and
 // [ξ][panel][t][NR], for the tile kernels to read contiguously; on the AVX2 path as the transforms write them,
 // weights_job), then adds the chunk into its part of the segment's M.
-// Nothing one thread writes is read or written by another until the pass ends: with the tiles of a chunk split
-// between the threads instead (transform, then add by positions), each thread read half of its V and U from the
-// other's cache, and in this 2-core VM that made the transforms take 1.0–1.9× their one-thread time from one minute
-// to the next (BENCHMARKS.md, "The Winograd weight gradient's threads own rows of positions"). With rows alone,
-// every thread loaded every tile's pixels, half of them written by the other core in the passes before; at 2
+// Nothing one thread writes is read or written by another until the pass ends (but for units taken, below): with the
+// tiles of a chunk split between the threads instead (transform, then add by positions), each thread read half of its V
+// and U from the other's cache, and in this 2-core VM that made the transforms take 1.0–1.9× their one-thread time from
+// one minute to the next (BENCHMARKS.md, "The Winograd weight gradient's threads own rows of positions"). With rows
+// alone, every thread loaded every tile's pixels, half of them written by the other core in the passes before; at 2
 // threads the segments give each thread the images the forward and BatchNorm passes gave it, and the narrow layers'
-// weight gradients (2.conv1, 2.conv2, 3.conv1) went from 1.5–1.8× to 1.9–2.0× (issue 22 in BENCHMARKS.md). Two
-// segments of a wide layer's M (9.4 MB at 256 × 256 in F(4×4)) no longer fit the L3 beside their chunks: 3.conv2,
+// weight gradients (2.conv1, 2.conv2, 3.conv1) went from 1.5–1.8× to 1.9–2.0× (issue 22 in BENCHMARKS.md). Two segments
+// of a wide layer's M (9.4 MB at 256 × 256 in F(4×4)) no longer fit the L3 beside their chunks: 3.conv2,
 // 4.conv1 and 4.conv2 were 10–60% slower with them, hence the bound.
+// A thread that has finished its units takes the later half of another's still to do, from that one's next chunk on
+// ("claims" below): the only time threads share sums, handed over between two chunks.
 // Each element of a segment's M is one chain of fmas over its tiles in ascending order, whatever the number of
-// threads, the chunk size or the path's tile width; the segments are fixed by the shape, never by the threads.
+// threads, which thread adds which chunk, the chunk size or the path's tile width; the segments are fixed by the
+// shape, never by the threads.
 // With bf16 products V and U are rounded to bf16 as they are scattered, tiles 2p and 2p + 1 interleaved (the
 // reduction runs over tiles, and vdpbf16ps adds a pair of products per lane); each element of M is then one chain
 // over the pairs in ascending order.
 #include "airbench_simd.h"
 #include "internal.h"
+#include <stdatomic.h>
 #include <string.h>
 
 #define NR AB_NR
@@ -51,6 +55,11 @@
 // MiB chunks with it measured no different from 4.)
 #define ROW_PAD 16
 
+// A thread's claim on units of M (below, "claims"), alone in its cache line.
+typedef struct {
+    _Alignas(64) _Atomic uint64_t word;
+} claim_slot;
+
 typedef struct {
     const ab_conv_shape *s;
     ab_winograd_variant v;
@@ -67,6 +76,8 @@ typedef struct {
     // twelve accumulators, no copy).
     int natural;
     int v_row, u_row;  // floats from one tile's V (U) row to the next's: width (ldacc), + ROW_PAD when natural
+    claim_slot *claims;  // one per thread of the pool
+    int threads;
 } weights_job;
 
 // One thread's part of one segment: the units [begin, end) it adds into the segment's M, the rows
@@ -233,55 +244,204 @@ static void zero_units(const weights_job *job, float *m, int begin, int end) {
     }
 }
 
-// The units [begin, end) of one segment (unit = row·panels + panel): every chunk of the segment's tiles transformed
-// at the units' rows, then added into their panels of the segment's M.
-static void segment_part(const weights_job *job, int segment, int begin, int end, int thread) {
+// Sets the part to the units [begin, end) of one segment (unit = row·panels + panel): its rows and positions, its
+// buffers for them, and the zeros its transforms never write (channels past in_c and out_c, to whole blocks and
+// panels; the natural path's U to ldacc). Again whenever a thief takes some of its units.
+static void set_units(const weights_job *job, weights_part_state *part, int begin, int end, int thread) {
     const ab_conv_shape *s = job->s;
-    int alpha = job->v.alpha, panels = job->panels, chunk = job->chunk, per_step = job->kernel.bf16 ? 2 : 1;
-    weights_part_state part = {begin, end, begin / panels, (end - 1) / panels + 1};
-    part.accumulator = job->accumulator + segment * job->segment_floats;
-    zero_units(job, part.accumulator, begin, end);
-    part.positions = alpha * (part.end_row - part.first_row);
+    int panels = job->panels, chunk = job->chunk, per_step = job->kernel.bf16 ? 2 : 1;
+    part->begin = begin;
+    part->end = end;
+    part->first_row = begin / panels;
+    part->end_row = (end - 1) / panels + 1;
+    part->positions = job->v.alpha * (part->end_row - part->first_row);
     size_t element = job->kernel.bf16 ? 2 : 4, co_width = (size_t)panels * NR;
-    part.v_chunk = ab_thread_scratch(thread, 2, element * part.positions * chunk * job->v_row);
-    part.u_chunk = ab_thread_scratch(thread, 3, element * part.positions * chunk * job->u_row);
-    part.zeros = thread_zeros(s, thread);
-    // The channels past in_c and out_c (to whole blocks and panels; the natural path's U to ldacc) are never written
-    // by the transforms: zeroed once here, they stay zero.
+    part->v_chunk = ab_thread_scratch(thread, 2, element * part->positions * chunk * job->v_row);
+    part->u_chunk = ab_thread_scratch(thread, 3, element * part->positions * chunk * job->u_row);
+    part->zeros = thread_zeros(s, thread);
     if (job->natural && job->ldacc > s->out_c)
-        for (size_t row = 0; row < (size_t)part.positions * chunk; row++)
-            memset((float *)part.u_chunk + row * job->u_row + s->out_c, 0, sizeof(float) * (job->ldacc - s->out_c));
+        for (size_t row = 0; row < (size_t)part->positions * chunk; row++)
+            memset((float *)part->u_chunk + row * job->u_row + s->out_c, 0, sizeof(float) * (job->ldacc - s->out_c));
     if (!job->natural) {
-        size_t row_floats = (size_t)part.positions * (job->width + co_width);
-        part.rows = ab_thread_scratch(thread, 0, sizeof(float) * per_step * row_floats);
+        size_t row_floats = (size_t)part->positions * (job->width + co_width);
+        part->rows = ab_thread_scratch(thread, 0, sizeof(float) * per_step * row_floats);
         for (int i = 0; i < per_step; i++)
-            for (int xi = 0; xi < part.positions; xi++) {
-                float *row = part.rows + i * row_floats, *grad_row = row + (size_t)part.positions * job->width;
+            for (int xi = 0; xi < part->positions; xi++) {
+                float *row = part->rows + i * row_floats, *grad_row = row + (size_t)part->positions * job->width;
                 memset(row + xi * job->width + s->in_c, 0, sizeof(float) * (job->width - s->in_c));
                 memset(grad_row + xi * co_width + s->out_c, 0, sizeof(float) * (co_width - s->out_c));
             }
     }
-    long last = segment_first(job, segment + 1);
-    for (part.first = segment_first(job, segment); part.first < last; part.first += chunk) {
-        part.count = (int)(last - part.first < chunk ? last - part.first : chunk);
-        transform_chunk(job, &part);
-        for (int k = 0; k < part.positions; k++) {
-            int row = part.first_row + k / alpha, first = row * panels, last = first + panels;
-            first = first > begin ? first : begin;
-            last = last < end ? last : end;
-            multiply_position(job, &part, k, first - row * panels, last - row * panels);
-        }
+}
+
+// The chunk of tiles at hand, transformed, added into the part's units of the segment's M.
+static void multiply_chunk(const weights_job *job, const weights_part_state *part) {
+    int alpha = job->v.alpha, panels = job->panels;
+    for (int k = 0; k < part->positions; k++) {
+        int row = part->first_row + k / alpha, first = row * panels, last = first + panels;
+        first = first > part->begin ? first : part->begin;
+        last = last < part->end ? last : part->end;
+        multiply_position(job, part, k, first - row * panels, last - row * panels);
     }
 }
 
-// The units [begin, end) of all segments (unit = segment·alpha·panels + row·panels + panel), segment by segment.
+// ---- claims: a thread that has finished takes units from one that has not ----------------------------------------
+// At 2 threads one core often ran its half of this pass slower than the other (this VM's memory side drifts), and
+// the faster thread waited at the end: 69 ms of a 2.2 s AVX2 step on a Zen 3 (BENCHMARKS.md, issue 22). The thread
+// that finishes first takes the later half of the units of the claim with the most work left, from its next chunk
+// of tiles on; the owner goes on with the rest. Each element of M is still one chain over its tiles in ascending
+// order, only the thread that adds a chunk into it changes: the thief adds its first chunk once the owner has added
+// the one before (the owner commits to a chunk only after it has added the previous one), so the bits do not change.
+//
+// A claim is one 64-bit word: the first chunk its owner has not yet committed to (`next`), and its units [begin,
+// end) in the pass's numbering (segment·alpha·panels + unit), so that a thief lowering `end` and the owner
+// committing to `next` never miss each other (whichever compare-and-swap comes second sees the other's change).
+#define CLAIM_UNIT_BITS 19
+#define CLAIM_UNIT_MASK ((1ull << CLAIM_UNIT_BITS) - 1)
+#define CLAIM_CHUNK_LIMIT (1ll << (64 - 2 * CLAIM_UNIT_BITS))
+
+typedef struct {
+    int next, begin, end;
+} claim;
+
+static uint64_t claim_word(claim c) {
+    return (uint64_t)c.next << (2 * CLAIM_UNIT_BITS) | (uint64_t)c.begin << CLAIM_UNIT_BITS | (uint64_t)c.end;
+}
+
+static claim claim_of(uint64_t word) {
+    return (claim){(int)(word >> (2 * CLAIM_UNIT_BITS)), (int)(word >> CLAIM_UNIT_BITS & CLAIM_UNIT_MASK),
+                   (int)(word & CLAIM_UNIT_MASK)};
+}
+
+static atomic_long takes;           // units taken since the process started
+static atomic_int slow_thread = -1;  // tests: the thread that holds back (ab_winograd_weights_slow_thread)
+static atomic_long takes_when_slowed;
+
+void ab_winograd_weights_slow_thread(int thread) {
+    atomic_store(&takes_when_slowed, atomic_load(&takes));
+    atomic_store(&slow_thread, thread);
+}
+
+long ab_winograd_weights_takes(void) { return atomic_load(&takes); }
+
+// Tests: the slow thread waits before each chunk it adds until some thread has taken units (or a second has
+// passed), so that taking is exercised on every path whatever its speed.
+static void wait_if_slow(int thread) {
+    if (atomic_load_explicit(&slow_thread, memory_order_relaxed) != thread) return;
+    double until = ab_now_seconds() + 1;
+    while (atomic_load(&takes) == atomic_load(&takes_when_slowed) && ab_now_seconds() < until) ab_pause();
+}
+
+static int segment_chunks(const weights_job *job, int segment) {
+    long tiles = segment_first(job, segment + 1) - segment_first(job, segment);
+    return (int)((tiles + job->chunk - 1) / job->chunk);
+}
+
+// Waits until the owner of the claim `taken` was part of (in `slot`, as it was when taken) has added the chunk before
+// the first one taken: it commits to that chunk's successor, which changes `next`, only after (or the slot holds a
+// later claim of its).
+static void wait_for_owner(const claim_slot *slot, uint64_t taken) {
+    claim was = claim_of(taken);
+    if (was.next == 0) return;
+    for (;;) {
+        claim now = claim_of(atomic_load_explicit(&slot->word, memory_order_acquire));
+        if (now.begin != was.begin || now.next != was.next) return;
+        ab_pause();
+    }
+}
+
+// The part's chunk of tiles: the segment's chunk `index`, at the units [begin, end) of the pass's numbering.
+static void set_chunk(const weights_job *job, weights_part_state *part, int thread, int segment, int index, int begin,
+                      int end) {
+    int base = segment * job->v.alpha * job->panels;
+    if (part->end != end - base || part->begin != begin - base) set_units(job, part, begin - base, end - base, thread);
+    part->first = segment_first(job, segment) + (long)index * job->chunk;
+    long left = segment_first(job, segment + 1) - part->first;
+    part->count = (int)(left < job->chunk ? left : job->chunk);
+}
+
+// Adds the chunks of claim `c` from `next` on into M until none is left. A thread's own claim is in its slot
+// already. A taken one (`after`: the slot it was taken from, `taken`: the claim the thief left there) is published
+// only once the owner there has added the chunk before `next`, with its first chunk committed: so in every slot,
+// `next` = n says that the chunks before n - 1 are added and n - 1 is added or being added by the slot's thread.
+static void work_claim(const weights_job *job, int thread, claim c, const claim_slot *after, uint64_t taken) {
+    claim_slot *mine = &job->claims[thread];
+    int segment = c.begin / (job->v.alpha * job->panels), chunks = segment_chunks(job, segment);
+    weights_part_state part = {0};
+    part.accumulator = job->accumulator + segment * job->segment_floats;
+    uint64_t word = claim_word(c);
+    if (after) {
+        set_chunk(job, &part, thread, segment, c.next, c.begin, c.end);
+        wait_if_slow(thread);
+        transform_chunk(job, &part);
+        wait_for_owner(after, taken);
+        word = claim_word((claim){c.next + 1, c.begin, c.end});
+        atomic_store_explicit(&mine->word, word, memory_order_release);
+        multiply_chunk(job, &part);
+        word = atomic_load_explicit(&mine->word, memory_order_acquire);
+    }
+    for (;;) {
+        c = claim_of(word);
+        if (c.next >= chunks) return;
+        claim committed = {c.next + 1, c.begin, c.end};
+        if (!atomic_compare_exchange_weak_explicit(&mine->word, &word, claim_word(committed), memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;  // a thief lowered `end`: `word` is the new claim
+        set_chunk(job, &part, thread, segment, c.next, c.begin, c.end);
+        wait_if_slow(thread);
+        transform_chunk(job, &part);
+        multiply_chunk(job, &part);
+        word = atomic_load_explicit(&mine->word, memory_order_acquire);
+    }
+}
+
+// Takes the later half of the units of the claim with the most work left (chunks left × units, at least 2 of
+// each) from its next chunk on, and works through them. Returns 0 when no claim has that much left.
+static int take_units(const weights_job *job, int thread) {
+    int units = job->v.alpha * job->panels;
+    for (;;) {
+        int victim = -1;
+        long most = 0;
+        uint64_t seen = 0;
+        for (int t = 0; t < job->threads; t++) {
+            if (t == thread) continue;
+            uint64_t word = atomic_load_explicit(&job->claims[t].word, memory_order_acquire);
+            claim c = claim_of(word);
+            long chunks_left = segment_chunks(job, c.begin / units) - c.next, count = c.end - c.begin;
+            if (chunks_left >= 2 && count >= 2 && chunks_left * count > most) {
+                victim = t;
+                most = chunks_left * count;
+                seen = word;
+            }
+        }
+        if (victim < 0) return 0;
+        claim c = claim_of(seen), kept = {c.next, c.begin, c.end - (c.end - c.begin) / 2};
+        uint64_t left = claim_word(kept);
+        if (!atomic_compare_exchange_strong_explicit(&job->claims[victim].word, &seen, left, memory_order_acq_rel,
+                                                     memory_order_relaxed))
+            continue;  // the owner moved on (or another thief came first): look again
+        atomic_fetch_add_explicit(&takes, 1, memory_order_relaxed);
+        work_claim(job, thread, (claim){c.next, kept.end, c.end}, &job->claims[victim], left);
+        return 1;
+    }
+}
+
+// The units [begin, end) of all segments (unit = segment·alpha·panels + row·panels + panel), segment by segment,
+// each zeroed and claimed; then units taken from the other threads while any have enough left.
 static void weights_part(void *context, int begin, int end, int thread) {
     const weights_job *job = context;
     int units = job->v.alpha * job->panels;
     for (int segment = 0; segment < job->segments; segment++) {
         int first = begin > segment * units ? begin : segment * units;
         int last = end < (segment + 1) * units ? end : (segment + 1) * units;
-        if (first < last) segment_part(job, segment, first - segment * units, last - segment * units, thread);
+        if (first >= last) continue;
+        zero_units(job, job->accumulator + segment * job->segment_floats, first - segment * units,
+                   last - segment * units);
+        claim own = {0, first, last};
+        atomic_store_explicit(&job->claims[thread].word, claim_word(own), memory_order_release);
+        work_claim(job, thread, own, NULL, 0);
+    }
+    while (take_units(job, thread)) {
     }
 }
 
@@ -325,12 +485,18 @@ void ab_winograd_backward_weights(const ab_conv_shape *s, int tile, ab_precision
     if (chunk < 16) chunk = 16;
     if (chunk > 1024) chunk = 1024;
     chunk &= ~1;  // bf16: whole pairs of tiles per chunk, so the pairs do not depend on the chunk size
+    long tiles = (long)s->batch * tiles_h * tiles_w;
+    while (tiles / chunk >= CLAIM_CHUNK_LIMIT) chunk *= 2;  // a claim's `next` counts chunks in 26 bits
     size_t total = (size_t)v.positions * width * ldacc;
     int segments = sizeof(float) * total < CHUNK_BYTES ? 2 : 1;  // (the header says why)
     float *accumulator = ab_shared_scratch(1, sizeof(float) * segments * total);  // as direct backward-weights' (conv.c)
     weights_job job = {s, v, kernel, bf16 ? arithmetic.round_pairs : NULL, input, grad_output, accumulator, segments,
-                       total, (long)s->batch * tiles_h * tiles_w, chunk, blocks, panels, width, ldacc, natural, v_row,
-                       u_row};
+                       total, tiles, chunk, blocks, panels, width, ldacc, natural, v_row, u_row};
+    int threads = ab_threads();
+    claim_slot claims[threads];
+    for (int t = 0; t < threads; t++) atomic_init(&claims[t].word, 0);  // no units: nothing to take
+    job.claims = claims;
+    job.threads = threads;
     ab_parallel_for(segments * v.alpha * panels, weights_part, &job);
     gradient_job gradient = {&job, grad_oihw};
     ab_parallel_for_balanced(s->out_c, gradient_part, &gradient);

@@ -10,6 +10,12 @@ void *ab_thread_scratch(int thread, int slot, size_t bytes);
 /// A process-wide scratch buffer (slot 0 ..< 4) of at least `bytes`, 64-byte aligned, kept between calls; for
 /// the calling thread to fill before a parallel loop reads it.
 void *ab_shared_scratch(int slot, size_t bytes);
+/// One turn of a spin-wait loop: `pause` leaves a sibling hyperthread its issue slots while this one waits.
+static inline void ab_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+}
 
 // Work in chunks of `chunk` items (the last one possibly short), one task per chunk for the pool.
 /// The tasks that cover `count` items.

@@ -94,7 +94,6 @@ static void run_part(const job *work, int thread) {
 static int worker_start_generation[AB_MAX_THREADS];
 
 // Spins until the generation is no longer `seen` or SPIN_SECONDS have passed (the clock read every 1,024 spins).
-// `pause` leaves a sibling hyperthread its issue slots while this one waits.
 static void spin_while(int seen) {
     double until = 0;
     for (unsigned spins = 0; atomic_load_explicit(&generation, memory_order_acquire) == seen; spins++) {
@@ -103,9 +102,7 @@ static void spin_while(int seen) {
             if (spins == 0) until = now + SPIN_SECONDS;
             else if (now > until) return;
         }
-#if defined(__x86_64__)
-        __builtin_ia32_pause();
-#endif
+        ab_pause();
     }
 }
 

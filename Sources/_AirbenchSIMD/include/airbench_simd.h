@@ -132,6 +132,11 @@ void ab_winograd_forward_pooled(const ab_conv_shape *shape, int tile, ab_precisi
 /// rounding): (tile+2)² instead of 9·tile² multiply-adds per tile×tile outputs, input and output channel.
 void ab_winograd_backward_weights(const ab_conv_shape *shape, int tile, ab_precision precision, const float *input,
                                   const float *grad_output, float *grad_oihw);
+/// Tests: the weight gradient's pool thread `thread` (-1: none) waits before each chunk of tiles it adds until some
+/// thread has taken units (from it or another) since this call, or a second has passed.
+void ab_winograd_weights_slow_thread(int thread);
+/// How many times a thread has taken units of ab_winograd_backward_weights from another since the process started.
+long ab_winograd_weights_takes(void);
 
 // ---------------------------------------------------------------------------------------------------------
 // Memory-bound layers (NHWC rows × channels)
