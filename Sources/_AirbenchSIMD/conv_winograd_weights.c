@@ -372,26 +372,22 @@ static void work_claim(const weights_job *job, int thread, claim c, const claim_
     weights_part_state part = {0};
     part.accumulator = job->accumulator + segment * job->segment_floats;
     uint64_t word = claim_word(c);
-    if (after) {
-        set_chunk(job, &part, thread, segment, c.next, c.begin, c.end);
-        wait_if_slow(thread);
-        transform_chunk(job, &part);
-        wait_for_owner(after, taken);
-        word = claim_word((claim){c.next + 1, c.begin, c.end});
-        atomic_store_explicit(&mine->word, word, memory_order_release);
-        multiply_chunk(job, &part);
-        word = atomic_load_explicit(&mine->word, memory_order_acquire);
-    }
     for (;;) {
         c = claim_of(word);
         if (c.next >= chunks) return;
         claim committed = {c.next + 1, c.begin, c.end};
-        if (!atomic_compare_exchange_weak_explicit(&mine->word, &word, claim_word(committed), memory_order_acq_rel,
-                                                   memory_order_acquire))
+        // A taken claim's first chunk is committed when the claim is published (below): no one else can see it yet.
+        if (!after && !atomic_compare_exchange_weak_explicit(&mine->word, &word, claim_word(committed),
+                                                             memory_order_acq_rel, memory_order_acquire))
             continue;  // a thief lowered `end`: `word` is the new claim
         set_chunk(job, &part, thread, segment, c.next, c.begin, c.end);
         wait_if_slow(thread);
         transform_chunk(job, &part);
+        if (after) {
+            wait_for_owner(after, taken);
+            atomic_store_explicit(&mine->word, claim_word(committed), memory_order_release);
+            after = NULL;
+        }
         multiply_chunk(job, &part);
         word = atomic_load_explicit(&mine->word, memory_order_acquire);
     }
