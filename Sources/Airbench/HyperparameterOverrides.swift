@@ -1,3 +1,4 @@
+import AirbenchFormats
 import Foundation
 
 /// Overrides of hyperparameters by name, as `airbench train --set` and sweep specs give them: the names and
@@ -22,14 +23,8 @@ extension Hyperparameters {
         let merged = try Self.merge(overrides, into: root, path: [], defaults: Self.optionalDefaults)
         do {
             return try JSONDecoder().decode(Hyperparameters.self, from: JSONSerialization.data(withJSONObject: merged))
-        } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
-            let name = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw TrainingError.invalidConfiguration("'\(name)' needs a value of type \(type)")
-        } catch let DecodingError.dataCorrupted(context) {
-            let name = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw TrainingError.invalidConfiguration("'\(name)': \(context.debugDescription)")
         } catch {
-            throw TrainingError.invalidConfiguration("\(error)")
+            throw TrainingError.invalidConfiguration(decodingReason(error))
         }
     }
 

@@ -1,4 +1,5 @@
 import AirbenchData
+import AirbenchFormats
 import Foundation
 
 /// The project version, written into logs and model files.
@@ -52,7 +53,7 @@ extension Network {
         let spec: NetworkSpec
         if let json = file.metadata["spec"] {
             do { spec = try JSONDecoder().decode(NetworkSpec.self, from: Data(json.utf8)) } catch {
-                throw TrainingError.invalidModelFile(file: name, message: "not a model of the airbench family: its metadata 'spec' does not parse: \(error)")
+                throw TrainingError.invalidModelFile(file: name, message: "not a model of the airbench family: its metadata 'spec' does not parse: \(decodingReason(error))")
             }
         } else {
             spec = try inferSpec(file, name: name, input: input, scalingFactor: scalingFactor)
@@ -126,7 +127,7 @@ extension Dataset {
     public static func recorded(inModel file: SafetensorsFile, name: String) throws -> DatasetSelection? {
         guard let json = file.metadata["dataset"] else { return nil }
         do { return try JSONDecoder().decode(DatasetSelection.self, from: Data(json.utf8)) } catch {
-            throw TrainingError.invalidModelFile(file: name, message: "not a model of the airbench family: its metadata 'dataset' does not parse: \(error)")
+            throw TrainingError.invalidModelFile(file: name, message: "not a model of the airbench family: its metadata 'dataset' does not parse: \(decodingReason(error))")
         }
     }
 }

@@ -106,14 +106,17 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Power for --detect.") var power = 0.8
 
     func validate() throws {
-        if let detect, !(detect > 0) { throw ValidationError("--detect must be positive, got \(detect)") }
+        if let detect, !(detect > 0 && detect <= 100) { throw ValidationError("--detect must be in (0, 100] accuracy points, got \(detect)") }
         if !(power > 0 && power < 1) { throw ValidationError("--power must be in (0, 1), got \(power)") }
     }
 
     func run() throws {
         reportingErrors {
             let collection = try StudyResults.read(folder: URL(fileURLWithPath: folder))
-            let other = try against.map { try StudyResults.read(folder: URL(fileURLWithPath: $0)) }
+            // --against naming the study itself is the study compared with itself.
+            let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath() }
+            let otherFolder = against.map(resolved).flatMap { $0 == resolved(folder) ? nil : $0 }
+            let other = try otherFolder.map { try StudyResults.read(folder: $0) }
             var comparison = try Comparison(collection, first, second, in: other, plain: noTTA,
                                             difference: detect.map { $0 / 100 }, power: power)
             if let against { comparison.labels = ("\(first) in \(folder)", "\(second) in \(against)") }

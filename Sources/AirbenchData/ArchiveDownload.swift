@@ -1,3 +1,4 @@
+import AirbenchFormats
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -17,7 +18,7 @@ package enum ArchiveDownload {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw DataError.fileSystem(path: folder.path, reason: "cannot create cache folder: \(error.localizedDescription)")
+            throw DataError.fileSystem(path: folder.path, reason: "cannot create cache folder: \(fileSystemReason(error))")
         }
 
         let configuration = URLSessionConfiguration.ephemeral
@@ -45,7 +46,7 @@ package enum ArchiveDownload {
             do {
                 try FileManager.default.moveItem(at: location, to: partial)
             } catch {
-                outcome.record(failure: "cannot save to \(partial.path): \(error.localizedDescription)")
+                outcome.record(failure: "cannot save to \(partial.path): \(fileSystemReason(error))")
             }
         }
         task.resume()
@@ -64,7 +65,7 @@ package enum ArchiveDownload {
             try? FileManager.default.removeItem(at: destination)
             try FileManager.default.moveItem(at: partial, to: destination)
         } catch {
-            throw DataError.fileSystem(path: destination.path, reason: "cannot rename download into place: \(error.localizedDescription)")
+            throw DataError.fileSystem(path: destination.path, reason: "cannot rename download into place: \(fileSystemReason(error))")
         }
     }
 

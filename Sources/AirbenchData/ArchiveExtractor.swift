@@ -1,3 +1,4 @@
+import AirbenchFormats
 import Foundation
 
 /// Unpacks a `.tar.gz` file into a folder, streaming: the archive is memory-mapped, and zlib's
@@ -12,7 +13,7 @@ package enum ArchiveExtractor {
         do {
             compressed = try Data(contentsOf: archive, options: .alwaysMapped)
         } catch {
-            throw DataError.fileSystem(path: archive.path, reason: "cannot read: \(error.localizedDescription)")
+            throw DataError.fileSystem(path: archive.path, reason: "cannot read: \(fileSystemReason(error))")
         }
         var writer = FileWriter(folder: folder, archivePath: archive.path)
         defer { writer.close() }
@@ -52,7 +53,7 @@ private struct FileWriter {
                 try FileManager.default.createDirectory(
                     at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             } catch {
-                throw DataError.fileSystem(path: file.deletingLastPathComponent().path, reason: "cannot create folder: \(error.localizedDescription)")
+                throw DataError.fileSystem(path: file.deletingLastPathComponent().path, reason: "cannot create folder: \(fileSystemReason(error))")
             }
             guard FileManager.default.createFile(atPath: file.path, contents: nil),
                   let handle = FileHandle(forWritingAtPath: file.path)
@@ -67,7 +68,7 @@ private struct FileWriter {
                     bytesNoCopy: UnsafeMutableRawPointer(mutating: piece.baseAddress!), count: piece.count,
                     deallocator: .none))
             } catch {
-                throw DataError.fileSystem(path: currentPath, reason: "cannot write: \(error.localizedDescription)")
+                throw DataError.fileSystem(path: currentPath, reason: "cannot write: \(fileSystemReason(error))")
             }
         case .fileEnd:
             close()

@@ -1,3 +1,4 @@
+import AirbenchFormats
 import Foundation
 
 /// How one data set's files look on disk and where they are published: all that `DatasetLayout.locate` needs.
@@ -141,7 +142,7 @@ package struct DatasetLayout: Sendable {
         do {
             try fileManager.createDirectory(at: temporary, withIntermediateDirectories: true)
         } catch {
-            throw DataError.fileSystem(path: temporary.path, reason: "cannot create extraction folder: \(error.localizedDescription)")
+            throw DataError.fileSystem(path: temporary.path, reason: "cannot create extraction folder: \(fileSystemReason(error))")
         }
         defer { try? fileManager.removeItem(at: temporary) }
         try ArchiveExtractor.extractTarGzip(archive, into: temporary)
@@ -155,7 +156,7 @@ package struct DatasetLayout: Sendable {
         } catch {
             // Another process may have finished the same extraction first; its copy is as good.
             guard fileManager.fileExists(atPath: destination.path) else {
-                throw DataError.fileSystem(path: destination.path, reason: "cannot rename extraction into place: \(error.localizedDescription)")
+                throw DataError.fileSystem(path: destination.path, reason: "cannot rename extraction into place: \(fileSystemReason(error))")
             }
         }
         guard let folder = dataFolder(in: destination) else {

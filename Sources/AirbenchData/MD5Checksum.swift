@@ -1,3 +1,4 @@
+import AirbenchFormats
 import Crypto
 import Foundation
 
@@ -25,7 +26,7 @@ package enum MD5Checksum {
             do {
                 piece = try handle.read(upToCount: pieceSize) ?? Data()
             } catch {
-                throw DataError.fileSystem(path: file.path, reason: "cannot read: \(error.localizedDescription)")
+                throw DataError.fileSystem(path: file.path, reason: "cannot read: \(fileSystemReason(error))")
             }
             if piece.isEmpty { break }
             md5.update(data: piece)

@@ -36,6 +36,6 @@ public func writeFileAtomically(_ bytes: Data, to url: URL) throws {
     } catch {
         try? FileManager.default.removeItem(at: temporary)
         if let error = error as? FormatError { throw error }
-        throw failure("cannot write: \(error)")
+        throw failure("cannot write: \(fileSystemReason(error))")
     }
 }

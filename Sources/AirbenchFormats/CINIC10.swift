@@ -70,7 +70,7 @@ public struct CINIC10: Sendable {
                     .filter { !$0.hasPrefix(".") }
                     .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             } catch {
-                throw FormatError(file: classFolder.path, kind: .fileSystem(reason: "cannot list: \(error.localizedDescription)"))
+                throw FormatError(file: classFolder.path, kind: .fileSystem(reason: "cannot list: \(fileSystemReason(error))"))
             }
             // An empty class folder is what an interrupted copy leaves, not a subset: a class without images
             // cannot be learnt or tested.
@@ -94,12 +94,7 @@ public struct CINIC10: Sendable {
 
     /// One PNG file as 32 × 32 RGB bytes.
     package static func readImage(_ file: URL) throws -> [UInt8] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: file)
-        } catch {
-            throw FormatError(file: file.path, kind: .fileSystem(reason: "cannot read: \(error.localizedDescription)"))
-        }
+        let data = try readFile(file)
         return try data.withUnsafeBytes { try parseImage($0, path: file.path) }
     }
 

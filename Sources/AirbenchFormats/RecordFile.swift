@@ -46,12 +46,7 @@ package struct RecordFile: Sendable {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw FormatError(file: file.path, kind: .missingFile(dataSet: dataSet, expected: fileNames))
         }
-        let data: Data
-        do {
-            data = try Data(contentsOf: file, options: .mappedIfSafe)
-        } catch {
-            throw FormatError(file: file.path, kind: .fileSystem(reason: "cannot read: \(error.localizedDescription)"))
-        }
+        let data = try readFile(file, options: .mappedIfSafe)
         return try data.withUnsafeBytes { try parse($0, file.path) }
     }
 

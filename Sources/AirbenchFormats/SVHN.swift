@@ -82,12 +82,12 @@ public struct SVHN: Sendable {
     public static func read(_ file: URL) throws -> ImageSplit {
         let data: Data
         do {
-            data = try Data(contentsOf: file, options: .mappedIfSafe)
+            data = try readFile(file, options: .mappedIfSafe)
         } catch {
             if !FileManager.default.fileExists(atPath: file.path) {
                 throw FormatError(file: file.path, kind: .missingFile(dataSet: "SVHN", expected: [file.lastPathComponent]))
             }
-            throw FormatError(file: file.path, kind: .fileSystem(reason: "cannot read: \(error.localizedDescription)"))
+            throw error
         }
         return try data.withUnsafeBytes { try parse($0, path: file.path) }
     }

@@ -219,12 +219,7 @@ extension SafetensorsFile {
     /// Reads the file at `url`.
     /// - Throws: `FormatError` naming the file when it cannot be read or is malformed.
     public static func read(from url: URL) throws -> SafetensorsFile {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw FormatError(file: url.path, kind: .fileSystem(reason: "cannot read: \(error)"))
-        }
+        let data = try readFile(url, options: .mappedIfSafe)
         var file = try data.withUnsafeBytes { try parse(UnsafeRawBufferPointer($0), source: url.path) }
         file.sourceDescription = url.path
         return file
@@ -346,7 +341,7 @@ private struct SafetensorsHeader {
         do {
             decoded = try decoder.decode(Decoded.self, from: json)
         } catch {
-            throw bad("cannot decode: \(error)")
+            throw bad("cannot decode: \(decodingReason(error))")
         }
         if let problem = decoded.problem { throw bad(problem) }
         if let duplicate = keys.firstDuplicate {

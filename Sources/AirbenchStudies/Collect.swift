@@ -1,5 +1,6 @@
 import Airbench
 import AirbenchData
+import AirbenchFormats
 import Foundation
 
 /// Mean, sample standard deviation and the 95% confidence interval of the mean (Student t) of some values.
@@ -53,7 +54,7 @@ public struct StudyResults {
     public static func read(folder: URL) throws -> StudyResults {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
-            throw StudyError("cannot read the results folder \(folder.path): \(error.localizedDescription)")
+            throw StudyError("cannot read the results folder \(folder.path): \(fileSystemReason(error))")
         }
         let results = try names.filter { $0.hasSuffix(".json") && $0 != TestLabels.fileName }.sorted()
             .map { try SweepResult.read(from: folder.appendingPathComponent($0)) }
@@ -112,8 +113,9 @@ public struct TestLabels: Codable, Equatable {
     public static func read(folder: URL) throws -> TestLabels? {
         let url = folder.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        do { return try JSONDecoder().decode(TestLabels.self, from: Data(contentsOf: url)) } catch {
-            throw StudyError("\(url.path): not a test-labels file (\(error))")
+        let data = try readFile(url)
+        do { return try JSONDecoder().decode(TestLabels.self, from: data) } catch {
+            throw StudyError("\(url.path): not a test-labels file (\(decodingReason(error)))")
         }
     }
 }

@@ -15,8 +15,10 @@ public struct Comparison: Sendable {
 
     /// Compares configuration `a` of `collection` with configuration `b` of `other` (default: the same study), as
     /// when a precision or a machine is compared against a study's own runs; both must be scored on one test set.
+    /// A configuration of one study compared with itself is refused: its runs would be tested against themselves.
     public init(_ collection: StudyResults, _ a: String, _ b: String, in other: StudyResults? = nil, plain: Bool = false,
                 difference: Double? = nil, power: Double = 0.8) throws {
+        if other == nil, a == b { throw StudyError("'\(a)' is compared with itself: name two configurations, or one of another study with --against") }
         let other = other ?? collection
         guard other.results[0].testLabelsSHA256 == collection.results[0].testLabelsSHA256 else {
             throw StudyError("the two studies were scored on different test sets: their runs cannot be compared")
@@ -50,7 +52,8 @@ public struct Comparison: Sendable {
                 + String(format: "Welch t = %.3f, df = %.1f, p = %.4g", test.t, test.degreesOfFreedom, test.pValue),
         ]
         if let r = runsForDifference {
-            lines.append("runs per configuration to detect \(p(r.difference)) points at power \(r.power) (two-sided α = 0.05): \(r.runs)")
+            let runs = r.runs == Int.max ? "more than can be counted (the difference is negligible against the runs' spread)" : "\(r.runs)"
+            lines.append("runs per configuration to detect \(p(r.difference)) points at power \(r.power) (two-sided α = 0.05): \(runs)")
         }
         return lines.joined(separator: "\n")
     }

@@ -20,7 +20,7 @@ public struct Report {
     /// Writes report.md and the SVGs into `folder`; returns the files written.
     @discardableResult
     public func write(to folder: URL) throws -> [URL] {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try createFolder(folder)
         var files = [(String, String)]()
         var markdown = "# \(title)\n\n" + overview + "\n"
         if let spec {

@@ -1,5 +1,6 @@
 import Airbench
 import AirbenchData
+import AirbenchFormats
 import AirbenchKernels
 import Crypto
 import Foundation
@@ -26,7 +27,7 @@ public struct Sweep {
         do {
             try FileManager.default.createDirectory(at: folder.appendingPathComponent(".partial"),
                                                     withIntermediateDirectories: true)
-        } catch { throw StudyError("cannot create the output folder \(folder.path): \(error.localizedDescription)") }
+        } catch { throw StudyError("cannot create the output folder \(folder.path): \(fileSystemReason(error))") }
     }
 
     /// This shard's runs, in order.
@@ -120,10 +121,17 @@ public struct Sweep {
             throw StudyError("cannot write \(partial.path)")
         }
         defer { unlink(partial.path) }
-        let handle = try FileHandle(forWritingTo: partial)
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
+        do {
+            let handle = try FileHandle(forWritingTo: partial)
+            do {
+                try handle.write(contentsOf: data)
+                try handle.synchronize()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            try handle.close()
+        } catch { throw StudyError("cannot write \(partial.path): \(fileSystemReason(error))") }
         let final = folder.appendingPathComponent(name)
         if link(partial.path, final.path) == 0 { return true }
         if errno == EEXIST { return false }

@@ -1,5 +1,6 @@
 import Airbench
 import AirbenchData
+import AirbenchFormats
 import AirbenchKernels
 import Foundation
 
@@ -99,10 +100,10 @@ public struct SweepResult: Codable, Sendable, Equatable {
 
     /// Reads and checks a result file.
     public static func read(from url: URL) throws -> SweepResult {
-        let data = try Data(contentsOf: url)
+        let data = try readFile(url)
         let result: SweepResult
         do { result = try JSONDecoder().decode(SweepResult.self, from: data) } catch {
-            throw StudyError("\(url.path): not a sweep result (\(error))")
+            throw StudyError("\(url.path): not a sweep result (\(decodingReason(error)))")
         }
         guard result.schema == schemaName, result.schemaVersion == currentSchemaVersion else {
             throw StudyError("\(url.path): schema \(result.schema) version \(result.schemaVersion); this program reads version \(currentSchemaVersion)")

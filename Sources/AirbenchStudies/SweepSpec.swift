@@ -1,5 +1,6 @@
 import Airbench
 import AirbenchData
+import AirbenchFormats
 import AirbenchKernels
 import Foundation
 
@@ -82,11 +83,11 @@ public struct SweepSpec: Sendable {
 
     /// Reads and resolves the spec in `url`; `dataset` (the command line's `--dataset`) chooses the data set
     /// when the spec names none, and must agree with it when it does.
-    /// - Throws: `StudyError` naming the file, the line where there is one, and what is wrong.
+    /// - Throws: `StudyError` naming the file, the line where there is one, and what is wrong; `FormatError` naming
+    ///   the file when it cannot be read.
     public static func load(from url: URL, dataset: DatasetSelection? = nil) throws -> SweepSpec {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw StudyError(file: url.path, message: "cannot read the file (\(error.localizedDescription))")
+        guard let text = String(data: try readFile(url), encoding: .utf8) else {
+            throw StudyError(file: url.path, message: "not UTF-8 text")
         }
         return try parse(text, file: url.path, dataset: dataset)
     }

@@ -7,7 +7,7 @@ extension StudyResults {
     /// runs.csv, runs.json, configurations.csv, configurations.json. Returns the files written.
     @discardableResult
     public func writeTables(to folder: URL) throws -> [URL] {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try createFolder(folder)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let files: [(String, Data)] = [

@@ -123,7 +123,7 @@ final class CommandLineTests: XCTestCase {
         let model = folder.appendingPathComponent("no-such-model.safetensors").path
         let eval = try run(["eval", "--model", model, "--data", missing])
         XCTAssertEqual(eval.status, 1)
-        XCTAssertTrue(eval.error.contains("no-such-model.safetensors"), eval.error)
+        XCTAssertTrue(eval.error.contains("no-such-model.safetensors: cannot read: no such file or directory"), eval.error)
     }
 
     func testTruncatedDataFileIsNamed() throws {
@@ -472,10 +472,19 @@ final class CommandLineTests: XCTestCase {
         let report = try run(["report", out.path])
         XCTAssertEqual(report.status, 0, report.error)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report/report.md").path))
-        for (arguments, expected) in [(["compare", out.path, "flip=random", "flip=none"], "no configuration 'flip=none'"),
-                                      (["sweep", folder.appendingPathComponent("none.yaml").path, "--out", out.path], "none.yaml"),
+        let none = folder.appendingPathComponent("none.yaml").path, inFile = spec.appendingPathComponent("tables").path
+        let refusals: [([String], String)] = [(["compare", out.path, "flip=random", "flip=none"], "no configuration 'flip=none'"),
+                                      (["compare", out.path, "flip=random", "flip=random"], "'flip=random' is compared with itself"),
+                                      (["compare", out.path, "flip=random", "flip=random", "--against", out.path + "/."],
+                                       "'flip=random' is compared with itself"),
+                                      (["compare", out.path, "flip=random", "flip=alternating", "--detect", "inf"], "--detect"),
+                                      (["sweep", none, "--out", out.path], "\(none): cannot read: no such file or directory"),
+                                      (["report", out.path, "--spec", none], "\(none): cannot read: no such file or directory"),
                                       (["sweep", spec.path, "--out", out.path, "--shard", "2/2"], "--shard"),
-                                      (["collect", folder.appendingPathComponent("empty").path], "empty")] {
+                                      (["collect", folder.appendingPathComponent("empty").path], "empty"),
+                                      (["collect", out.path, "--into", inFile], "\(inFile): cannot create the folder: not a directory"),
+                                      (["report", out.path, "--into", inFile], "\(inFile): cannot create the folder: not a directory")]
+        for (arguments, expected) in refusals {
             let outcome = try run(arguments)
             XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
             XCTAssertTrue(outcome.error.contains(expected), "\(arguments): \(outcome.error)")
