@@ -58,7 +58,9 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
         guard Method.named(method) != nil else { throw ValidationError(unknownMethod(method)) }
-        if repeats < 1 || (steps ?? 1) < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
+        // Upper bounds far past any useful measurement: the timings of every repetition are held at once.
+        if !(1...1000).contains(repeats) { throw ValidationError("--repeats must be 1...1000, got \(repeats)") }
+        if let steps, !(1...100_000).contains(steps) { throw ValidationError("--steps must be 1...100000, got \(steps)") }
         if data != nil && !errors { throw ValidationError("--data is read by --errors only (timings use synthetic data)") }
         if scaling && (errors || unfused) { throw ValidationError("--scaling times whole steps: not with --errors or --unfused") }
         if scaling && kernel.threads == 1 { throw ValidationError("--scaling compares 1 thread with more: --threads must be at least 2") }

@@ -66,13 +66,29 @@ struct TrainingOptions: ParsableArguments {
         }
         if !(progressInterval >= 0) { throw ValidationError("--progress-interval must be at least 0, got \(progressInterval)") }
         if let widths { _ = try Self.parseWidths(widths) }
-        for path in [saveModel, log].compactMap({ $0 }) {
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-                throw ValidationError("cannot write \(path): folder \(folder) does not exist")
-            }
+        for (flag, path) in [("--save-model", saveModel), ("--log", log)] {
+            if let path { try Self.checkWritable(path, flag: flag) }
         }
+    }
+
+    /// Refuses, before any training, a file that could not be written after it: the path is a folder, its folder
+    /// is missing, or nothing can be created there (a read-only or pseudo file system: a trial file is created and
+    /// removed, as permissions alone do not say).
+    static func checkWritable(_ path: String, flag: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+            throw ValidationError("\(flag) \(path) is a folder: name the file to write")
+        }
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ValidationError("\(flag) \(path): folder \(folder) does not exist")
+        }
+        let trial = URL(fileURLWithPath: folder).appendingPathComponent(".airbench-write-trial-\(UUID().uuidString)").path
+        guard FileManager.default.createFile(atPath: trial, contents: nil) else {
+            throw ValidationError("\(flag) \(path): cannot create a file in \(folder)")
+        }
+        try? FileManager.default.removeItem(atPath: trial)
     }
 
     static func parseWidths(_ text: String, flag: String = "--widths") throws -> Widths {

@@ -63,11 +63,15 @@ final class CommandLineTests: XCTestCase {
                                   (["bench", "--data", "somewhere"], "--errors"),
                                   (["bench", "--scaling", "--threads", "1"], "--threads"),
                                   (["bench", "--scaling", "--errors"], "--scaling"),
+                                  (["bench", "--repeats", "\(Int.max)"], "--repeats"), (["bench", "--steps", "0"], "--steps"),
                                   (["train94", "--progress-interval", "-1"], "--progress-interval"),
                                   (["train", "airbench97"], "airbench97"), (["methods", "airbench97"], "airbench97"),
                                   (["train", "airbench94_muon", "--order", "random"], "--order"),
                                   (["train", "airbench96", "--whiten-bias-epochs", "soon"], "--whiten-bias-epochs"),
-                                  (["eval"], "--model")] {
+                                  (["eval"], "--model"),
+                                  (["train94", "--save-model", FileManager.default.temporaryDirectory.path], "is a folder"),
+                                  (["train94", "--save-model", "/proc/model.safetensors"], "--save-model /proc/model.safetensors: cannot create a file in /proc"),
+                                  (["train94", "--log", "/no-such-folder/run.json"], "--log /no-such-folder/run.json: folder /no-such-folder does not exist")] {
             let outcome = try run(arguments)
             XCTAssertNotEqual(outcome.status, 0, "\(arguments)")
             XCTAssertTrue(outcome.error.contains(flag), "\(arguments): \(outcome.error)")
