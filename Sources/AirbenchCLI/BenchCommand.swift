@@ -74,7 +74,7 @@ struct BenchCommand: ParsableCommand {
             var h = method.hyperparameters.adapted(to: dataset)
             if let widths { h.widths = try TrainingOptions.parseWidths(widths) }
             if errors {
-                try h.validate()
+                try h.validate(classes: dataset.classCount)
                 let report = try measureErrors(hyperparameters: h, dataset: dataset)
                 if json { try printJSON(report) } else { report.printTable() }
                 return
@@ -84,7 +84,7 @@ struct BenchCommand: ParsableCommand {
                 if let keep = h.proxy?.keep { h.proxy!.keep = max(2, keep * batchSize / h.batchSize) }
                 h.batchSize = batchSize
             }
-            try h.validate()
+            try h.validate(classes: dataset.classCount)
             if scaling {
                 let report = try measureScaling(threads: threadCount, hyperparameters: h, dataset: dataset,
                                                 pairs: repeats, steps: steps ?? 2)

@@ -47,7 +47,7 @@ extension Report {
             let f = o.finding
             let paper = [f.paper.map { "\(p2($0.better)) vs \(p2($0.worse)) (\(signed($0.effect)))" }, f.paperNote]
                 .compactMap { $0 }.joined(separator: "; ")
-            rows.append("| \(i + 1) | \(f.name) | \(f.source) | \(f.better.description) − \(f.worse.description) | \(paper.isEmpty ? "–" : paper) "
+            rows.append("| \(i + 1) | \(markdownCell(f.name)) | \(markdownCell(f.source)) | \(markdownCell(f.better.description)) − \(markdownCell(f.worse.description)) | \(paper.isEmpty ? "–" : paper) "
                         + "| \(p2(o.betterMean)) vs \(p2(o.worseMean)) (\(o.betterRuns), \(o.worseRuns)) "
                         + "| \(signed(o.difference)) [\(signed(o.low)), \(signed(o.high))] "
                         + "| \(String(format: "%.2g", o.pValue)) (\(o.paired ? "paired" : "Welch")) | \(String(format: "%g", f.alpha)) "

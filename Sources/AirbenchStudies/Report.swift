@@ -92,7 +92,7 @@ public struct Report {
         var rows = ["| # | configuration | n | TTA accuracy | no-TTA accuracy | test-set std | dist.-wise std | CACE | time (s) |",
                     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for (i, s) in collection.summaries.enumerated() {
-            rows.append("| \(i + 1) | \(s.configuration) | \(s.runs) | \(p(s.tta.mean)) [\(p(s.tta.low)), \(p(s.tta.high))] "
+            rows.append("| \(i + 1) | \(markdownCell(s.configuration)) | \(s.runs) | \(p(s.tta.mean)) [\(p(s.tta.low)), \(p(s.tta.high))] "
                         + "| \(p(s.plain.mean)) [\(p(s.plain.low)), \(p(s.plain.high))] | \(q(s.testSetStd)) | \(q(s.distributionWiseStd)) "
                         + "| \(s.cace.map { String(format: "%.4f", $0) } ?? "–") | \(String(format: "%.1f", s.meanTimeSeconds)) |")
         }
@@ -124,7 +124,7 @@ public struct Report {
                 for a in alternating {
                     let err = 100 * (1 - (tta ? a.tta.mean : a.plain.mean))
                     let speedup = fit.effectiveSpeedup(epochs: a.trainEpochs, alternatingError: err)
-                    rows.append("| \(twin.replacingOccurrences(of: "flip=random", with: "").trimmingCharacters(in: CharacterSet(charactersIn: ","))) "
+                    rows.append("| \(markdownCell(twin.replacingOccurrences(of: "flip=random", with: "").trimmingCharacters(in: CharacterSet(charactersIn: ",")))) "
                                 + "| \(tta ? "yes" : "no") | \(String(format: "%g", a.trainEpochs)) "
                                 + "| \(String(format: "%.3f + %.3f·e^%.3f", fit.c, fit.b, fit.a)) "
                                 + "| \(speedup.map { String(format: "%.1f%%", 100 * $0) } ?? "outside the fit") |")
@@ -137,6 +137,12 @@ public struct Report {
             + "| variant | TTA | epochs | random-flip fit (error %) | effective speed-up |\n| --- | --- | --- | --- | --- |\n"
             + rows.joined(separator: "\n") + "\n\n"
     }
+}
+
+/// Text from a spec (a configuration's or a finding's name) as one cell of a Markdown table: a `|` would end the
+/// cell and a line break the row.
+func markdownCell(_ text: String) -> String {
+    text.replacingOccurrences(of: "|", with: "\\|").split(whereSeparator: \.isNewline).joined(separator: " ")
 }
 
 /// "1 configuration", "3 configurations" (sweep's first line, reports).

@@ -335,6 +335,18 @@ static void wait_if_slow(int thread) {
     while (atomic_load(&takes) == atomic_load(&takes_when_slowed) && ab_now_seconds() < until) ab_pause();
 }
 
+// Tests: a thread that has finished waits (at most a second) for the slow thread to publish its first claim before it
+// looks for units to take. On a busy machine (more threads than free cores) the slow thread can start only after
+// the others have finished and found nothing to take, and the test would see no take at all.
+static void wait_for_slow_claim(const weights_job *job, int thread) {
+    int slow = atomic_load_explicit(&slow_thread, memory_order_relaxed);
+    if (slow < 0 || slow == thread || slow >= job->threads) return;
+    double until = ab_now_seconds() + 1;
+    while (claim_of(atomic_load_explicit(&job->claims[slow].word, memory_order_acquire)).end == 0 &&
+           ab_now_seconds() < until)
+        ab_pause();
+}
+
 static int segment_chunks(const weights_job *job, int segment) {
     long tiles = segment_first(job, segment + 1) - segment_first(job, segment);
     return (int)((tiles + job->chunk - 1) / job->chunk);
@@ -439,6 +451,7 @@ static void weights_part(void *context, int begin, int end, int thread) {
         atomic_store_explicit(&job->claims[thread].word, claim_word(own), memory_order_release);
         work_claim(job, thread, own, NULL, 0);
     }
+    wait_for_slow_claim(job, thread);
     while (take_units(job, thread)) {
     }
 }

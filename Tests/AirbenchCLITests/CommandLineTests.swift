@@ -64,6 +64,7 @@ final class CommandLineTests: XCTestCase {
                                   (["bench", "--scaling", "--threads", "1"], "--threads"),
                                   (["bench", "--scaling", "--errors"], "--scaling"),
                                   (["bench", "--repeats", "\(Int.max)"], "--repeats"), (["bench", "--steps", "0"], "--steps"),
+                                  (["bench", "--widths", "8192,8192,8192", "--batch-size", "65536"], "GiB of buffers"),
                                   (["train94", "--progress-interval", "-1"], "--progress-interval"),
                                   (["train", "airbench97"], "airbench97"), (["methods", "airbench97"], "airbench97"),
                                   (["train", "airbench94_muon", "--order", "random"], "--order"),

@@ -411,6 +411,8 @@ final class SweepRunTests: XCTestCase {
         try write(collection.runs(of: second), into: other)
         let across = try Comparison(collection, within.first.configuration, second, in: StudyResults.read(folder: other),
                                     difference: 0.01)
+        XCTAssertThrowsError(try Comparison(collection, second, second)) { XCTAssertTrue("\($0)".contains("compared with itself"), "\($0)") }
+        XCTAssertNoThrow(try Comparison(collection, second, second, in: StudyResults.read(folder: other)))
         XCTAssertEqual(across.test.difference, within.test.difference)
         XCTAssertEqual(across.test.pValue, within.test.pValue)
         XCTAssertEqual(across.runsForDifference?.runs, within.runsForDifference?.runs)
@@ -422,6 +424,15 @@ final class SweepRunTests: XCTestCase {
         XCTAssertThrowsError(try Comparison(collection, within.first.configuration, second, in: StudyResults.read(folder: elsewhere))) {
             XCTAssertTrue("\($0)".contains("different test sets"), "\($0)")
         }
+
+        // A name with a `|` or a line break stays one cell of the report's table.
+        let piped = folder.appendingPathComponent("piped")
+        try write(collection.runs(of: second).map { var run = $0; run.configuration = "a|b\nc"; return run }, into: piped)
+        let report = try Report(StudyResults.read(folder: piped), title: "piped").write(to: piped.appendingPathComponent("report"))
+        let rows = try String(contentsOf: report.first { $0.lastPathComponent == "report.md" }!, encoding: .utf8)
+            .split(separator: "\n").filter { $0.hasPrefix("| 1 |") }
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertTrue(rows.first?.hasPrefix(#"| 1 | a\|b c | 3 |"#) ?? false, "\(rows)")
     }
 
     /// hiverge's options are keys of a spec like any other, checked when it is read; a run with selective TTA keeps
