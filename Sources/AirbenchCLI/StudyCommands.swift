@@ -52,7 +52,7 @@ struct SweepCommand: ParsableCommand {
             kernel.precision = try spec.runPrecision(requested: kernel.precision, bf16Available: kernel.bf16Available)
             let threads = kernel.start()
             print("sweep \(spec.name): \(configurationCount(spec.configurations.count)), \(spec.runs.count) runs, "
-                  + "shard \(shard), \(kernelConfiguration), \(threads) thread(s)")
+                  + "shard \(shard), \(kernelConfiguration), arithmetic revision \(ArithmeticRevision.current), \(threads) thread(s)")
             let data = try runtime.loadData(spec.dataset)
             print("data: \(data.summary)")
             fflush(nil)

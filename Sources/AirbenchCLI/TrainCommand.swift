@@ -65,7 +65,7 @@ func runTraining(_ method: Method, runtime: RuntimeOptions, options: TrainingOpt
             data.train = data.train.subset(Array(0..<trainLimit))
         }
         let plans = try h.convolutionPlans(classes: data.classCount, algorithm: runtime.kernel.convolution)
-        print("\(h.method): \(kernelConfiguration), \(threads) thread(s), "
+        print("\(h.method): \(kernelConfiguration), arithmetic revision \(ArithmeticRevision.current), \(threads) thread(s), "
               + "widths \(h.widths.array), batch \(h.batchSize), \(h.trainEpochs) epochs, flip \(h.flip.rawValue), "
               + "\(data.train.count) training images")
         print("data: \(dataSummary)")
@@ -119,7 +119,8 @@ func writeLog(to path: String, results: [RunResult], threads: Int, data: Dataset
               plans: (network: ConvolutionPlan, proxy: ConvolutionPlan?), hyperparameters h: Hyperparameters,
               runtime: RuntimeOptions, seed: UInt64) throws {
     let (mean, std) = meanAndStd(results.map(\.ttaValidationAccuracy))
-    let entry = RunLog(version: AirbenchVersion.current, command: CommandLine.arguments.joined(separator: " "),
+    let entry = RunLog(version: AirbenchVersion.current, arithmeticRevision: ArithmeticRevision.current,
+                       command: CommandLine.arguments.joined(separator: " "),
                        method: h.method, kernelPath: KernelPath.active.description, precision: KernelPrecision.active,
                        convolution: runtime.kernel.convolution, convolutionPlan: plans.network,
                        proxyConvolutionPlan: plans.proxy, threads: threads,
@@ -137,6 +138,8 @@ func writeLog(to path: String, results: [RunResult], threads: Int, data: Dataset
 /// The JSON written by `--log`.
 struct RunLog: Codable {
     var version: String
+    /// With the path, the precision and the plan, what decides the bits (`ArithmeticRevision`).
+    var arithmeticRevision: Int
     var command: String
     var method: String
     /// The instruction-set path and the convolutions' precision: with the algorithm, what changes the bits.

@@ -72,18 +72,20 @@ public struct Report {
         let machines = Set(r.map { "\($0.machine.cpu), \($0.machine.kernelPath) \($0.machine.precision), \($0.machine.threads) threads" })
         return "\(r.count) runs of \(configurationCount(collection.summaries.count)) (sweep \(Set(r.map(\.sweep)).sorted().joined(separator: ", ")); "
             + "\(r[0].trainImages) training and \(r[0].testImages) test images). Machines: \(machines.sorted().joined(separator: "; ")).\n"
-            + "Convolution plans (what, with the path and precision, decides a run's bits): \(convolutionPlans).\n"
+            + "Convolution plans (what, with the path, the precision and the arithmetic revision, decides a run's bits): "
+            + "\(counted { $0.machine.convolutionPlan.map { "`\($0)`" } }).\n"
+            + "Arithmetic revisions (`ArithmeticRevision`: the code's summation orders and rounding): "
+            + "\(counted(missing: "not recorded (results written before revisions were)") { $0.machine.arithmeticRevision.map(String.init) }).\n"
             + "Accuracies in percent; intervals are 95% confidence intervals of the mean (Student t); test-set std is the "
             + "std of accuracy over runs, distribution-wise std and CACE as defined in the spec (D.6).\n"
     }
 
-    /// Each convolution plan the runs used with its count, the commonest first: a study resumed by a later binary
-    /// whose `auto` plans differently mixes plans, which only rounding separates.
-    var convolutionPlans: String {
-        let counts = Dictionary(grouping: collection.results, by: { $0.machine.convolutionPlan ?? "not recorded" })
-            .mapValues(\.count)
+    /// Each value of `key` the runs have (a convolution plan, an arithmetic revision) with its count, the commonest
+    /// first: a study resumed by a later binary mixes them, which only rounding separates.
+    func counted(missing: String = "not recorded", _ key: (SweepResult) -> String?) -> String {
+        let counts = Dictionary(grouping: collection.results, by: { key($0) ?? missing }).mapValues(\.count)
         return counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
-            .map { "`\($0.key)` (\($0.value) run\($0.value == 1 ? "" : "s"))" }.joined(separator: "; ")
+            .map { "\($0.key) (\($0.value) run\($0.value == 1 ? "" : "s"))" }.joined(separator: "; ")
     }
 
     var summaryTable: String {

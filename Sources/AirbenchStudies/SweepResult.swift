@@ -50,13 +50,16 @@ public struct SweepResult: Codable, Sendable, Equatable {
         /// What `convolution` resolved to per layer (`ConvolutionPlan.description`; absent in results written
         /// before the per-layer choice existed).
         public var convolutionPlan: String?
+        /// The code's `ArithmeticRevision` (absent in results written before it was recorded).
+        public var arithmeticRevision: Int?
         public var threads: Int
 
         /// This process's machine and kernel settings; `plan` is the run's network's convolution plan.
         public static func current(convolution: ConvolutionAlgorithm, plan: ConvolutionPlan) -> Machine {
             Machine(host: ProcessInfo.processInfo.hostName, cpu: cpuModel(), kernelPath: KernelPath.active.description,
                     precision: KernelPrecision.active.rawValue, convolution: convolution.rawValue,
-                    convolutionPlan: plan.description, threads: KernelThreads.count)
+                    convolutionPlan: plan.description, arithmeticRevision: ArithmeticRevision.current,
+                    threads: KernelThreads.count)
         }
 
         static func cpuModel() -> String {

@@ -185,7 +185,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     /// `--kernel-path` runs the training on the path it names (portable: every CPU has it), and the header and the
-    /// log say so.
+    /// log say so, with the arithmetic revision.
     func testKernelPathIsChosenAndRecorded() throws {
         guard ProcessInfo.processInfo.environment["AIRBENCH_DATA"] != nil else { throw XCTSkip("AIRBENCH_DATA not set") }
         let log = folder.appendingPathComponent("log.json")
@@ -193,10 +193,11 @@ final class CommandLineTests: XCTestCase {
                              "--epochs", "1", "--widths", "8,16,16", "--tta", "0", "--no-warmup", "--no-epoch-eval",
                              "--log", log.path])
         XCTAssertEqual(train.status, 0, train.error)
-        XCTAssertTrue(train.output.contains("airbench94: portable fp32, "), train.output)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
         XCTAssertEqual(json["kernelPath"] as? String, "portable")
         XCTAssertEqual(json["precision"] as? String, "fp32")
+        let revision = try XCTUnwrap(json["arithmeticRevision"] as? Int)
+        XCTAssertTrue(train.output.contains("airbench94: portable fp32, arithmetic revision \(revision), "), train.output)
     }
 
     /// CIFAR-100 in its official layout but 6,000 / 1,000 images (random pixels; fine label i mod 100, coarse i mod

@@ -376,6 +376,7 @@ final class SweepRunTests: XCTestCase {
         XCTAssertEqual(again.result.ttaValidationAccuracy, result.accuracy[h.ttaLevel])
 
         XCTAssertEqual(result.dataset, DatasetSelection(.cifar10))
+        XCTAssertEqual(result.machine.arithmeticRevision, ArithmeticRevision.current)
         // The data given must be the study's data set.
         let other = Dataset(selection: DatasetSelection(.svhn), train: data.train, test: data.test)
         XCTAssertThrowsError(try whole.run(data: other)) { XCTAssertTrue("\($0)".contains("is on cifar10"), "\($0)") }

@@ -64,6 +64,23 @@ final class ModelHashTests: XCTestCase {
         "avx512 bf16 winograd6x6": "9de2ce5fe5ae2412e36ad1c4a4708edb5cd66507a84351b1a3b29a2ce6dd46f4",
     ]
 
+    /// The `ArithmeticRevision` the hashes are of, and a digest of the fp32 ones below: re-recording them (a change
+    /// of the arithmetic) must raise the revision that logs and sweep results record, and raising it must come with
+    /// them. (bf16 and new algorithms' hashes are left out: another CPU's or a new key is not a change.)
+    static let revision = (number: 1, fp32Digest: "1c556b2595cd2070849ecfe256af7ecd2dcd8462d1f9095140e24e45946bc685")
+    static let revisionKeys = ["direct", "winograd", "winograd4x4", "winograd6x6", "auto"].flatMap { algorithm in
+        ["portable fp32 \(algorithm)", "avx2+fma fp32 \(algorithm)"]
+    }
+
+    func testTheHashesAreOfTheCurrentArithmeticRevision() {
+        let table = Self.revisionKeys.map { "\($0): \(Self.expected[$0] ?? "none")" }.joined(separator: "\n")
+        let digest = SHA256.hash(data: Data(table.utf8)).map { String(format: "%02x", $0) }.joined()
+        XCTAssertEqual(digest, Self.revision.fp32Digest,
+                       "the fp32 hashes were re-recorded: raise ArithmeticRevision.current, and record its number and this digest here")
+        XCTAssertEqual(ArithmeticRevision.current, Self.revision.number,
+                       "ArithmeticRevision.current changed: re-record the hashes of the arithmetic it names")
+    }
+
     /// Where the bf16 hashes were recorded, as `cpuIdentity` gives it.
     static let bf16RecordedOn = "AuthenticAMD family 26"
 
