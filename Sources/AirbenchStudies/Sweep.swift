@@ -38,6 +38,19 @@ public struct Sweep {
         runs.filter { !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0.fileName).path) }
     }
 
+    /// This shard's finished runs made at another arithmetic revision than this binary's, counted by revision (nil:
+    /// written before revisions were recorded). They stay; runs added beside them give other bits for the same seed.
+    public func finishedAtOtherRevisions() throws -> [Int?: Int] {
+        var counts = [Int?: Int]()
+        for run in runs {
+            let url = folder.appendingPathComponent(run.fileName)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            let revision = try SweepResult.read(from: url).machine.arithmeticRevision
+            if revision != ArithmeticRevision.current { counts[revision, default: 0] += 1 }
+        }
+        return counts
+    }
+
     /// Trains every pending run on `data` (its first `spec.trainLimit` training images) and writes its result.
     /// `report` hears of each run as it starts and ends.
     public func run(data: Dataset, report: (String) -> Void = { _ in }) throws {
