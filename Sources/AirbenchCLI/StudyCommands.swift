@@ -46,7 +46,7 @@ struct SweepCommand: ParsableCommand {
                 }
                 print("\(sweep.runs.count) runs in shard \(shard) (\(spec.runs.count) in the study): "
                       + "\(sweep.runs.count - pending.count) done, \(pending.count) to do")
-                try printOtherRevisions(sweep)
+                printOtherRevisions(sweep)
                 return
             }
             var kernel = runtime.kernel
@@ -54,7 +54,7 @@ struct SweepCommand: ParsableCommand {
             let threads = kernel.start()
             print("sweep \(spec.name): \(configurationCount(spec.configurations.count)), \(spec.runs.count) runs, "
                   + "shard \(shard), \(kernelConfiguration), arithmetic revision \(ArithmeticRevision.current), \(threads) thread(s)")
-            try printOtherRevisions(sweep)
+            printOtherRevisions(sweep)
             let data = try runtime.loadData(spec.dataset)
             print("data: \(data.summary)")
             fflush(nil)
@@ -67,8 +67,8 @@ struct SweepCommand: ParsableCommand {
 }
 
 /// Says which of a resumed shard's finished runs another arithmetic revision made: the study then mixes arithmetics.
-func printOtherRevisions(_ sweep: Sweep) throws {
-    let counts = try sweep.finishedAtOtherRevisions()
+func printOtherRevisions(_ sweep: Sweep) {
+    let counts = sweep.finishedAtOtherRevisions()
     guard !counts.isEmpty else { return }
     let listed = counts.sorted { ($0.key ?? 0) < ($1.key ?? 0) }
         .map { "\($0.value) at \($0.key.map { "revision \($0)" } ?? "no recorded revision")" }.joined(separator: ", ")

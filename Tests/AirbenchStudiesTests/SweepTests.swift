@@ -399,12 +399,12 @@ final class SweepRunTests: XCTestCase {
         XCTAssertTrue(markdown.contains("Effective speed-up"), markdown)
 
         // A finished run of another arithmetic revision (here: one written before revisions were recorded) is found.
-        XCTAssertEqual(try whole.finishedAtOtherRevisions().count, 0)
+        XCTAssertEqual(whole.finishedAtOtherRevisions().count, 0)
         let first = folder.appendingPathComponent(spec.runs[0].fileName)
         var older = try SweepResult.read(from: first)
         older.machine.arithmeticRevision = nil
         try JSONEncoder().encode(older).write(to: first)
-        XCTAssertEqual(try whole.finishedAtOtherRevisions(), [nil: 1])
+        XCTAssertEqual(whole.finishedAtOtherRevisions(), [nil: 1])
     }
 
     /// The second configuration moved into a study of its own compares as it did inside one (`compare --against`);
