@@ -8,8 +8,9 @@
 /// this number changing with them.
 ///
 /// - 1: since 357e9bb (2026-12-06), when the Winograd weight gradient began to sum its tiles in two segments where
-///   its sums take under 4 MiB. Results written before then record no revision: among them the known-answers and
-///   bf16-accuracy studies' (docs/studies), whose seeds a later binary re-runs to other bits.
+///   its sums take under 4 MiB. Results written before revisions were recorded (2026-12-07) carry none; the
+///   known-answers and bf16-accuracy studies' (docs/studies) also predate 357e9bb, so this code re-runs their seeds
+///   to other bits.
 public enum ArithmeticRevision {
     public static let current = 1
 }
