@@ -10,27 +10,24 @@ import Darwin
 // (NSCocoaErrorDomain error 256.)") or an NSError dump with the path three times over.
 
 /// What the file system said when a read, write, listing or folder creation failed, as a short phrase such as
-/// "no such file or directory", "is a directory" or "not a regular file": the POSIX reason under Foundation's
-/// error when it has one (`strerror`'s text, first letter lowered), else the error's own description.
+/// "no such file or directory" or "is a directory": the POSIX reason under Foundation's error when it has one
+/// (`strerror`'s text, first letter lowered), else the error's own description. Foundation refuses to read a device
+/// or a socket with "permission denied", even to root; for a path that is one, the reason is "not a regular file".
 public func fileSystemReason(_ error: any Error) -> String {
-    if let code = posixCode(of: error) { return lowercasedFirst(String(cString: strerror(code))) }
-    if let error = error as? CocoaError { return error.localizedDescription }
-    return "\(error)"
+    guard let code = posixCode(of: error) else {
+        if let error = error as? CocoaError { return error.localizedDescription }
+        return "\(error)"
+    }
+    if code == EACCES, let path = (error as? CocoaError)?.filePath, isSpecialFile(path) { return "not a regular file" }
+    return lowercasedFirst(String(cString: strerror(code)))
 }
 
 /// The bytes of the file at `url`.
 ///
-/// - Throws: `FormatError` of kind `.fileSystem` naming the file: "cannot read: <reason>", where a path that is
-///   not a regular file (a device such as /dev/null, a socket) says so instead of the "permission denied"
-///   Foundation reports for it.
+/// - Throws: `FormatError` of kind `.fileSystem` naming the file: "cannot read: <reason>" (`fileSystemReason`).
 public func readFile(_ url: URL, options: Data.ReadingOptions = []) throws -> Data {
     do { return try Data(contentsOf: url, options: options) } catch {
-        var reason = fileSystemReason(error)
-        let type = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.type] as? FileAttributeType
-        if let type, type != .typeRegular, type != .typeDirectory, type != .typeSymbolicLink {
-            reason = "not a regular file"
-        }
-        throw FormatError(file: url.path, kind: .fileSystem(reason: "cannot read: \(reason)"))
+        throw FormatError(file: url.path, kind: .fileSystem(reason: "cannot read: \(fileSystemReason(error))"))
     }
 }
 
@@ -52,6 +49,12 @@ private func posixCode(of error: any Error) -> Int32? {
     let error = error as NSError
     if error.domain == NSPOSIXErrorDomain { return Int32(error.code) }
     return (error.userInfo[NSUnderlyingErrorKey] as? any Error).flatMap(posixCode)
+}
+
+/// Whether `path` is there and is neither a regular file, a folder nor a symbolic link (a device, a socket, a pipe).
+private func isSpecialFile(_ path: String) -> Bool {
+    guard let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType else { return false }
+    return type != .typeRegular && type != .typeDirectory && type != .typeSymbolicLink
 }
 
 private func lowercasedFirst(_ text: String) -> String {

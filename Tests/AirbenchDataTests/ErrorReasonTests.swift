@@ -47,6 +47,12 @@ final class ErrorReasonTests: XCTestCase {
         XCTAssertEqual(fileSystemReason(POSIXError(.EACCES)), "permission denied")
         XCTAssertEqual(fileSystemReason(CocoaError(.fileReadNoSuchFile, userInfo: [NSUnderlyingErrorKey: POSIXError(.ENOENT)])),
                        "no such file or directory")
+        // "permission denied" on a device is Foundation refusing what is not a regular file; on a file it stands.
+        func denied(_ path: String) -> CocoaError {
+            CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(.EACCES)])
+        }
+        XCTAssertEqual(fileSystemReason(denied("/dev/null")), "not a regular file")
+        XCTAssertEqual(fileSystemReason(denied("/etc/passwd")), "permission denied")
     }
 
     struct Inner: Decodable { var value: Double }
