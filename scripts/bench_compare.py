@@ -3,9 +3,9 @@
 
 Usage: scripts/bench_compare.py OLD.json NEW.json
 
-Prints, per layer and pass, the milliseconds of both and NEW/OLD, then the training step and the full-run
-estimate. Refuses reports of different machines' settings (kernel path, precision, threads, method, batch,
-widths), since their times are not comparable.
+Prints, per layer and pass, the milliseconds of both and NEW/OLD, then the training step (and the step after
+the whitening bias freezes, where both reports have it) and the full-run estimate. Refuses reports of different
+machines' settings (kernel path, precision, threads, method, batch, widths), since their times are not comparable.
 """
 import json
 import sys
@@ -36,8 +36,10 @@ def main():
         algorithms = f"{previous.get('algorithm', old.get('convolution'))} → {layer.get('algorithm', new.get('convolution'))}"
         print(f"{layer['layer']:<10} {layer['pass']:<17} {previous['milliseconds']:9.2f} {layer['milliseconds']:9.2f} "
               f"{ratio:8.3f}  {algorithms}")
-    for key, label in (("stepSeconds", "training step (s)"), ("fullRunSeconds", "full-run estimate (s)")):
-        print(f"{label:<28} {old[key]:9.3f} {new[key]:9.3f} {new[key] / old[key]:8.3f}")
+    for key, label in (("stepSeconds", "training step (s)"), ("frozenStepSeconds", "step, bias frozen (s)"),
+                       ("fullRunSeconds", "full-run estimate (s)")):
+        if old.get(key) and new.get(key):  # reports before the frozen steps were timed lack them
+            print(f"{label:<28} {old[key]:9.3f} {new[key]:9.3f} {new[key] / old[key]:8.3f}")
 
 
 if __name__ == "__main__":

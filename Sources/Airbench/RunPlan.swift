@@ -141,22 +141,28 @@ public struct RunPlan: Sendable {
                        evaluationFLOPs: forward * Double(ttaForwards(testImages: testImages, mirror: mirror)))
     }
 
-    /// A whole run's time from measured pieces (`airbench bench`): `stepSeconds` per training step, the proxy's
+    /// A whole run's time from measured pieces (`airbench bench`): `stepSeconds` per training step while the
+    /// whitening bias trains (the first `whitenBiasSteps`) and `frozenStepSeconds` per step after it freezes (no
+    /// backward-data pass into the first block: `Network.backward`; nil: the same), the proxy's
     /// `proxyScoringSeconds` per scoring-only step and `proxyStepSeconds` per scoring-and-training step, and
     /// `evaluationSecondsPerView` per image forward of the final evaluation (`ttaForwards`).
-    public func timeEstimate(stepSeconds: Double, proxyScoringSeconds: Double = 0, proxyStepSeconds: Double = 0,
-                             evaluationSecondsPerView: Double, testImages: Int = 10_000, mirror: Bool = true) -> RunTimeEstimate {
+    public func timeEstimate(stepSeconds: Double, frozenStepSeconds: Double? = nil, proxyScoringSeconds: Double = 0,
+                             proxyStepSeconds: Double = 0, evaluationSecondsPerView: Double, testImages: Int = 10_000,
+                             mirror: Bool = true) -> RunTimeEstimate {
+        let training = stepSeconds * Double(whitenBiasSteps)
+            + (frozenStepSeconds ?? stepSeconds) * Double(totalSteps - whitenBiasSteps)
         let proxy = proxyScoringSeconds * Double(totalSteps - proxyUpdates) + proxyStepSeconds * Double(proxyUpdates)
         let evaluation = evaluationSecondsPerView * Double(ttaForwards(testImages: testImages, mirror: mirror))
-        return RunTimeEstimate(epochSeconds: stepSeconds * Double(stepsPerEpoch), proxySeconds: proxy,
-                               evaluationSeconds: evaluation, totalSeconds: stepSeconds * Double(totalSteps) + proxy + evaluation)
+        return RunTimeEstimate(epochSeconds: training / Double(max(totalSteps, 1)) * Double(stepsPerEpoch), proxySeconds: proxy,
+                               evaluationSeconds: evaluation, totalSeconds: training + proxy + evaluation)
     }
 }
 
 /// A run's time estimated from measured step and evaluation times (`RunPlan.timeEstimate`).
 public struct RunTimeEstimate: Sendable, Equatable, Codable {
-    /// One loader epoch of training steps; the proxy's pass over the whole run (airbench96_faster, else 0); the
-    /// final TTA evaluation; the whole run.
+    /// One loader epoch of training steps (of the run's mean step: the first epochs, while the whitening bias
+    /// trains, take longer); the proxy's pass over the whole run (airbench96_faster, else 0); the final TTA
+    /// evaluation; the whole run.
     public var epochSeconds: Double, proxySeconds: Double, evaluationSeconds: Double, totalSeconds: Double
 }
 

@@ -18,9 +18,10 @@ struct BenchCommand: ParsableCommand {
             apply with the activation, max-pool, their backward), with the bytes moved per training step with and \
             without the max-pool fusions (conv1 forward + pool, norm1 input gradient + pool backward). Then \
             timed training steps of METHOD (default airbench94; with its optimizer, batch size and, for \
-            airbench96_faster, its proxy's steps) on synthetic data with the epoch and full-run estimates for the \
-            official sizes of --dataset (CIFAR-10 by default), and the TTA evaluation's share of the run. \
-            Synthetic data: no --data needed.
+            airbench96_faster, its proxy's steps) on synthetic data, of both kinds the run has (while the \
+            whitening bias trains, and after it freezes, without the backward-data pass into the first block), \
+            with the epoch and full-run estimates for the official sizes of --dataset (CIFAR-10 by default), and \
+            the TTA evaluation's share of the run. Synthetic data: no --data needed.
 
             With --errors it times nothing: it trains METHOD for --steps steps (default 50; on --data's images, or \
             synthetic ones), records the operands of every 3×3 convolution in one training step on --batch-size \
@@ -179,19 +180,27 @@ struct BenchCommand: ParsableCommand {
                 return written - ConvolutionCost.of(.forward, s, algorithm: algorithm, precision: precision, pooled: true).bytes
             }
             .reduce(0, +)
-        // Whole training steps on synthetic data (whitening bias trainable: the slower case of the first epochs).
-        // Muon renormalises at the run's own steps (hiverge: 37 of 243, more often early), counted from step 1.
+        // Whole training steps on synthetic data, of both kinds the run has: while the whitening bias trains (its
+        // first steps) and after it freezes (no backward-data pass into the first block), in alternation so that a
+        // drifting machine affects both alike. Muon renormalises at the run's own steps (hiverge: 37 of 243, more
+        // often early), counted from step 1.
         let step = StepTimer(network: network, hyperparameters: h, batch: trainingBatch, renormalize: plan.muonRenormalizes)
         step.run(1)  // first touch of the buffers
         let steps = self.steps ?? 4
-        let stepSeconds = median(repeats) { step.run(steps) } / Double(steps)
+        let freezes = plan.whitenBiasSteps < plan.totalSteps
+        var trainingTimes = [Double](), frozenTimes = [Double]()
+        for _ in 0..<repeats {
+            trainingTimes.append(seconds { step.run(steps) } / Double(steps))
+            if freezes { frozenTimes.append(seconds { step.run(steps, whitenBiasTrainable: false) } / Double(steps)) }
+        }
+        let stepSeconds = median(trainingTimes), frozenStepSeconds = freezes ? median(frozenTimes) : nil
         // airbench96_faster's proxy: a scoring forward pass on every batch, a training step on every interval-th.
         var proxyScoring = 0.0, proxyStep = 0.0
         if let p = h.proxyHyperparameters {
             let proxyNetwork = try Network(p, classes: dataset.classCount, convolution: kernel.convolution, generator: &generator)
             let timer = StepTimer(network: proxyNetwork, hyperparameters: p, batch: h.batchSize)
             timer.run(1)
-            proxyStep = median(repeats) { timer.run(steps) } / Double(steps)
+            proxyStep = median(repeats) { timer.run(steps, whitenBiasTrainable: false) } / Double(steps)  // as ProxyFilter
             proxyScoring = median(repeats) { timer.score(steps) } / Double(steps)
         }
         // One evaluation-mode forward pass of a batch as `train`'s final evaluation runs it: in the training
@@ -200,7 +209,7 @@ struct BenchCommand: ParsableCommand {
         let evalWorkspace = step.step.workspace
         evalWorkspace.inputPointer.update(repeating: 0.1, count: evalBatch * network.spec.input.pixels)
         let evalSeconds = median(repeats) { network.forward(evalWorkspace, training: false, images: evalBatch) }
-        let estimate = plan.timeEstimate(stepSeconds: stepSeconds, proxyScoringSeconds: proxyScoring, proxyStepSeconds: proxyStep,
+        let estimate = plan.timeEstimate(stepSeconds: stepSeconds, frozenStepSeconds: frozenStepSeconds, proxyScoringSeconds: proxyScoring, proxyStepSeconds: proxyStep,
                                          evaluationSecondsPerView: evalSeconds / Double(evalBatch), testImages: testImages,
                                          mirror: dataset.name.mirrorable)
         let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(trainingBatch)
@@ -210,8 +219,8 @@ struct BenchCommand: ParsableCommand {
             corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9, method: h.method, dataset: dataset.description,
             trainImages: trainImages, testImages: testImages,
             batchSize: trainingBatch, widths: h.widths.array, layers: layers, stepSeconds: stepSeconds,
-            stepGFLOPS: flopsPerStep / stepSeconds / 1e9, epochSeconds: estimate.epochSeconds,
-            totalSteps: plan.totalSteps, proxySeconds: estimate.proxySeconds, ttaEvaluationSeconds: estimate.evaluationSeconds,
+            frozenStepSeconds: frozenStepSeconds, stepGFLOPS: flopsPerStep / stepSeconds / 1e9,
+            epochSeconds: estimate.epochSeconds, totalSteps: plan.totalSteps, whitenBiasSteps: plan.whitenBiasSteps, proxySeconds: estimate.proxySeconds, ttaEvaluationSeconds: estimate.evaluationSeconds,
             fullRunSeconds: estimate.totalSeconds, copyBandwidthGBs: bandwidth / 1e9, memoryPasses: memory,
             stepGigabytes: (convolutionBytes + memoryBytes) / 1e9,
             unfusedStepGigabytes: (convolutionBytes + fusedSaving + unfusedMemoryBytes) / 1e9)
@@ -219,12 +228,17 @@ struct BenchCommand: ParsableCommand {
 
     /// Median wall time of `count` runs of `body`, in seconds.
     func median(_ count: Int, _ body: () -> Void) -> Double {
-        let times = (0..<count).map { _ -> Double in
-            let start = ContinuousClock.now
-            body()
-            return (ContinuousClock.now - start).seconds
-        }.sorted()
-        return times[count / 2]
+        median((0..<count).map { _ in seconds(body) })
+    }
+
+    /// The median of `times` (the upper one of an even count).
+    func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
+
+    /// Wall time of one run of `body`, in seconds.
+    func seconds(_ body: () -> Void) -> Double {
+        let start = ContinuousClock.now
+        body()
+        return (ContinuousClock.now - start).seconds
     }
 }
 
@@ -245,9 +259,10 @@ final class StepTimer {
         for i in 0..<batch { step.labelPointer[i] = Int32(i % network.classes) }
     }
 
-    func run(_ steps: Int) {
+    /// `steps` steps, with the whitening bias trainable (a run's first steps) or frozen (the rest).
+    func run(_ steps: Int, whitenBiasTrainable: Bool = true) {
         // Only the time counts here: a non-finite loss (which skips that step's update) is not bench's concern.
-        for _ in 0..<steps { _ = try? step(whitenBiasTrainable: true) }
+        for _ in 0..<steps { _ = try? step(whitenBiasTrainable: whitenBiasTrainable) }
     }
 
     /// Training-mode forward passes and losses only (airbench96_faster's proxy between its updates).
@@ -303,10 +318,15 @@ struct BenchReport: Codable {
     var batchSize: Int
     var widths: [Int]
     var layers: [LayerTiming]
+    /// A training step while the whitening bias trains (the run's first `whitenBiasSteps`), and after it freezes
+    /// (absent where it never does); stepGFLOPS is of the first.
     var stepSeconds: Double
+    var frozenStepSeconds: Double?
     var stepGFLOPS: Double
+    /// Of the run's mean step.
     var epochSeconds: Double
     var totalSteps: Int
+    var whitenBiasSteps: Int
     /// airbench96_faster's proxy pass over the whole run (0 for the other methods).
     var proxySeconds: Double
     var ttaEvaluationSeconds: Double
@@ -346,7 +366,11 @@ struct BenchReport: Codable {
         print(String(format: "sum of the passes: convolutions %.1f ms, memory-bound %.1f ms; bytes moved per training step "
                      + "%.2f GB (without the max-pool fusions %.2f GB)", convolutionMilliseconds, memoryMilliseconds,
                      stepGigabytes, unfusedStepGigabytes))
-        print(String(format: "training step: %.3f s (%.1f GFLOP/s over the convolution FLOPs)", stepSeconds, stepGFLOPS))
+        print(String(format: "training step: %.3f s (%.1f GFLOP/s over the convolution FLOPs)", stepSeconds, stepGFLOPS)
+              + (frozenStepSeconds.map {
+                  String(format: " while the whitening bias trains (the first %d of %d steps), %.3f s after it freezes",
+                         whitenBiasSteps, totalSteps, $0)
+              } ?? ""))
         print(String(format: "epoch estimate: %.1f s; TTA evaluation estimate: %.1f s (%.1f%% of the run)", epochSeconds,
                      ttaEvaluationSeconds, 100 * ttaEvaluationSeconds / fullRunSeconds)
               + (proxySeconds > 0 ? String(format: "; proxy pass estimate: %.1f s", proxySeconds) : ""))

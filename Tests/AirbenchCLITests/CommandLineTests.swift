@@ -355,6 +355,10 @@ final class CommandLineTests: XCTestCase {
             for key in ["stepSeconds", "epochSeconds", "ttaEvaluationSeconds", "fullRunSeconds"] {
                 XCTAssertGreaterThan(try XCTUnwrap(json[key] as? Double, "\(method) \(key)"), 0, "\(method) \(key)")
             }
+            // The Muon record's whitening bias freezes after 3 epochs: those steps are timed too; airbench96_faster's
+            // never freezes.
+            XCTAssertEqual(json["whitenBiasSteps"] as? Int, proxy ? totalSteps : 781 * 3, method)
+            XCTAssertEqual((json["frozenStepSeconds"] as? Double).map { $0 > 0 }, proxy ? nil : true, method)
         }
         // Another data set's official sizes: CINIC-10 with valid, 180,000 / 64 = 2,812 steps per epoch; a Table 5
         // preset brings its data set (SVHN: 73,257 / 64 = 1,144 steps per epoch, 40 epochs).

@@ -44,6 +44,15 @@ final class RunPlanTests: XCTestCase {
         XCTAssertEqual(estimate.proxySeconds, 324, accuracy: 1e-9)
         XCTAssertEqual(estimate.evaluationSeconds, 60, accuracy: 1e-9)
         XCTAssertEqual(estimate.totalSeconds, 2544, accuracy: 1e-9)
+        // airbench94's 476 steps: 144 while the whitening bias trains (2 s each), 332 after it freezes (1.5 s):
+        // 288 + 498 = 786 s of steps, a mean epoch of 48 · 786/476; a method that never freezes it takes one kind.
+        let paper = RunPlan(Hyperparameters(), trainImages: 50_000)
+        let both = paper.timeEstimate(stepSeconds: 2, frozenStepSeconds: 1.5, evaluationSecondsPerView: 0)
+        XCTAssertEqual(both.totalSeconds, 786, accuracy: 1e-9)
+        XCTAssertEqual(both.epochSeconds, 48 * 786 / 476, accuracy: 1e-9)
+        XCTAssertEqual(paper.timeEstimate(stepSeconds: 2, evaluationSecondsPerView: 0).totalSeconds, 952, accuracy: 1e-9)
+        XCTAssertEqual(faster.timeEstimate(stepSeconds: 1, frozenStepSeconds: 0.5, evaluationSecondsPerView: 0).totalSeconds,
+                       2160, accuracy: 1e-9)  // airbench96_faster's bias never freezes
         // Without mirrored views (SVHN) TTA level 2 has 3 views.
         XCTAssertEqual(faster.timeEstimate(stepSeconds: 0, evaluationSecondsPerView: 0.001, mirror: false).evaluationSeconds,
                        30, accuracy: 1e-9)
