@@ -180,38 +180,9 @@ struct BenchCommand: ParsableCommand {
                 return written - ConvolutionCost.of(.forward, s, algorithm: algorithm, precision: precision, pooled: true).bytes
             }
             .reduce(0, +)
-        // Whole training steps on synthetic data, of both kinds the run has: while the whitening bias trains (its
-        // first steps) and after it freezes (no backward-data pass into the first block), in alternation so that a
-        // drifting machine affects both alike. Muon renormalises at the run's own steps (hiverge: 37 of 243, more
-        // often early), counted from step 1.
-        let step = StepTimer(network: network, hyperparameters: h, batch: trainingBatch, renormalize: plan.muonRenormalizes)
-        step.run(1)  // first touch of the buffers
-        let steps = self.steps ?? 4
-        let freezes = plan.whitenBiasSteps < plan.totalSteps
-        var trainingTimes = [Double](), frozenTimes = [Double]()
-        for _ in 0..<repeats {
-            trainingTimes.append(seconds { step.run(steps) } / Double(steps))
-            if freezes { frozenTimes.append(seconds { step.run(steps, whitenBiasTrainable: false) } / Double(steps)) }
-        }
-        let stepSeconds = median(trainingTimes), frozenStepSeconds = freezes ? median(frozenTimes) : nil
-        // airbench96_faster's proxy: a scoring forward pass on every batch, a training step on every interval-th.
-        var proxyScoring = 0.0, proxyStep = 0.0
-        if let p = h.proxyHyperparameters {
-            let proxyNetwork = try Network(p, classes: dataset.classCount, convolution: kernel.convolution, generator: &generator)
-            let timer = StepTimer(network: proxyNetwork, hyperparameters: p, batch: h.batchSize)
-            timer.run(1)
-            proxyStep = median(repeats) { timer.run(steps, whitenBiasTrainable: false) } / Double(steps)  // as ProxyFilter
-            proxyScoring = median(repeats) { timer.score(steps) } / Double(steps)
-        }
-        // One evaluation-mode forward pass of a batch as `train`'s final evaluation runs it: in the training
-        // step's workspace, the test images split into equal batches that fit it.
-        let evalBatch = Network.evaluationBatch(images: testImages, workspace: trainingBatch)
-        let evalWorkspace = step.step.workspace
-        evalWorkspace.inputPointer.update(repeating: 0.1, count: evalBatch * network.spec.input.pixels)
-        let evalSeconds = median(repeats) { network.forward(evalWorkspace, training: false, images: evalBatch) }
-        let estimate = plan.timeEstimate(stepSeconds: stepSeconds, frozenStepSeconds: frozenStepSeconds, proxyScoringSeconds: proxyScoring, proxyStepSeconds: proxyStep,
-                                         evaluationSecondsPerView: evalSeconds / Double(evalBatch), testImages: testImages,
-                                         mirror: dataset.name.mirrorable)
+        let run = try RunTimeMeasurement(network: network, hyperparameters: h, plan: plan, dataset: dataset,
+                                         convolution: kernel.convolution, repeats: repeats, steps: steps ?? 4)
+        let (stepSeconds, estimate) = (run.stepSeconds, run.estimate)
         let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(trainingBatch)
         return BenchReport(
             date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
@@ -219,55 +190,11 @@ struct BenchCommand: ParsableCommand {
             corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9, method: h.method, dataset: dataset.description,
             trainImages: trainImages, testImages: testImages,
             batchSize: trainingBatch, widths: h.widths.array, layers: layers, stepSeconds: stepSeconds,
-            frozenStepSeconds: frozenStepSeconds, stepGFLOPS: flopsPerStep / stepSeconds / 1e9,
+            frozenStepSeconds: run.frozenStepSeconds, stepGFLOPS: flopsPerStep / stepSeconds / 1e9,
             epochSeconds: estimate.epochSeconds, totalSteps: plan.totalSteps, whitenBiasSteps: plan.whitenBiasSteps, proxySeconds: estimate.proxySeconds, ttaEvaluationSeconds: estimate.evaluationSeconds,
             fullRunSeconds: estimate.totalSeconds, copyBandwidthGBs: bandwidth / 1e9, memoryPasses: memory,
             stepGigabytes: (convolutionBytes + memoryBytes) / 1e9,
             unfusedStepGigabytes: (convolutionBytes + fusedSaving + unfusedMemoryBytes) / 1e9)
-    }
-
-    /// Median wall time of `count` runs of `body`, in seconds.
-    func median(_ count: Int, _ body: () -> Void) -> Double {
-        median((0..<count).map { _ in seconds(body) })
-    }
-
-    /// The median of `times` (the upper one of an even count).
-    func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
-
-    /// Wall time of one run of `body`, in seconds.
-    func seconds(_ body: () -> Void) -> Double {
-        let start = ContinuousClock.now
-        body()
-        return (ContinuousClock.now - start).seconds
-    }
-}
-
-/// Runs full training steps (`TrainStep`: forward, loss, backward, the method's optimizers; no Lookahead,
-/// constant schedule factor 0.5; Muon renormalising at the steps `renormalize` gives, e.g. the run's own) on one
-/// synthetic batch of `batch` examples.
-final class StepTimer {
-    let step: TrainStep
-
-    init(network: Network, hyperparameters h: Hyperparameters, batch: Int,
-         renormalize: @escaping (Int) -> Bool = { _ in true }) {
-        var h = h
-        h.lookahead = false
-        step = TrainStep(network: network, hyperparameters: h, batch: batch,
-                         schedule: GivenSchedule(factor: { _ in 0.5 }, renormalize: renormalize))
-        var generator = SeededGenerator(seed: 1)
-        for i in 0..<batch * network.spec.input.pixels { step.images[i] = generator.uniformFloat() * 2 - 1 }
-        for i in 0..<batch { step.labelPointer[i] = Int32(i % network.classes) }
-    }
-
-    /// `steps` steps, with the whitening bias trainable (a run's first steps) or frozen (the rest).
-    func run(_ steps: Int, whitenBiasTrainable: Bool = true) {
-        // Only the time counts here: a non-finite loss (which skips that step's update) is not bench's concern.
-        for _ in 0..<steps { _ = try? step(whitenBiasTrainable: whitenBiasTrainable) }
-    }
-
-    /// Training-mode forward passes and losses only (airbench96_faster's proxy between its updates).
-    func score(_ steps: Int) {
-        for _ in 0..<steps { _ = try? step.forwardLoss() }
     }
 }
 

@@ -52,7 +52,9 @@ final class ProgressLine {
             + "\(Int(rate.rounded())) images/s, epoch \(duration(epochLeft)) left, training \(duration(runLeft)) left"
     }
 
+    /// "37 s", "6.1 min" or, from two hours, "19.8 h".
     static func duration(_ seconds: Double) -> String {
-        seconds < 120 ? "\(Int(seconds.rounded())) s" : String(format: "%.1f min", seconds / 60)
+        seconds < 120 ? "\(Int(seconds.rounded())) s"
+            : seconds < 7200 ? String(format: "%.1f min", seconds / 60) : String(format: "%.1f h", seconds / 3600)
     }
 }

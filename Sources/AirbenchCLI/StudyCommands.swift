@@ -1,4 +1,5 @@
 import Airbench
+import AirbenchData
 import AirbenchKernels
 import AirbenchStudies
 import ArgumentParser
@@ -16,7 +17,11 @@ struct SweepCommand: ParsableCommand {
             Sharding: --shard i/n, or from a Slurm job array (SLURM_ARRAY_TASK_ID, 0-based) or a Kubernetes Indexed \
             Job (JOB_COMPLETION_INDEX) with the shard count from --shards, the spec's `shards`, or AIRBENCH_SHARDS. \
             --dry-run lists this shard's runs instead: done or todo, the result file and the configuration's \
-            overrides of its method, then the counts. Spec format and examples: studies/README.md.
+            overrides of its method, then the counts; with --estimate it also times each configuration of the runs \
+            to do on this machine as `airbench bench` times a run (its training steps, both while the whitening \
+            bias trains and after it freezes, and the evaluation, on synthetic images; a few seconds to a minute \
+            each) and estimates their time with the data set's official sizes. Spec format and examples: \
+            studies/README.md.
             """)
 
     @Argument(help: ArgumentHelp("The study's YAML spec.", valueName: "spec.yaml")) var spec: String
@@ -24,11 +29,14 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run only shard i of n (runs whose index is i modulo n).", valueName: "i/n")) var shard: String?
     @Option(help: "Number of shards when the index comes from the scheduler's environment.") var shards: Int?
     @Flag(help: "List this shard's runs (done or todo, result file, overrides) and their counts, and exit.") var dryRun = false
+    @Flag(help: "With --dry-run: time each configuration of the runs to do on this machine and estimate their time.")
+    var estimate = false
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
         if let shards, shards < 1 { throw ValidationError("--shards must be at least 1, got \(shards)") }
         if let shard { do { _ = try Shard.parse(shard) } catch { throw ValidationError("--shard \(shard): \(error)") } }
+        if estimate && !dryRun { throw ValidationError("--estimate goes with --dry-run (a sweep that runs reports its times)") }
     }
 
     func run() throws {
@@ -47,11 +55,10 @@ struct SweepCommand: ParsableCommand {
                 print("\(sweep.runs.count) runs in shard \(shard) (\(spec.runs.count) in the study): "
                       + "\(sweep.runs.count - pending.count) done, \(pending.count) to do")
                 printOtherRevisions(sweep)
+                if estimate { try printEstimate(spec: spec, pending: sweep.pending, shard: shard) }
                 return
             }
-            var kernel = runtime.kernel
-            kernel.precision = try spec.runPrecision(requested: kernel.precision, bf16Available: kernel.bf16Available)
-            let threads = kernel.start()
+            let threads = try startKernels(spec)
             print("sweep \(spec.name): \(configurationCount(spec.configurations.count)), \(spec.runs.count) runs, "
                   + "shard \(shard), \(kernelConfiguration), arithmetic revision \(ArithmeticRevision.current), \(threads) thread(s)")
             printOtherRevisions(sweep)
@@ -63,6 +70,50 @@ struct SweepCommand: ParsableCommand {
                 fflush(nil)
             }
         }
+    }
+}
+
+extension SweepCommand {
+    /// Sets the kernels up as the study's runs use them (its precision); the thread count.
+    func startKernels(_ spec: SweepSpec) throws -> Int {
+        var kernel = runtime.kernel
+        kernel.precision = try spec.runPrecision(requested: kernel.precision, bf16Available: kernel.bf16Available)
+        return kernel.start()
+    }
+
+    /// `--estimate`: each configuration of the runs to do, timed as a run (`RunTimeMeasurement`: the medians of 3 single
+    /// steps of each kind, against a machine's passing hiccups), times its runs to do; then the shard's sum.
+    func printEstimate(spec: SweepSpec, pending: [SweepRun], shard: Shard) throws {
+        let threads = try startKernels(spec)
+        let counts = spec.dataset.officialCounts
+        var names = [String](), runs = [String: (configuration: SweepConfiguration, count: Int)]()
+        for run in pending {
+            let name = run.configuration.name
+            if runs[name] == nil { names.append(name) }
+            runs[name, default: (run.configuration, 0)].count += 1
+        }
+        var total = 0.0
+        for name in names {
+            let (configuration, count) = runs[name]!
+            var h = configuration.hyperparameters
+            try h.validate(classes: spec.dataset.classCount)
+            // A sweep's result holds TTA levels 0–2 of every run: each run evaluates all of their views.
+            (h.ttaLevel, h.ttaSelect) = (2, 1)
+            let plan = RunPlan(h, trainImages: counts.train)
+            var generator = SeededGenerator(seed: 0)
+            let network = try Network(h, classes: spec.dataset.classCount, convolution: runtime.kernel.convolution,
+                                      generator: &generator)
+            let seconds = try RunTimeMeasurement(network: network, hyperparameters: h, plan: plan, dataset: spec.dataset,
+                                                 convolution: runtime.kernel.convolution, repeats: 3, steps: 1)
+                .estimate.totalSeconds
+            total += seconds * Double(count)
+            print("estimate  \(name): \(count) to do × \(ProgressLine.duration(seconds)) = "
+                  + ProgressLine.duration(seconds * Double(count)))
+            fflush(nil)
+        }
+        print("estimated time of the \(pending.count) runs to do in shard \(shard): \(ProgressLine.duration(total)) on this "
+              + "machine (\(kernelConfiguration), \(threads) thread(s); \(spec.dataset.description) at its official sizes, "
+              + "\(counts.train) training and \(counts.test) test images)")
     }
 }
 

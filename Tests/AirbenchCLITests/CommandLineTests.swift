@@ -537,6 +537,36 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(half.output.split(separator: "\n").last, "4 runs in shard 1/2 (8 in the study): 1 done, 3 to do")
     }
 
+    /// `sweep --dry-run --estimate` times each configuration of the runs to do (once each, whatever its number of
+    /// runs) and sums their estimates over the shard's runs to do; without --dry-run it is refused.
+    func testDryRunEstimatesTheRunsToDo() throws {
+        let spec = folder.appendingPathComponent("estimate.yaml"), out = folder.appendingPathComponent("results")
+        try """
+            name: estimate
+            seeds: 2
+            set: {batchSize: 64, widths: {block1: 8, block2: 16, block3: 16}}
+            configuration:
+              - name: short
+                set: {trainEpochs: 1}
+              - name: long
+                set: {trainEpochs: 4}
+                seeds: 3
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: out.appendingPathComponent("short__seed1.json").path, contents: Data()))
+        let dry = try run(["sweep", spec.path, "--out", out.path, "--dry-run", "--estimate", "--threads", "1"])
+        XCTAssertEqual(dry.status, 0, dry.error)
+        let lines = dry.output.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("estimate  ") }.map { $0.components(separatedBy: " × ")[0] },
+                       ["estimate  short: 1 to do", "estimate  long: 3 to do"], dry.output)
+        XCTAssertTrue(lines.last?.hasPrefix("estimated time of the 4 runs to do in shard 0/1: ") == true, dry.output)
+        XCTAssertTrue(lines.last?.contains("1 thread(s); cifar10 at its official sizes, 50000 training and 10000 test images") == true,
+                      dry.output)
+        let refused = try run(["sweep", spec.path, "--out", out.path, "--estimate"])
+        XCTAssertEqual(refused.status, 64)
+        XCTAssertTrue(refused.error.contains("--estimate goes with --dry-run"), refused.error)
+    }
+
     /// A mistake in a spec is one line on standard error, naming the file and the line.
     func testASpecMistakeIsOneLineNamingTheLine() throws {
         let spec = folder.appendingPathComponent("typo.yaml")
