@@ -68,6 +68,9 @@ run sweep /nonexistent.yaml --out "$WORK/out"
 run sweep /dev/null --out "$WORK/out"
 run sweep /etc/passwd --out "$WORK/out"
 for value in 3/2 0/0 -1/2; do run sweep --shard "$value" /dev/null --out "$WORK/out"; done
+printf 'name: huge\nseeds: 1\nset: {batchSize: 65536, widths: {block1: 8192, block2: 8192, block3: 8192}}\n' > "$WORK/huge.yaml"
+run sweep "$WORK/huge.yaml" --out "$WORK/out" --estimate
+run sweep "$WORK/huge.yaml" --out "$WORK/out" --dry-run --estimate
 run collect /nonexistent
 run collect /dev/null
 run collect "$WORK"

@@ -96,7 +96,9 @@ extension SweepCommand {
         for name in names {
             let (configuration, count) = runs[name]!
             var h = configuration.hyperparameters
-            try h.validate(classes: spec.dataset.classCount)
+            do { try h.validate(classes: spec.dataset.classCount) } catch {
+                throw CLIError("study \(spec.name), configuration '\(name)': \(error)")  // as `sweep` says it
+            }
             // A sweep's result holds TTA levels 0–2 of every run: each run evaluates all of their views.
             (h.ttaLevel, h.ttaSelect) = (2, 1)
             let plan = RunPlan(h, trainImages: counts.train)
