@@ -191,7 +191,8 @@ struct BenchCommand: ParsableCommand {
             trainImages: trainImages, testImages: testImages,
             batchSize: trainingBatch, widths: h.widths.array, layers: layers, stepSeconds: stepSeconds,
             frozenStepSeconds: run.frozenStepSeconds, stepGFLOPS: flopsPerStep / stepSeconds / 1e9,
-            epochSeconds: estimate.epochSeconds, totalSteps: plan.totalSteps, whitenBiasSteps: plan.whitenBiasSteps, proxySeconds: estimate.proxySeconds, ttaEvaluationSeconds: estimate.evaluationSeconds,
+            epochSeconds: estimate.epochSeconds, totalSteps: plan.totalSteps, whitenBiasSteps: plan.whitenBiasSteps,
+            proxySeconds: estimate.proxySeconds, ttaEvaluationSeconds: estimate.evaluationSeconds,
             fullRunSeconds: estimate.totalSeconds, copyBandwidthGBs: bandwidth / 1e9, memoryPasses: memory,
             stepGigabytes: (convolutionBytes + memoryBytes) / 1e9,
             unfusedStepGigabytes: (convolutionBytes + fusedSaving + unfusedMemoryBytes) / 1e9)
