@@ -42,13 +42,15 @@ let package = Package(
             name: "AirbenchCLI",
             dependencies: ["Airbench", "AirbenchStudies",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Helpers the kernels' and the engine's tests share (every kernel path in turn, the fp32 algorithms).
+        .target(name: "AirbenchTestSupport", dependencies: ["AirbenchKernels"], path: "Tests/AirbenchTestSupport"),
         // _AirbenchSIMD for its test hooks (a slow thread in the weight gradient's pool).
-        .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels", "_AirbenchSIMD"]),
+        .testTarget(name: "AirbenchKernelsTests", dependencies: ["AirbenchKernels", "AirbenchTestSupport", "_AirbenchSIMD"]),
         .testTarget(
             name: "AirbenchDataTests", dependencies: ["AirbenchData", "AirbenchFormats"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "AirbenchTests",
-            dependencies: ["Airbench", "AirbenchFormats", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Airbench", "AirbenchFormats", "AirbenchTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "AirbenchStudiesTests", dependencies: ["AirbenchStudies"], resources: [.copy("Fixtures")]),
         // Runs the built `airbench` executable (depending on it makes `swift test` build it first).

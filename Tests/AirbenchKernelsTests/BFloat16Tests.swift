@@ -1,4 +1,5 @@
 import AirbenchKernels
+import AirbenchTestSupport
 import XCTest
 
 /// The AVX-512 paths: the fp32 micro-kernel against AVX2 bit for bit, and the bf16 convolutions against the

@@ -1,4 +1,5 @@
 import AirbenchKernels
+import AirbenchTestSupport
 import XCTest
 
 final class ConvolutionTests: XCTestCase {

@@ -1,4 +1,5 @@
 import AirbenchKernels
+import AirbenchTestSupport
 import XCTest
 
 /// The classifier head against two references: the plain Float loops it replaced (the same sums in the same order,

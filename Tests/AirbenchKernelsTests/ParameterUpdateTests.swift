@@ -1,4 +1,5 @@
 import AirbenchKernels
+import AirbenchTestSupport
 import XCTest
 
 /// Nesterov SGD's and Lookahead's updates against the plain Float loops they replaced (equal to the bit, on every

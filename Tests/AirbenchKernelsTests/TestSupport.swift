@@ -1,4 +1,5 @@
 import AirbenchKernels
+import AirbenchTestSupport
 import XCTest
 
 /// Deterministic test values (a 64-bit LCG), so failures reproduce.
@@ -26,20 +27,6 @@ func assertClose(_ a: [Float], _ b: [Float], absolute: Float, relative: Float = 
     }
 }
 
-/// Runs `body` on every kernel path this CPU has (portable always) in fp32, restoring the best path and the
-/// default precision afterwards.
-func forEachKernelPath(_ body: (KernelPath) throws -> Void) rethrows {
-    defer {
-        KernelPath.use(KernelPath.detected)
-        KernelPrecision.use(KernelPrecision.fastest)
-    }
-    KernelPrecision.use(.fp32)
-    for path in KernelPath.allCases where path.rawValue <= KernelPath.detected.rawValue {
-        KernelPath.use(path)
-        try body(path)
-    }
-}
-
 /// Runs `body` on the bf16 path, restoring the best path and the default precision afterwards; skips the test
 /// on a CPU without AVX512_BF16.
 func onBFloat16Path(_ body: () throws -> Void) throws {
@@ -56,9 +43,4 @@ func onBFloat16Path(_ body: () throws -> Void) throws {
 extension Array where Element == Float {
     /// Each element rounded to bf16 as the bf16 path rounds its operands.
     var roundedToBFloat16: [Float] { map { AirbenchKernels.roundedToBFloat16($0) } }
-}
-
-extension ConvolutionAlgorithm {
-    /// The algorithms that multiply in fp32 when the active precision is fp32: all but the bf16 Winograds.
-    static var fp32: [ConvolutionAlgorithm] { allCases.filter { $0.operandPrecision != .bf16 } }
 }

@@ -1,6 +1,7 @@
 import Airbench
 import AirbenchData
 import AirbenchKernels
+import AirbenchTestSupport
 import XCTest
 
 /// The per-layer choice of convolution algorithm (`--convolution auto`, the default): which passes it gives

@@ -43,11 +43,6 @@ func assertScaledClose(_ a: [Float], _ b: [Float], tolerance: Float, floor: Floa
     }
 }
 
-extension ConvolutionAlgorithm {
-    /// The algorithms that multiply in fp32 when the active precision is fp32: all but the bf16 Winograds.
-    static var fp32: [ConvolutionAlgorithm] { allCases.filter { $0.operandPrecision != .bf16 } }
-}
-
 /// The first value of a fixture tensor.
 func scalar(_ file: SafetensorsFile, _ key: String) throws -> Double { Double(try file.floats(key)[0]) }
 

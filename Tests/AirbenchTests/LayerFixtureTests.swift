@@ -1,5 +1,6 @@
 import Airbench
 import AirbenchKernels
+import AirbenchTestSupport
 import XCTest
 
 /// Single layers against CPU PyTorch (Fixtures/layers.safetensors, scripts/make_fixtures.py), fp32 both sides.

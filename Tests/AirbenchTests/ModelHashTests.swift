@@ -3,6 +3,7 @@ import AirbenchData
 import AirbenchKernels
 import Crypto
 import Foundation
+import AirbenchTestSupport
 import XCTest
 
 /// Guards airbench94's arithmetic across restructurings: a small fixed training run must save a model whose
@@ -130,7 +131,7 @@ final class ModelHashTests: XCTestCase {
             KernelPrecision.use(KernelPrecision.fastest)
         }
         var checked = 0, unrecorded = [String]()
-        for path in KernelPath.allCases where path.rawValue <= KernelPath.detected.rawValue {
+        for path in KernelPath.available {
             KernelPath.use(path)
             guard KernelPrecision.use(precision) == precision else { continue }
             // fp32 runs the algorithms that multiply in fp32; bf16 all of them.

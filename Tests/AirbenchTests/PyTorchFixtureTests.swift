@@ -1,6 +1,7 @@
 import Airbench
 import AirbenchData
 import AirbenchKernels
+import AirbenchTestSupport
 import XCTest
 
 /// The whole method against CPU PyTorch running our own re-implementation of Listing 4
@@ -135,19 +136,5 @@ final class PyTorchFixtureTests: XCTestCase {
             let sign: Float = zip(ours, theirs).reduce(0) { $0 + $1.0 * $1.1 } < 0 ? -1 : 1
             assertScaledClose(ours.map { $0 * sign }, theirs, tolerance: 1e-3, "whitening filter \(filter)")
         }
-    }
-}
-
-/// Runs `body` on every kernel path this CPU has (portable always) in fp32, restoring the best path and the
-/// default precision afterwards.
-func forEachKernelPath(_ body: (KernelPath) throws -> Void) rethrows {
-    defer {
-        KernelPath.use(KernelPath.detected)
-        KernelPrecision.use(KernelPrecision.fastest)
-    }
-    KernelPrecision.use(.fp32)
-    for path in KernelPath.allCases where path.rawValue <= KernelPath.detected.rawValue {
-        KernelPath.use(path)
-        try body(path)
     }
 }
