@@ -69,9 +69,7 @@ extension BenchCommand {
         defer { KernelThreads.use(threads) }
         func secondsPerStep(on count: Int) -> Double {
             KernelThreads.use(count)
-            let start = ContinuousClock.now
-            step.run(steps)
-            return (ContinuousClock.now - start).seconds / Double(steps)
+            return seconds { step.run(steps) } / Double(steps)
         }
         _ = (secondsPerStep(on: threads), secondsPerStep(on: 1))  // first touch of the buffers, both pools warm
         let measured = (0..<pairs).map { pair -> (one: Double, many: Double) in

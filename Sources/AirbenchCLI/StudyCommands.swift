@@ -46,16 +46,16 @@ struct SweepCommand: ParsableCommand {
                 ?? Shard.fromEnvironment(ProcessInfo.processInfo.environment, count: shards ?? spec.shards)
             let sweep = try Sweep(spec: spec, folder: URL(fileURLWithPath: out), shard: shard, convolution: runtime.kernel.convolution)
             if dryRun {
-                let pending = Set(sweep.pending.map(\.fileName))
+                let pending = sweep.pending, toDo = Set(pending.map(\.fileName))
                 for run in sweep.runs {
                     // A configuration's own preset, where it has one, after its overrides of it.
                     let method = run.configuration.method == spec.method ? "" : "  method: \(run.configuration.method)"
-                    print("\(pending.contains(run.fileName) ? "todo" : "done")  \(run.fileName)  \(run.configuration.overridesText)\(method)")
+                    print("\(toDo.contains(run.fileName) ? "todo" : "done")  \(run.fileName)  \(run.configuration.overridesText)\(method)")
                 }
                 print("\(sweep.runs.count) runs in shard \(shard) (\(spec.runs.count) in the study): "
                       + "\(sweep.runs.count - pending.count) done, \(pending.count) to do")
                 printOtherRevisions(sweep)
-                if estimate { try printEstimate(spec: spec, pending: sweep.pending, shard: shard) }
+                if estimate { try printEstimate(spec: spec, pending: pending, shard: shard) }
                 return
             }
             let threads = try startKernels(spec)
@@ -86,15 +86,10 @@ extension SweepCommand {
     func printEstimate(spec: SweepSpec, pending: [SweepRun], shard: Shard) throws {
         let threads = try startKernels(spec)
         let counts = spec.dataset.officialCounts
-        var names = [String](), runs = [String: (configuration: SweepConfiguration, count: Int)]()
-        for run in pending {
-            let name = run.configuration.name
-            if runs[name] == nil { names.append(name) }
-            runs[name, default: (run.configuration, 0)].count += 1
-        }
         var total = 0.0
-        for name in names {
-            let (configuration, count) = runs[name]!
+        for configuration in spec.configurations {  // the order the runs follow
+            let name = configuration.name, count = pending.filter { $0.configuration.name == name }.count
+            guard count > 0 else { continue }
             var h = configuration.hyperparameters
             do { try h.validate(classes: spec.dataset.classCount) } catch {
                 throw CLIError("study \(spec.name), configuration '\(name)': \(error)")  // as `sweep` says it
