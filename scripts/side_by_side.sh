@@ -32,6 +32,7 @@ fi
     echo "date: $(date -u)"
     grep -m1 'model name' /proc/cpuinfo
     grep -m1 'cpu family' /proc/cpuinfo
+    grep -m1 '^model[[:space:]]*:' /proc/cpuinfo  # family 25 model 1 is a Zen 3, model 17 a Zen 4; family 26 a Zen 5
     echo "flags: $(grep -o 'avx2\|avx512[a-z_0-9]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"
     git log -1 --format='commit: %h %s'
     [[ ${#path[@]} == 0 ]] || echo "restricted to AVX2 on both sides: ${path[*]}, ONEDNN_MAX_CPU_ISA=AVX2"
