@@ -260,16 +260,10 @@ def set_muon_lrs(sgd, muon, step, total_steps, whiten_bias_steps):
 
 def recorded_step(model, tensors, k, label_smoothing, trainable, whiten_bias_grad):
     """Step k's forward and backward of the summed label-smoothed loss on the fixture's `step{k}` batch (a CifarNet
-    with a detachable whitening bias); records the loss, and at step 1 the logits and the gradients of `trainable`."""
+    with a detachable whitening bias), recorded as `make_fixtures.backward_and_record` records every fixture's step."""
     outputs = model(tensors[f"step{k}.input"], whiten_bias_grad=whiten_bias_grad)
     loss = F.cross_entropy(outputs, tensors[f"step{k}.labels"], label_smoothing=label_smoothing, reduction="sum")
-    loss.backward()
-    tensors[f"step{k}.loss"] = loss.detach().reshape(1)
-    if k == 1:
-        tensors["step1.logits"] = outputs.detach().clone()
-        parameters = dict(model.named_parameters())
-        for name in trainable:
-            tensors[f"step1.grad.{name}"] = parameters[name].grad.detach().clone()
+    base.backward_and_record(model, tensors, k, outputs, loss, trainable)
 
 
 def scalar(value):
@@ -384,13 +378,7 @@ def make_residual_fixture(variant, seed):
         outputs = model(tensors[f"step{k}.input"])
         loss = loss_fn(outputs, tensors[f"step{k}.labels"]).sum()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        tensors[f"step{k}.loss"] = loss.detach().reshape(1)
-        if k == 1:
-            tensors["step1.logits"] = outputs.detach().clone()
-            parameters = dict(model.named_parameters())
-            for name in trainable:
-                tensors[f"step1.grad.{name}"] = parameters[name].grad.detach().clone()
+        base.backward_and_record(model, tensors, k, outputs, loss, trainable)
         optimizer.step()
         scheduler.step()
     for key, value in base.float_state(model).items():

@@ -301,6 +301,18 @@ def record_pool_gap(module, inputs, output):
     smallest_pool_gap = min(smallest_pool_gap, gap.min().item())
 
 
+def backward_and_record(model, tensors, k, outputs, loss, trainable):
+    """Step k's backward pass (gradients accumulate: zero them before); records the loss as `step{k}.loss`, and at
+    step 1 the logits and the gradients of the parameters named in `trainable`. Every fixture's step loop."""
+    loss.backward()
+    tensors[f"step{k}.loss"] = loss.detach().reshape(1)
+    if k == 1:
+        tensors["step1.logits"] = outputs.detach().clone()
+        parameters = dict(model.named_parameters())
+        for name in trainable:
+            tensors[f"step1.grad.{name}"] = parameters[name].grad.detach().clone()
+
+
 def make_network_fixture(seed, bf16=False):
     global smallest_pool_gap
     smallest_pool_gap = float("inf")
@@ -381,13 +393,7 @@ def make_network_fixture(seed, bf16=False):
         outputs = model(inputs)
         loss = loss_fn(outputs, step_labels).sum()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        tensors[f"step{k}.loss"] = loss.detach().reshape(1)
-        if k == 1:
-            tensors["step1.logits"] = outputs.detach().clone()
-            parameters = dict(model.named_parameters())
-            for name in trainable_names:
-                tensors[f"step1.grad.{name}"] = parameters[name].grad.detach().clone()
+        backward_and_record(model, tensors, k, outputs, loss, trainable_names)
         optimizer.step()
         scheduler.step()
         if k == 1:
