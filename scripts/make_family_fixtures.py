@@ -276,26 +276,6 @@ def metadata(description, seed, **extra):
                 seed=str(seed), **extra)
 
 
-class PoolGapTracker:
-    """Smallest relative gap between the two largest values of any max-pool window (see make_fixtures.NEAR_TIE)."""
-
-    def __init__(self, model):
-        self.smallest = float("inf")
-        for module in model.modules():
-            if isinstance(module, nn.MaxPool2d):
-                module.register_forward_hook(self.hook)
-
-    def hook(self, module, inputs, output):
-        x = inputs[0].detach()
-        k = module.kernel_size
-        n, c, h, w = x.shape
-        x = x[:, :, :h // k * k, :w // k * k].reshape(n, c, h // k, k, w // k, k)
-        windows = x.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // k, w // k, k * k)
-        top2 = windows.topk(2, dim=-1).values
-        gap = (top2[..., 0] - top2[..., 1]) / top2[..., 0].abs().clamp_min(1e-30)
-        self.smallest = min(self.smallest, gap.min().item())
-
-
 def randomize_init(model, generator, whiten, convs):
     """As make_fixtures: random uniform 3x3 conv weights instead of dirac, small random whitening bias and
     BatchNorm biases, so the tests exercise every term."""
@@ -350,7 +330,7 @@ def make_residual_fixture(variant, seed):
     torch.manual_seed(seed)
     model = make_sequential_net(RESIDUAL_WIDTHS, v["torch_momentum"], convs=3,
                                 activation_after_add=v["activation_after_add"])
-    tracker = PoolGapTracker(model)
+    tracker = base.PoolGapTracker(model)
     base.init_whitening_conv(model[0], images)
     randomize_init(model, generator, model[0], block_convs(model))
     for key, value in base.float_state(model).items():
@@ -441,7 +421,7 @@ def make_muon_fixture(seed):
 
     torch.manual_seed(seed)
     model = CifarNet(MUON_WIDTHS, torch_momentum=0.4)
-    tracker = PoolGapTracker(model)
+    tracker = base.PoolGapTracker(model)
     base.init_whitening_conv(model.whiten, images)
     randomize_init(model, generator, model.whiten, [m for m in model.modules() if isinstance(m, Conv)])
     for key, value in base.float_state(model).items():
@@ -543,7 +523,7 @@ def make_proxy_fixture(seed):
     torch.manual_seed(seed)
     model = make_sequential_net(PROXY_WIDTHS, torch_momentum=0.1, convs=2)
     model[0].bias.requires_grad = False
-    tracker = PoolGapTracker(model)
+    tracker = base.PoolGapTracker(model)
     base.init_whitening_conv(model[0], images)
     randomize_init(model, generator, model[0], block_convs(model))
     for key, value in base.float_state(model).items():

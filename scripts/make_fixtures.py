@@ -286,19 +286,26 @@ def float_state(model):
 # implementations then flips which element a pool window picks. The fixture is drawn so that no
 # window is that close (see NEAR_TIE below): its gradients then test the method, not tie-breaking.
 NEAR_TIE = 2e-6
-smallest_pool_gap = float("inf")
 
 
-def record_pool_gap(module, inputs, output):
-    global smallest_pool_gap
-    x = inputs[0].detach()
-    k = module.kernel_size
-    n, c, h, w = x.shape
-    x = x[:, :, :h // k * k, :w // k * k].reshape(n, c, h // k, k, w // k, k)
-    windows = x.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // k, w // k, k * k)
-    top2 = windows.topk(2, dim=-1).values
-    gap = (top2[..., 0] - top2[..., 1]) / top2[..., 0].abs().clamp_min(1e-30)
-    smallest_pool_gap = min(smallest_pool_gap, gap.min().item())
+class PoolGapTracker:
+    """Smallest relative gap between the two largest values of any max-pool window of `model` (see NEAR_TIE)."""
+
+    def __init__(self, model):
+        self.smallest = float("inf")
+        for module in model.modules():
+            if isinstance(module, nn.MaxPool2d):
+                module.register_forward_hook(self.hook)
+
+    def hook(self, module, inputs, output):
+        x = inputs[0].detach()
+        k = module.kernel_size
+        n, c, h, w = x.shape
+        x = x[:, :, :h // k * k, :w // k * k].reshape(n, c, h // k, k, w // k, k)
+        windows = x.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // k, w // k, k * k)
+        top2 = windows.topk(2, dim=-1).values
+        gap = (top2[..., 0] - top2[..., 1]) / top2[..., 0].abs().clamp_min(1e-30)
+        self.smallest = min(self.smallest, gap.min().item())
 
 
 def backward_and_record(model, tensors, k, outputs, loss, trainable):
@@ -314,8 +321,6 @@ def backward_and_record(model, tensors, k, outputs, loss, trainable):
 
 
 def make_network_fixture(seed, bf16=False):
-    global smallest_pool_gap
-    smallest_pool_gap = float("inf")
     Conv.bf16_operands = bf16
     generator = torch.Generator().manual_seed(seed)
     tensors = {}
@@ -328,9 +333,7 @@ def make_network_fixture(seed, bf16=False):
 
     torch.manual_seed(seed)
     model = make_net(WIDTHS)
-    for module in model.modules():
-        if isinstance(module, nn.MaxPool2d):
-            module.register_forward_hook(record_pool_gap)
+    tracker = PoolGapTracker(model)
 
     whiten_eigenvalues, whiten_covariance = init_whitening_conv(model[0], images)
     tensors["whiten.eigenvalues"] = whiten_eigenvalues
@@ -446,7 +449,7 @@ def make_network_fixture(seed, bf16=False):
                       "1-hyp.lookahead_decay) for every float state entry, then net = ema"),
         "whitening": "computed from step1.input..step5.input concatenated (40 images), eps 5e-4",
     }
-    return tensors, metadata
+    return tensors, metadata, tracker.smallest
 
 
 # ----------------------------------------------------------------------------------------------
@@ -454,7 +457,7 @@ def make_network_fixture(seed, bf16=False):
 
 def make_bf16_fixture(seed, fp32_tensors):
     """Step 1 of the network fixture with BF16OperandConv, and single bf16 convolutions."""
-    tensors, _ = make_network_fixture(seed, bf16=True)
+    tensors, _, _ = make_network_fixture(seed, bf16=True)
     for key in fp32_tensors:  # same init, inputs and whitening: only the convolutions' rounding differs
         if key.startswith(("init.", "step1.input", "whiten.")):
             assert torch.equal(tensors[key], fp32_tensors[key]), key
@@ -653,7 +656,7 @@ def main():
     os.makedirs(FIXTURE_DIR, exist_ok=True)
     # The first seed from SEED on whose max-pool windows have no near-ties (see NEAR_TIE).
     for seed in range(SEED, SEED + 100):
-        tensors, metadata = make_network_fixture(seed)
+        tensors, metadata, smallest_pool_gap = make_network_fixture(seed)
         if smallest_pool_gap > NEAR_TIE:
             break
         print(f"seed {seed}: a max-pool window has a near-tie ({smallest_pool_gap:.1e}); next seed")

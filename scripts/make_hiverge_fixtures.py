@@ -252,7 +252,7 @@ def make_fixture(seed):
 
     torch.manual_seed(seed)
     model = hiverge_net(WIDTHS)
-    tracker = family.PoolGapTracker(model)
+    tracker = base.PoolGapTracker(model)
     base.init_whitening_conv(model.whiten, images)
     family.randomize_init(model, generator, model.whiten, [m for m in model.modules() if isinstance(m, Conv)])
     for key, value in base.float_state(model).items():
