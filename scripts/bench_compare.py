@@ -5,7 +5,8 @@ Usage: scripts/bench_compare.py OLD.json NEW.json
 
 Prints, per layer and pass, the milliseconds of both and NEW/OLD, then the training step (and the step after
 the whitening bias freezes, where both reports have it) and the full-run estimate. Refuses reports of different
-machines' settings (kernel path, precision, threads, method, batch, widths), since their times are not comparable.
+machines' settings (CPU model, kernel path, precision, threads, method, batch, widths), since their times are not
+comparable.
 """
 import json
 import sys
@@ -26,6 +27,8 @@ def main():
     for key in ("kernelPath", "precision", "threads", "method", "batchSize", "widths"):
         if old.get(key) != new.get(key):
             sys.exit(f"bench_compare: the reports differ in {key} ({old.get(key)} vs {new.get(key)}): not comparable")
+    if "cpu" in old and "cpu" in new and old["cpu"] != new["cpu"]:  # reports before 2026-12-07 have no cpu
+        sys.exit(f"bench_compare: the reports are of different CPUs ({old['cpu']} vs {new['cpu']}): not comparable")
     print(f"{'layer':<10} {'pass':<17} {'old ms':>9} {'new ms':>9} {'new/old':>8}  algorithm old → new")
     before = {(l["layer"], l["pass"]): l for l in old["layers"]}
     for layer in new["layers"]:

@@ -185,7 +185,7 @@ struct BenchCommand: ParsableCommand {
         let (stepSeconds, estimate) = (run.stepSeconds, run.estimate)
         let flopsPerStep = 3 * network.forwardFLOPsPerImage * Double(trainingBatch)
         return BenchReport(
-            date: ISO8601DateFormatter().string(from: Date()), kernelPath: KernelPath.active.description,
+            date: ISO8601DateFormatter().string(from: Date()), cpu: CPUModel.current, kernelPath: KernelPath.active.description,
             precision: KernelPrecision.active, convolution: kernel.convolution, threads: threads,
             corePeakGFLOPS: corePeak / 1e9, coreBFloat16PeakGFLOPS: coreBFloat16Peak / 1e9, method: h.method, dataset: dataset.description,
             trainImages: trainImages, testImages: testImages,
@@ -229,6 +229,8 @@ struct MemoryTiming: Codable {
 
 struct BenchReport: Codable {
     var date: String
+    /// `CPUModel.current`: timings compare only on one CPU model.
+    var cpu: String
     var kernelPath: String
     var precision: KernelPrecision
     var convolution: ConvolutionAlgorithm
@@ -270,6 +272,7 @@ struct BenchReport: Codable {
     func printTable() {
         print("airbench bench — \(date), \(method), \(kernelPath) \(precision), \(convolution) 3×3 convolutions, "
               + "\(threads) thread(s), batch \(batchSize), widths \(widths)")
+        print("cpu: \(cpu)")
         print(String(format: "measured fp32 peak: %.1f GFLOP/s per core", corePeakGFLOPS)
               + (coreBFloat16PeakGFLOPS > 0 ? String(format: "; bf16 peak: %.1f GFLOP/s per core", coreBFloat16PeakGFLOPS) : "")
               + String(format: " (× %d thread(s)); copy bandwidth %.1f GB/s", threads, copyBandwidthGBs))

@@ -12,6 +12,8 @@ import Foundation
 /// 10% on the Zen 3 of issue 22, pairs of adjacent measurements far less.
 struct ScalingReport: Codable {
     var date: String
+    /// `CPUModel.current`.
+    var cpu: String
     var kernelPath: String
     var precision: KernelPrecision
     var method: String
@@ -29,6 +31,7 @@ struct ScalingReport: Codable {
 
     init(method: String, batchSize: Int, threads: Int, steps: Int, pairs: [(one: Double, many: Double)]) {
         date = ISO8601DateFormatter().string(from: Date())
+        cpu = CPUModel.current
         kernelPath = KernelPath.active.description
         precision = KernelPrecision.active
         (self.method, self.batchSize, self.threads, stepsPerMeasurement) = (method, batchSize, threads, steps)
@@ -45,7 +48,7 @@ struct ScalingReport: Codable {
 
     func printTable() {
         print("\(method) training steps, 1 thread against \(threads): \(kernelPath) \(precision.rawValue), batch "
-              + "\(batchSize), \(stepsPerMeasurement) step(s) per measurement, \(ratios.count) pairs in alternating order")
+              + "\(batchSize), \(stepsPerMeasurement) step(s) per measurement, \(ratios.count) pairs in alternating order; cpu: \(cpu)")
         for (i, ratio) in ratios.enumerated() {
             print(String(format: "  pair %2d: 1 thread %.3f s/step, %d threads %.3f s/step: %.3fx", i + 1,
                          oneThreadSeconds[i], threads, threadsSeconds[i], ratio))

@@ -122,7 +122,7 @@ func writeLog(to path: String, results: [RunResult], threads: Int, data: Dataset
     let entry = RunLog(version: AirbenchVersion.current, arithmeticRevision: ArithmeticRevision.current,
                        command: CommandLine.arguments.joined(separator: " "),
                        method: h.method, kernelPath: KernelPath.active.description, precision: KernelPrecision.active,
-                       convolution: runtime.kernel.convolution, convolutionPlan: plans.network,
+                       convolution: runtime.kernel.convolution, cpu: CPUModel.current, convolutionPlan: plans.network,
                        proxyConvolutionPlan: plans.proxy, threads: threads,
                        runs: results.count, seed: seed,
                        dataset: data.selection, normalization: data.normalization,
@@ -146,6 +146,8 @@ struct RunLog: Codable {
     var kernelPath: String
     var precision: KernelPrecision
     var convolution: ConvolutionAlgorithm
+    /// `CPUModel.current`: what the run's times were measured on (the bits do not depend on it).
+    var cpu: String
     /// The algorithm of each layer's three passes (what `convolution` resolved to).
     var convolutionPlan: ConvolutionPlan
     var proxyConvolutionPlan: ConvolutionPlan?

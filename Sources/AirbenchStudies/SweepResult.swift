@@ -43,6 +43,7 @@ public struct SweepResult: Codable, Sendable, Equatable {
     /// What ran the run: the things that change the bits, and where.
     public struct Machine: Codable, Sendable, Equatable {
         public var host: String
+        /// `CPUModel.current` (results written before it held only the model name, e.g. "AMD EPYC").
         public var cpu: String
         public var kernelPath: String
         public var precision: String
@@ -56,17 +57,12 @@ public struct SweepResult: Codable, Sendable, Equatable {
 
         /// This process's machine and kernel settings; `plan` is the run's network's convolution plan.
         public static func current(convolution: ConvolutionAlgorithm, plan: ConvolutionPlan) -> Machine {
-            Machine(host: ProcessInfo.processInfo.hostName, cpu: cpuModel(), kernelPath: KernelPath.active.description,
+            Machine(host: ProcessInfo.processInfo.hostName, cpu: CPUModel.current, kernelPath: KernelPath.active.description,
                     precision: KernelPrecision.active.rawValue, convolution: convolution.rawValue,
                     convolutionPlan: plan.description, arithmeticRevision: ArithmeticRevision.current,
                     threads: KernelThreads.count)
         }
 
-        static func cpuModel() -> String {
-            guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-                  let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }) else { return "unknown" }
-            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
-        }
     }
 
     /// Selective TTA's outcome: the least confident `selected` test images (a `fraction` of them) got the mean of

@@ -196,6 +196,11 @@ final class CommandLineTests: XCTestCase {
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
         XCTAssertEqual(json["kernelPath"] as? String, "portable")
         XCTAssertEqual(json["precision"] as? String, "fp32")
+        let cpu = try XCTUnwrap(json["cpu"] as? String)  // the CPU the times were measured on
+        if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+           let line = info.components(separatedBy: "\n").first(where: { $0.hasPrefix("model name") }) {
+            XCTAssertTrue(cpu.hasPrefix(line.components(separatedBy: ": ").dropFirst().joined(separator: ": ")), cpu)
+        }
         let revision = try XCTUnwrap(json["arithmeticRevision"] as? Int)
         XCTAssertTrue(train.output.contains("airbench94: portable fp32, arithmetic revision \(revision), "), train.output)
     }
