@@ -43,6 +43,6 @@ final class CPUModelTests: XCTestCase {
         }
         let name = line.components(separatedBy: ": ").dropFirst().joined(separator: ": ")
         XCTAssertTrue(CPUModel.current.hasPrefix(name), "\(CPUModel.current) does not start with \(name)")
-        XCTAssertNotEqual(CPUModel.current, name, "family and model numbers missing")
+        if text.contains("cpu family") { XCTAssertNotEqual(CPUModel.current, name, "family and model numbers missing") }
     }
 }
