@@ -62,7 +62,6 @@ public struct SweepResult: Codable, Sendable, Equatable {
                     convolutionPlan: plan.description, arithmeticRevision: ArithmeticRevision.current,
                     threads: KernelThreads.count)
         }
-
     }
 
     /// Selective TTA's outcome: the least confident `selected` test images (a `fraction` of them) got the mean of
