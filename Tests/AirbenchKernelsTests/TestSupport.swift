@@ -1,5 +1,4 @@
 import AirbenchKernels
-import AirbenchTestSupport
 import XCTest
 
 /// Deterministic test values (a 64-bit LCG), so failures reproduce.

@@ -1,9 +1,9 @@
 import Airbench
 import AirbenchData
 import AirbenchKernels
+import AirbenchTestSupport
 import Crypto
 import Foundation
-import AirbenchTestSupport
 import XCTest
 
 /// Guards airbench94's arithmetic across restructurings: a small fixed training run must save a model whose
